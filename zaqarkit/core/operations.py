@@ -1,0 +1,220 @@
+"""Zaqar operations and the per-API-version route tables.
+
+``Operation`` values are Zaqar's own action names (``zaqar/common/consts.py``):
+the same strings name WebSocket actions, so a frame can be built from an
+operation without a second table. Operations the server has no action name
+for (queue PATCH, share, pop, topics) follow python-zaqarclient's names.
+
+A route table maps each operation an API version offers to its HTTP method and
+path template. Adding v1 or v1.1 means adding a table to ``ROUTES``; nothing in
+the v2 table or the builders that use it has to change.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+__all__ = ["ROUTES", "V2_ROUTES", "ApiVersion", "Operation", "Route", "route_for"]
+
+
+class Operation(str, enum.Enum):
+    """Every operation zaqarkit can build, named as Zaqar names it."""
+
+    GET_HOME_DOC = "get_home_doc"
+    PING = "ping_node"
+    HEALTH = "check_node_health"
+
+    QUEUE_LIST = "queue_list"
+    QUEUE_CREATE = "queue_create"
+    QUEUE_GET = "queue_get"
+    QUEUE_UPDATE = "queue_update"
+    QUEUE_DELETE = "queue_delete"
+    QUEUE_GET_STATS = "queue_get_stats"
+    QUEUE_PURGE = "queue_purge"
+    QUEUE_SHARE = "signed_url_create"
+
+    MESSAGE_LIST = "message_list"
+    MESSAGE_POST = "message_post"
+    MESSAGE_GET = "message_get"
+    MESSAGE_GET_MANY = "message_get_many"
+    MESSAGE_DELETE = "message_delete"
+    MESSAGE_DELETE_MANY = "message_delete_many"
+    MESSAGE_POP = "message_pop"
+
+    CLAIM_CREATE = "claim_create"
+    CLAIM_GET = "claim_get"
+    CLAIM_UPDATE = "claim_update"
+    CLAIM_DELETE = "claim_delete"
+
+    SUBSCRIPTION_LIST = "subscription_list"
+    SUBSCRIPTION_CREATE = "subscription_create"
+    SUBSCRIPTION_GET = "subscription_get"
+    SUBSCRIPTION_UPDATE = "subscription_update"
+    SUBSCRIPTION_DELETE = "subscription_delete"
+    SUBSCRIPTION_CONFIRM = "subscription_confirm"
+
+    POOL_LIST = "pool_list"
+    POOL_CREATE = "pool_create"
+    POOL_GET = "pool_get"
+    POOL_UPDATE = "pool_update"
+    POOL_DELETE = "pool_delete"
+
+    FLAVOR_LIST = "flavor_list"
+    FLAVOR_CREATE = "flavor_create"
+    FLAVOR_GET = "flavor_get"
+    FLAVOR_UPDATE = "flavor_update"
+    FLAVOR_DELETE = "flavor_delete"
+
+    TOPIC_LIST = "topic_list"
+    TOPIC_CREATE = "topic_create"
+    TOPIC_GET = "topic_get"
+    TOPIC_UPDATE = "topic_update"
+    TOPIC_DELETE = "topic_delete"
+    TOPIC_GET_STATS = "topic_get_stats"
+    TOPIC_PURGE = "topic_purge"
+    TOPIC_MESSAGE_LIST = "topic_message_list"
+    TOPIC_MESSAGE_POST = "topic_message_post"
+    TOPIC_SUBSCRIPTION_LIST = "topic_subscription_list"
+    TOPIC_SUBSCRIPTION_CREATE = "topic_subscription_create"
+    TOPIC_SUBSCRIPTION_GET = "topic_subscription_get"
+    TOPIC_SUBSCRIPTION_UPDATE = "topic_subscription_update"
+    TOPIC_SUBSCRIPTION_DELETE = "topic_subscription_delete"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class ApiVersion(str, enum.Enum):
+    """Zaqar API versions. Only v2 has a route table so far."""
+
+    V1 = "1"
+    V1_1 = "1.1"
+    V2 = "2"
+
+    @classmethod
+    def parse(cls, value: object) -> ApiVersion:
+        """Accept ``2``, ``"2"``, ``2.0``, ``1.1``, ``"1.1"`` and friends.
+
+        >>> ApiVersion.parse(2), ApiVersion.parse("1.1")
+        (<ApiVersion.V2: '2'>, <ApiVersion.V1_1: '1.1'>)
+        """
+        from zaqarkit.errors import ValidationError
+
+        text = str(value).strip()
+        aliases = {"1": cls.V1, "1.0": cls.V1, "1.1": cls.V1_1, "2": cls.V2, "2.0": cls.V2}
+        try:
+            return aliases[text]
+        except KeyError:
+            raise ValidationError(
+                "version", f"must be one of 1, 1.1 or 2, got {value!r}"
+            ) from None
+
+    @property
+    def prefix(self) -> str:
+        return "/v" + self.value
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """HTTP method and path template (relative to the version prefix)."""
+
+    method: str
+    template: str
+
+
+def _table(entries: dict[Operation, tuple[str, str]]) -> Mapping[Operation, Route]:
+    return MappingProxyType({op: Route(m, t) for op, (m, t) in entries.items()})
+
+
+_Q = "/queues/{queue_name}"
+_T = "/topics/{topic_name}"
+
+#: Source: zaqar/transport/wsgi/v2_0/__init__.py.
+V2_ROUTES: Mapping[Operation, Route] = _table(
+    {
+        Operation.GET_HOME_DOC: ("GET", "/"),
+        Operation.PING: ("GET", "/ping"),
+        Operation.HEALTH: ("GET", "/health"),
+        Operation.QUEUE_LIST: ("GET", "/queues"),
+        Operation.QUEUE_CREATE: ("PUT", _Q),
+        Operation.QUEUE_GET: ("GET", _Q),
+        Operation.QUEUE_UPDATE: ("PATCH", _Q),
+        Operation.QUEUE_DELETE: ("DELETE", _Q),
+        Operation.QUEUE_GET_STATS: ("GET", _Q + "/stats"),
+        Operation.QUEUE_PURGE: ("POST", _Q + "/purge"),
+        Operation.QUEUE_SHARE: ("POST", _Q + "/share"),
+        Operation.MESSAGE_LIST: ("GET", _Q + "/messages"),
+        Operation.MESSAGE_POST: ("POST", _Q + "/messages"),
+        Operation.MESSAGE_GET: ("GET", _Q + "/messages/{message_id}"),
+        Operation.MESSAGE_GET_MANY: ("GET", _Q + "/messages"),
+        Operation.MESSAGE_DELETE: ("DELETE", _Q + "/messages/{message_id}"),
+        Operation.MESSAGE_DELETE_MANY: ("DELETE", _Q + "/messages"),
+        Operation.MESSAGE_POP: ("DELETE", _Q + "/messages"),
+        Operation.CLAIM_CREATE: ("POST", _Q + "/claims"),
+        Operation.CLAIM_GET: ("GET", _Q + "/claims/{claim_id}"),
+        Operation.CLAIM_UPDATE: ("PATCH", _Q + "/claims/{claim_id}"),
+        Operation.CLAIM_DELETE: ("DELETE", _Q + "/claims/{claim_id}"),
+        Operation.SUBSCRIPTION_LIST: ("GET", _Q + "/subscriptions"),
+        Operation.SUBSCRIPTION_CREATE: ("POST", _Q + "/subscriptions"),
+        Operation.SUBSCRIPTION_GET: ("GET", _Q + "/subscriptions/{subscription_id}"),
+        Operation.SUBSCRIPTION_UPDATE: ("PATCH", _Q + "/subscriptions/{subscription_id}"),
+        Operation.SUBSCRIPTION_DELETE: ("DELETE", _Q + "/subscriptions/{subscription_id}"),
+        Operation.SUBSCRIPTION_CONFIRM: (
+            "PUT",
+            _Q + "/subscriptions/{subscription_id}/confirm",
+        ),
+        Operation.POOL_LIST: ("GET", "/pools"),
+        Operation.POOL_CREATE: ("PUT", "/pools/{pool_name}"),
+        Operation.POOL_GET: ("GET", "/pools/{pool_name}"),
+        Operation.POOL_UPDATE: ("PATCH", "/pools/{pool_name}"),
+        Operation.POOL_DELETE: ("DELETE", "/pools/{pool_name}"),
+        Operation.FLAVOR_LIST: ("GET", "/flavors"),
+        Operation.FLAVOR_CREATE: ("PUT", "/flavors/{flavor_name}"),
+        Operation.FLAVOR_GET: ("GET", "/flavors/{flavor_name}"),
+        Operation.FLAVOR_UPDATE: ("PATCH", "/flavors/{flavor_name}"),
+        Operation.FLAVOR_DELETE: ("DELETE", "/flavors/{flavor_name}"),
+        Operation.TOPIC_LIST: ("GET", "/topics"),
+        Operation.TOPIC_CREATE: ("PUT", _T),
+        Operation.TOPIC_GET: ("GET", _T),
+        Operation.TOPIC_UPDATE: ("PATCH", _T),
+        Operation.TOPIC_DELETE: ("DELETE", _T),
+        Operation.TOPIC_GET_STATS: ("GET", _T + "/stats"),
+        Operation.TOPIC_PURGE: ("POST", _T + "/purge"),
+        Operation.TOPIC_MESSAGE_LIST: ("GET", _T + "/messages"),
+        Operation.TOPIC_MESSAGE_POST: ("POST", _T + "/messages"),
+        Operation.TOPIC_SUBSCRIPTION_LIST: ("GET", _T + "/subscriptions"),
+        Operation.TOPIC_SUBSCRIPTION_CREATE: ("POST", _T + "/subscriptions"),
+        Operation.TOPIC_SUBSCRIPTION_GET: ("GET", _T + "/subscriptions/{subscription_id}"),
+        Operation.TOPIC_SUBSCRIPTION_UPDATE: (
+            "PATCH",
+            _T + "/subscriptions/{subscription_id}",
+        ),
+        Operation.TOPIC_SUBSCRIPTION_DELETE: (
+            "DELETE",
+            _T + "/subscriptions/{subscription_id}",
+        ),
+    }
+)
+
+ROUTES: Mapping[ApiVersion, Mapping[Operation, Route]] = MappingProxyType(
+    {ApiVersion.V2: V2_ROUTES}
+)
+
+
+def route_for(version: ApiVersion, operation: Operation) -> Route:
+    """The route of ``operation`` in ``version``, or UnsupportedOperation.
+
+    >>> route_for(ApiVersion.V2, Operation.PING)
+    Route(method='GET', template='/ping')
+    """
+    from zaqarkit.errors import UnsupportedOperation
+
+    table = ROUTES.get(version)
+    if table is None or operation not in table:
+        raise UnsupportedOperation(
+            f"operation {operation.value!r} is not available in Zaqar API v{version.value}"
+        )
+    return table[operation]

@@ -1,0 +1,385 @@
+"""Pure response parsing: status to error, JSON to models.
+
+Every function here either returns a model or raises a zaqarkit error: a
+malformed response becomes :class:`~zaqarkit.errors.ProtocolError`, never a
+``KeyError`` or ``TypeError``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from urllib.parse import parse_qs, urlsplit
+
+from zaqarkit.core.models import (
+    Claim,
+    Flavor,
+    Health,
+    HomeDocument,
+    Message,
+    MessageStat,
+    Page,
+    Pool,
+    Queue,
+    SignedURL,
+    Stats,
+    Subscription,
+    Topic,
+)
+from zaqarkit.errors import ApiError, ProtocolError, error_for_status
+
+if TYPE_CHECKING:
+    from zaqarkit.core.wire import Response
+
+__all__ = [
+    "claim_id_from_href",
+    "decode_json",
+    "expect_object",
+    "raise_for_status",
+]
+
+T = TypeVar("T")
+
+
+def decode_json(response: Response, *, allow_empty: bool = False) -> Any:
+    """Decode a JSON body, raising ProtocolError when it is not JSON."""
+    if response.data is not None:
+        return response.data
+    if not response.body:
+        if allow_empty:
+            return None
+        raise ProtocolError(f"expected a JSON body in the {response.status} response, got none")
+    try:
+        return json.loads(response.body)
+    except ValueError as exc:
+        preview = response.body[:80].decode("utf-8", "replace")
+        raise ProtocolError(
+            f"expected a JSON body in the {response.status} response, got {preview!r}"
+        ) from exc
+
+
+def _retry_after(response: Response) -> float | None:
+    value = response.header("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        # An HTTP-date Retry-After would need a clock to interpret; the core has none.
+        return None
+
+
+def raise_for_status(response: Response, operation: str | None = None) -> None:
+    """Raise the typed ApiError for an error status; return quietly otherwise.
+
+    Understands Falcon's ``{"title", "description"}`` (description may be
+    missing) and the WebSocket ``{"error", "exception"}`` bodies.
+
+    >>> from zaqarkit.core.wire import Response
+    >>> raise_for_status(Response(404, body=b'{"title": "Not found"}'), "queue_get")
+    Traceback (most recent call last):
+    ...
+    zaqarkit.errors.NotFound: 404 Not found (operation queue_get)
+    """
+    status = response.status
+    if status < 400:
+        return
+    title = ""
+    description = ""
+    try:
+        data = decode_json(response, allow_empty=True)
+    except ProtocolError:
+        data = None
+        description = response.body[:200].decode("utf-8", "replace").strip()
+    if isinstance(data, Mapping):
+        title = _text(data.get("title"))
+        description = _text(data.get("description"))
+        if not title and not description:
+            # WebSocket error bodies: {"error": "...", "exception": "..."}.
+            title = _text(data.get("error"))
+            description = _text(data.get("exception"))
+    elif isinstance(data, str):
+        description = data
+    cls = error_for_status(status)
+    error: ApiError = cls(
+        status,
+        title,
+        description,
+        operation,
+        request_id=response.header("x-openstack-request-id"),
+    )
+    if status in (429, 503):
+        error.retry_after = _retry_after(response)  # type: ignore[attr-defined]
+    raise error
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def fail(what: str, value: Any) -> NoReturn:
+    shown = repr(value)
+    if len(shown) > 120:
+        shown = shown[:117] + "..."
+    raise ProtocolError(f"malformed response: {what}, got {shown}")
+
+
+def expect_object(value: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        fail(f"{what} should be a JSON object", value)
+    return value
+
+
+def expect_list(value: Any, what: str) -> list[Any]:
+    if not isinstance(value, list):
+        fail(f"{what} should be a JSON array", value)
+    return value
+
+
+def field(obj: Mapping[str, Any], key: str, kind: type[T] | tuple[type, ...], what: str) -> T:
+    try:
+        value = obj[key]
+    except KeyError:
+        fail(f"{what} has no {key!r}", dict(obj))
+    # bool is an int in Python; Zaqar's ints are never booleans.
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        fail(f"{what}.{key} has the wrong type", value)
+    return value  # type: ignore[return-value]
+
+
+def optional(
+    obj: Mapping[str, Any], key: str, kind: type[T] | tuple[type, ...], what: str
+) -> T | None:
+    if obj.get(key) is None:
+        return None
+    return field(obj, key, kind, what)
+
+
+def claim_id_from_href(href: str | None) -> str | None:
+    """The ``claim_id`` query parameter of a message href, if any.
+
+    >>> claim_id_from_href("/v2/queues/q/messages/m1?claim_id=c1")
+    'c1'
+    """
+    if not href or "?" not in href:
+        return None
+    values = parse_qs(urlsplit(href).query).get("claim_id")
+    return values[0] if values else None
+
+
+def _last_segment(href: str) -> str:
+    return urlsplit(href).path.rstrip("/").rsplit("/", 1)[-1]
+
+
+def message(value: Any) -> Message:
+    obj = expect_object(value, "message")
+    href = optional(obj, "href", str, "message")
+    message_id = optional(obj, "id", str, "message")
+    if message_id is None:
+        if href is None:
+            fail("message has neither 'id' nor 'href'", dict(obj))
+        message_id = _last_segment(href)
+    if "body" not in obj:
+        fail("message has no 'body'", dict(obj))
+    claim_id = optional(obj, "claim_id", str, "message") or claim_id_from_href(href)
+    return Message(
+        id=message_id,
+        body=obj["body"],
+        ttl=field(obj, "ttl", int, "message"),
+        age=field(obj, "age", int, "message"),
+        href=href,
+        claim_id=claim_id,
+        claim_count=optional(obj, "claim_count", int, "message"),
+        checksum=optional(obj, "checksum", str, "message"),
+    )
+
+
+def messages(value: Any, what: str = "messages") -> tuple[Message, ...]:
+    return tuple(message(item) for item in expect_list(value, what))
+
+
+def _next_href(obj: Mapping[str, Any]) -> str | None:
+    links = obj.get("links")
+    if links is None:
+        return None
+    for link in expect_list(links, "links"):
+        link_obj = expect_object(link, "link")
+        if link_obj.get("rel") == "next":
+            return field(link_obj, "href", str, "link")
+    return None
+
+
+def page(
+    response: Response, key: str, item: Callable[[Any], T], *, empty_status: int = 204
+) -> Page[T]:
+    """Parse a listing page ``{key: [...], "links": [...]}``.
+
+    A body-less answer with ``empty_status`` (v1 answers 204) is an empty page.
+    """
+    if response.status == empty_status and not response.body and response.data is None:
+        return Page(())
+    obj = expect_object(decode_json(response), "listing")
+    items = tuple(item(entry) for entry in expect_list(obj.get(key), f"listing.{key}"))
+    count = obj.get("count")
+    # The SQL catalog answers "count": true (a Zaqar bug); only trust a real int.
+    if isinstance(count, bool) or not isinstance(count, int):
+        count = None
+    return Page(items, _next_href(obj), count)
+
+
+def _named(value: Any, what: str) -> tuple[Mapping[str, Any], str, str | None]:
+    obj = expect_object(value, what)
+    return obj, field(obj, "name", str, what), optional(obj, "href", str, what)
+
+
+def queue(value: Any) -> Queue:
+    obj, name, href = _named(value, "queue")
+    metadata = obj.get("metadata")
+    if metadata is not None:
+        metadata = expect_object(metadata, "queue.metadata")
+    return Queue(name, href, metadata)
+
+
+def topic(value: Any) -> Topic:
+    obj, name, href = _named(value, "topic")
+    metadata = obj.get("metadata")
+    if metadata is not None:
+        metadata = expect_object(metadata, "topic.metadata")
+    return Topic(name, href, metadata)
+
+
+def _message_stat(value: Any) -> MessageStat:
+    obj = expect_object(value, "stats message")
+    href = optional(obj, "href", str, "stats message")
+    return MessageStat(
+        age=field(obj, "age", int, "stats message"),
+        created=field(obj, "created", str, "stats message"),
+        href=href,
+        id=optional(obj, "id", str, "stats message") or (_last_segment(href) if href else None),
+    )
+
+
+def stats(value: Any) -> Stats:
+    obj = expect_object(value, "stats")
+    counts = expect_object(obj.get("messages"), "stats.messages")
+    known = {"claimed", "free", "total", "oldest", "newest"}
+    oldest = counts.get("oldest")
+    newest = counts.get("newest")
+    return Stats(
+        claimed=field(counts, "claimed", int, "stats.messages"),
+        free=field(counts, "free", int, "stats.messages"),
+        total=field(counts, "total", int, "stats.messages"),
+        oldest=None if oldest is None else _message_stat(oldest),
+        newest=None if newest is None else _message_stat(newest),
+        extra={k: v for k, v in counts.items() if k not in known},
+    )
+
+
+def subscription(value: Any) -> Subscription:
+    obj = expect_object(value, "subscription")
+    options = obj.get("options")
+    return Subscription(
+        id=field(obj, "id", str, "subscription"),
+        subscriber=field(obj, "subscriber", str, "subscription"),
+        ttl=field(obj, "ttl", int, "subscription"),
+        age=optional(obj, "age", int, "subscription"),
+        source=optional(obj, "source", str, "subscription"),
+        options={} if options is None else expect_object(options, "subscription.options"),
+        confirmed=optional(obj, "confirmed", bool, "subscription"),
+    )
+
+
+def pool(value: Any) -> Pool:
+    obj, name, href = _named(value, "pool")
+    options = obj.get("options")
+    return Pool(
+        name=name,
+        href=href,
+        uri=optional(obj, "uri", str, "pool"),
+        weight=optional(obj, "weight", int, "pool"),
+        flavor=optional(obj, "flavor", str, "pool"),
+        options=None if options is None else expect_object(options, "pool.options"),
+    )
+
+
+def _strings(value: Any, what: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    items = expect_list(value, what)
+    if not all(isinstance(item, str) for item in items):
+        fail(f"{what} should hold strings", items)
+    return tuple(items)
+
+
+def flavor(value: Any) -> Flavor:
+    obj, name, href = _named(value, "flavor")
+    return Flavor(
+        name=name,
+        href=href,
+        pool_list=_strings(obj.get("pool_list"), "flavor.pool_list"),
+        capabilities=_strings(obj.get("capabilities"), "flavor.capabilities"),
+    )
+
+
+def signed_url(value: Any) -> SignedURL:
+    obj = expect_object(value, "signed URL")
+    return SignedURL(
+        project=field(obj, "project", str, "signed URL"),
+        paths=_strings(field(obj, "paths", list, "signed URL"), "signed URL.paths"),
+        methods=_strings(field(obj, "methods", list, "signed URL"), "signed URL.methods"),
+        expires=field(obj, "expires", str, "signed URL"),
+        signature=field(obj, "signature", str, "signed URL"),
+    )
+
+
+def health(value: Any) -> Health:
+    return Health(expect_object(value, "health"))
+
+
+def home_document(value: Any) -> HomeDocument:
+    obj = expect_object(value, "home document")
+    return HomeDocument(expect_object(obj.get("resources"), "home document.resources"))
+
+
+def claim(response: Response, *, grace: int | None = None, ttl: int | None = None) -> Claim:
+    """A claim-create answer: 201 with messages, or 204 when nothing was claimed.
+
+    The claim id is only in the ``Location`` header (HTTP) or the body's
+    ``claim_id`` (WebSocket); message hrefs repeat it as ``?claim_id=``.
+    """
+    location = response.header("location")
+    claim_id = _last_segment(location) if location else None
+    data = decode_json(response, allow_empty=True)
+    if data is None or (response.status == 204 and not isinstance(data, Mapping)):
+        return Claim(claim_id, ttl=ttl, grace=grace, href=location)
+    if isinstance(data, Mapping):
+        claim_id = optional(data, "claim_id", str, "claim") or claim_id
+        items = messages(data.get("messages", []))
+    else:
+        items = messages(data)
+    if claim_id is None and items:
+        claim_id = items[0].claim_id
+    if items and claim_id is None:
+        fail("claim response carries no claim id (no Location, no claim_id)", data)
+    return Claim(claim_id, ttl=ttl, age=0, grace=grace, href=location, messages=items)
+
+
+def claim_detail(value: Any, claim_id: str) -> Claim:
+    obj = expect_object(value, "claim")
+    return Claim(
+        id=claim_id,
+        ttl=field(obj, "ttl", int, "claim"),
+        age=field(obj, "age", int, "claim"),
+        href=optional(obj, "href", str, "claim"),
+        messages=messages(obj.get("messages", []), "claim.messages"),
+    )
+
+
+def message_ids(value: Any) -> tuple[str, ...]:
+    """Ids from a post answer: HTTP ``resources`` hrefs or WebSocket ``message_ids``."""
+    obj = expect_object(value, "post response")
+    if "message_ids" in obj:
+        return _strings(obj["message_ids"], "post response.message_ids")
+    hrefs = _strings(obj.get("resources"), "post response.resources")
+    return tuple(_last_segment(href) for href in hrefs)

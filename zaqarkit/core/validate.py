@@ -1,0 +1,215 @@
+"""Client-side validation: bad input fails here, before anything is sent.
+
+Every check raises :class:`~zaqarkit.errors.ValidationError` naming the field
+and the rule. Limits that a Zaqar operator can configure (``[transport]`` in
+``zaqar.conf``) live in :class:`Limits` and can be overridden per client.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from zaqarkit.errors import ValidationError
+
+__all__ = ["DEFAULT_LIMITS", "Limits"]
+
+_NAME = re.compile(r"^[a-zA-Z0-9_\-.]+$")
+NAME_MAX_LENGTH = 64
+PROJECT_ID_MAX_LENGTH = 256
+#: Zaqar's hard floors (MIN_MESSAGE_TTL, MIN_CLAIM_TTL...), not configurable.
+MIN_TTL = 60
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Server limits, defaulting to Zaqar's shipped ``[transport]`` values.
+
+    >>> Limits(max_message_ttl=86400).max_message_ttl
+    86400
+    """
+
+    max_message_ttl: int = 1_209_600
+    max_message_delay: int = 900
+    max_claim_ttl: int = 43_200
+    max_claim_grace: int = 43_200
+    max_messages_per_claim_or_pop: int = 20
+    max_messages_per_page: int = 20
+    max_messages_post_size: int = 262_144
+    max_queue_metadata: int = 65_536
+    max_per_page: int = 20
+
+
+DEFAULT_LIMITS = Limits()
+
+
+def name(value: Any, field: str = "queue name") -> str:
+    """A queue, topic, pool or flavor name.
+
+    >>> name("orders.eu-1")
+    'orders.eu-1'
+    >>> name("bad name")
+    Traceback (most recent call last):
+    ...
+    zaqarkit.errors.ValidationError: queue name: must match ^[a-zA-Z0-9_\\-.]+$ \
+(letters, digits, '_', '-', '.'), got 'bad name'
+    """
+    if not isinstance(value, str):
+        raise ValidationError(field, f"must be a string, got {type(value).__name__}")
+    if not value:
+        raise ValidationError(field, "must not be empty")
+    if len(value) > NAME_MAX_LENGTH:
+        raise ValidationError(
+            field, f"must be at most {NAME_MAX_LENGTH} characters, got {len(value)}"
+        )
+    if not _NAME.match(value):
+        raise ValidationError(
+            field,
+            f"must match {_NAME.pattern} (letters, digits, '_', '-', '.'), got {value!r}",
+        )
+    return value
+
+
+def integer(value: Any, field: str, low: int, high: int | None) -> int:
+    """An int in ``low..high`` (inclusive; ``high=None`` means unbounded)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(field, f"must be an integer, got {value!r}")
+    if value < low or (high is not None and value > high):
+        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise ValidationError(field, f"must be {bound}, got {value}")
+    return value
+
+
+def identifier(value: Any, field: str) -> str:
+    """A message, claim or subscription id: non-empty, no '/', '?', '#' or ','."""
+    if not isinstance(value, str) or not value:
+        raise ValidationError(field, f"must be a non-empty string, got {value!r}")
+    if any(ch in value for ch in "/?#,") or not value.isprintable() or " " in value:
+        raise ValidationError(field, f"contains characters an id cannot have: {value!r}")
+    return value
+
+
+def ids(values: Iterable[Any], field: str, limits: Limits) -> tuple[str, ...]:
+    """1..``max_messages_per_page`` ids, each valid."""
+    result = tuple(identifier(v, field) for v in values)
+    if not 1 <= len(result) <= limits.max_messages_per_page:
+        raise ValidationError(
+            field,
+            f"must hold between 1 and {limits.max_messages_per_page} ids, got {len(result)}",
+        )
+    return result
+
+
+def client_id(value: Any) -> str:
+    """Zaqar's default ``client_id_uuid_safe=strict`` wants a UUID (dashes optional).
+
+    >>> client_id("0b3d2f1c8a7e4b5c9d6e0f1a2b3c4d5e")
+    '0b3d2f1c8a7e4b5c9d6e0f1a2b3c4d5e'
+    """
+    text = str(value)
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        raise ValidationError("client_id", f"must be a UUID, got {text!r}") from None
+    return text
+
+
+def header_value(field: str, value: Any) -> str:
+    """A header value: text without CR or LF (they would split the header)."""
+    text = str(value)
+    if "\r" in text or "\n" in text:
+        raise ValidationError(field, "must not contain CR or LF characters")
+    return text
+
+
+def project_id(value: Any) -> str:
+    text = header_value("project_id", value)
+    if not text:
+        raise ValidationError("project_id", "must not be empty")
+    if len(text) > PROJECT_ID_MAX_LENGTH:
+        raise ValidationError(
+            "project_id", f"must be at most {PROJECT_ID_MAX_LENGTH} characters, got {len(text)}"
+        )
+    return text
+
+
+def message_ttl(value: Any, limits: Limits, field: str = "ttl") -> int:
+    return integer(value, field, MIN_TTL, limits.max_message_ttl)
+
+
+def message_delay(value: Any, limits: Limits) -> int:
+    return integer(value, "delay", 0, limits.max_message_delay)
+
+
+def claim_ttl(value: Any, limits: Limits) -> int:
+    return integer(value, "ttl", MIN_TTL, limits.max_claim_ttl)
+
+
+def claim_grace(value: Any, limits: Limits) -> int:
+    return integer(value, "grace", MIN_TTL, limits.max_claim_grace)
+
+
+def claim_limit(value: Any, limits: Limits, field: str = "limit") -> int:
+    return integer(value, field, 1, limits.max_messages_per_claim_or_pop)
+
+
+def page_limit(value: Any, limits: Limits) -> int:
+    return integer(value, "limit", 1, limits.max_per_page)
+
+
+def subscription_ttl(value: Any) -> int:
+    return integer(value, "ttl", MIN_TTL, None)
+
+
+def messages(items: Any, limits: Limits) -> list[dict[str, Any]]:
+    """Normalise what a user posts into Zaqar's message objects.
+
+    Accepts one message dict or a sequence of them; each needs ``body`` and may
+    have ``ttl`` and ``delay``. Unknown keys are refused (the server would drop
+    them silently).
+    """
+    if isinstance(items, dict):
+        items = [items]
+    if isinstance(items, (str, bytes)) or not isinstance(items, Sequence):
+        raise ValidationError(
+            "messages", f"must be a message dict or a list of them, got {type(items).__name__}"
+        )
+    if not items:
+        raise ValidationError("messages", "must hold at least one message")
+    result: list[dict[str, Any]] = []
+    for index, item in enumerate(items):
+        where = f"messages[{index}]"
+        if not isinstance(item, dict):
+            raise ValidationError(where, f"must be a dict with a 'body', got {item!r}")
+        if "body" not in item:
+            raise ValidationError(where, "has no 'body'")
+        unknown = set(item) - {"body", "ttl", "delay"}
+        if unknown:
+            raise ValidationError(where, f"has unknown keys {sorted(unknown)}")
+        message: dict[str, Any] = {"body": item["body"]}
+        if item.get("ttl") is not None:
+            message["ttl"] = message_ttl(item["ttl"], limits, f"{where}.ttl")
+        if item.get("delay") is not None:
+            message["delay"] = integer(item["delay"], f"{where}.delay", 0, limits.max_message_delay)
+        result.append(message)
+    return result
+
+
+def body_size(body: bytes, limits: Limits) -> bytes:
+    if len(body) > limits.max_messages_post_size:
+        raise ValidationError(
+            "messages",
+            f"the request body is {len(body)} bytes; the limit is "
+            f"{limits.max_messages_post_size} (max_messages_post_size)",
+        )
+    return body
+
+
+def choice(value: Any, field: str, allowed: Iterable[str]) -> str:
+    allowed = tuple(allowed)
+    if value not in allowed:
+        raise ValidationError(field, f"must be one of {', '.join(allowed)}, got {value!r}")
+    return str(value)

@@ -1,0 +1,96 @@
+"""Plain data that crosses the boundary between the core and a transport.
+
+Builders return a :class:`Call`: an immutable :class:`Request` bundled with the
+pure function that turns the matching :class:`Response` into a result. A
+transport only ever sees ``Request`` and returns ``Response``; it never needs
+to know which operation it carried, although it may look (the WebSocket
+transport turns ``operation`` and ``params`` into a frame).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from zaqarkit.core.operations import Operation
+
+__all__ = ["Call", "Headers", "Request", "Response"]
+
+T = TypeVar("T")
+
+#: Header pairs in send order. A tuple keeps requests hashable and immutable.
+Headers = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One request, independent of any I/O library.
+
+    ``path`` is relative to the endpoint (``/v2/queues/q``) until a client
+    prepares it, after which ``url`` holds the absolute URL. ``params`` keeps
+    the operation's arguments as structured data for transports that do not
+    speak HTTP (the WebSocket frame body).
+
+    >>> r = Request(Operation.PING, "GET", "/v2/ping")
+    >>> r.method, r.path, r.query
+    ('GET', '/v2/ping', ())
+    """
+
+    operation: Operation
+    method: str
+    path: str
+    query: tuple[tuple[str, str], ...] = ()
+    headers: Headers = ()
+    body: bytes | None = None
+    params: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    url: str = ""
+
+    def header(self, name: str) -> str | None:
+        """The value of the first header called ``name`` (case-insensitive), or None."""
+        lowered = name.lower()
+        for key, value in self.headers:
+            if key.lower() == lowered:
+                return value
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """A response as the core sees it: status, lower-cased headers, raw body.
+
+    >>> Response(204).json_or_none() is None
+    True
+    """
+
+    status: int
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    #: Already-decoded body, for transports whose wire format is not JSON text
+    #: (a MessagePack WebSocket frame). Parsers prefer it over ``body``.
+    data: Any = None
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+    def json_or_none(self) -> Any:
+        """Decoded body, or None for an empty one. Raises ProtocolError on bad JSON."""
+        from zaqarkit.core.parse import decode_json
+
+        if self.data is not None:
+            return self.data
+        return decode_json(self, allow_empty=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Call(Generic[T]):
+    """A request and the pure function that parses its response.
+
+    >>> from zaqarkit.core.api import ApiV2
+    >>> call = ApiV2().ping()
+    >>> call.request.path, call.parse(Response(204))
+    ('/v2/ping', True)
+    """
+
+    request: Request
+    parse: Callable[[Response], T]
