@@ -3,26 +3,43 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from urllib.parse import urlencode
 
 from zaqarkit.core.wire import Headers, Request
 
-__all__ = ["Context"]
+__all__ = ["Context", "encode_query"]
+
+
+def encode_query(query: tuple[tuple[str, str], ...]) -> str:
+    """Encode query pairs, keeping ',' literal.
+
+    Falcon splits ``ids=a,b`` into a list only on a literal comma
+    (``auto_parse_qs_csv``); an encoded ``%2C`` reaches Zaqar as one id.
+
+    >>> encode_query((("ids", "a,b"), ("echo", "true")))
+    'ids=a,b&echo=true'
+    """
+    return urlencode(query, safe=",")
 
 
 @dataclass(frozen=True, slots=True)
 class Context:
     """An endpoint (with any path prefix) and the headers every request carries.
 
+    ``prepare`` fills in ``Request.url``: endpoint, path and the encoded query,
+    ready for a transport to send as is.
+
     >>> from zaqarkit.core.api import ApiV2
     >>> ctx = Context("http://h/messaging", (("Client-ID", "x"),))
-    >>> ctx.prepare(ApiV2().ping().request).url
-    'http://h/messaging/v2/ping'
+    >>> ctx.prepare(ApiV2().message_list("q", limit=5).request).url
+    'http://h/messaging/v2/queues/q/messages?limit=5'
     """
 
     endpoint: str
     headers: Headers = ()
 
     def prepare(self, request: Request) -> Request:
-        return replace(
-            request, url=self.endpoint + request.path, headers=self.headers + request.headers
-        )
+        url = self.endpoint + request.path
+        if request.query:
+            url += "?" + encode_query(request.query)
+        return replace(request, url=url, headers=self.headers + request.headers)

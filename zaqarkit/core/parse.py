@@ -8,6 +8,7 @@ malformed response becomes :class:`~zaqarkit.errors.ProtocolError`, never a
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 from urllib.parse import parse_qs, urlsplit
@@ -52,7 +53,7 @@ def decode_json(response: Response, *, allow_empty: bool = False) -> Any:
         raise ProtocolError(f"expected a JSON body in the {response.status} response, got none")
     try:
         return json.loads(response.body)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
         preview = response.body[:80].decode("utf-8", "replace")
         raise ProtocolError(
             f"expected a JSON body in the {response.status} response, got {preview!r}"
@@ -64,10 +65,12 @@ def _retry_after(response: Response) -> float | None:
     if value is None:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         # An HTTP-date Retry-After would need a clock to interpret; the core has none.
         return None
+    # "inf" or "nan" parse as floats but are no delay a caller can wait for.
+    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 def raise_for_status(response: Response, operation: str | None = None) -> None:

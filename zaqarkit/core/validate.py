@@ -65,7 +65,7 @@ def name(value: Any, field: str = "queue name") -> str:
         raise ValidationError(
             field, f"must be at most {NAME_MAX_LENGTH} characters, got {len(value)}"
         )
-    if not _NAME.match(value):
+    if not _NAME.fullmatch(value):
         raise ValidationError(
             field,
             f"must match {_NAME.pattern} (letters, digits, '_', '-', '.'), got {value!r}",

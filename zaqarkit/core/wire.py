@@ -27,8 +27,10 @@ Headers = tuple[tuple[str, str], ...]
 class Request:
     """One request, independent of any I/O library.
 
-    ``path`` is relative to the endpoint (``/v2/queues/q``) until a client
-    prepares it, after which ``url`` holds the absolute URL. ``params`` keeps
+    ``path`` is relative to the endpoint (``/v2/queues/q``). A client prepares
+    the request before a transport sees it: ``url`` then holds the absolute
+    URL with the query already encoded, and ``headers`` every header to send
+    (see :class:`zaqarkit.core.context.Context`). ``params`` keeps
     the operation's arguments as structured data for transports that do not
     speak HTTP (the WebSocket frame body).
 

@@ -1,0 +1,63 @@
+"""Every entry point of the project: `nox -s tests`, `lint`, `typing`, `demo`, `generate`.
+
+Sessions run on the interpreter nox itself runs on (Python 3.10+). Real Zaqar,
+Redis and friends are provisioned by `zaqarkit.testing` into their own cached
+virtualenvs under ~/.cache/zaqarkit, never into these sessions.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["lint", "typing", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+TEST_DEPS = ["pytest>=8", "anyio>=4", "trio>=0.25", "coverage[toml]>=7", "hypothesis>=6"]
+LINT_DEPS = ["ruff>=0.6"]
+
+
+@nox.session(python=False, name="tests-here", default=False)
+def tests_here(session: nox.Session) -> None:
+    """Run the suite in the current environment (no virtualenv), for quick iterations."""
+    session.run("python", "-m", "pytest", *session.posargs)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole suite, unit and integration against real servers, with branch coverage."""
+    session.install("-e", ".[all]", *TEST_DEPS)
+    session.run(
+        "coverage", "run", "-m", "pytest", "--doctest-modules", "zaqarkit", "tests",
+        *session.posargs,
+    )
+    session.run("coverage", "report", "--skip-covered", "--show-missing", "--fail-under=80")
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff, the core purity contract and the sync-generation check."""
+    session.install(*LINT_DEPS)
+    session.run("ruff", "check", "zaqarkit", "tests", "scripts", "benchmarks", "noxfile.py",
+                "examples")
+    session.run("python", "scripts/check_core_purity.py")
+    session.run("python", "scripts/unasync.py", "--check")
+
+
+@nox.session
+def typing(session: nox.Session) -> None:
+    """mypy --strict on the package."""
+    session.install("-e", ".[all]", "mypy>=1.10", "pytest>=8")
+    session.run("mypy", "--strict", "-p", "zaqarkit")
+
+
+@nox.session
+def generate(session: nox.Session) -> None:
+    """Regenerate the sync facade (zaqarkit/_sync) from the async one."""
+    session.run("python", "scripts/unasync.py", external=True)
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """Start a real local Zaqar and run the demo against it, sync and async."""
+    session.install("-e", ".[all]")
+    session.run("python", "examples/demo.py", *session.posargs)

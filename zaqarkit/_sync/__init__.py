@@ -1,0 +1,3 @@
+# This file is generated from zaqarkit/_async/__init__.py by scripts/unasync.py.
+# Do not edit it by hand: change the async source and run `nox -s generate`.
+"""Client facade; zaqarkit/_sync is generated from zaqarkit/_async by scripts/unasync.py."""

@@ -1,0 +1,806 @@
+# This file is generated from zaqarkit/_async/client.py by scripts/unasync.py.
+# Do not edit it by hand: change the async source and run `nox -s generate`.
+"""Client and its resources: build with the core, send, parse.
+
+This file is the source of truth for both facades: ``scripts/unasync.py``
+generates ``zaqarkit/_sync/client.py`` from it. A line ending in
+``# async-only`` is dropped from the sync code; ``# sync-only: <code>`` becomes
+``<code>`` there.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import warnings
+from collections.abc import Iterable, Iterator, Mapping
+from types import TracebackType
+from typing import Any, TypeVar
+
+from zaqarkit._settings import resolve
+from zaqarkit.core import models
+from zaqarkit.core.api import metadata_patch
+from zaqarkit.core.models import Page
+from zaqarkit.core.paginate import Pagination
+from zaqarkit.core.urls import split_ref
+from zaqarkit.core.validate import Limits
+from zaqarkit.core.validate import name as validate_name
+from zaqarkit.core.wire import Call
+from zaqarkit.errors import (
+    ServerError,
+    TransportError,
+    UnsupportedOperation,
+    ValidationError,
+)
+from zaqarkit.transports import HttpxTransport, Transport
+
+__all__ = [
+    "Claim",
+    "Client",
+    "Flavor",
+    "Message",
+    "Pool",
+    "Queue",
+    "Subscription",
+]
+
+T = TypeVar("T")
+
+
+class Client:
+    """A Zaqar client. Every call that does I/O is a coroutine; listings are
+    iterators that walk all pages lazily. Runs on asyncio and trio.
+
+    ``url`` is the endpoint (a path prefix such as ``/messaging`` is kept),
+    ``version`` the API version, ``conf`` python-zaqarclient's configuration
+    dict. Keyword arguments override ``conf``: ``project_id`` (else
+    ``OS_PROJECT_ID``), ``client_id`` (a UUID; one per client, it drives
+    ``echo``), ``roles`` (sent as ``X-Roles`` for admin calls on a no-auth
+    server), ``transport`` (any :class:`~zaqarkit.transports.Transport`),
+    ``timeout``, ``insecure``, ``cacert``, ``limits`` (server limits used for
+    validation).
+
+    Example::
+
+        with Client("http://127.0.0.1:8888", project_id="demo") as cli:
+            queue = cli.queue("orders")
+            queue.post([{"body": {"id": 1}, "ttl": 300}])
+            for message in queue.messages(echo=True):
+                print(message.body)
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        version: int | float | str = 2,
+        conf: Mapping[str, Any] | None = None,
+        session: Any = None,
+        *,
+        transport: Transport | None = None,
+        project_id: str | None = None,
+        client_id: str | None = None,
+        roles: Iterable[str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = 30.0,
+        insecure: bool = False,
+        cacert: str | None = None,
+        limits: Limits | None = None,
+    ) -> None:
+        settings = resolve(
+            url, version, conf, session, project_id=project_id, client_id=client_id,
+            roles=roles, headers=headers, limits=limits,
+        )
+        if transport is None and settings.scheme not in ("http", "https"):
+            raise UnsupportedOperation(
+                f"no built-in transport for {settings.scheme}:// URLs yet; "
+                "pass transport=... or use an http(s) URL"
+            )
+        self._settings = settings
+        self._api = settings.api
+        self._context = settings.context
+        self._owns_transport = transport is None
+        self._transport: Transport = transport or HttpxTransport(
+            timeout=timeout, insecure=insecure, cacert=cacert
+        )
+        self._closed = False
+
+    # -- plumbing ---------------------------------------------------------------
+
+    @property
+    def api_url(self) -> str:
+        """The endpoint, normalised (no trailing slash or version segment)."""
+        return self._settings.endpoint
+
+    @property
+    def api_version(self) -> str:
+        return self._settings.version.value
+
+    @property
+    def client_id(self) -> str:
+        """The Client-ID sent with every request (messages you post are
+        hidden from your own listings unless ``echo=True``)."""
+        return self._settings.client_id
+
+    @property
+    def client_uuid(self) -> str:
+        """python-zaqarclient's name for :attr:`client_id`."""
+        return self._settings.client_id
+
+    @property
+    def project_id(self) -> str:
+        return self._settings.project_id
+
+    def __repr__(self) -> str:
+        return (
+            f"<{type(self).__name__} {self._settings.endpoint} v{self.api_version} "
+            f"project={self.project_id!r}>"
+        )
+
+    def _send(self, call: Call[T]) -> T:
+        if self._closed:
+            raise TransportError("the client is closed")
+        response = self._transport.handle_request(self._context.prepare(call.request))
+        return call.parse(response)
+
+    def _iterate(self, first: Call[Page[T]]) -> Iterator[T]:
+        pages = Pagination(first, self._settings.endpoint)
+        while (call := pages.next_call()) is not None:
+            for item in pages.accept(self._send(call)):
+                yield item
+
+    def transport(self) -> Transport:
+        """The transport this client sends through."""
+        return self._transport
+
+    def close(self) -> None:
+        """Close the transport if this client created it. Idempotent."""
+        if not self._closed:
+            self._closed = True
+            if self._owns_transport:
+                self._transport.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- server -------------------------------------------------------------------
+
+    def ping(self) -> bool:
+        """True when the server and its storage answer; False when they do not
+        (a 503, a 5xx or no connection)."""
+        try:
+            return self._send(self._api.ping())
+        except (TransportError, ServerError):
+            return False
+
+    def health(self) -> models.Health:
+        """Detailed health (admin: needs ``roles=['admin']`` without Keystone)."""
+        return self._send(self._api.health())
+
+    def homedoc(self) -> models.HomeDocument:
+        """The JSON-Home document listing the server's resources."""
+        return self._send(self._api.home_document())
+
+    def follow(self, ref: str) -> Any:
+        """GET an href from a response (``links``, ``Location``) and return its JSON.
+
+        Relative hrefs resolve against the endpoint including its path prefix;
+        an absolute URL on another origin is refused (credentials would leak).
+        """
+        path, query = split_ref(ref, self._settings.endpoint)
+        return self._send(self._api.follow(path, query))
+
+    # -- queues ---------------------------------------------------------------------
+
+    def queue(
+        self,
+        name: str,
+        auto_create: bool = True,
+        force_create: bool = False,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Queue:
+        """A queue handle. No I/O: with ``auto_create`` the queue is created on
+        first use (with ``metadata``, if given). ``force_create`` creates it now
+        in the sync client and before anything else in the async one.
+        """
+        queue = Queue(self, name, auto_create=auto_create or force_create, metadata=metadata)
+        if force_create:
+            queue.ensure_exists(force_create=True)
+        return queue
+
+    def queues(
+        self,
+        *,
+        limit: int | None = None,
+        detailed: bool | None = None,
+        **filters: Any,
+    ) -> Iterator[Queue]:
+        """Every queue of the project, page by page (``limit`` is the page size)."""
+        first = self._api.queue_list(limit=limit, detailed=detailed, **filters)
+        for item in self._iterate(first):
+            yield Queue(self, item.name, auto_create=False, listed=item)
+
+    # -- subscriptions ------------------------------------------------------------------
+
+    def subscription(
+        self,
+        queue_name: str,
+        subscriber: str | None = None,
+        ttl: int = 3600,
+        options: Mapping[str, Any] | None = None,
+        *,
+        id: str | None = None,
+    ) -> Subscription:
+        """Fetch subscription ``id``, or create one for ``subscriber`` and fetch it.
+
+        The default ``ttl`` is Zaqar's own (3600 s), not python-zaqarclient's 60.
+        """
+        if id is None:
+            if subscriber is None:
+                raise ValidationError("subscriber", "is required to create a subscription")
+            id = self._send(
+                self._api.subscription_create(queue_name, subscriber, ttl=ttl, options=options)
+            )
+        record = self._send(self._api.subscription_get(queue_name, id))
+        return Subscription(self, queue_name, record)
+
+    def subscriptions(
+        self, queue_name: str, *, limit: int | None = None
+    ) -> Iterator[Subscription]:
+        """Every subscription of a queue, page by page."""
+        for item in self._iterate(self._api.subscription_list(queue_name, limit=limit)):
+            yield Subscription(self, queue_name, item)
+
+    # -- pools and flavors (admin) ----------------------------------------------------------
+
+    def pool(
+        self,
+        name: str,
+        weight: int | None = None,
+        uri: str | None = None,
+        flavor: str | None = None,
+        auto_create: bool = True,
+        *,
+        options: Mapping[str, Any] | None = None,
+    ) -> Pool:
+        """A pool handle (admin). No I/O until used; with ``auto_create`` and a
+        ``uri`` and ``weight`` the pool is created on first use."""
+        return Pool(self, name, weight=weight, uri=uri, flavor=flavor, options=options,
+                         auto_create=auto_create)
+
+    def pools(
+        self, *, limit: int | None = None, detailed: bool | None = None
+    ) -> Iterator[Pool]:
+        """Every registered pool (admin)."""
+        for item in self._iterate(self._api.pool_list(limit=limit, detailed=detailed)):
+            yield Pool.from_record(self, item)
+
+    def flavor(
+        self,
+        name: str,
+        pool_list: Iterable[str] | None = None,
+        auto_create: bool = True,
+        *,
+        pool: str | None = None,
+    ) -> Flavor:
+        """A flavor handle (admin). No I/O until used; with ``auto_create`` and a
+        ``pool_list`` the flavor is created on first use.
+
+        ``pool=`` is python-zaqarclient's pool group, which v2 no longer has: it
+        becomes ``pool_list=[pool]`` with a DeprecationWarning.
+        """
+        if pool is not None:
+            warnings.warn(
+                "flavor(pool=...) names a pool group, which Zaqar v2 removed; "
+                "use pool_list=[...] instead",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            pool_list = [pool, *(pool_list or ())]
+        return Flavor(self, name, pool_list=pool_list, auto_create=auto_create)
+
+    def flavors(
+        self, *, limit: int | None = None, detailed: bool | None = None
+    ) -> Iterator[Flavor]:
+        """Every flavor."""
+        for item in self._iterate(self._api.flavor_list(limit=limit, detailed=detailed)):
+            yield Flavor.from_record(self, item)
+
+
+class Queue:
+    """A queue. Obtain it with :meth:`Client.queue`."""
+
+    def __init__(
+        self,
+        client: Client,
+        name: str,
+        *,
+        auto_create: bool = True,
+        metadata: Mapping[str, Any] | None = None,
+        listed: models.Queue | None = None,
+    ) -> None:
+        self._client = client
+        self._api = client._api
+        self.name = validate_name(name)
+        self._auto_create = auto_create
+        self._create_metadata = dict(metadata) if metadata is not None else None
+        self._listed = listed
+        self.href = listed.href if listed is not None else None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r}>"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Queue):
+            return NotImplemented
+        return self.name == other.name and self._client is other._client
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+    def _ready(self) -> None:
+        if self._auto_create:
+            self.ensure_exists()
+
+    def ensure_exists(self, force_create: bool = False) -> None:
+        """Create the queue unless this handle already did (``force_create``
+        sends the PUT regardless). Zaqar leaves an existing queue's metadata alone."""
+        if self._auto_create or force_create:
+            self._auto_create = False
+            self._client._send(self._api.queue_create(self.name, self._create_metadata))
+
+    def exists(self) -> bool:
+        """Whether the queue exists, from the queue listing.
+
+        v2 has no HEAD on queues, and ``GET /v2/queues/{name}`` answers 200 with
+        default metadata even for a queue that was never created.
+        """
+        # A plain loop rather than an iterator: leaving an async generator early
+        # would leave it to the garbage collector, which trio warns about.
+        pages = Pagination(self._api.queue_list(limit=20), self._client.api_url)
+        while (call := pages.next_call()) is not None:
+            for item in pages.accept(self._client._send(call)):
+                if item.name >= self.name:  # the listing is sorted by name
+                    return item.name == self.name
+        return False
+
+    def metadata(self, new_meta: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The queue's metadata; with ``new_meta``, replace the user keys with it
+        (reserved ``_`` keys are only changed when given) and return the result."""
+        self._ready()
+        current = self._client._send(self._api.queue_get(self.name))
+        if new_meta is None:
+            return current
+        operations = metadata_patch(current, new_meta)
+        if not operations:
+            return current
+        return self._client._send(self._api.queue_update(self.name, operations))
+
+    def stats(self) -> models.Stats:
+        """Message counts (claimed, free, total) and the oldest and newest message."""
+        self._ready()
+        return self._client._send(self._api.queue_stats(self.name))
+
+    def delete(self) -> None:
+        """Delete the queue and its messages (no error if it does not exist)."""
+        self._auto_create = False
+        self._client._send(self._api.queue_delete(self.name))
+
+    def purge(self, resource_types: Iterable[str] | None = None) -> None:
+        """Delete the queue's messages and/or subscriptions, keeping the queue."""
+        self._ready()
+        self._client._send(self._api.queue_purge(self.name, resource_types))
+
+    def post(self, messages: Any) -> list[str]:
+        """Post one message dict or a list of them; returns the new ids in order.
+
+        Example::
+
+            ids = queue.post([{"body": {"event": "paid"}, "ttl": 300}])
+        """
+        # Posting creates the queue on the server: no separate PUT is needed.
+        self._auto_create = self._auto_create and self._create_metadata is not None
+        self._ready()
+        ids = self._client._send(self._api.message_post(self.name, messages))
+        return list(ids)
+
+    def message(self, message_id: str) -> Message:
+        """One message by id (NotFound if it does not exist)."""
+        self._ready()
+        record = self._client._send(self._api.message_get(self.name, message_id))
+        return Message(self, record)
+
+    def messages(
+        self,
+        *ids: str,
+        echo: bool | None = None,
+        include_claimed: bool | None = None,
+        include_delayed: bool | None = None,
+        limit: int | None = None,
+    ) -> Iterator[Message]:
+        """The given messages, or every message of the queue page by page
+        (``limit`` is the page size). Missing ids are skipped."""
+        self._ready()
+        if ids:
+            found = self._client._send(self._api.message_get_many(self.name, ids))
+            for record in found:
+                yield Message(self, record)
+            return
+        first = self._api.message_list(
+            self.name, limit=limit, echo=echo, include_claimed=include_claimed,
+            include_delayed=include_delayed,
+        )
+        for item in self._client._iterate(first):
+            yield Message(self, item)
+
+    def delete_messages(self, *ids: str, claim_ids: Iterable[str] | None = None) -> None:
+        """Delete up to 20 messages by id in one request."""
+        self._client._send(
+            self._api.message_delete_many(self.name, ids, claim_ids=claim_ids)
+        )
+
+    def pop(self, count: int = 1) -> list[Message]:
+        """Claim and delete up to ``count`` messages in one request."""
+        self._ready()
+        records = self._client._send(self._api.message_pop(self.name, count))
+        return [Message(self, record) for record in records]
+
+    def claim(
+        self,
+        id: str | None = None,
+        ttl: int | None = None,
+        grace: int | None = None,
+        limit: int | None = None,
+    ) -> Claim:
+        """Claim up to ``limit`` messages for ``ttl`` seconds, or fetch claim ``id``.
+
+        A claim that found nothing has ``id`` None and no messages.
+        """
+        self._ready()
+        if id is not None:
+            record = self._client._send(self._api.claim_get(self.name, id))
+            return Claim(self, record)
+        record = self._client._send(
+            self._api.claim_create(self.name, ttl=ttl, grace=grace, limit=limit)
+        )
+        return Claim(self, record)
+
+    def signed_url(
+        self,
+        paths: Iterable[str] | None = None,
+        ttl_seconds: int | None = None,
+        methods: Iterable[str] | None = None,
+    ) -> models.SignedURL:
+        """A pre-signed URL granting ``methods`` on ``paths`` (messages,
+        subscriptions, claims) for ``ttl_seconds`` (server default: one day)."""
+        self._ready()
+        expires = None
+        if ttl_seconds is not None:
+            if isinstance(ttl_seconds, bool) or not isinstance(ttl_seconds, int) or ttl_seconds < 1:
+                raise ValidationError("ttl_seconds", f"must be a positive int, got {ttl_seconds!r}")
+            expires = _dt.datetime.now(_dt.timezone.utc) + _dt.timedelta(seconds=ttl_seconds)
+        return self._client._send(
+            self._api.queue_share(self.name, paths=paths, methods=methods, expires=expires)
+        )
+
+    def subscriptions(self, *, limit: int | None = None) -> Iterator[Subscription]:
+        """Every subscription of this queue."""
+        for subscription in self._client.subscriptions(self.name, limit=limit):
+            yield subscription
+
+    def subscribe(self, ttl: int = 3600) -> Any:
+        """Push notifications need the WebSocket transport."""
+        raise UnsupportedOperation(
+            "subscribe() streams push notifications over WebSocket; the HTTP transport "
+            "cannot receive them. Create a webhook with client.subscription(queue, "
+            "subscriber='http://...') instead."
+        )
+
+
+class Message:
+    """A message: ``id``, ``body``, ``ttl``, ``age``, ``href``, ``claim_id``,
+    ``claim_count``, ``checksum``."""
+
+    __slots__ = ("_queue", "_record")
+
+    def __init__(self, queue: Queue, record: models.Message) -> None:
+        self._queue = queue
+        self._record = record
+
+    id = property(lambda self: self._record.id)
+    body = property(lambda self: self._record.body)
+    ttl = property(lambda self: self._record.ttl)
+    age = property(lambda self: self._record.age)
+    href = property(lambda self: self._record.href)
+    claim_id = property(lambda self: self._record.claim_id)
+    claim_count = property(lambda self: self._record.claim_count)
+    checksum = property(lambda self: self._record.checksum)
+
+    @property
+    def queue(self) -> Queue:
+        return self._queue
+
+    @property
+    def record(self) -> models.Message:
+        """The parsed message as an immutable core model."""
+        return self._record
+
+    def __repr__(self) -> str:
+        claimed = f" claim_id={self.claim_id!r}" if self.claim_id else ""
+        return f"<{type(self).__name__} {self.id!r} queue={self._queue.name!r}{claimed}>"
+
+    def delete(self) -> None:
+        """Delete the message, with its claim id when it is claimed."""
+        self._queue._client._send(
+            self._queue._api.message_delete(self._queue.name, self.id, claim_id=self.claim_id)
+        )
+
+
+class Claim:
+    """A claim on messages. Iterate it for its messages."""
+
+    def __init__(self, queue: Queue, record: models.Claim) -> None:
+        self._queue = queue
+        self._record = record
+
+    id = property(lambda self: self._record.id)
+    ttl = property(lambda self: self._record.ttl)
+    grace = property(lambda self: self._record.grace)
+    age = property(lambda self: self._record.age)
+
+    @property
+    def messages(self) -> list[Message]:
+        return [Message(self._queue, record) for record in self._record.messages]
+
+    def __iter__(self) -> Iterator[Message]:
+        return iter(self.messages)
+
+    def __len__(self) -> int:
+        return len(self._record.messages)
+
+    def __repr__(self) -> str:
+        return (
+            f"<{type(self).__name__} {self.id!r} queue={self._queue.name!r} "
+            f"messages={len(self)}>"
+        )
+
+    def _require_id(self) -> str:
+        if self.id is None:
+            raise ValidationError("claim", "claimed nothing, so there is no claim to act on")
+        return str(self.id)
+
+    def reload(self) -> None:
+        """Fetch the claim's current ttl, age and messages."""
+        record = self._queue._client._send(
+            self._queue._api.claim_get(self._queue.name, self._require_id())
+        )
+        self._record = models.Claim(
+            record.id, record.ttl, record.age, self._record.grace, record.href, record.messages
+        )
+
+    def update(self, ttl: int | None = None, grace: int | None = None) -> None:
+        """Renew the claim. Zaqar resets an omitted field to the server default,
+        so the claim's current values are sent for whatever is not given."""
+        ttl = ttl if ttl is not None else self.ttl
+        grace = grace if grace is not None else self.grace
+        self._queue._client._send(
+            self._queue._api.claim_update(
+                self._queue.name, self._require_id(), ttl=ttl, grace=grace
+            )
+        )
+        self._record = models.Claim(
+            self._record.id, ttl, 0, grace, self._record.href, self._record.messages
+        )
+
+    def delete(self) -> None:
+        """Release the claim: its messages become available to others."""
+        if self.id is None:
+            return
+        self._queue._client._send(
+            self._queue._api.claim_delete(self._queue.name, self._require_id())
+        )
+
+
+class Subscription:
+    """A subscription: ``id``, ``queue_name``, ``subscriber``, ``ttl``,
+    ``options``, ``age``, ``confirmed``."""
+
+    def __init__(self, client: Client, queue_name: str, record: models.Subscription) -> None:
+        self._client = client
+        self.queue_name = queue_name
+        self._record = record
+
+    id = property(lambda self: self._record.id)
+    subscriber = property(lambda self: self._record.subscriber)
+    ttl = property(lambda self: self._record.ttl)
+    options = property(lambda self: self._record.options)
+    age = property(lambda self: self._record.age)
+    confirmed = property(lambda self: self._record.confirmed)
+
+    def __repr__(self) -> str:
+        return (
+            f"<{type(self).__name__} {self.id!r} queue={self.queue_name!r} "
+            f"subscriber={self.subscriber!r}>"
+        )
+
+    def reload(self) -> None:
+        self._record = self._client._send(
+            self._client._api.subscription_get(self.queue_name, self.id)
+        )
+
+    def update(
+        self,
+        changes: Mapping[str, Any] | None = None,
+        *,
+        subscriber: str | None = None,
+        ttl: int | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Change subscriber, ttl and/or options (also accepts one dict of them,
+        as python-zaqarclient does), then reload."""
+        fields = dict(changes or {})
+        unknown = set(fields) - {"subscriber", "ttl", "options"}
+        if unknown:
+            raise ValidationError("changes", f"has unknown keys {sorted(unknown)}")
+        self._client._send(
+            self._client._api.subscription_update(
+                self.queue_name, self.id,
+                subscriber=subscriber if subscriber is not None else fields.get("subscriber"),
+                ttl=ttl if ttl is not None else fields.get("ttl"),
+                options=options if options is not None else fields.get("options"),
+            )
+        )
+        self.reload()
+
+    def confirm(self, confirmed: bool = True) -> None:
+        """Confirm (or with False, unconfirm) the subscription."""
+        self._client._send(
+            self._client._api.subscription_confirm(self.queue_name, self.id, confirmed)
+        )
+
+    def delete(self) -> None:
+        self._client._send(self._client._api.subscription_delete(self.queue_name, self.id))
+
+
+class Pool:
+    """A storage pool (admin): ``name``, ``uri``, ``weight``, ``flavor``, ``options``."""
+
+    def __init__(
+        self,
+        client: Client,
+        name: str,
+        *,
+        weight: int | None = None,
+        uri: str | None = None,
+        flavor: str | None = None,
+        options: Mapping[str, Any] | None = None,
+        auto_create: bool = True,
+    ) -> None:
+        self._client = client
+        self.name = validate_name(name, "pool name")
+        self.weight = weight
+        self.uri = uri
+        self.flavor = flavor
+        self.options = dict(options) if options is not None else None
+        self._auto_create = auto_create and uri is not None and weight is not None
+
+    @classmethod
+    def from_record(cls, client: Client, record: models.Pool) -> Pool:
+        pool = cls(client, record.name, auto_create=False)
+        pool._load(record)
+        return pool
+
+    def _load(self, record: models.Pool) -> None:
+        self.weight, self.uri, self.flavor = record.weight, record.uri, record.flavor
+        self.options = dict(record.options) if record.options is not None else self.options
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r} weight={self.weight!r}>"
+
+    def ensure_exists(self) -> None:
+        """Create the pool (once per handle) if it was given a uri and weight."""
+        if self._auto_create:
+            self._auto_create = False
+            self._client._send(
+                self._client._api.pool_create(
+                    self.name, str(self.uri), int(self.weight or 0),
+                    flavor=self.flavor, options=self.options,
+                )
+            )
+
+    def get(self) -> Pool:
+        """Fetch the pool's current attributes (options included)."""
+        self.ensure_exists()
+        self._load(self._client._send(self._client._api.pool_get(self.name, detailed=True)))
+        return self
+
+    def update(
+        self,
+        changes: Mapping[str, Any] | None = None,
+        *,
+        uri: str | None = None,
+        weight: int | None = None,
+        flavor: str | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Change uri, weight, flavor and/or options (or one dict of them)."""
+        self.ensure_exists()
+        fields = dict(changes or {})
+        unknown = set(fields) - {"uri", "weight", "flavor", "options"}
+        if unknown:
+            raise ValidationError("changes", f"has unknown keys {sorted(unknown)}")
+        call = self._client._api.pool_update(
+            self.name,
+            uri=uri if uri is not None else fields.get("uri"),
+            weight=weight if weight is not None else fields.get("weight"),
+            flavor=flavor if flavor is not None else fields.get("flavor"),
+            options=options if options is not None else fields.get("options"),
+        )
+        self._load(self._client._send(call))
+
+    def delete(self) -> None:
+        self.ensure_exists()
+        self._client._send(self._client._api.pool_delete(self.name))
+
+
+class Flavor:
+    """A flavor (admin): ``name``, ``pool_list``, ``capabilities``."""
+
+    def __init__(
+        self,
+        client: Client,
+        name: str,
+        *,
+        pool_list: Iterable[str] | None = None,
+        auto_create: bool = True,
+    ) -> None:
+        self._client = client
+        self.name = validate_name(name, "flavor name")
+        self.pool_list: list[str] = list(pool_list or ())
+        self.capabilities: list[str] = []
+        self._auto_create = auto_create and bool(self.pool_list)
+
+    @classmethod
+    def from_record(cls, client: Client, record: models.Flavor) -> Flavor:
+        flavor = cls(client, record.name, auto_create=False)
+        flavor._load(record)
+        return flavor
+
+    def _load(self, record: models.Flavor) -> None:
+        self.pool_list = list(record.pool_list) or self.pool_list
+        self.capabilities = list(record.capabilities)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r} pool_list={self.pool_list!r}>"
+
+    def ensure_exists(self) -> None:
+        """Create the flavor (once per handle) if it was given a pool list."""
+        if self._auto_create:
+            self._auto_create = False
+            self._client._send(self._client._api.flavor_create(self.name, self.pool_list))
+
+    def get(self) -> Flavor:
+        self.ensure_exists()
+        self._load(self._client._send(self._client._api.flavor_get(self.name)))
+        return self
+
+    def update(
+        self, changes: Mapping[str, Any] | None = None, *, pool_list: Iterable[str] | None = None
+    ) -> None:
+        """Replace the flavor's pool list."""
+        self.ensure_exists()
+        pools = pool_list if pool_list is not None else (changes or {}).get("pool_list")
+        if pools is None:
+            raise ValidationError("pool_list", "is required to update a flavor")
+        self._load(self._client._send(self._client._api.flavor_update(self.name, pools)))
+
+    def delete(self) -> None:
+        self.ensure_exists()
+        self._client._send(self._client._api.flavor_delete(self.name))

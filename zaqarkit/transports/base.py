@@ -1,0 +1,119 @@
+"""What a transport is: the two protocols the clients depend on.
+
+A transport moves one prepared :class:`~zaqarkit.core.wire.Request` and hands
+back the matching :class:`~zaqarkit.core.wire.Response`. It never interprets
+HTTP error statuses (the core's parsers do); it raises only
+:class:`~zaqarkit.errors.TransportError` subclasses, when there is no usable
+response at all.
+
+The sync and async methods have distinct names (``handle_request`` and
+``handle_async_request``) so one object, such as
+:class:`~zaqarkit.transports.mock.MockTransport`, can serve both kinds of client.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Protocol, TypeVar, runtime_checkable
+
+from zaqarkit.core.wire import Request, Response
+
+__all__ = ["AsyncTransport", "AsyncTransportBase", "Transport", "TransportBase"]
+
+_S = TypeVar("_S", bound="TransportBase")
+_A = TypeVar("_A", bound="AsyncTransportBase")
+
+
+@runtime_checkable
+class Transport(Protocol):
+    """A blocking transport.
+
+    Anything with these two methods qualifies; subclassing is not required.
+
+    >>> from zaqarkit.core.wire import Response
+    >>> class Always204:
+    ...     def handle_request(self, request):
+    ...         return Response(204)
+    ...     def close(self):
+    ...         pass
+    >>> isinstance(Always204(), Transport)
+    True
+    """
+
+    def handle_request(self, request: Request) -> Response:
+        """Send ``request`` and return the complete response (body read)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections. Idempotent; later requests raise TransportError."""
+        ...
+
+
+@runtime_checkable
+class AsyncTransport(Protocol):
+    """A transport for ``async`` clients (asyncio or trio).
+
+    ``runtime_checkable`` only checks that the names exist, not that the
+    methods are coroutines.
+
+    >>> from zaqarkit.core.wire import Response
+    >>> class Always204:
+    ...     async def handle_async_request(self, request):
+    ...         return Response(204)
+    ...     async def aclose(self):
+    ...         pass
+    >>> isinstance(Always204(), AsyncTransport)
+    True
+    """
+
+    async def handle_async_request(self, request: Request) -> Response:
+        """Send ``request`` and return the complete response (body read)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections. Idempotent; later requests raise TransportError."""
+        ...
+
+
+class TransportBase:
+    """Gives a blocking transport ``with`` support; subclasses implement ``close``.
+
+    >>> class Noop(TransportBase):
+    ...     def close(self):
+    ...         print("closed")
+    >>> with Noop() as t:
+    ...     pass
+    closed
+    """
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self: _S) -> _S:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class AsyncTransportBase:
+    """Gives an async transport ``async with`` support; subclasses implement ``aclose``."""
+
+    async def aclose(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self: _A) -> _A:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
