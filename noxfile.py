@@ -12,7 +12,9 @@ import nox
 nox.options.sessions = ["lint", "typing", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
-TEST_DEPS = ["pytest>=8", "anyio>=4", "trio>=0.25", "coverage[toml]>=7", "hypothesis>=6"]
+TEST_DEPS = [
+    "pytest>=8", "anyio>=4", "trio>=0.25", "coverage[toml]>=7", "hypothesis>=6", "trustme>=1",
+]
 LINT_DEPS = ["ruff>=0.6"]
 
 

@@ -113,7 +113,11 @@ def resolve(
     client = client_id or conf.get("client_uuid") or str(uuid.uuid4())
     client = validate.client_id(client)
 
-    role_list = roles if roles is not None else options.get("roles", ())
+    role_list = roles if roles is not None else options.get("roles")
+    if role_list is None:
+        # The no-auth analogue of OS_PROJECT_ID, so that admin examples written
+        # for python-zaqarclient run unchanged against a no-auth test server.
+        role_list = os.environ.get("ZAQARKIT_ROLES", "")
     if isinstance(role_list, str):
         role_list = [part.strip() for part in role_list.split(",") if part.strip()]
     role_names = tuple(validate.header_value("roles", role) for role in role_list)

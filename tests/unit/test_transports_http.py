@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import ssl
 import subprocess
@@ -18,6 +17,7 @@ from urllib.parse import parse_qsl
 import certifi
 import httpx
 import pytest
+import trustme
 
 from zaqarkit.core.context import Context, encode_query
 from zaqarkit.core.operations import Operation
@@ -351,25 +351,12 @@ def test_missing_cacert_fails_loudly(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     """A throw-away CA and a leaf certificate for 127.0.0.1 signed by it."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("openssl command not available")
+    ca = trustme.CA()
+    leaf = ca.issue_cert("127.0.0.1")
     d = tmp_path_factory.mktemp("tls")
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-
-    def run(*args: str) -> None:
-        subprocess.run([openssl, *args], cwd=d, check=True, capture_output=True)
-
-    run("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
-        "-subj", "/CN=zaqarkit test CA")  # fmt: skip
-    run("req", *ec, "-keyout", "leaf.key", "-out", "leaf.csr", "-subj", "/CN=127.0.0.1")
-    (d / "ext.cnf").write_text(
-        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"
-        "keyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n"
-        "authorityKeyIdentifier=keyid\nsubjectKeyIdentifier=hash\n"
-    )
-    run("x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-        "-CAcreateserial", "-out", "leaf.pem", "-days", "2", "-extfile", "ext.cnf")  # fmt: skip
+    ca.cert_pem.write_to_path(str(d / "ca.pem"))
+    leaf.cert_chain_pems[0].write_to_path(str(d / "leaf.pem"))
+    leaf.private_key_pem.write_to_path(str(d / "leaf.key"))
     return d / "ca.pem", d / "leaf.pem", d / "leaf.key"
 
 
