@@ -43,6 +43,8 @@ RENAMES: dict[str, str] = {
     "AsyncTransport": "Transport",
     "AsyncIterator": "Iterator",
     "handle_async_request": "handle_request",
+    "async_headers": "headers",
+    "async_credentials": "credentials",
     "__aenter__": "__enter__",
     "__aexit__": "__exit__",
     "aclose": "close",

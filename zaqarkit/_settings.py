@@ -6,7 +6,10 @@ two facades cannot drift. Accepts python-zaqarclient's ``conf`` dict::
     {"client_uuid": "...",
      "auth_opts": {"backend": "noauth", "options": {"os_project_id": "p", "roles": ["admin"]}}}
 
-and the equivalent keyword arguments, which win over ``conf``.
+and the equivalent keyword arguments, which win over ``conf``. The auth
+backend is ``auth_opts['backend']`` (``noauth``, ``keystone``, ``signed-url``),
+or implied by ``session=`` (a keystoneauth1 Session) or ``auth=`` (a
+:class:`zaqarkit.auth.Auth`); see :mod:`zaqarkit.auth`.
 """
 
 from __future__ import annotations
@@ -14,21 +17,25 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from zaqarkit.auth import Auth, KeystoneAuth, NoAuth, SignedURLAuth
 from zaqarkit.core import validate
 from zaqarkit.core.api import ApiV2
+from zaqarkit.core.api_v1 import api_for
 from zaqarkit.core.context import Context
 from zaqarkit.core.operations import ApiVersion
 from zaqarkit.core.urls import normalize_endpoint
 from zaqarkit.core.validate import DEFAULT_LIMITS, Limits
-from zaqarkit.errors import UnsupportedOperation, ValidationError
+from zaqarkit.errors import ValidationError
 
 __all__ = ["Settings", "resolve"]
 
 USER_AGENT = "zaqarkit/0.1.0"
 _BACKENDS = ("noauth", "keystone", "signed-url")
+#: Any of these in the options means "authenticate with these", not with OS_*.
+_KEYSTONE_CREDENTIALS = ("auth_url", "auth_token", "username", "user_id", "password")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +47,12 @@ class Settings:
     roles: tuple[str, ...]
     api: ApiV2
     context: Context
+    #: The auth backend; its headers are added per request (Keystone) or are
+    #: already part of ``context`` (no-auth, signed URL).
+    auth: Auth = field(default_factory=NoAuth)
+    #: TLS settings from the auth options, merged with the client's arguments.
+    insecure: bool = False
+    cacert: str | None = None
 
     @property
     def scheme(self) -> str:
@@ -50,6 +63,51 @@ def _option(options: Mapping[str, Any], name: str) -> Any:
     # python-zaqarclient accepts every option with and without the os_ prefix.
     value = options.get("os_" + name)
     return options.get(name) if value is None else value
+
+
+def _select_auth(
+    backend: str | None,
+    options: Mapping[str, Any],
+    session: Any,
+    auth: Auth | None,
+    *,
+    insecure: bool,
+    cacert: str | None,
+) -> Auth | None:
+    """The auth object for these arguments; None for the no-auth backend."""
+    if auth is not None:
+        if not isinstance(auth, Auth):
+            raise ValidationError("auth", f"must be a zaqarkit.auth.Auth, got {type(auth)!r}")
+        if session is not None:
+            raise ValidationError("session", "pass either session= or auth=, not both")
+        if backend is not None and backend != auth.backend:
+            raise ValidationError(
+                "conf['auth_opts']['backend']",
+                f"is {backend!r} but auth= is a {auth.backend!r} backend",
+            )
+        return auth
+    if session is not None:
+        if backend not in (None, "keystone"):
+            raise ValidationError(
+                "session", f"a keystoneauth1 session needs the 'keystone' backend, not {backend!r}"
+            )
+        return KeystoneAuth(
+            session,
+            project_id=_option(options, "project_id"),
+            service_type=_option(options, "service_type") or "messaging",
+            interface=_option(options, "interface")
+            or _option(options, "endpoint_type")
+            or os.environ.get("OS_INTERFACE")
+            or "public",
+            region_name=_option(options, "region_name") or os.environ.get("OS_REGION_NAME"),
+        )
+    if backend == "keystone":
+        if any(_option(options, name) for name in _KEYSTONE_CREDENTIALS):
+            return KeystoneAuth.from_options(options, insecure=insecure, cacert=cacert)
+        return KeystoneAuth.from_env()
+    if backend == "signed-url":
+        return SignedURLAuth(options)
+    return None
 
 
 def resolve(
@@ -63,6 +121,9 @@ def resolve(
     roles: Iterable[str] | None = None,
     headers: Mapping[str, str] | None = None,
     limits: Limits | None = None,
+    auth: Auth | None = None,
+    insecure: bool = False,
+    cacert: str | None = None,
 ) -> Settings:
     """Validate everything a client needs before it sends anything.
 
@@ -71,50 +132,68 @@ def resolve(
     >>> s.endpoint, s.project_id, s.roles
     ('http://h:8888', 'p', ('admin',))
     """
+    # 1, "1", 1.1, "1.1", 2, "2" ...; v1 and v1.1 get their own builders (api_for).
     api_version = ApiVersion.parse(version)
-    if api_version is not ApiVersion.V2:
-        raise UnsupportedOperation(
-            f"Zaqar API v{api_version.value} is not supported yet; use version=2"
-        )
     conf = dict(conf or {})
     if not isinstance(conf, dict):
         raise ValidationError("conf", f"must be a dict, got {type(conf).__name__}")
     auth_opts = conf.get("auth_opts") or {}
     if not isinstance(auth_opts, Mapping):
         raise ValidationError("conf['auth_opts']", "must be a dict")
-    backend = auth_opts.get("backend", "noauth")
-    if backend not in _BACKENDS:
+    backend = auth_opts.get("backend")
+    if backend is not None and backend not in _BACKENDS:
         raise ValidationError(
             "conf['auth_opts']['backend']",
             f"must be one of {', '.join(_BACKENDS)}, got {backend!r}",
         )
-    if backend != "noauth" or session is not None:
-        raise UnsupportedOperation(
-            f"the {'keystone' if session is not None else backend!r} auth backend is not "
-            "implemented yet; use the 'noauth' backend"
-        )
     options = auth_opts.get("options") or {}
     if not isinstance(options, Mapping):
         raise ValidationError("conf['auth_opts']['options']", "must be a dict")
+    # TLS: either the client's arguments or the auth options can turn
+    # verification off or name a CA bundle; it stays on otherwise.
+    insecure = bool(insecure) or str(_option(options, "insecure")).lower() in ("true", "1")
+    cacert = cacert or _option(options, "cacert")
+    chosen = _select_auth(backend, options, session, auth, insecure=insecure, cacert=cacert)
 
     if url is None:
-        raise ValidationError("url", "is required (service catalog discovery needs Keystone)")
+        if chosen is None:
+            raise ValidationError(
+                "url", "is required (service catalog discovery needs the keystone backend)"
+            )
+        # Blocking: authenticates and reads the catalog once, at construction.
+        url = chosen.discover_endpoint()
     endpoint = normalize_endpoint(url)
 
-    project = project_id or _option(options, "project_id") or os.environ.get("OS_PROJECT_ID")
-    if not project:
-        raise ValidationError(
-            "project_id",
-            "no project given: pass project_id=..., set conf['auth_opts']['options']"
-            "['os_project_id'] or the OS_PROJECT_ID environment variable",
-        )
-    project = validate.project_id(project)
+    if chosen is None:
+        project = project_id or _option(options, "project_id") or os.environ.get("OS_PROJECT_ID")
+        if not project:
+            raise ValidationError(
+                "project_id",
+                "no project given: pass project_id=..., set conf['auth_opts']['options']"
+                "['os_project_id'] or the OS_PROJECT_ID environment variable",
+            )
+        project = validate.project_id(project)
+    elif isinstance(chosen, SignedURLAuth):
+        project = validate.project_id(chosen.signed.project)
+        if project_id is not None and project_id != project:
+            raise ValidationError(
+                "project_id", "must match the project the URL was signed for (or be omitted)"
+            )
+    else:
+        # Keystone: the token decides the project; it is sent per request.
+        project = project_id or chosen.project_id or ""
+        if project:
+            project = validate.project_id(project)
 
     client = client_id or conf.get("client_uuid") or str(uuid.uuid4())
     client = validate.client_id(client)
 
     role_list = roles if roles is not None else options.get("roles")
-    if role_list is None:
+    if chosen is not None:
+        # X-Roles is a no-auth convention: Keystone's middleware sets it from
+        # the token, and a signed URL has no roles.
+        role_list = ()
+    elif role_list is None:
         # The no-auth analogue of OS_PROJECT_ID, so that admin examples written
         # for python-zaqarclient run unchanged against a no-auth test server.
         role_list = os.environ.get("ZAQARKIT_ROLES", "")
@@ -126,15 +205,18 @@ def resolve(
         ("Accept", "application/json"),
         ("User-Agent", USER_AGENT),
         ("Client-ID", client),
-        ("X-Project-ID", project),
     ]
+    if chosen is None:
+        pairs.append(("X-Project-ID", project))
+    else:
+        pairs.extend(chosen.static_headers())
     if role_names:
         # Without Keystone, Zaqar takes roles from this header: admin calls need it.
         pairs.append(("X-Roles", ",".join(role_names)))
     for name, value in (headers or {}).items():
         pairs.append((validate.header_value("headers", name), validate.header_value(name, value)))
 
-    api = ApiV2(limits or DEFAULT_LIMITS)
+    api = api_for(api_version, limits or DEFAULT_LIMITS)
     return Settings(
         endpoint=endpoint,
         version=api_version,
@@ -143,4 +225,7 @@ def resolve(
         roles=role_names,
         api=api,
         context=Context(endpoint, tuple(pairs)),
+        auth=chosen or NoAuth(project),
+        insecure=insecure,
+        cacert=cacert,
     )

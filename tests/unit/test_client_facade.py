@@ -62,10 +62,17 @@ def test_no_project_anywhere_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -
         Client("http://zaqar.test:8888/", version=2)
 
 
-@pytest.mark.parametrize("version", [1, "1", 1.1, "1.1"])
-def test_old_versions_are_refused_before_sending(version: Any) -> None:
-    with pytest.raises(UnsupportedOperation, match="use version=2"):
-        Client("http://zaqar.test", version=version, project_id="p")
+@pytest.mark.parametrize(("version", "prefix"), [(1, "/v1"), ("1.1", "/v1.1"), ("2", "/v2")])
+def test_version_selects_the_route_table(version: Any, prefix: str) -> None:
+    mock = MockTransport(lambda request: Response(201))
+    cli = Client("http://zaqar.test", version=version, project_id="p", transport=mock)
+    cli.queue("q").ensure_exists()
+    assert mock.requests[0].path == prefix + "/queues/q"
+
+
+def test_unknown_version_is_refused() -> None:
+    with pytest.raises(ValidationError, match="version"):
+        Client("http://zaqar.test", version=3, project_id="p")
 
 
 @pytest.mark.parametrize(

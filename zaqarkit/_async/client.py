@@ -15,8 +15,11 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from zaqarkit._settings import resolve
+from zaqarkit.auth import Auth, SignedURLAuth
 from zaqarkit.core import models
 from zaqarkit.core.api import metadata_patch
+from zaqarkit.core.api_v1 import queue_exists_call, queue_replace_metadata_call
+from zaqarkit.core.auth import MAX_ATTEMPTS, should_reauthenticate, with_credentials
 from zaqarkit.core.models import Page
 from zaqarkit.core.paginate import Pagination
 from zaqarkit.core.urls import split_ref
@@ -57,6 +60,14 @@ class AsyncClient:
     ``timeout``, ``insecure``, ``cacert``, ``limits`` (server limits used for
     validation).
 
+    Authentication (see :mod:`zaqarkit.auth`): ``conf['auth_opts']['backend']``
+    picks ``noauth`` (the default), ``keystone`` or ``signed-url``;
+    ``session`` (a keystoneauth1 Session) implies Keystone, and ``auth`` takes
+    any :class:`zaqarkit.auth.Auth`. With Keystone and ``url=None`` the
+    endpoint comes from the service catalog (type ``messaging``); that lookup
+    happens once, in the constructor, and blocks. A request rejected with 401
+    renews the token once and is retried once.
+
     Example::
 
         async with AsyncClient("http://127.0.0.1:8888", project_id="demo") as cli:
@@ -82,10 +93,12 @@ class AsyncClient:
         insecure: bool = False,
         cacert: str | None = None,
         limits: Limits | None = None,
+        auth: Auth | None = None,
     ) -> None:
         settings = resolve(
             url, version, conf, session, project_id=project_id, client_id=client_id,
-            roles=roles, headers=headers, limits=limits,
+            roles=roles, headers=headers, limits=limits, auth=auth, insecure=insecure,
+            cacert=cacert,
         )
         if transport is None and settings.scheme not in ("http", "https"):
             raise UnsupportedOperation(
@@ -95,11 +108,35 @@ class AsyncClient:
         self._settings = settings
         self._api = settings.api
         self._context = settings.context
+        self._auth: Auth = settings.auth
         self._owns_transport = transport is None
         self._transport: AsyncTransport = transport or AsyncHttpxTransport(
-            timeout=timeout, insecure=insecure, cacert=cacert
+            timeout=timeout, insecure=settings.insecure, cacert=settings.cacert
         )
         self._closed = False
+
+    @classmethod
+    def from_signed_url(
+        cls,
+        url: str,
+        signed: models.SignedURL | Mapping[str, Any],
+        **kwargs: Any,
+    ) -> AsyncClient:
+        """A client that needs no credentials: it sends the pre-signed headers
+        of ``signed`` (``queue.signed_url()``'s result, or the share JSON).
+
+        Only what was signed works (e.g. posting and listing the messages of
+        one queue); use ``queue(name, auto_create=False)``, since creating the
+        queue is not covered. A 404 says the signature may have expired or may
+        not cover the request. ``kwargs`` go to the constructor.
+
+        Example::
+
+            signed = await owner.queue("jobs").signed_url(methods=["GET", "POST"])
+            async with AsyncClient.from_signed_url(owner.api_url, signed) as guest:
+                await guest.queue("jobs", auto_create=False).post([{"body": 1}])
+        """
+        return cls(url, auth=SignedURLAuth(signed), **kwargs)
 
     # -- plumbing ---------------------------------------------------------------
 
@@ -136,8 +173,14 @@ class AsyncClient:
     async def _send(self, call: Call[T]) -> T:
         if self._closed:
             raise TransportError("the client is closed")
-        response = await self._transport.handle_async_request(self._context.prepare(call.request))
-        return call.parse(response)
+        request = self._context.prepare(call.request)
+        # A rejected token is renewed once and the call retried once (core.auth).
+        for attempt in range(MAX_ATTEMPTS):
+            used = await self._auth.async_headers()
+            response = await self._transport.handle_async_request(with_credentials(request, used))
+            if not should_reauthenticate(response, attempt) or not self._auth.invalidate(used):
+                break
+        return self._auth.parse(call, request, response)
 
     async def _iterate(self, first: Call[Page[T]]) -> AsyncIterator[T]:
         pages = Pagination(first, self._settings.endpoint)
@@ -171,14 +214,34 @@ class AsyncClient:
 
     async def ping(self) -> bool:
         """True when the server and its storage answer; False when they do not
-        (a 503, a 5xx or no connection)."""
+        (a 503, a 5xx or no connection).
+
+        v1 has no ``/ping``: its public ``GET /v1/health`` (204 or 503) is the
+        same check, and the v1 builders send that instead.
+
+        Example::
+
+            if not await cli.ping():
+                raise SystemExit("Zaqar is down")
+        """
         try:
             return await self._send(self._api.ping())
         except (TransportError, ServerError):
             return False
 
     async def health(self) -> models.Health:
-        """Detailed health (admin: needs ``roles=['admin']`` without Keystone)."""
+        """Detailed health (admin: needs ``roles=['admin']`` without Keystone).
+
+        On v1 ``/health`` is public and has no body (204 or 503), so the result
+        is only ``Health({"storage_reachable": True})`` or ``{... False}``; v1.1
+        and v2 return the server's detailed document (``storage_reachable``,
+        ``operation_status``, per-pool entries when pooled).
+
+        Example::
+
+            health = await cli.health()
+            assert health.storage_reachable
+        """
         return await self._send(self._api.health())
 
     async def homedoc(self) -> models.HomeDocument:
@@ -291,16 +354,18 @@ class AsyncClient:
         """A flavor handle (admin). No I/O until used; with ``auto_create`` and a
         ``pool_list`` the flavor is created on first use.
 
-        ``pool=`` is python-zaqarclient's pool group, which v2 no longer has: it
-        becomes ``pool_list=[pool]`` with a DeprecationWarning.
+        ``pool=`` is python-zaqarclient's pool group. API v1.1 sends it as is;
+        v2 no longer has pool groups, so there it becomes ``pool_list=[pool]``
+        with a DeprecationWarning.
         """
         if pool is not None:
-            warnings.warn(
-                "flavor(pool=...) names a pool group, which Zaqar v2 removed; "
-                "use pool_list=[...] instead",
-                DeprecationWarning,
-                stacklevel=2,
-            )
+            if not self._api.flavor_pool_groups:
+                warnings.warn(
+                    "flavor(pool=...) names a pool group, which Zaqar v2 removed; "
+                    "use pool_list=[...] instead",
+                    DeprecationWarning,
+                    stacklevel=2,
+                )
             pool_list = [pool, *(pool_list or ())]
         return AsyncFlavor(self, name, pool_list=pool_list, auto_create=auto_create)
 
@@ -355,11 +420,20 @@ class AsyncQueue:
             await self._client._send(self._api.queue_create(self.name, self._create_metadata))
 
     async def exists(self) -> bool:
-        """Whether the queue exists, from the queue listing.
+        """Whether the queue exists: ``HEAD`` on v1, the queue listing otherwise.
 
-        v2 has no HEAD on queues, and ``GET /v2/queues/{name}`` answers 200 with
-        default metadata even for a queue that was never created.
+        v1.1 and v2 have no HEAD on queues, and their ``GET /queues/{name}``
+        answers 200 (empty or default metadata) even for a queue that was never
+        created, so only the listing can tell.
+
+        Example::
+
+            if not await queue.exists():
+                await queue.ensure_exists()
         """
+        head = queue_exists_call(self._api, self.name)
+        if head is not None:
+            return await self._client._send(head)
         # A plain loop rather than an iterator: leaving an async generator early
         # would leave it to the garbage collector, which trio warns about.
         pages = Pagination(self._api.queue_list(limit=20), self._client.api_url)
@@ -371,8 +445,25 @@ class AsyncQueue:
 
     async def metadata(self, new_meta: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The queue's metadata; with ``new_meta``, replace the user keys with it
-        (reserved ``_`` keys are only changed when given) and return the result."""
+        (reserved ``_`` keys are only changed when given) and return the result.
+
+        v2 sends a JSON patch computed from the current metadata; v1 replaces
+        the whole ``/metadata`` document with one PUT (v1 has no ``_`` keys);
+        v1.1 can only read metadata, so setting it raises UnsupportedOperation
+        before anything is sent (pass ``metadata=`` to :meth:`AsyncClient.queue`
+        to set it when the queue is created).
+
+        Example::
+
+            await queue.metadata({"owner": "billing"})
+            assert (await queue.metadata())["owner"] == "billing"
+        """
+        replace = None
+        if new_meta is not None:
+            replace = queue_replace_metadata_call(self._api, self.name, new_meta)
         await self._ready()
+        if replace is not None:
+            return await self._client._send(replace)
         current = await self._client._send(self._api.queue_get(self.name))
         if new_meta is None:
             return current
@@ -403,8 +494,10 @@ class AsyncQueue:
 
             ids = await queue.post([{"body": {"event": "paid"}, "ttl": 300}])
         """
-        # Posting creates the queue on the server: no separate PUT is needed.
-        self._auto_create = self._auto_create and self._create_metadata is not None
+        # Posting creates the queue on the server (v1.1, v2): no separate PUT is
+        # needed unless the queue is to get metadata.
+        if self._api.post_creates_queue and self._create_metadata is None:
+            self._auto_create = False
         await self._ready()
         ids = await self._client._send(self._api.message_post(self.name, messages))
         return list(ids)
@@ -696,7 +789,10 @@ class AsyncPool:
         return pool
 
     def _load(self, record: models.Pool) -> None:
-        self.weight, self.uri, self.flavor = record.weight, record.uri, record.flavor
+        # v1 and v1.1 answer an update without a body: keep what we know.
+        self.weight = record.weight if record.weight is not None else self.weight
+        self.uri = record.uri if record.uri is not None else self.uri
+        self.flavor = record.flavor if record.flavor is not None else self.flavor
         self.options = dict(record.options) if record.options is not None else self.options
 
     def __repr__(self) -> str:

@@ -14,8 +14,9 @@ True
 
 from zaqarkit.core import models
 from zaqarkit.core.api import JSON_PATCH, ApiV2, metadata_patch
+from zaqarkit.core.api_v1 import ApiV1, ApiV1_1, api_for
 from zaqarkit.core.context import Context
-from zaqarkit.core.operations import ROUTES, ApiVersion, Operation, Route, route_for
+from zaqarkit.core.operations import ROUTES, ApiVersion, Operation, Route, route_for, supports
 from zaqarkit.core.paginate import Pagination
 from zaqarkit.core.validate import DEFAULT_LIMITS, Limits
 from zaqarkit.core.wire import Call, Request, Response
@@ -24,6 +25,8 @@ __all__ = [
     "DEFAULT_LIMITS",
     "JSON_PATCH",
     "ROUTES",
+    "ApiV1",
+    "ApiV1_1",
     "ApiV2",
     "ApiVersion",
     "Call",
@@ -34,7 +37,9 @@ __all__ = [
     "Request",
     "Response",
     "Route",
+    "api_for",
     "metadata_patch",
     "models",
     "route_for",
+    "supports",
 ]

@@ -154,6 +154,11 @@ class ApiV2:
     """
 
     version = ApiVersion.V2
+    #: Posting to a missing queue creates it (v1.1 and v2; v1 stores the
+    #: messages but the queue then answers 404 until it is created).
+    post_creates_queue = True
+    #: Flavors name one pool group (v1.1) instead of a pool list (v2).
+    flavor_pool_groups = False
 
     def __init__(self, limits: v.Limits = v.DEFAULT_LIMITS) -> None:
         self.limits = limits

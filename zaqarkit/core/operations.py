@@ -6,8 +6,10 @@ operation without a second table. Operations the server has no action name
 for (queue PATCH, share, pop, topics) follow python-zaqarclient's names.
 
 A route table maps each operation an API version offers to its HTTP method and
-path template. Adding v1 or v1.1 means adding a table to ``ROUTES``; nothing in
-the v2 table or the builders that use it has to change.
+path template. An operation missing from a version's table is unsupported
+there: :func:`route_for` raises UnsupportedOperation before a request exists.
+v1 and v1.1 have their own tables (read from zaqar 19's
+``zaqar/transport/wsgi/v1_0/__init__.py`` and ``v1_1/__init__.py``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-__all__ = ["ROUTES", "V2_ROUTES", "ApiVersion", "Operation", "Route", "route_for"]
+__all__ = [
+    "ROUTES",
+    "V1_1_ROUTES",
+    "V1_ROUTES",
+    "V2_ROUTES",
+    "ApiVersion",
+    "Operation",
+    "Route",
+    "route_for",
+    "supports",
+]
 
 
 class Operation(str, enum.Enum):
@@ -35,6 +47,11 @@ class Operation(str, enum.Enum):
     QUEUE_GET_STATS = "queue_get_stats"
     QUEUE_PURGE = "queue_purge"
     QUEUE_SHARE = "signed_url_create"
+    #: v1 only: ``HEAD /v1/queues/{q}`` (204 or 404). v1.1 and v2 have no HEAD.
+    QUEUE_EXISTS = "queue_exists"
+    #: v1 only: the separate ``/v1/queues/{q}/metadata`` resource.
+    QUEUE_GET_METADATA = "queue_get_metadata"
+    QUEUE_SET_METADATA = "queue_set_metadata"
 
     MESSAGE_LIST = "message_list"
     MESSAGE_POST = "message_post"
@@ -88,7 +105,7 @@ class Operation(str, enum.Enum):
 
 
 class ApiVersion(str, enum.Enum):
-    """Zaqar API versions. Only v2 has a route table so far."""
+    """Zaqar API versions; each has a route table in :data:`ROUTES`."""
 
     V1 = "1"
     V1_1 = "1.1"
@@ -103,6 +120,9 @@ class ApiVersion(str, enum.Enum):
         """
         from zaqarkit.errors import ValidationError
 
+        if isinstance(value, cls):
+            # str() of a str-mixin enum member is "ApiVersion.V1" on Python 3.11.
+            return value
         text = str(value).strip()
         aliases = {"1": cls.V1, "1.0": cls.V1, "1.1": cls.V1_1, "2": cls.V2, "2.0": cls.V2}
         try:
@@ -199,8 +219,79 @@ V2_ROUTES: Mapping[Operation, Route] = _table(
     }
 )
 
+#: Source: zaqar 19.0.0 ``zaqar/transport/wsgi/v1_1/__init__.py`` (removed upstream
+#: in ac800de3). No queue PATCH (405), no metadata resource, no subscriptions,
+#: purge, share or topics; health, pools and flavors are admin routes.
+V1_1_ROUTES: Mapping[Operation, Route] = _table(
+    {
+        Operation.GET_HOME_DOC: ("GET", "/"),
+        Operation.PING: ("GET", "/ping"),
+        Operation.HEALTH: ("GET", "/health"),
+        Operation.QUEUE_LIST: ("GET", "/queues"),
+        Operation.QUEUE_CREATE: ("PUT", _Q),
+        Operation.QUEUE_GET: ("GET", _Q),
+        Operation.QUEUE_DELETE: ("DELETE", _Q),
+        Operation.QUEUE_GET_STATS: ("GET", _Q + "/stats"),
+        Operation.MESSAGE_LIST: ("GET", _Q + "/messages"),
+        Operation.MESSAGE_POST: ("POST", _Q + "/messages"),
+        Operation.MESSAGE_GET: ("GET", _Q + "/messages/{message_id}"),
+        Operation.MESSAGE_GET_MANY: ("GET", _Q + "/messages"),
+        Operation.MESSAGE_DELETE: ("DELETE", _Q + "/messages/{message_id}"),
+        Operation.MESSAGE_DELETE_MANY: ("DELETE", _Q + "/messages"),
+        Operation.MESSAGE_POP: ("DELETE", _Q + "/messages"),
+        Operation.CLAIM_CREATE: ("POST", _Q + "/claims"),
+        Operation.CLAIM_GET: ("GET", _Q + "/claims/{claim_id}"),
+        Operation.CLAIM_UPDATE: ("PATCH", _Q + "/claims/{claim_id}"),
+        Operation.CLAIM_DELETE: ("DELETE", _Q + "/claims/{claim_id}"),
+        Operation.POOL_LIST: ("GET", "/pools"),
+        Operation.POOL_CREATE: ("PUT", "/pools/{pool_name}"),
+        Operation.POOL_GET: ("GET", "/pools/{pool_name}"),
+        Operation.POOL_UPDATE: ("PATCH", "/pools/{pool_name}"),
+        Operation.POOL_DELETE: ("DELETE", "/pools/{pool_name}"),
+        Operation.FLAVOR_LIST: ("GET", "/flavors"),
+        Operation.FLAVOR_CREATE: ("PUT", "/flavors/{flavor_name}"),
+        Operation.FLAVOR_GET: ("GET", "/flavors/{flavor_name}"),
+        Operation.FLAVOR_UPDATE: ("PATCH", "/flavors/{flavor_name}"),
+        Operation.FLAVOR_DELETE: ("DELETE", "/flavors/{flavor_name}"),
+    }
+)
+
+#: Source: zaqar 19.0.0 ``zaqar/transport/wsgi/v1_0/__init__.py`` (removed upstream
+#: in fb0b6d67). There is no ``/ping``: the public ``/health`` answers 204 or 503,
+#: which is exactly a ping. ``GET /v1/queues/{q}`` is an existence check like HEAD,
+#: metadata lives at ``/metadata``; no pop, no flavors; pools are admin routes.
+V1_ROUTES: Mapping[Operation, Route] = _table(
+    {
+        Operation.GET_HOME_DOC: ("GET", "/"),
+        Operation.PING: ("GET", "/health"),
+        Operation.HEALTH: ("GET", "/health"),
+        Operation.QUEUE_LIST: ("GET", "/queues"),
+        Operation.QUEUE_CREATE: ("PUT", _Q),
+        Operation.QUEUE_EXISTS: ("HEAD", _Q),
+        Operation.QUEUE_GET_METADATA: ("GET", _Q + "/metadata"),
+        Operation.QUEUE_SET_METADATA: ("PUT", _Q + "/metadata"),
+        Operation.QUEUE_DELETE: ("DELETE", _Q),
+        Operation.QUEUE_GET_STATS: ("GET", _Q + "/stats"),
+        Operation.MESSAGE_LIST: ("GET", _Q + "/messages"),
+        Operation.MESSAGE_POST: ("POST", _Q + "/messages"),
+        Operation.MESSAGE_GET: ("GET", _Q + "/messages/{message_id}"),
+        Operation.MESSAGE_GET_MANY: ("GET", _Q + "/messages"),
+        Operation.MESSAGE_DELETE: ("DELETE", _Q + "/messages/{message_id}"),
+        Operation.MESSAGE_DELETE_MANY: ("DELETE", _Q + "/messages"),
+        Operation.CLAIM_CREATE: ("POST", _Q + "/claims"),
+        Operation.CLAIM_GET: ("GET", _Q + "/claims/{claim_id}"),
+        Operation.CLAIM_UPDATE: ("PATCH", _Q + "/claims/{claim_id}"),
+        Operation.CLAIM_DELETE: ("DELETE", _Q + "/claims/{claim_id}"),
+        Operation.POOL_LIST: ("GET", "/pools"),
+        Operation.POOL_CREATE: ("PUT", "/pools/{pool_name}"),
+        Operation.POOL_GET: ("GET", "/pools/{pool_name}"),
+        Operation.POOL_UPDATE: ("PATCH", "/pools/{pool_name}"),
+        Operation.POOL_DELETE: ("DELETE", "/pools/{pool_name}"),
+    }
+)
+
 ROUTES: Mapping[ApiVersion, Mapping[Operation, Route]] = MappingProxyType(
-    {ApiVersion.V2: V2_ROUTES}
+    {ApiVersion.V1: V1_ROUTES, ApiVersion.V1_1: V1_1_ROUTES, ApiVersion.V2: V2_ROUTES}
 )
 
 
@@ -218,3 +309,13 @@ def route_for(version: ApiVersion, operation: Operation) -> Route:
             f"operation {operation.value!r} is not available in Zaqar API v{version.value}"
         )
     return table[operation]
+
+
+def supports(version: ApiVersion, operation: Operation) -> bool:
+    """Whether ``version`` offers ``operation`` at all.
+
+    >>> [supports(v, Operation.MESSAGE_POP) for v in (ApiVersion.V1, ApiVersion.V1_1)]
+    [False, True]
+    """
+    table = ROUTES.get(version)
+    return table is not None and operation in table

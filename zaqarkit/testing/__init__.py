@@ -17,13 +17,29 @@ The server is installed on first use into a cached virtualenv outside your
 environment (``$ZAQARKIT_CACHE_DIR``, else ``~/.cache/zaqarkit/servers``) and
 reused afterwards. Only the standard library is imported here.
 
+A Keystone-protected Zaqar::
+
+    from zaqarkit.testing import KeystoneServer, KeystoneZaqarServer
+
+    with KeystoneServer() as ks, KeystoneZaqarServer(keystone=ks) as srv:
+        ks.demo.options()   # auth_opts options for the non-admin user "demo"
+        srv.url             # also in ks's catalog as service type "messaging"
+
 For pytest, enable the plugin with
 ``pytest_plugins = ["zaqarkit.testing.pytest_plugin"]`` to get the
-``zaqar_server``, ``zaqar_pooled_server`` and ``project_id`` fixtures.
+``zaqar_server``, ``zaqar_pooled_server``, ``project_id``, ``keystone_server``
+and ``zaqar_keystone_server`` fixtures.
 """
 
 from __future__ import annotations
 
+from ._keystone import (
+    KEYSTONE,
+    KeystoneServer,
+    KeystoneUser,
+    KeystoneZaqarServer,
+    ensure_keystone_env,
+)
 from ._provision import (
     CURRENT,
     LEGACY,
@@ -37,13 +53,18 @@ from ._servers import HttpResult, ServerStartError, ZaqarServer
 
 __all__ = [
     "CURRENT",
+    "KEYSTONE",
     "LEGACY",
     "RELEASES",
     "HttpResult",
+    "KeystoneServer",
+    "KeystoneUser",
+    "KeystoneZaqarServer",
     "Release",
     "ServerEnv",
     "ServerStartError",
     "ZaqarServer",
     "cache_root",
+    "ensure_keystone_env",
     "ensure_server_env",
 ]

@@ -18,6 +18,10 @@ Fixtures:
 - ``zaqar_pooled_server`` (session): pooling on, pool ``pool1`` registered.
 - ``project_id`` (function): a fresh random project id, so tests sharing a
   server do not see each other's queues.
+- ``keystone_server`` (session): a real Keystone 30 (see
+  :class:`~zaqarkit.testing.KeystoneServer`) with users ``admin`` and ``demo``.
+- ``zaqar_keystone_server`` (session): a Zaqar with ``auth_strategy =
+  keystone`` against ``keystone_server``, published in its catalog.
 
 Tests that use a server fixture are marked ``integration`` automatically,
 so ``-m "not integration"`` skips them.
@@ -31,11 +35,20 @@ from collections.abc import Iterator
 
 import pytest
 
+from ._keystone import KeystoneServer, KeystoneZaqarServer
 from ._servers import ZaqarServer
 
-__all__ = ["project_id", "zaqar_pooled_server", "zaqar_server"]
+__all__ = [
+    "keystone_server",
+    "project_id",
+    "zaqar_keystone_server",
+    "zaqar_pooled_server",
+    "zaqar_server",
+]
 
-_SERVER_FIXTURES = frozenset({"zaqar_server", "zaqar_pooled_server"})
+_SERVER_FIXTURES = frozenset(
+    {"zaqar_server", "zaqar_pooled_server", "keystone_server", "zaqar_keystone_server"}
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -94,3 +107,36 @@ def project_id() -> str:
             headers = zaqar_server.admin_headers(project_id)
     """
     return f"zk-{uuid.uuid4().hex[:16]}"
+
+
+@pytest.fixture(scope="session")
+def keystone_server() -> Iterator[KeystoneServer]:
+    """A running Keystone 30 (SQLite, fernet) with an ``admin`` and a ``demo`` user.
+
+    Example::
+
+        def test_token(keystone_server):
+            token = keystone_server.token(keystone_server.demo)
+            keystone_server.revoke(token)
+    """
+    with KeystoneServer() as ks:
+        yield ks
+
+
+@pytest.fixture(scope="session")
+def zaqar_keystone_server(keystone_server: KeystoneServer) -> Iterator[KeystoneZaqarServer]:
+    """A Zaqar with ``auth_strategy = keystone`` validating tokens against
+    ``keystone_server``, published there as services ``messaging`` and
+    ``messaging-websocket``.
+
+    Example::
+
+        def test_list(zaqar_keystone_server, keystone_server):
+            from zaqarkit import Client
+            opts = keystone_server.demo.options()
+            with Client(zaqar_keystone_server.url,
+                        conf={"auth_opts": {"backend": "keystone", "options": opts}}) as cli:
+                list(cli.queues())
+    """
+    with KeystoneZaqarServer(keystone=keystone_server) as srv:
+        yield srv

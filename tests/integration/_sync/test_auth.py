@@ -1,0 +1,263 @@
+# This file is generated from tests/integration/_async/test_auth.py by scripts/unasync.py.
+# Do not edit it by hand: change the async source and run `nox -s generate`.
+"""Authentication against a real Keystone 30 and a Keystone-protected Zaqar,
+plus signed URLs (from zaqarkit.testing)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+import requests
+from keystoneauth1 import session as ks_session
+from keystoneauth1.identity import v3
+
+from zaqarkit import Client, NotFound, Unauthorized
+from zaqarkit.auth import KeystoneAuth
+from zaqarkit.core.wire import Request, Response
+from zaqarkit.testing import KeystoneServer, KeystoneUser, ZaqarServer
+from zaqarkit.transports import HttpxTransport
+
+
+class CountingTransport:
+    """Records every request and response that crosses the wire."""
+
+    def __init__(self) -> None:
+        self.inner = HttpxTransport()
+        self.sent: list[Request] = []
+        self.statuses: list[int] = []
+
+    def handle_request(self, request: Request) -> Response:
+        self.sent.append(request)
+        response = self.inner.handle_request(request)
+        self.statuses.append(response.status)
+        return response
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@pytest.fixture
+def counting() -> Any:
+    transport = CountingTransport()
+    yield transport
+    transport.close()
+
+
+def _name() -> str:
+    return "q-" + uuid.uuid4().hex[:12]
+
+
+def _conf(user: KeystoneUser) -> dict[str, Any]:
+    return {"auth_opts": {"backend": "keystone", "options": user.options()}}
+
+
+def _session(
+    user: KeystoneUser, *, password: str | None = None, log: list[str] | None = None
+) -> Any:
+    plugin = v3.Password(
+        auth_url=user.auth_url,
+        username=user.username,
+        password=password or user.password,
+        project_name=user.project_name,
+        user_domain_id="default",
+        project_domain_id="default",
+    )
+    http = requests.Session()
+    if log is not None:
+        http.hooks["response"].append(lambda r, *a, **k: log.append(f"{r.request.method} {r.url}"))
+    return ks_session.Session(auth=plugin, session=http)
+
+
+def _roundtrip(cli: Client) -> None:
+    queue = cli.queue(_name())
+    queue.post([{"body": {"n": 1}, "ttl": 300}])
+    names = [q.name for q in cli.queues()]
+    assert queue.name in names
+    assert [m.body for m in queue.messages(echo=True)] == [{"n": 1}]
+    queue.delete()
+
+
+def test_password_via_options(
+    zaqar_keystone_server: ZaqarServer,
+    keystone_server: KeystoneServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)  # keystoneauth1 logs requests at DEBUG
+    with Client(zaqar_keystone_server.url, conf=_conf(keystone_server.demo)) as cli:
+        _roundtrip(cli)
+        # What a WebSocket transport will send in its authenticate frame.
+        creds = cli._auth.credentials()  # type: ignore[attr-defined]
+        assert creds.project_id == keystone_server.demo.project_id
+        assert creds.expires_at is not None
+        for text in (caplog.text, repr(cli), repr(cli._auth), repr(creds)):
+            assert keystone_server.demo.password not in text
+            assert creds.token not in text
+
+
+def test_password_via_session(
+    zaqar_keystone_server: ZaqarServer, keystone_server: KeystoneServer
+) -> None:
+    session = _session(keystone_server.demo)
+    with Client(zaqar_keystone_server.url, session=session) as cli:
+        _roundtrip(cli)
+
+
+def test_password_via_environment(
+    zaqar_keystone_server: ZaqarServer,
+    keystone_server: KeystoneServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in keystone_server.demo.environ().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("OS_REGION_NAME", "RegionOne")
+    conf = {"auth_opts": {"backend": "keystone"}}
+    with Client(zaqar_keystone_server.url, conf=conf) as cli:
+        _roundtrip(cli)
+    # And with the endpoint from the catalog as well.
+    with Client(None, conf=conf) as cli:
+        assert cli.api_url == zaqar_keystone_server.url
+        _roundtrip(cli)
+
+
+def test_catalog_discovery_with_url_none(
+    zaqar_keystone_server: ZaqarServer, keystone_server: KeystoneServer
+) -> None:
+    with Client(None, session=_session(keystone_server.demo)) as cli:
+        assert cli.api_url == zaqar_keystone_server.url
+        assert cli.project_id == keystone_server.demo.project_id
+        _roundtrip(cli)
+    # The WebSocket endpoint is published too (with an http:// scheme, as devstack does).
+    auth = KeystoneAuth(_session(keystone_server.demo), service_type="messaging-websocket")
+    assert auth.discover_endpoint() == "http://" + zaqar_keystone_server.ws_url.split("://")[1]
+
+
+def test_revoked_token_is_renewed_once(
+    zaqar_keystone_server: ZaqarServer,
+    keystone_server: KeystoneServer,
+    counting: CountingTransport,
+) -> None:
+    auth = KeystoneAuth(_session(keystone_server.demo))
+    with Client(zaqar_keystone_server.url, auth=auth, transport=counting) as cli:
+        queue = cli.queue(_name())
+        queue.post([{"body": 1, "ttl": 300}])
+        old = (auth.credentials()).token
+        keystone_server.revoke(old)
+        before = len(counting.sent)
+        stats = queue.stats()
+        assert stats.total == 1
+        new = (auth.credentials()).token
+        assert new != old
+        assert auth.fetch_count == 2
+        # Exactly: the rejected call, then its one retry with the new token.
+        assert counting.statuses[before:] == [401, 200]
+        tokens = [dict(r.headers)["X-Auth-Token"] for r in counting.sent[before:]]
+        assert tokens == [old, new]
+        queue.delete()
+
+
+def test_wrong_password_fails_fast(
+    zaqar_keystone_server: ZaqarServer,
+    keystone_server: KeystoneServer,
+    counting: CountingTransport,
+) -> None:
+    keystone_calls: list[str] = []
+    session = _session(keystone_server.demo, password="not-the-password", log=keystone_calls)
+    with Client(zaqar_keystone_server.url, session=session, transport=counting) as cli:
+        queue = cli.queue(_name(), auto_create=False)
+        with pytest.raises(Unauthorized) as info:
+            queue.stats()
+    assert "not-the-password" not in str(info.value)
+    assert [c for c in keystone_calls if c.endswith("/auth/tokens")] == [
+        f"POST {keystone_server.auth_url}/auth/tokens"
+    ]
+    assert counting.sent == []  # nothing reached Zaqar
+    # Same through the options path.
+    opts = {**keystone_server.demo.options(), "os_password": "not-the-password"}
+    conf = {"auth_opts": {"backend": "keystone", "options": opts}}
+    with Client(zaqar_keystone_server.url, conf=conf, transport=counting) as cli:
+        queue = cli.queue(_name(), auto_create=False)
+        with pytest.raises(Unauthorized):
+            queue.stats()
+    assert counting.sent == []
+
+
+def test_projects_are_isolated(
+    zaqar_keystone_server: ZaqarServer, keystone_server: KeystoneServer
+) -> None:
+    name = _name()
+    with Client(zaqar_keystone_server.url, conf=_conf(keystone_server.admin)) as admin:
+        admin.queue(name).post([{"body": "secret", "ttl": 300}])
+        try:
+            with Client(
+                zaqar_keystone_server.url, conf=_conf(keystone_server.demo)
+            ) as demo:
+                assert name not in [q.name for q in demo.queues()]
+                assert [m for m in demo.queue(name, auto_create=False).messages()] == []
+            # Claiming another project in X-Project-ID does not help: Keystone's
+            # middleware overwrites it with the token's project.
+            token = keystone_server.token(keystone_server.demo)
+            with httpx.Client() as raw:
+                r = raw.get(
+                    f"{zaqar_keystone_server.url}/v2/queues",
+                    headers={
+                        "X-Auth-Token": token,
+                        "X-Project-ID": keystone_server.admin.project_id,
+                        "Client-ID": str(uuid.uuid4()),
+                    },
+                )
+            assert r.status_code in (200, 204)
+            listed = r.json()["queues"] if r.status_code == 200 else []
+            assert name not in [q["name"] for q in listed]
+        finally:
+            admin.queue(name, auto_create=False).delete()
+
+
+def test_signed_url_grants_one_queue_only(zaqar_server: ZaqarServer, project_id: str) -> None:
+    name, other = _name(), _name()
+    with Client(zaqar_server.url, project_id=project_id) as owner:
+        owner.queue(name).ensure_exists()
+        owner.queue(other).ensure_exists()
+        signed = owner.queue(name).signed_url(methods=["GET", "POST"])
+    assert signed.signature not in repr(signed)
+    with Client.from_signed_url(zaqar_server.url, signed) as guest:
+        queue = guest.queue(name, auto_create=False)
+        queue.post([{"body": {"via": "signed"}, "ttl": 300}])
+        assert [m.body for m in queue.messages(echo=True)] == [{"via": "signed"}]
+        with pytest.raises(NotFound, match="may have expired") as info:
+            guest.queue(other, auto_create=False).post([{"body": 1}])
+        assert signed.signature not in str(info.value)
+        with pytest.raises(NotFound, match="may not cover"):
+            _ = [q for q in guest.queues()]
+        with pytest.raises(NotFound):
+            queue.stats()
+        with pytest.raises(NotFound):
+            queue.delete()
+    # A tampered signature is refused the same way.
+    forged = {
+        "project": signed.project, "paths": list(signed.paths), "methods": list(signed.methods),
+        "expires": signed.expires, "signature": "0" * 64,
+    }  # fmt: skip
+    with Client.from_signed_url(zaqar_server.url, forged) as guest:
+        queue = guest.queue(name, auto_create=False)
+        with pytest.raises(NotFound, match="may have expired"):
+            queue.post([{"body": 1}])
+
+
+def test_signed_url_skips_keystone(
+    zaqar_keystone_server: ZaqarServer, keystone_server: KeystoneServer
+) -> None:
+    name = _name()
+    with Client(zaqar_keystone_server.url, conf=_conf(keystone_server.demo)) as owner:
+        owner.queue(name).ensure_exists()
+        signed = owner.queue(name).signed_url(methods=["GET", "POST"])
+        with Client.from_signed_url(zaqar_keystone_server.url, signed) as guest:
+            queue = guest.queue(name, auto_create=False)
+            queue.post([{"body": "no credentials", "ttl": 300}])
+            assert [m.body for m in queue.messages(echo=True)] == ["no credentials"]
+            with pytest.raises(NotFound):
+                _ = [q for q in guest.queues()]
+        owner.queue(name, auto_create=False).delete()

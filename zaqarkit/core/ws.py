@@ -1,0 +1,647 @@
+"""Sans-I/O WebSocket session: frames, correlation, push routing, close semantics.
+
+Zaqar's WebSocket protocol (``zaqar/transport/websocket/protocol.py``) carries
+one JSON text frame or MessagePack binary frame per request::
+
+    {"action": "message_post", "headers": {...}, "body": {"queue_name": ..., ...}}
+
+and answers with ``{"request": {...}, "headers": {"status": 201}, "body": ...}``.
+The protocol has no request id, but the server echoes the request's headers
+back in ``request.headers``, so the session adds an ``X-Request-ID`` header and
+matches each reply to its request by it, whatever the arrival order. Push
+notifications have neither ``request`` nor ``headers``.
+
+:class:`WsSession` is the h11-style state machine: the I/O layer hands it
+requests (:meth:`WsSession.send` returns the bytes to write), received frames
+(:meth:`WsSession.receive` returns what happened) and the end of a connection
+(:meth:`WsSession.connection_lost` returns what failed). It owns no socket,
+clock, thread or event loop.
+
+Replies become :class:`~zaqarkit.core.wire.Response` objects shaped like the
+HTTP ones, so the parsers in :mod:`zaqarkit.core.parse` work unchanged.
+
+>>> from zaqarkit.core.api import ApiV2
+>>> session = WsSession(default_headers=(("Client-ID", "c"), ("X-Project-ID", "p")))
+>>> call = ApiV2().queue_create("q1")
+>>> out = session.send(call.request)
+>>> out.request_id
+'zk-1'
+>>> reply = ('{"request": {"action": "queue_create", "headers": {"X-Request-ID": "zk-1"}},'
+...          ' "headers": {"status": 201}, "body": "Queue q1 created."}')
+>>> event = session.receive(reply)
+>>> call.parse(event.response)
+True
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from zaqarkit.core import parse as p
+from zaqarkit.core import validate as v
+from zaqarkit.core.context import encode_query
+from zaqarkit.core.operations import Operation
+from zaqarkit.core.wire import Call, Headers, Request, Response
+from zaqarkit.errors import (
+    ProtocolError,
+    ReadError,
+    TransportError,
+    UnsupportedOperation,
+    ValidationError,
+)
+
+__all__ = [
+    "CORRELATION_HEADER",
+    "REAUTH_CLOSE_CODE",
+    "Codec",
+    "ConnectionLost",
+    "Event",
+    "FrameError",
+    "Notification",
+    "Outgoing",
+    "PushSubscription",
+    "Reply",
+    "RequestFailed",
+    "UnmatchedReply",
+    "WsSession",
+    "authenticate_request",
+    "decode_frame",
+    "encode_frame",
+    "frame_body",
+    "push_subscription_create",
+    "ws_action",
+    "ws_supports",
+]
+
+Codec = Literal["json", "msgpack"]
+
+#: Header the session adds to every frame; Zaqar echoes request headers back.
+CORRELATION_HEADER = "X-Request-ID"
+
+#: Zaqar closes the socket with this code when the Keystone token expires.
+REAUTH_CLOSE_CODE = 4003
+
+_PREFIX = "/v2"
+
+#: Operations Zaqar 23 serves over WebSocket (``zaqar/api/v2/endpoints.py``).
+#: An allow-list, so operations added later (v1-only ones, say) default to
+#: unsupported. The home document, health, ping, pools and flavors are in the
+#: request schema but not implemented by ``Endpoints``: the server raises
+#: AttributeError and never answers, so sending them would hang until the
+#: timeout. Queue PATCH, share, subscription update/confirm and topics have
+#: no action at all.
+_SUPPORTED = frozenset(
+    {
+        Operation.QUEUE_LIST,
+        Operation.QUEUE_CREATE,
+        Operation.QUEUE_GET,
+        Operation.QUEUE_DELETE,
+        Operation.QUEUE_GET_STATS,
+        Operation.QUEUE_PURGE,
+        Operation.MESSAGE_LIST,
+        Operation.MESSAGE_POST,
+        Operation.MESSAGE_GET,
+        Operation.MESSAGE_GET_MANY,
+        Operation.MESSAGE_DELETE,
+        Operation.MESSAGE_DELETE_MANY,
+        Operation.MESSAGE_POP,
+        Operation.CLAIM_CREATE,
+        Operation.CLAIM_GET,
+        Operation.CLAIM_UPDATE,
+        Operation.CLAIM_DELETE,
+        Operation.SUBSCRIPTION_LIST,
+        Operation.SUBSCRIPTION_CREATE,
+        Operation.SUBSCRIPTION_GET,
+        Operation.SUBSCRIPTION_DELETE,
+    }
+)
+
+#: Where Zaqar's action name differs from the operation's value.
+_ACTIONS: Mapping[Operation, str] = {
+    # Pop is message_delete_many with a "pop" count in the body.
+    Operation.MESSAGE_POP: "message_delete_many",
+}
+
+#: HTTP query keys that have another name in a frame body.
+_QUERY_RENAMES: Mapping[str, str] = {"ids": "message_ids"}
+#: Query keys whose frame value is a list (HTTP sends them comma-separated).
+_LIST_KEYS = frozenset({"message_ids", "claim_ids"})
+#: Query keys whose frame value is an integer (the request schema says "integer").
+_INT_KEYS = frozenset({"limit", "pop"})
+#: Query keys whose frame value is a boolean.
+_BOOL_KEYS = frozenset({"detailed", "echo", "include_claimed", "include_delayed", "with_count"})
+#: HTTP-only headers that mean nothing inside a frame.
+_DROPPED_HEADERS = frozenset({"content-type", "content-length"})
+
+#: Listings whose WS reply has no ``links``: (items key, item key used as marker).
+#: Zaqar's redis drivers page queues by name and subscriptions by id. Message
+#: listings use an internal counter as marker that the WS reply does not
+#: reveal, so they stay single-page (no link is synthesised).
+_LISTINGS: Mapping[Operation, tuple[str, str]] = {
+    Operation.QUEUE_LIST: ("queues", "name"),
+    Operation.SUBSCRIPTION_LIST: ("subscriptions", "id"),
+}
+#: Zaqar's default page size for those listings.
+_DEFAULT_PAGE = 10
+
+
+def ws_supports(operation: Operation) -> bool:
+    """Whether the Zaqar WebSocket server can carry ``operation``.
+
+    >>> ws_supports(Operation.MESSAGE_POST), ws_supports(Operation.QUEUE_UPDATE)
+    (True, False)
+    """
+    return operation in _SUPPORTED
+
+
+def ws_action(operation: Operation) -> str:
+    """Zaqar's action name for ``operation``; UnsupportedOperation if it has none.
+
+    >>> ws_action(Operation.MESSAGE_POP)
+    'message_delete_many'
+    >>> ws_action(Operation.PING)
+    Traceback (most recent call last):
+    ...
+    zaqarkit.errors.UnsupportedOperation: ping_node is not available over the WebSocket \
+transport (Zaqar implements no such action); use the HTTP transport
+    """
+    if operation not in _SUPPORTED:
+        raise UnsupportedOperation(
+            f"{operation.value} is not available over the WebSocket transport "
+            "(Zaqar implements no such action); use the HTTP transport"
+        )
+    return _ACTIONS.get(operation, operation.value)
+
+
+def _query_value(key: str, value: str) -> Any:
+    if key in _LIST_KEYS:
+        return [item for item in value.split(",") if item]
+    if key in _INT_KEYS:
+        try:
+            return int(value)
+        except ValueError:
+            return value  # let the server's schema reject it with a 400
+    if key in _BOOL_KEYS and value in ("true", "false"):
+        return value == "true"
+    return value
+
+
+def frame_body(request: Request) -> dict[str, Any]:
+    """The frame ``body`` of a request: ``params`` overlaid with its query.
+
+    ``params`` holds what HTTP puts in the path (``queue_name``, ``message_id``)
+    and the structured body; the query holds paging and flags. The query wins
+    on a clash because pagination follows ``next`` links by replacing the
+    query while keeping the first request's ``params``.
+
+    >>> from zaqarkit.core.api import ApiV2
+    >>> frame_body(ApiV2().message_list("q", limit=5, echo=True).request)
+    {'queue_name': 'q', 'limit': 5, 'echo': True}
+    >>> frame_body(ApiV2().message_delete_many("q", ["a", "b"]).request)
+    {'queue_name': 'q', 'message_ids': ['a', 'b']}
+    """
+    body = dict(request.params)
+    for key, value in request.query:
+        name = _QUERY_RENAMES.get(key, key)
+        body[name] = _query_value(name, value)
+    return body
+
+
+def encode_frame(frame: Mapping[str, Any], codec: Codec = "json") -> str | bytes:
+    """A text frame (``str``, JSON) or a binary frame (``bytes``, MessagePack)."""
+    if codec == "msgpack":
+        import msgpack  # type: ignore[import-untyped,unused-ignore]  # "websockets" extra
+
+        packed: bytes = msgpack.packb(frame, use_bin_type=True)
+        return packed
+    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
+
+
+def decode_frame(data: str | bytes) -> Any:
+    """Decode a received frame: text is JSON, binary is MessagePack.
+
+    Raises ProtocolError when the frame is not valid in its encoding.
+    """
+    try:
+        if isinstance(data, str):
+            return json.loads(data)
+        import msgpack  # type: ignore[import-untyped,unused-ignore]
+
+        return msgpack.unpackb(data, raw=False)
+    except Exception as exc:  # msgpack raises several unrelated exception types
+        preview = data[:80]
+        raise ProtocolError(f"undecodable WebSocket frame {preview!r}: {exc}") from exc
+
+
+# -- events ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A frame to write: ``data`` is ``str`` (send as text) or ``bytes`` (binary)."""
+
+    request_id: str
+    data: str | bytes
+    request: Request
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """The reply to the request ``request_id``, shaped like its HTTP response."""
+
+    request_id: str
+    response: Response
+    request: Request
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """A pushed message: ``{"body", "ttl", "queue_name", "Message_Type"}``.
+
+    ``subscribed`` tells whether this session holds a push subscription for
+    ``queue_name``. The frame names no project, so routing is by queue name.
+    """
+
+    queue_name: str
+    body: Any
+    ttl: int | None
+    raw: Mapping[str, Any]
+    subscribed: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class UnmatchedReply:
+    """A reply to no pending request (one that timed out or was cancelled)."""
+
+    request_id: str | None
+    status: int
+
+
+@dataclass(frozen=True, slots=True)
+class FrameError:
+    """A frame that is neither a reply nor a notification; ``error`` says why."""
+
+    error: ProtocolError
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFailed:
+    """A request that will never get its reply."""
+
+    request_id: str
+    error: TransportError
+    request: Request
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionLost:
+    """The connection ended; every pending request ``failed``.
+
+    ``reauthenticate`` is true when Zaqar closed with code 4003 (token expired):
+    refresh the token before reconnecting. ``push_to_restore`` lists the push
+    subscriptions to re-create on the next connection (:meth:`WsSession.restore`).
+    """
+
+    code: int | None
+    reason: str
+    by_client: bool
+    failed: tuple[RequestFailed, ...]
+    reauthenticate: bool
+    push_to_restore: tuple[str, ...]
+
+
+Event = Reply | Notification | UnmatchedReply | FrameError
+
+
+@dataclass(slots=True)
+class PushSubscription:
+    """A push subscription of this session: the socket itself is the subscriber.
+
+    ``subscription_id`` is None until the server confirms it, and again after
+    the connection drops (Zaqar deletes a socket's subscriptions on close).
+    """
+
+    queue_name: str
+    request: Request
+    subscription_id: str | None = None
+
+
+@dataclass(slots=True)
+class _Pending:
+    request: Request
+    push: bool = False
+    internal: bool = False
+
+
+# -- request helpers -----------------------------------------------------------
+
+
+def _subscription_id(response: Response) -> str:
+    p.raise_for_status(response, Operation.SUBSCRIPTION_CREATE.value)
+    data = p.expect_object(p.decode_json(response), "subscription")
+    return p.field(data, "subscription_id", str, "subscription")
+
+
+def push_subscription_create(
+    queue: str, *, ttl: int | None = None, options: Mapping[str, Any] | None = None
+) -> Call[str]:
+    """``subscription_create`` without a subscriber: Zaqar pushes to this socket.
+
+    Only the WebSocket transport can send it (over HTTP a subscriber is
+    required). The parser returns the subscription id.
+
+    >>> call = push_subscription_create("q", ttl=3600)
+    >>> frame_body(call.request)
+    {'queue_name': 'q', 'ttl': 3600}
+    """
+    v.name(queue)
+    params: dict[str, Any] = {"queue_name": queue}
+    if ttl is not None:
+        params["ttl"] = v.subscription_ttl(ttl)
+    if options is not None:
+        if not isinstance(options, Mapping):
+            raise ValidationError("options", f"must be a dict, got {type(options).__name__}")
+        params["options"] = dict(options)
+    request = Request(
+        Operation.SUBSCRIPTION_CREATE,
+        "POST",
+        f"{_PREFIX}/queues/{queue}/subscriptions",
+        params=params,
+    )
+    return Call(request, _subscription_id)
+
+
+def authenticate_request(token: str, project_id: str) -> Request:
+    """The ``authenticate`` frame's request. Send it only to a Keystone-backed
+    server: a no-auth Zaqar fails inside its handler and never answers."""
+    if not token:
+        raise ValidationError("auth_token", "must be a non-empty string")
+    # A pseudo-operation: the action name is set by WsSession.authenticate.
+    return Request(
+        Operation.QUEUE_GET,
+        "AUTH",
+        "",
+        headers=(("X-Auth-Token", token), ("X-Project-ID", v.project_id(project_id))),
+    )
+
+
+# -- the session ---------------------------------------------------------------
+
+
+class WsSession:
+    """Correlates requests and replies on one WebSocket, and routes pushes.
+
+    Not thread-safe: a transport serialises calls (a lock, or one event loop).
+    The session survives reconnects: :meth:`connection_lost` fails what was in
+    flight and keeps the push subscriptions, :meth:`restore` re-creates them.
+
+    ``default_headers`` are added to every frame that lacks them (``Client-ID``
+    and ``X-Project-ID`` are required by Zaqar's request schema). ``id_prefix``
+    keeps correlation ids unique across sessions sharing a server log.
+
+    >>> s = WsSession(id_prefix="t")
+    >>> out = s.send(push_subscription_create("q").request)
+    >>> s.receive('{"body": {"a": 1}, "ttl": 60, "queue_name": "q",'
+    ...           ' "Message_Type": "Notification"}').body
+    {'a': 1}
+    >>> len(s.connection_lost(1006, "").failed)
+    1
+    """
+
+    def __init__(
+        self,
+        *,
+        codec: Codec = "json",
+        default_headers: Iterable[tuple[str, str]] = (),
+        id_prefix: str = "zk",
+    ) -> None:
+        if codec not in ("json", "msgpack"):
+            raise ValidationError("codec", f"must be 'json' or 'msgpack', got {codec!r}")
+        self.codec: Codec = codec
+        self.default_headers: Headers = tuple(default_headers)
+        self._id_prefix = id_prefix
+        self._counter = 0
+        # Insertion order is send order: the FIFO fallback for replies whose
+        # request the server could not even decode (they echo no headers).
+        self._pending: dict[str, _Pending] = {}
+        self._push: dict[str, PushSubscription] = {}
+
+    # -- introspection --------------------------------------------------------
+
+    @property
+    def pending(self) -> int:
+        """Requests sent and not yet answered, failed or cancelled."""
+        return len(self._pending)
+
+    @property
+    def push_subscriptions(self) -> Mapping[str, PushSubscription]:
+        """Live (or to-be-restored) push subscriptions, by queue name."""
+        return dict(self._push)
+
+    # -- sending ----------------------------------------------------------------
+
+    def _next_id(self) -> str:
+        self._counter += 1
+        return f"{self._id_prefix}-{self._counter}"
+
+    def _headers(self, request: Request, request_id: str) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        for name, value in request.headers:
+            if name.lower() not in _DROPPED_HEADERS:
+                headers[name] = value
+        present = {name.lower() for name in headers}
+        for name, value in self.default_headers:
+            if name.lower() not in present:
+                headers[name] = value
+        headers[CORRELATION_HEADER] = request_id
+        return headers
+
+    def _encode(self, request: Request, action: str, *, with_body: bool = True) -> Outgoing:
+        request_id = self._next_id()
+        frame: dict[str, Any] = {"action": action, "headers": self._headers(request, request_id)}
+        if with_body:
+            frame["body"] = frame_body(request)
+        return Outgoing(request_id, encode_frame(frame, self.codec), request)
+
+    def send(self, request: Request) -> Outgoing:
+        """Register ``request`` as pending and return the frame to write.
+
+        Raises UnsupportedOperation for operations Zaqar has no action for.
+        A ``subscription_create`` without ``subscriber`` is a push subscription:
+        once the server accepts it, notifications for its queue are expected.
+        """
+        action = ws_action(request.operation)
+        out = self._encode(request, action)
+        push = request.operation is Operation.SUBSCRIPTION_CREATE and not request.params.get(
+            "subscriber"
+        )
+        self._pending[out.request_id] = _Pending(request, push=push)
+        return out
+
+    def authenticate(self, token: str, project_id: str) -> Outgoing:
+        """The ``authenticate`` frame (headers only). Its reply is a normal
+        :class:`Reply`: status 200, or 401 ``{"error": "Authentication failed."}``."""
+        request = authenticate_request(token, project_id)
+        out = self._encode(request, "authenticate", with_body=False)
+        self._pending[out.request_id] = _Pending(request, internal=True)
+        return out
+
+    def restore(self) -> list[Outgoing]:
+        """Frames re-creating every push subscription, for a new connection."""
+        return [self.send(sub.request) for sub in self._push.values()]
+
+    def forget_push(self, queue_name: str) -> PushSubscription | None:
+        """Stop tracking the push subscription of ``queue_name`` (after unsubscribing)."""
+        return self._push.pop(queue_name, None)
+
+    def cancel(self, request_id: str) -> bool:
+        """Forget a pending request (its caller gave up); a late reply is unmatched."""
+        return self._pending.pop(request_id, None) is not None
+
+    # -- receiving --------------------------------------------------------------
+
+    def receive(self, data: str | bytes) -> Event:
+        """Interpret one received frame (``str`` text / ``bytes`` binary)."""
+        try:
+            frame = decode_frame(data)
+        except ProtocolError as exc:
+            return FrameError(exc)
+        if not isinstance(frame, Mapping):
+            return FrameError(ProtocolError(f"WebSocket frame is not an object: {frame!r:.80}"))
+        # The upstream JS sample tells the two apart the same way.
+        if "request" in frame and "headers" in frame:
+            return self._reply(frame)
+        queue_name = frame.get("queue_name")
+        if isinstance(queue_name, str):
+            ttl = frame.get("ttl")
+            return Notification(
+                queue_name=queue_name,
+                body=frame.get("body"),
+                ttl=ttl if isinstance(ttl, int) and not isinstance(ttl, bool) else None,
+                raw=frame,
+                subscribed=queue_name in self._push,
+            )
+        return FrameError(ProtocolError(f"unrecognised WebSocket frame: {dict(frame)!r:.120}"))
+
+    def _reply(self, frame: Mapping[str, Any]) -> Event:
+        headers = frame.get("headers")
+        status = headers.get("status") if isinstance(headers, Mapping) else None
+        if not isinstance(status, int) or isinstance(status, bool):
+            return FrameError(ProtocolError(f"reply without an integer status: {status!r}"))
+        request_id = _echoed_id(frame.get("request"))
+        pending: _Pending | None
+        if request_id is None:
+            # Frames the server could not decode come back with empty request
+            # headers; it answers in order, so the oldest pending one is it.
+            if not self._pending:
+                return UnmatchedReply(None, status)
+            request_id = next(iter(self._pending))
+        pending = self._pending.pop(request_id, None)
+        if pending is None:
+            return UnmatchedReply(request_id, status)
+        response = _normalise(pending.request, status, frame.get("body"))
+        if pending.push and status == 201:
+            self._record_push(pending.request, response)
+        return Reply(request_id, response, pending.request)
+
+    def _record_push(self, request: Request, response: Response) -> None:
+        queue_name = request.params.get("queue_name")
+        if not isinstance(queue_name, str):
+            return
+        try:
+            subscription_id: str | None = _subscription_id(response)
+        except Exception:  # a malformed 201 still created the subscription
+            subscription_id = None
+        self._push[queue_name] = PushSubscription(queue_name, request, subscription_id)
+
+    # -- closing ------------------------------------------------------------------
+
+    def connection_lost(
+        self, code: int | None = None, reason: str = "", *, by_client: bool = False
+    ) -> ConnectionLost:
+        """Fail every pending request; the session is ready for a new connection.
+
+        ``by_client`` (the transport is closing) fails them with a plain
+        TransportError. A drop fails them with a retryable ReadError: the
+        request may or may not have been executed, and it is never resent.
+        """
+        failed: list[RequestFailed] = []
+        for request_id, pending in self._pending.items():
+            what = pending.request.operation.value if not pending.internal else "authenticate"
+            error: TransportError
+            if by_client:
+                error = TransportError(f"transport closed while {what} was in flight")
+            else:
+                error = ReadError(
+                    f"WebSocket connection lost (code {code}{', ' + reason if reason else ''}) "
+                    f"while {what} was in flight; it was not resent",
+                    retryable=True,
+                )
+            failed.append(RequestFailed(request_id, error, pending.request))
+        self._pending.clear()
+        for sub in self._push.values():
+            # Zaqar deletes a socket's subscriptions when it closes.
+            sub.subscription_id = None
+        if by_client:
+            self._push.clear()
+        return ConnectionLost(
+            code=code,
+            reason=reason,
+            by_client=by_client,
+            failed=tuple(failed),
+            reauthenticate=code == REAUTH_CLOSE_CODE,
+            push_to_restore=tuple(self._push),
+        )
+
+
+def _echoed_id(request: Any) -> str | None:
+    if not isinstance(request, Mapping):
+        return None
+    headers = request.get("headers")
+    if not isinstance(headers, Mapping):
+        return None
+    value = headers.get(CORRELATION_HEADER)
+    return value if isinstance(value, str) else None
+
+
+def _normalise(request: Request, status: int, body: Any) -> Response:
+    """Reshape a WS reply body where it differs from the HTTP answer."""
+    op = request.operation
+    if status < 400:
+        if op is Operation.MESSAGE_GET and isinstance(body, Mapping):
+            # WS answers {"messages": {single}}, HTTP the bare message.
+            inner = body.get("messages")
+            if isinstance(inner, Mapping):
+                body = inner
+        elif op is Operation.CLAIM_CREATE and status == 204:
+            # WS adds the id of an empty claim; HTTP answers 204 with no body.
+            body = None
+        elif op in _LISTINGS and isinstance(body, Mapping) and "links" not in body:
+            body = _with_next_link(request, body, *_LISTINGS[op])
+    elif (
+        op is Operation.QUEUE_GET_STATS
+        and status == 404
+        and isinstance(body, Mapping)
+        and isinstance(body.get("messages"), Mapping)
+    ):
+        # WS answers 404 with zero stats for a missing queue, HTTP 200.
+        status = 200
+    return Response(status, {}, b"", body)
+
+
+def _with_next_link(
+    request: Request, body: Mapping[str, Any], items_key: str, marker_key: str
+) -> Mapping[str, Any]:
+    items = body.get(items_key)
+    if not isinstance(items, list) or not items or not isinstance(items[-1], Mapping):
+        return body
+    marker = items[-1].get(marker_key)
+    limit = frame_body(request).get("limit", _DEFAULT_PAGE)
+    if not isinstance(marker, str) or (isinstance(limit, int) and len(items) < limit):
+        return body  # a short page is the last one: no extra round trip
+    query = (*((k, val) for k, val in request.query if k != "marker"), ("marker", marker))
+    href = f"{request.path}?{encode_query(query)}"
+    return {**body, "links": [{"rel": "next", "href": href}]}
