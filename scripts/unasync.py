@@ -42,6 +42,8 @@ RENAMES: dict[str, str] = {
     "AsyncHttpxTransport": "HttpxTransport",
     "AsyncTransport": "Transport",
     "AsyncIterator": "Iterator",
+    "AsyncWebSocketTransport": "WebSocketTransport",
+    "asynccontextmanager": "contextmanager",
     "handle_async_request": "handle_request",
     "async_headers": "headers",
     "async_credentials": "credentials",

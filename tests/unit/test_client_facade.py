@@ -94,8 +94,6 @@ def test_bad_identity_is_refused(kwargs: dict[str, Any], field: str) -> None:
 def test_bad_url_is_refused() -> None:
     with pytest.raises(ValidationError, match="scheme"):
         Client("ftp://zaqar.test", project_id="p")
-    with pytest.raises(UnsupportedOperation, match="ws://"):
-        Client("ws://zaqar.test:9000", project_id="p")
 
 
 def test_queue_handle_does_no_io_and_auto_creates_once() -> None:
@@ -179,8 +177,8 @@ def test_reprs_are_short_and_informative() -> None:
 def test_subscribe_over_http_explains_itself() -> None:
     cli = Client("http://zaqar.test", project_id="p", transport=MockTransport(
         lambda request: Response(204)))
-    with pytest.raises(UnsupportedOperation, match="WebSocket"):
-        cli.queue("q").subscribe()
+    with pytest.raises(UnsupportedOperation, match="WebSocket"), cli.queue("q").subscribe():
+        pass
 
 
 def test_closed_client_refuses_requests() -> None:

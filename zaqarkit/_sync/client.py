@@ -13,21 +13,25 @@ from __future__ import annotations
 import datetime as _dt
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import replace
 from types import TracebackType
 from typing import Any, TypeVar
 
 from zaqarkit._settings import resolve
-from zaqarkit.auth import Auth, SignedURLAuth
+from zaqarkit.auth import Auth, KeystoneAuth, SignedURLAuth
 from zaqarkit.core import models
 from zaqarkit.core.api import metadata_patch
 from zaqarkit.core.api_v1 import queue_exists_call, queue_replace_metadata_call
 from zaqarkit.core.auth import MAX_ATTEMPTS, should_reauthenticate, with_credentials
+from zaqarkit.core.context import Context
 from zaqarkit.core.models import Page
 from zaqarkit.core.paginate import Pagination
-from zaqarkit.core.urls import split_ref
+from zaqarkit.core.urls import normalize_endpoint, split_ref
 from zaqarkit.core.validate import Limits
 from zaqarkit.core.validate import name as validate_name
 from zaqarkit.core.wire import Call
+from zaqarkit.core.ws import ws_supports
 from zaqarkit.errors import (
     ServerError,
     TransportError,
@@ -96,26 +100,52 @@ class Client:
         cacert: str | None = None,
         limits: Limits | None = None,
         auth: Auth | None = None,
+        http_url: str | None = None,
+        codec: str = "json",
     ) -> None:
         settings = resolve(
             url, version, conf, session, project_id=project_id, client_id=client_id,
             roles=roles, headers=headers, limits=limits, auth=auth, insecure=insecure,
             cacert=cacert,
         )
-        if transport is None and settings.scheme not in ("http", "https"):
-            raise UnsupportedOperation(
-                f"no built-in transport for {settings.scheme}:// URLs yet; "
-                "pass transport=... or use an http(s) URL"
-            )
         self._settings = settings
         self._api = settings.api
         self._context = settings.context
         self._auth: Auth = settings.auth
         self._owns_transport = transport is None
-        self._transport: Transport = transport or HttpxTransport(
+        self._transport: Transport = transport or self._default_transport(timeout, codec)
+        # Operations Zaqar does not serve over WebSocket go to this HTTP
+        # endpoint instead, when one is given.
+        self._fallback: tuple[Transport, Context] | None = None
+        if http_url is not None:
+            self._fallback = (
+                HttpxTransport(
+                    timeout=timeout, insecure=settings.insecure, cacert=settings.cacert
+                ),
+                replace(self._context, endpoint=normalize_endpoint(http_url, ("http", "https"))),
+            )
+        self._closed = False
+
+    def _default_transport(self, timeout: float | None, codec: str) -> Transport:
+        settings = self._settings
+        if settings.scheme in ("ws", "wss"):
+            # Imported here: websockets is an optional dependency.
+            from zaqarkit.transports.websocket import WebSocketTransport
+
+            keystone = isinstance(settings.auth, KeystoneAuth)
+            return WebSocketTransport(
+                settings.endpoint, timeout=timeout, codec=codec,
+                token_refresh=self._ws_credentials if keystone else None,
+            )
+        return HttpxTransport(
             timeout=timeout, insecure=settings.insecure, cacert=settings.cacert
         )
-        self._closed = False
+
+    def _ws_credentials(self) -> tuple[str, str]:
+        # Zaqar's WebSocket wants an `authenticate` frame, not per-frame tokens.
+        assert isinstance(self._auth, KeystoneAuth)
+        credentials = self._auth.credentials()
+        return credentials.token, credentials.project_id or self._settings.project_id
 
     @classmethod
     def from_signed_url(
@@ -175,11 +205,14 @@ class Client:
     def _send(self, call: Call[T]) -> T:
         if self._closed:
             raise TransportError("the client is closed")
-        request = self._context.prepare(call.request)
+        transport, context = self._transport, self._context
+        if self._fallback is not None and not ws_supports(call.request.operation):
+            transport, context = self._fallback
+        request = context.prepare(call.request)
         # A rejected token is renewed once and the call retried once (core.auth).
         for attempt in range(MAX_ATTEMPTS):
             used = self._auth.headers()
-            response = self._transport.handle_request(with_credentials(request, used))
+            response = transport.handle_request(with_credentials(request, used))
             if not should_reauthenticate(response, attempt) or not self._auth.invalidate(used):
                 break
         return self._auth.parse(call, request, response)
@@ -200,6 +233,8 @@ class Client:
             self._closed = True
             if self._owns_transport:
                 self._transport.close()
+            if self._fallback is not None:
+                self._fallback[0].close()
 
     def __enter__(self) -> Client:
         return self
@@ -588,13 +623,35 @@ class Queue:
         for subscription in self._client.subscriptions(self.name, limit=limit):
             yield subscription
 
-    def subscribe(self, ttl: int = 3600) -> Any:
-        """Push notifications need the WebSocket transport."""
-        raise UnsupportedOperation(
-            "subscribe() streams push notifications over WebSocket; the HTTP transport "
-            "cannot receive them. Create a webhook with client.subscription(queue, "
-            "subscriber='http://...') instead."
-        )
+    @contextmanager
+    def subscribe(
+        self, ttl: int | None = None, options: Mapping[str, Any] | None = None
+    ) -> Iterator[Any]:
+        """Stream this queue's new messages as Zaqar pushes them (WebSocket only).
+
+        Yields an iterator of :class:`zaqarkit.core.ws.Notification` (``body``,
+        ``ttl``, ``queue_name``); leaving the block deletes the subscription.
+        After a dropped connection the transport reconnects and re-subscribes.
+
+        Example::
+
+            with queue.subscribe(ttl=600) as notifications:
+                for note in notifications:
+                    print(note.body)
+        """
+        subscribe = getattr(self._client._transport, "subscribe", None)
+        if subscribe is None:
+            raise UnsupportedOperation(
+                "subscribe() streams push notifications over WebSocket; the HTTP transport "
+                "cannot receive them. Use a ws:// URL, or create a webhook with "
+                "client.subscription(queue, subscriber='http://...')."
+            )
+        headers = self._client._context.headers + self._client._auth.headers()
+        stream = subscribe(self.name, ttl=ttl, options=options, headers=headers)
+        try:
+            yield stream
+        finally:
+            stream.close()
 
 
 class Message:

@@ -823,8 +823,7 @@ class ApiV2:
     def follow(self, path: str, query: Sequence[tuple[str, str]] = ()) -> Call[Any]:
         """``GET`` an href the server handed out (already split by
         :func:`zaqarkit.core.urls.split_ref`); the answer is the decoded JSON."""
-        op = Operation.GET_HOME_DOC if path.rstrip("/") == self._prefix else Operation.QUEUE_GET
-        request = Request(op, "GET", path, tuple(query))
+        request = Request(Operation.FOLLOW, "GET", path, tuple(query))
 
         def parse(response: Response) -> Any:
             p.raise_for_status(response, f"GET {path}")

@@ -100,6 +100,10 @@ class Operation(str, enum.Enum):
     TOPIC_SUBSCRIPTION_UPDATE = "topic_subscription_update"
     TOPIC_SUBSCRIPTION_DELETE = "topic_subscription_delete"
 
+    #: GET of an href the server handed out; a client-side operation with no
+    #: route of its own and no WebSocket action.
+    FOLLOW = "follow"
+
     def __str__(self) -> str:
         return self.value
 

@@ -73,7 +73,10 @@ DEFAULT_TIMEOUT = 30.0
 #: Zaqar's largest reply is a page of 20 messages of 256 KiB each.
 DEFAULT_MAX_SIZE = 16 * 2**20
 
-TokenRefresh = Callable[[], "str | Awaitable[str]"]
+#: A token (or a ``(token, project_id)`` pair), possibly from a coroutine.
+TokenRefresh = Callable[
+    [], "str | tuple[str, str] | Awaitable[str] | Awaitable[tuple[str, str]]"
+]
 
 _IDLE, _CONNECTING, _OPEN, _CLOSED = "idle", "connecting", "open", "closed"
 
@@ -164,6 +167,26 @@ def _current_backend() -> str:
     except ImportError:  # trio depends on sniffio: without it, this is asyncio
         return "asyncio"
     return sniffio.current_async_library()
+
+
+class _TokenHolder:
+    """The token state both transports share.
+
+    ``token_refresh`` returns a token, or a ``(token, project_id)`` pair when
+    the project is only known once authenticated (Keystone). It is called
+    when connecting without a token and after close code 4003.
+    """
+
+    _token: str | None
+    _project_id: str | None
+
+    def _set_token(self, value: str | tuple[str, str]) -> None:
+        if isinstance(value, tuple):
+            self._token, self._project_id = value
+        else:
+            self._token = value
+        if self._project_id is None:
+            raise errors.ValidationError("project_id", "is required to authenticate")
 
 
 class _StreamBase:
@@ -262,7 +285,7 @@ class PushStream(_StreamBase):
         self.close()
 
 
-class WebSocketTransport(TransportBase):
+class WebSocketTransport(_TokenHolder, TransportBase):
     """Blocking transport over one Zaqar WebSocket connection, shared by threads.
 
     ``url`` is the WebSocket endpoint (``ws://host:9000``). ``timeout`` bounds
@@ -295,7 +318,7 @@ transport (Zaqar implements no such action); use the HTTP transport
         auth_token: str | None = None,
         project_id: str | None = None,
         client_id: str | None = None,
-        token_refresh: Callable[[], str] | None = None,
+        token_refresh: Callable[[], str | tuple[str, str]] | None = None,
         reconnect: bool = True,
         backoff_initial: float = 0.2,
         backoff_max: float = 30.0,
@@ -582,6 +605,8 @@ transport (Zaqar implements no such action); use the HTTP transport
 
     def _bootstrap(self, ws: Any) -> None:
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
+        if self._token is None and self._token_refresh is not None:
+            self._set_token(self._token_refresh())
         if self._token is not None:
             assert self._project_id is not None
             token, project = self._token, self._project_id
@@ -661,7 +686,7 @@ transport (Zaqar implements no such action); use the HTTP transport
         for stream in streams:
             stream._end(errors.ReadError("WebSocket connection lost", retryable=True))
         if lost.reauthenticate and self._token_refresh is not None:
-            self._token = self._token_refresh()
+            self._set_token(self._token_refresh())
 
 
 # -- async -------------------------------------------------------------------------
@@ -747,7 +772,7 @@ class AsyncPushStream(_StreamBase):
         await self.aclose()
 
 
-class AsyncWebSocketTransport(AsyncTransportBase):
+class AsyncWebSocketTransport(_TokenHolder, AsyncTransportBase):
     """Async transport over one Zaqar WebSocket connection, for asyncio and trio.
 
     Options are those of :class:`WebSocketTransport`; ``token_refresh`` may be
@@ -1068,7 +1093,7 @@ class AsyncWebSocketTransport(AsyncTransportBase):
         token = self._token_refresh()
         if inspect.isawaitable(token):
             token = await token
-        self._token = token
+        self._set_token(token)
 
     def _give_up(self, error: errors.ZaqarError, initial: bool) -> bool:
         if self._state == _CLOSED:
@@ -1101,6 +1126,8 @@ class AsyncWebSocketTransport(AsyncTransportBase):
             raise failure
 
     async def _bootstrap(self, ws: Any) -> None:
+        if self._token is None and self._token_refresh is not None:
+            await self._refresh_token()
         if self._token is not None:
             assert self._project_id is not None
             token, project = self._token, self._project_id

@@ -98,6 +98,14 @@ async def test_password_via_options(
             assert creds.token not in text
 
 
+async def test_password_over_websocket(
+    zaqar_keystone_server: ZaqarServer, keystone_server: KeystoneServer
+) -> None:
+    # The socket sends Zaqar's `authenticate` frame with a Keystone token first.
+    async with AsyncClient(zaqar_keystone_server.ws_url, conf=_conf(keystone_server.demo)) as cli:
+        await _roundtrip(cli)
+
+
 async def test_password_via_session(
     zaqar_keystone_server: ZaqarServer, keystone_server: KeystoneServer
 ) -> None:

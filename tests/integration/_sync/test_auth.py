@@ -98,6 +98,14 @@ def test_password_via_options(
             assert creds.token not in text
 
 
+def test_password_over_websocket(
+    zaqar_keystone_server: ZaqarServer, keystone_server: KeystoneServer
+) -> None:
+    # The socket sends Zaqar's `authenticate` frame with a Keystone token first.
+    with Client(zaqar_keystone_server.ws_url, conf=_conf(keystone_server.demo)) as cli:
+        _roundtrip(cli)
+
+
 def test_password_via_session(
     zaqar_keystone_server: ZaqarServer, keystone_server: KeystoneServer
 ) -> None:
