@@ -192,7 +192,9 @@ class AsyncClient:
 
     @property
     def project_id(self) -> str:
-        return self._settings.project_id
+        """The project requests act on; with Keystone and no explicit project,
+        the token's project (known after the first request)."""
+        return self._settings.project_id or self._auth.project_id or ""
 
     def __repr__(self) -> str:
         return (
@@ -304,8 +306,13 @@ class AsyncClient:
     ) -> AsyncQueue:
         """A queue handle. No I/O: with ``auto_create`` the queue is created on
         first use (with ``metadata``, if given). ``force_create`` creates it now
-        in the sync client and before anything else in the async one.
+        in the sync client and before anything else in the async one. A client
+        built with :meth:`from_signed_url` never auto-creates: a signature does
+        not cover creating queues.
         """
+        if isinstance(self._auth, SignedURLAuth):
+            # A pre-signed URL never covers creating the queue (Zaqar answers 404).
+            auto_create = False
         queue = AsyncQueue(self, name, auto_create=auto_create or force_create, metadata=metadata)
         # sync-only: if force_create:
         # sync-only:     queue.ensure_exists(force_create=True)
