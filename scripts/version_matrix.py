@@ -108,6 +108,7 @@ TESTED: dict[ApiVersion, dict[Operation, tuple[str, tuple[str, ...]]]] = {
             Op.SUBSCRIPTION_GET: ("test_subscriptions",),
             Op.SUBSCRIPTION_UPDATE: ("test_subscriptions",),
             Op.SUBSCRIPTION_DELETE: ("test_subscriptions",),
+            Op.SUBSCRIPTION_CONFIRM: ("test_subscriptions",),
             Op.POOL_LIST: ("test_pools_and_flavors",),
             Op.POOL_CREATE: ("test_pools_and_flavors",),
             Op.POOL_GET: ("test_pools_and_flavors",),
@@ -117,6 +118,7 @@ TESTED: dict[ApiVersion, dict[Operation, tuple[str, tuple[str, ...]]]] = {
             Op.FLAVOR_GET: ("test_pools_and_flavors",),
             Op.FLAVOR_LIST: ("test_pools_and_flavors",),
             Op.FLAVOR_DELETE: ("test_pools_and_flavors",),
+            Op.FLAVOR_UPDATE: ("test_pools_and_flavors",),
         }.items()
     },
 }
@@ -129,8 +131,8 @@ NOTES: dict[tuple[ApiVersion, Operation], str] = {
         "success path is unverified"
     ),
     (ApiVersion.V1, Op.MESSAGE_POST): (
-        "v1 does not create the queue on post; `AsyncQueue.post` skips the PUT "
-        "(strict xfail `test_post_creates_queue_on_v1`)"
+        "v1 does not create the queue on post, so `Queue.post` creates it first "
+        "(`test_post_creates_queue_on_v1`)"
     ),
     (ApiVersion.V1, Op.PING): "sent as `GET /v1/health` (v1 has no /ping)",
     (ApiVersion.V1, Op.HEALTH): "public, 204/503 only: `Health({'storage_reachable': bool})`",

@@ -215,6 +215,12 @@ async def test_subscriptions(client: AsyncClient) -> None:
     assert listed == [sub.id]
     await sub.update({"ttl": 900})
     assert sub.ttl == 900
+    await sub.confirm(False)
+    await sub.reload()
+    assert sub.confirmed is False
+    await sub.confirm()
+    await sub.reload()
+    assert sub.confirmed is True
     await sub.delete()
     assert [s async for s in client.subscriptions(queue.name)] == []
 
@@ -250,8 +256,11 @@ async def test_pools_and_flavors(pooled_client: AsyncClient, zaqar_pooled_server
     names = [p.name async for p in pooled_client.pools()]
     assert "pool1" in names
     # Zaqar's SQL catalog wants each pool on its own URI (a duplicate is a 500).
-    uri = f"{zaqar_pooled_server.redis_url}?dbid={uuid.uuid4().int % 14 + 2}"
+    dbid = uuid.uuid4().int % 7 + 2
+    uri = f"{zaqar_pooled_server.redis_url}?dbid={dbid}"
     pool = pooled_client.pool("pool-" + uuid.uuid4().hex[:8], weight=10, uri=uri)
+    other = pooled_client.pool("pool-" + uuid.uuid4().hex[:8], weight=5,
+                               uri=f"{zaqar_pooled_server.redis_url}?dbid={dbid + 7}")
     await pool.get()
     assert pool.weight == 10
     await pool.update(weight=20)
@@ -261,7 +270,13 @@ async def test_pools_and_flavors(pooled_client: AsyncClient, zaqar_pooled_server
     assert flavor.pool_list == [pool.name]
     assert flavor.capabilities
     assert flavor.name in [f.name async for f in pooled_client.flavors()]
+    await other.get()
+    await flavor.update(pool_list=[other.name])
+    assert flavor.pool_list == [other.name]
+    await flavor.get()
+    assert flavor.pool_list == [other.name]
     await flavor.delete()
+    await other.delete()
     await pool.delete()
     assert pool.name not in [p.name async for p in pooled_client.pools()]
 

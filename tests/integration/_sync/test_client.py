@@ -215,6 +215,12 @@ def test_subscriptions(client: Client) -> None:
     assert listed == [sub.id]
     sub.update({"ttl": 900})
     assert sub.ttl == 900
+    sub.confirm(False)
+    sub.reload()
+    assert sub.confirmed is False
+    sub.confirm()
+    sub.reload()
+    assert sub.confirmed is True
     sub.delete()
     assert [s for s in client.subscriptions(queue.name)] == []
 
@@ -250,8 +256,11 @@ def test_pools_and_flavors(pooled_client: Client, zaqar_pooled_server: Any) -> N
     names = [p.name for p in pooled_client.pools()]
     assert "pool1" in names
     # Zaqar's SQL catalog wants each pool on its own URI (a duplicate is a 500).
-    uri = f"{zaqar_pooled_server.redis_url}?dbid={uuid.uuid4().int % 14 + 2}"
+    dbid = uuid.uuid4().int % 7 + 2
+    uri = f"{zaqar_pooled_server.redis_url}?dbid={dbid}"
     pool = pooled_client.pool("pool-" + uuid.uuid4().hex[:8], weight=10, uri=uri)
+    other = pooled_client.pool("pool-" + uuid.uuid4().hex[:8], weight=5,
+                               uri=f"{zaqar_pooled_server.redis_url}?dbid={dbid + 7}")
     pool.get()
     assert pool.weight == 10
     pool.update(weight=20)
@@ -261,7 +270,13 @@ def test_pools_and_flavors(pooled_client: Client, zaqar_pooled_server: Any) -> N
     assert flavor.pool_list == [pool.name]
     assert flavor.capabilities
     assert flavor.name in [f.name for f in pooled_client.flavors()]
+    other.get()
+    flavor.update(pool_list=[other.name])
+    assert flavor.pool_list == [other.name]
+    flavor.get()
+    assert flavor.pool_list == [other.name]
     flavor.delete()
+    other.delete()
     pool.delete()
     assert pool.name not in [p.name for p in pooled_client.pools()]
 
