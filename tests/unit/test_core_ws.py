@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import msgpack  # type: ignore[import-untyped,unused-ignore]
@@ -87,6 +88,18 @@ def test_default_headers_fill_what_the_request_lacks() -> None:
     frame = sent(session.send(api.queue_get("q").request))
     assert frame["headers"]["Client-ID"] == "dflt"
     assert frame["headers"]["X-Project-ID"] == "p0"
+
+
+def test_signed_url_lists_travel_as_lists() -> None:
+    # Zaqar's WebSocket handler signs the frame's values as they are.
+    signed = (("URL-Methods", "GET,POST"), ("URL-Paths", "/v2/queues/q/messages"),
+              ("URL-Signature", "ab"), ("Content-Type", "application/json"))
+    request = replace(api.message_list("q").request, headers=signed)
+    headers = sent(WsSession().send(request))["headers"]
+    assert headers["URL-Methods"] == ["GET", "POST"]
+    assert headers["URL-Paths"] == ["/v2/queues/q/messages"]
+    assert headers["URL-Signature"] == "ab"
+    assert "Content-Type" not in headers
 
 
 def test_pop_is_message_delete_many_with_pop() -> None:

@@ -135,6 +135,11 @@ _INT_KEYS = frozenset({"limit", "pop"})
 _BOOL_KEYS = frozenset({"detailed", "echo", "include_claimed", "include_delayed", "with_count"})
 #: HTTP-only headers that mean nothing inside a frame.
 _DROPPED_HEADERS = frozenset({"content-type", "content-length"})
+#: Signed-URL headers whose frame value is a list. Over HTTP they travel
+#: comma-joined and Zaqar splits them; its WebSocket handler recomputes the
+#: signature from the frame's values as they are, so a joined string would
+#: sign the characters of "GET,POST" and never match.
+_LIST_HEADERS = frozenset({"url-methods", "url-paths"})
 
 #: Listings whose WS reply has no ``links``: (items key, item key used as marker).
 #: Zaqar's redis drivers page queues by name and subscriptions by id. Message
@@ -447,10 +452,13 @@ class WsSession:
         self._counter += 1
         return f"{self._id_prefix}-{self._counter}"
 
-    def _headers(self, request: Request, request_id: str) -> dict[str, str]:
-        headers: dict[str, str] = {}
+    def _headers(self, request: Request, request_id: str) -> dict[str, Any]:
+        headers: dict[str, Any] = {}
         for name, value in request.headers:
-            if name.lower() not in _DROPPED_HEADERS:
+            lowered = name.lower()
+            if lowered in _LIST_HEADERS:
+                headers[name] = value.split(",")
+            elif lowered not in _DROPPED_HEADERS:
                 headers[name] = value
         present = {name.lower() for name in headers}
         for name, value in self.default_headers:

@@ -269,3 +269,29 @@ def test_signed_url_skips_keystone(
             with pytest.raises(NotFound):
                 _ = [q for q in guest.queues()]
         owner.queue(name, auto_create=False).delete()
+
+
+def test_signed_url_over_websocket(
+    zaqar_keystone_server: ZaqarServer, keystone_server: KeystoneServer
+) -> None:
+    # Zaqar accepts signed frames for the message actions without `authenticate`.
+    name = _name()
+    with Client(zaqar_keystone_server.url, conf=_conf(keystone_server.demo)) as owner:
+        owner.queue(name).ensure_exists()
+        signed = owner.queue(name).signed_url(methods=["GET", "POST"])
+        with Client.from_signed_url(zaqar_keystone_server.ws_url, signed) as guest:
+            queue = guest.queue(name)
+            ids = queue.post([{"body": "signed frame", "ttl": 300}])
+            assert [m.body for m in queue.messages(*ids)] == ["signed frame"]
+        owner.queue(name, auto_create=False).delete()
+
+
+def test_wrong_password_over_websocket(
+    zaqar_keystone_server: ZaqarServer, keystone_server: KeystoneServer
+) -> None:
+    options = {**keystone_server.demo.options(), "os_password": "not-the-password"}
+    conf = {"auth_opts": {"backend": "keystone", "options": options}}
+    with Client(zaqar_keystone_server.ws_url, conf=conf, timeout=10) as cli:
+        with pytest.raises(Unauthorized) as info:
+            cli.queue(_name()).post([{"body": 1, "ttl": 300}])
+    assert "not-the-password" not in str(info.value)
