@@ -63,3 +63,14 @@ def demo(session: nox.Session) -> None:
     """Start a real local Zaqar and run the demo against it, sync and async."""
     session.install("-e", ".[all]")
     session.run("python", "examples/demo.py", *session.posargs)
+
+
+BENCH_DEPS = ["python-zaqarclient==4.7.0", "matplotlib>=3.7", "tqdm>=4.60"]
+
+
+@nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    """The benchmark suite (`benchmarks/README.md`): all tiers, writes benchmarks/RESULTS.md
+    and plots. Pass options after `--`, e.g. `nox -s bench -- --quick`."""
+    session.install("-e", ".[all]", *BENCH_DEPS)
+    session.run("python", "-m", "benchmarks", *session.posargs)

@@ -253,12 +253,13 @@ def test_signed_url_404_explains_expiry_without_the_signature() -> None:
     transport = MockTransport(lambda r: Response(404))
     signed = signed_url_from(SIGNED)
     with Client.from_signed_url(URL, signed, transport=transport) as cli:
-        queue = cli.queue("jobs")  # auto_create: the PUT is not covered by the signature
+        queue = cli.queue("jobs")  # never auto-created: a signature cannot create queues
         with pytest.raises(NotFound) as info:
             queue.stats()
+    assert [(r.method, r.path) for r in transport.requests] == [("GET", "/v2/queues/jobs/stats")]
     text = str(info.value)
     assert "may have expired" in text
-    assert "PUT /v2/queues/jobs" in text
+    assert "GET /v2/queues/jobs/stats" in text
     assert SIGNATURE not in text
     assert SIGNATURE not in repr(SignedURLAuth(signed))
 

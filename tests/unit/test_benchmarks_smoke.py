@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-runner = pytest.importorskip("benchmarks.runner")
-report = pytest.importorskip("benchmarks.report")
+from benchmarks import report, runner
 
 CONTENDERS = ("core", "facade-noio", "json-floor", "floor-http", "httpx", "zk-http",
               "zk-async-http")

@@ -1,0 +1,369 @@
+"""RESULTS.md, the target checks and the PNG plots, from a :class:`Results`."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import importlib.metadata
+import json
+import math
+import os
+import platform
+import subprocess
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from benchmarks.contenders import REQUESTS_PER_OP, SCENARIOS
+from benchmarks.runner import HERE, Results, Row
+
+SCENARIO_TITLES = {
+    "post1": "post 1 message",
+    "post10": "post a batch of 10",
+    "list10": "list 10 messages",
+    "claim_delete": "claim 10, delete one by one (11 requests)",
+    "claim_delete_many": "claim 10, delete-many (2 requests)",
+    "concurrency": "N concurrent async producers on one client (post 1)",
+    "pubsub": "producer/consumer: post to consume",
+}
+PACKAGES = ("zaqarkit", "httpx", "httpcore", "h11", "websockets", "anyio", "trio",
+            "python-zaqarclient", "requests", "matplotlib")
+
+
+def machine() -> dict[str, str]:
+    cpu = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE.parent,
+                                capture_output=True, text=True, check=False).stdout.strip()
+    except OSError:
+        commit = ""
+    return {
+        "cpu": cpu, "cores": str(os.cpu_count()),
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "os": f"{platform.system()} {platform.release()}",
+        "commit": commit or "unknown",
+        "versions": ", ".join(f"{k} {v}" for k, v in versions.items()),
+    }
+
+
+# -- targets -------------------------------------------------------------------------------
+
+
+def _cpu(res: Results, tier: str, scenario: str, key: str, conc: int = 1) -> float | None:
+    row = res.row(tier, scenario, key, conc)
+    return row.cpu_us if row is not None and row.ok else None
+
+
+def _ops(res: Results, tier: str, scenario: str, key: str, conc: int = 1) -> float | None:
+    row = res.row(tier, scenario, key, conc)
+    return row.ops_per_s if row is not None and row.ok else None
+
+
+def _why_missing(res: Results, tier: str, scenario: str, *keys: str, conc: int = 1) -> str:
+    for key in keys:
+        if key in res.unavailable:
+            return f"{key} not available: {res.unavailable[key]}"
+        row = res.row(tier, scenario, key, conc)
+        if row is None:
+            return f"{key} not run on {tier}/{scenario}"
+        if row.error:
+            return f"{key} failed: {row.error}"
+    return "not measured"
+
+
+def targets(res: Results) -> list[dict[str, Any]]:
+    """Each target: what, measured ratio, threshold, and whether it holds."""
+    out: list[dict[str, Any]] = []
+
+    def add(name: str, num: float | None, den: float | None, limit: float, kind: str,
+            missing: str) -> None:
+        if num is None or den is None or den == 0:
+            out.append({"target": name, "ratio": None, "limit": limit, "kind": kind,
+                        "status": "N/A", "detail": missing})
+            return
+        ratio = num / den
+        ok = ratio <= limit if kind == "<=" else ratio >= limit
+        out.append({"target": name, "ratio": ratio, "limit": limit, "kind": kind,
+                    "status": "PASS" if ok else "FAIL", "detail": f"{num:.1f} / {den:.1f}"})
+
+    for s in SCENARIOS:
+        add(f"replay {s}: CPU/op zaqarkit sync HTTP vs python-zaqarclient",
+            _cpu(res, "replay", s, "zk-http"), _cpu(res, "replay", s, "zaqarclient"), 0.35, "<=",
+            _why_missing(res, "replay", s, "zk-http", "zaqarclient"))
+    for s in SCENARIOS:
+        add(f"replay {s}: CPU/op zaqarkit sync HTTP vs plain httpx.Client",
+            _cpu(res, "replay", s, "zk-http"), _cpu(res, "replay", s, "httpx"), 1.0, "<=",
+            _why_missing(res, "replay", s, "zk-http", "httpx"))
+    for s in SCENARIOS:
+        add(f"replay {s}: CPU/op zaqarkit WebSocket vs plain websockets",
+            _cpu(res, "replay", s, "zk-ws"), _cpu(res, "replay", s, "websockets"), 1.5, "<=",
+            _why_missing(res, "replay", s, "zk-ws", "websockets"))
+    for s in SCENARIOS:
+        add(f"real {s}: ops/s zaqarkit WebSocket vs zaqarkit HTTP (one connection each)",
+            _ops(res, "real", s, "zk-ws"), _ops(res, "real", s, "zk-http"), 1.3, ">=",
+            _why_missing(res, "real", s, "zk-ws", "zk-http"))
+    for key in ("zk-async-http", "zk-trio-http", "zk-async-ws"):
+        n = max(res.config.concurrency)
+        add(f"real: ops/s {n} concurrent vs 1 sequential producer ({key})",
+            _ops(res, "real", "concurrency", key, n), _ops(res, "real", "concurrency", key, 1),
+            2.0, ">=", _why_missing(res, "real", "concurrency", key, conc=n))
+    poll = res.row("real", "pubsub", "poll-http")
+    for key in ("push-zk-ws", "push-websockets"):
+        push = res.row("real", "pubsub", key)
+        if push is not None and push.ok and poll is not None and poll.ok:
+            add(f"real: push delivery p50 ({key}) vs HTTP polling consumer p50",
+                push.percentile(0.5), poll.percentile(0.5), 1.0, "<", "")
+            out[-1]["status"] = "PASS" if out[-1]["ratio"] < 1.0 else "FAIL"
+        else:
+            add(f"real: push delivery p50 ({key}) vs HTTP polling consumer p50", None, None,
+                1.0, "<", _why_missing(res, "real", "pubsub", key, "poll-http")
+                if push is not None else f"{key} not run")
+    return out
+
+
+# -- markdown ------------------------------------------------------------------------------
+
+
+def _fmt(x: float | None, digits: int = 0) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "—"
+    if digits == 0:
+        return f"{x:,.0f}"
+    return f"{x:,.{digits}f}"
+
+
+def _ratio(x: float | None, y: float | None) -> str:
+    if x is None or y is None or y == 0:
+        return "—"
+    return f"{x / y:.2f}x"
+
+
+def _table(res: Results, tier: str, scenario: str, conc: int | None = None) -> list[str]:
+    rows = [r for r in res.rows if r.tier == tier and r.scenario == scenario
+            and (conc is None or r.concurrency == conc)]
+    if not rows:
+        return []
+    ref = "json-floor" if tier == "core" else "floor-http"
+    peer = _cpu(res, tier, scenario, "zaqarclient", rows[0].concurrency)
+    floor = _cpu(res, tier, scenario, ref, rows[0].concurrency)
+    lines = [
+        "| contender | ops/s | p50 µs | p99 µs | CPU µs/op (min) | CPU x zaqarclient "
+        f"| CPU x {'json floor' if tier == 'core' else 'http.client floor'} |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    ok = sorted((r for r in rows if r.ok), key=lambda r: r.cpu_us)
+    for r in ok:
+        lines.append(
+            f"| {r.label} | {_fmt(r.ops_per_s)} | {_fmt(r.percentile(0.5), 1)} | "
+            f"{_fmt(r.percentile(0.99), 1)} | {_fmt(r.cpu_us, 1)} ({_fmt(r.cpu_us_min, 1)}) | "
+            f"{_ratio(r.cpu_us, peer)} | {_ratio(r.cpu_us, floor)} |")
+    for r in rows:
+        if not r.ok:
+            lines.append(f"| {r.label} | error: {r.error or 'no samples'} | | | | | |")
+    return lines
+
+
+def markdown(res: Results) -> str:
+    cfg = res.config
+    m = machine()
+    when = _dt.datetime.fromtimestamp(res.started, _dt.timezone.utc)
+    out = [
+        "# zaqarkit benchmark results",
+        "",
+        "Generated by `python -m benchmarks` (`nox -s bench`); do not edit by hand. "
+        "Method and how to read the numbers: `benchmarks/README.md`.",
+        "",
+        f"- Date: {when:%Y-%m-%d %H:%M} UTC; run took {res.elapsed / 60:.1f} min"
+        f"{' (--quick)' if cfg.quick else ''}",
+        f"- Machine: {m['cpu']}, {m['cores']} cores, {m['os']}",
+        f"- Python: {m['python']}; commit {m['commit']}",
+        f"- Libraries: {m['versions']}",
+        f"- Rounds: {cfg.rounds} interleaved (shuffled order, seed {cfg.seed}); per contender "
+        f"and round {cfg.warmup:g} s warm-up (discarded) then {cfg.duration:g} s measured",
+        "- ops/s: median over rounds; CPU µs/op: client process CPU time "
+        "(`time.process_time`) per op, median over rounds (min in brackets); p50/p99: "
+        "closed-loop latency over all measured ops",
+    ]
+    for tier, note in res.tier_notes.items():
+        out.append(f"- {tier} tier: {note}")
+    out += ["", "## Targets (ratios from this run)", ""]
+    out += ["| | target | measured | limit | detail |", "|---|---|---:|---:|---|"]
+    for t in targets(res):
+        ratio = "—" if t["ratio"] is None else f"{t['ratio']:.2f}x"
+        out.append(f"| **{t['status']}** | {t['target']} | {ratio} | {t['kind']} "
+                   f"{t['limit']:g}x | {t['detail']} |")
+    tiers = [("core", "Core only (build + parse, no I/O)"),
+             ("replay", "Replay server (separate process, canned Zaqar answers)"),
+             ("real", "Real Zaqar (harness)")]
+    for tier, title in tiers:
+        if not any(r.tier == tier for r in res.rows) and tier not in res.tier_notes:
+            continue
+        out += ["", f"## {title}"]
+        if res.tier_notes.get(tier, "").startswith("tier failed"):
+            out += ["", res.tier_notes[tier]]
+        for s in SCENARIOS:
+            table = _table(res, tier, s)
+            if table:
+                title_s = SCENARIO_TITLES[s]
+                out += ["", f"### {tier}: {title_s} ({REQUESTS_PER_OP[s]} request(s) per op)",
+                        "", *table]
+        levels = sorted({r.concurrency for r in res.rows
+                         if r.tier == tier and r.scenario == "concurrency"})
+        for n in levels:
+            out += ["", f"### {tier}: {n} concurrent async producer(s) on one client", "",
+                    *_table(res, tier, "concurrency", n)]
+        if tier == "real":
+            out += _pubsub(res)
+        if tier == "replay" and res.memory:
+            out += _memory(res)
+    gone = {k: v for k, v in res.unavailable.items()}
+    if gone:
+        out += ["", "## Not available in this run", ""]
+        out += [f"- `{k}`: {v}" for k, v in gone.items()]
+    return "\n".join(out) + "\n"
+
+
+def _pubsub(res: Results) -> list[str]:
+    rows = [r for r in res.rows if r.scenario == "pubsub"]
+    if not rows:
+        return []
+    out = ["", "### real: producer/consumer, time from post to consume", "",
+           f"One producer posts a message every {res.config.pubsub_interval * 1000:g} ms "
+           "over HTTP; the consumer polls with claims in a tight loop, or receives "
+           "WebSocket push notifications.", "",
+           "| consumer | messages/s | p50 ms | p99 ms | messages |", "|---|---:|---:|---:|---:|"]
+    for r in rows:
+        if r.ok:
+            out.append(f"| {r.label} | {_fmt(r.ops_per_s)} | {_fmt(r.percentile(0.5) / 1e3, 2)} "
+                       f"| {_fmt(r.percentile(0.99) / 1e3, 2)} | {sum(s.ops for s in r.samples)} |")
+        else:
+            out.append(f"| {r.label} | error: {r.error or 'no samples'} | | | |")
+    return out
+
+
+def _memory(res: Results) -> list[str]:
+    out = ["", "### Memory: post batches of 10 on the replay tier, one process per client", "",
+           f"{res.memory[0].get('messages_per_window', '?')} messages per window; the first "
+           "window is warm-up. Growth is tracemalloc's traced size between consecutive "
+           "windows, scaled to 10,000 messages; flat means no per-message leak.", "",
+           "| client | mean growth / 10k msgs | per window (KiB / 10k) | peak RSS MiB |",
+           "|---|---:|---|---:|"]
+    for m in res.memory:
+        if "error" in m:
+            out.append(f"| {m['label']} | error: {m['error']} | | |")
+            continue
+        per = ", ".join(f"{g:+.1f}" for g in m["growth_per_10k_kib"])
+        flat = "flat" if abs(m["mean_growth_per_10k_kib"]) < 16 else "GROWS"
+        out.append(f"| {m['label']} | {m['mean_growth_per_10k_kib']:+.1f} KiB ({flat}) | {per} "
+                   f"| {m['peak_rss_mib'][-1]:.1f} |")
+    return out
+
+
+def write_json(res: Results, path: Path) -> None:
+    doc = {
+        "config": asdict(res.config), "machine": machine(), "elapsed_s": res.elapsed,
+        "rows": [r.to_json() for r in res.rows], "memory": res.memory,
+        "unavailable": res.unavailable, "tier_notes": res.tier_notes,
+        "targets": targets(res),
+    }
+    path.write_text(json.dumps(doc, indent=1, default=str) + "\n")
+
+
+# -- plots ----------------------------------------------------------------------------------
+
+
+def plots(res: Results, folder: Path) -> list[Path]:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for tier in ("core", "replay", "real"):
+        scen = [s for s in SCENARIOS if any(r.ok and r.tier == tier and r.scenario == s
+                                            for r in res.rows)]
+        if not scen:
+            continue
+        for metric, xlabel, fn in (
+            ("throughput", "ops/s (median of rounds)", lambda r: r.ops_per_s),
+            ("latency", "latency µs (bar p50, tick p99)", lambda r: r.percentile(0.5)),
+            ("cpu", "client CPU µs per op", lambda r: r.cpu_us),
+        ):
+            fig, axes = plt.subplots(len(scen), 1, figsize=(9, 2.2 + 1.9 * len(scen)),
+                                     squeeze=False)
+            for ax, s in zip(axes[:, 0], scen, strict=True):
+                rows = sorted((r for r in res.rows if r.ok and r.tier == tier
+                               and r.scenario == s), key=lambda r: r.label)
+                labels = [r.label for r in rows]
+                values = [fn(r) for r in rows]
+                ax.barh(labels, values, color=["#d62728" if r.contender.startswith("zk")
+                                                or r.contender in ("core", "facade-noio")
+                                                else "#7f7f7f" for r in rows])
+                if metric == "latency":
+                    ax.plot([r.percentile(0.99) for r in rows], labels, "k|", markersize=12)
+                ax.set_title(f"{tier}: {SCENARIO_TITLES[s]}", fontsize=9)
+                ax.tick_params(labelsize=7)
+                ax.set_xlabel(xlabel, fontsize=8)
+            fig.tight_layout()
+            path = folder / f"{tier}_{metric}.png"
+            fig.savefig(path, dpi=90)
+            plt.close(fig)
+            written.append(path)
+        conc = [r for r in res.rows if r.ok and r.tier == tier and r.scenario == "concurrency"]
+        if conc:
+            fig, ax = plt.subplots(1, 2, figsize=(10, 3.8))
+            for key in sorted({r.contender for r in conc}):
+                pts = sorted((r for r in conc if r.contender == key), key=lambda r: r.concurrency)
+                ax[0].plot([r.concurrency for r in pts], [r.ops_per_s for r in pts], "o-",
+                           label=pts[0].label)
+                ax[1].plot([r.concurrency for r in pts], [r.percentile(0.99) / 1e3 for r in pts],
+                           "o-", label=pts[0].label)
+            ax[0].set(xscale="log", xlabel="concurrent producers", ylabel="ops/s",
+                      title=f"{tier}: throughput vs concurrency")
+            ax[1].set(xscale="log", xlabel="concurrent producers", ylabel="p99 ms",
+                      title=f"{tier}: p99 latency vs concurrency")
+            ax[0].legend(fontsize=7)
+            fig.tight_layout()
+            path = folder / f"{tier}_concurrency.png"
+            fig.savefig(path, dpi=90)
+            plt.close(fig)
+            written.append(path)
+    pub = [r for r in res.rows if r.ok and r.scenario == "pubsub"]
+    if pub:
+        fig, ax = plt.subplots(figsize=(8, 2.5))
+        labels = [r.label for r in pub]
+        ax.barh(labels, [r.percentile(0.5) / 1e3 for r in pub], color="#1f77b4")
+        ax.plot([r.percentile(0.99) / 1e3 for r in pub], labels, "k|", markersize=12)
+        ax.set_xlabel("post-to-consume ms (bar p50, tick p99)")
+        ax.set_title("real: producer/consumer delivery latency")
+        fig.tight_layout()
+        path = folder / "real_pubsub.png"
+        fig.savefig(path, dpi=90)
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
+def write_all(res: Results, md_path: Path, plot_dir: Path | None) -> list[Path]:
+    md_path.parent.mkdir(parents=True, exist_ok=True)
+    md_path.write_text(markdown(res))
+    write_json(res, md_path.with_name("results.json"))
+    return plots(res, plot_dir) if plot_dir is not None else []
+
+
+__all__ = ["markdown", "plots", "targets", "write_all", "Row"]
