@@ -66,8 +66,12 @@ _SHARE_METHODS = ("GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE")
 _PURGE_TYPES = ("messages", "subscriptions")
 
 
+#: One encoder for every body: json.dumps with arguments builds a new one per call.
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def _encode(data: Any) -> bytes:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+    return _JSON.encode(data).encode()
 
 
 def _flag(value: bool) -> str:

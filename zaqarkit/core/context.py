@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from zaqarkit.core.wire import Headers, Request
@@ -42,4 +42,9 @@ class Context:
         url = self.endpoint + request.path
         if request.query:
             url += "?" + encode_query(request.query)
-        return replace(request, url=url, headers=self.headers + request.headers)
+        # The constructor, not dataclasses.replace: this runs once per request
+        # and replace() introspects the fields every time.
+        return Request(
+            request.operation, request.method, request.path, request.query,
+            self.headers + request.headers, request.body, request.params, url,
+        )

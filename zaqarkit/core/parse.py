@@ -95,7 +95,7 @@ def raise_for_status(response: Response, operation: str | None = None) -> None:
     except ProtocolError:
         data = None
         description = response.body[:200].decode("utf-8", "replace").strip()
-    if isinstance(data, Mapping):
+    if isinstance(data, dict):
         title = _text(data.get("title"))
         description = _text(data.get("description"))
         if not title and not description:
@@ -129,7 +129,7 @@ def fail(what: str, value: Any) -> NoReturn:
 
 
 def expect_object(value: Any, what: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
+    if not isinstance(value, dict):
         fail(f"{what} should be a JSON object", value)
     return value
 
@@ -354,9 +354,9 @@ def claim(response: Response, *, grace: int | None = None, ttl: int | None = Non
     location = response.header("location")
     claim_id = _last_segment(location) if location else None
     data = decode_json(response, allow_empty=True)
-    if data is None or (response.status == 204 and not isinstance(data, Mapping)):
+    if data is None or (response.status == 204 and not isinstance(data, dict)):
         return Claim(claim_id, ttl=ttl, grace=grace, href=location)
-    if isinstance(data, Mapping):
+    if isinstance(data, dict):
         claim_id = optional(data, "claim_id", str, "claim") or claim_id
         items = messages(data.get("messages", []))
     else:

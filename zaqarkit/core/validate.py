@@ -173,7 +173,9 @@ def messages(items: Any, limits: Limits) -> list[dict[str, Any]]:
     """
     if isinstance(items, dict):
         items = [items]
-    if isinstance(items, (str, bytes)) or not isinstance(items, Sequence):
+    if not isinstance(items, (list, tuple)) and (
+        isinstance(items, (str, bytes)) or not isinstance(items, Sequence)
+    ):
         raise ValidationError(
             "messages", f"must be a message dict or a list of them, got {type(items).__name__}"
         )
@@ -181,21 +183,29 @@ def messages(items: Any, limits: Limits) -> list[dict[str, Any]]:
         raise ValidationError("messages", "must hold at least one message")
     result: list[dict[str, Any]] = []
     for index, item in enumerate(items):
-        where = f"messages[{index}]"
         if not isinstance(item, dict):
-            raise ValidationError(where, f"must be a dict with a 'body', got {item!r}")
+            raise ValidationError(
+                f"messages[{index}]", f"must be a dict with a 'body', got {item!r}"
+            )
         if "body" not in item:
-            raise ValidationError(where, "has no 'body'")
-        unknown = set(item) - {"body", "ttl", "delay"}
+            raise ValidationError(f"messages[{index}]", "has no 'body'")
+        unknown = item.keys() - _MESSAGE_KEYS
         if unknown:
-            raise ValidationError(where, f"has unknown keys {sorted(unknown)}")
+            raise ValidationError(f"messages[{index}]", f"has unknown keys {sorted(unknown)}")
         message: dict[str, Any] = {"body": item["body"]}
-        if item.get("ttl") is not None:
-            message["ttl"] = message_ttl(item["ttl"], limits, f"{where}.ttl")
-        if item.get("delay") is not None:
-            message["delay"] = integer(item["delay"], f"{where}.delay", 0, limits.max_message_delay)
+        ttl = item.get("ttl")
+        if ttl is not None:
+            message["ttl"] = message_ttl(ttl, limits, f"messages[{index}].ttl")
+        delay = item.get("delay")
+        if delay is not None:
+            message["delay"] = integer(
+                delay, f"messages[{index}].delay", 0, limits.max_message_delay
+            )
         result.append(message)
     return result
+
+
+_MESSAGE_KEYS = frozenset({"body", "ttl", "delay"})
 
 
 def body_size(body: bytes, limits: Limits) -> bytes:

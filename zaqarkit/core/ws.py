@@ -133,8 +133,9 @@ _LIST_KEYS = frozenset({"message_ids", "claim_ids"})
 _INT_KEYS = frozenset({"limit", "pop"})
 #: Query keys whose frame value is a boolean.
 _BOOL_KEYS = frozenset({"detailed", "echo", "include_claimed", "include_delayed", "with_count"})
-#: HTTP-only headers that mean nothing inside a frame.
-_DROPPED_HEADERS = frozenset({"content-type", "content-length"})
+#: HTTP-only headers that mean nothing inside a frame. (Zaqar echoes every
+#: frame header back in its reply, so each one costs twice.)
+_DROPPED_HEADERS = frozenset({"content-type", "content-length", "accept", "user-agent"})
 #: Signed-URL headers whose frame value is a list. Over HTTP they travel
 #: comma-joined and Zaqar splits them; its WebSocket handler recomputes the
 #: signature from the frame's values as they are, so a joined string would
@@ -215,6 +216,10 @@ def frame_body(request: Request) -> dict[str, Any]:
     return body
 
 
+#: One encoder for every frame: json.dumps with arguments builds a new one per call.
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def encode_frame(frame: Mapping[str, Any], codec: Codec = "json") -> str | bytes:
     """A text frame (``str``, JSON) or a binary frame (``bytes``, MessagePack)."""
     if codec == "msgpack":
@@ -222,7 +227,7 @@ def encode_frame(frame: Mapping[str, Any], codec: Codec = "json") -> str | bytes
 
         packed: bytes = msgpack.packb(frame, use_bin_type=True)
         return packed
-    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
+    return _JSON.encode(frame)
 
 
 def decode_frame(data: str | bytes) -> Any:
@@ -367,7 +372,7 @@ def push_subscription_create(
     if ttl is not None:
         params["ttl"] = v.subscription_ttl(ttl)
     if options is not None:
-        if not isinstance(options, Mapping):
+        if not isinstance(options, dict):
             raise ValidationError("options", f"must be a dict, got {type(options).__name__}")
         params["options"] = dict(options)
     request = Request(
@@ -454,13 +459,14 @@ class WsSession:
 
     def _headers(self, request: Request, request_id: str) -> dict[str, Any]:
         headers: dict[str, Any] = {}
+        present = set()
         for name, value in request.headers:
             lowered = name.lower()
+            present.add(lowered)
             if lowered in _LIST_HEADERS:
                 headers[name] = value.split(",")
             elif lowered not in _DROPPED_HEADERS:
                 headers[name] = value
-        present = {name.lower() for name in headers}
         for name, value in self.default_headers:
             if name.lower() not in present:
                 headers[name] = value
@@ -517,7 +523,7 @@ class WsSession:
             frame = decode_frame(data)
         except ProtocolError as exc:
             return FrameError(exc)
-        if not isinstance(frame, Mapping):
+        if not isinstance(frame, dict):
             return FrameError(ProtocolError(f"WebSocket frame is not an object: {frame!r:.80}"))
         # The upstream JS sample tells the two apart the same way.
         if "request" in frame and "headers" in frame:
@@ -536,7 +542,7 @@ class WsSession:
 
     def _reply(self, frame: Mapping[str, Any]) -> Event:
         headers = frame.get("headers")
-        status = headers.get("status") if isinstance(headers, Mapping) else None
+        status = headers.get("status") if isinstance(headers, dict) else None
         if not isinstance(status, int) or isinstance(status, bool):
             return FrameError(ProtocolError(f"reply without an integer status: {status!r}"))
         request_id = _echoed_id(frame.get("request"))
@@ -606,10 +612,10 @@ class WsSession:
 
 
 def _echoed_id(request: Any) -> str | None:
-    if not isinstance(request, Mapping):
+    if not isinstance(request, dict):
         return None
     headers = request.get("headers")
-    if not isinstance(headers, Mapping):
+    if not isinstance(headers, dict):
         return None
     value = headers.get(CORRELATION_HEADER)
     return value if isinstance(value, str) else None
@@ -619,20 +625,20 @@ def _normalise(request: Request, status: int, body: Any) -> Response:
     """Reshape a WS reply body where it differs from the HTTP answer."""
     op = request.operation
     if status < 400:
-        if op is Operation.MESSAGE_GET and isinstance(body, Mapping):
+        if op is Operation.MESSAGE_GET and isinstance(body, dict):
             # WS answers {"messages": {single}}, HTTP the bare message.
             inner = body.get("messages")
-            if isinstance(inner, Mapping):
+            if isinstance(inner, dict):
                 body = inner
         elif op is Operation.CLAIM_CREATE and status == 204:
             # WS adds the id of an empty claim; HTTP answers 204 with no body.
             body = None
-        elif op in _LISTINGS and isinstance(body, Mapping) and "links" not in body:
+        elif op in _LISTINGS and isinstance(body, dict) and "links" not in body:
             body = _with_next_link(request, body, *_LISTINGS[op])
     elif (
         op is Operation.QUEUE_GET_STATS
         and status == 404
-        and isinstance(body, Mapping)
+        and isinstance(body, dict)
         and isinstance(body.get("messages"), Mapping)
     ):
         # WS answers 404 with zero stats for a missing queue, HTTP 200.
@@ -644,7 +650,7 @@ def _with_next_link(
     request: Request, body: Mapping[str, Any], items_key: str, marker_key: str
 ) -> Mapping[str, Any]:
     items = body.get(items_key)
-    if not isinstance(items, list) or not items or not isinstance(items[-1], Mapping):
+    if not isinstance(items, list) or not items or not isinstance(items[-1], dict):
         return body
     marker = items[-1].get(marker_key)
     limit = frame_body(request).get("limit", _DEFAULT_PAGE)

@@ -122,6 +122,41 @@ def _connect_kwargs(
     }
 
 
+#: ``websockets`` connect options the sync transport's own connection supports.
+_SYNC_CONNECT_OPTIONS = frozenset(
+    {"open_timeout", "max_size", "compression", "ssl", "additional_headers", "subprotocols"}
+)
+
+
+class _Signal:
+    """A one-shot event on a bare C lock: waking a blocked caller this way costs
+    a fraction of ``threading.Event`` (a Condition written in Python)."""
+
+    __slots__ = ("_lock",)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lock.acquire()
+
+    def set(self) -> None:
+        try:  # noqa: SIM105 - not contextlib.suppress: this is on every request's path
+            self._lock.release()
+        except RuntimeError:  # already set
+            pass
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._lock.acquire(timeout=-1 if timeout is None else timeout)
+
+
+def _send_failed(out: Outgoing, exc: BaseException) -> errors.ReadError:
+    error = errors.ReadError(
+        f"WebSocket send failed for {out.request.operation.value}: {type(exc).__name__}: {exc}",
+        retryable=True,
+    )
+    error.__cause__ = exc
+    return error
+
+
 def _restore_failed(queue_name: str, exc: BaseException) -> errors.TransportError:
     error = errors.TransportError(
         f"push subscription to {queue_name!r} could not be restored after reconnecting: {exc}"
@@ -370,8 +405,29 @@ transport (Zaqar implements no such action); use the HTTP transport
     def handle_request(self, request: Request) -> Response:
         ws_action(request.operation)  # UnsupportedOperation before any I/O
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
-        ws = self._wait_open(deadline, request)
-        return self._exchange(lambda: [self._session.send(request)], ws, deadline)[0].outcome()
+        ws = self._ws
+        if ws is None or self._state != _OPEN:  # the common case skips the lock
+            ws = self._wait_open(deadline, request)
+        return self._exchange_one(request, ws, deadline).outcome()
+
+    def _exchange_one(self, request: Request, ws: Any, deadline: float | None) -> _Waiter:
+        """:meth:`_exchange` for one request, without its list plumbing (hot path)."""
+        waiter = _Waiter(_Signal())
+        with self._lock:
+            if self._ws is not ws or ws is None:
+                raise errors.ReadError("WebSocket connection lost; request not sent",
+                                       retryable=True)
+            out = self._session.send(request)
+            self._waiters[out.request_id] = waiter
+        try:
+            ws.send(out.data)
+        except Exception as exc:
+            self._forget(out.request_id)
+            waiter.fail(_send_failed(out, exc))
+        if not waiter.event.wait(self._remaining(deadline)):
+            self._forget(out.request_id)
+            waiter.fail(self._timeout_error(out.request, "got no reply"))
+        return waiter
 
     def subscribe(
         self,
@@ -440,7 +496,7 @@ transport (Zaqar implements no such action); use the HTTP transport
             stream._end()
         if ws is not None:
             with contextlib.suppress(Exception):
-                ws.close()
+                ws.close(self._close_timeout)
         manager = self._manager
         if manager is not None and manager is not threading.current_thread():
             manager.join(self._close_timeout + 1.0)
@@ -490,20 +546,14 @@ transport (Zaqar implements no such action); use the HTTP transport
                 raise errors.ReadError("WebSocket connection lost; request not sent",
                                        retryable=True)
             outs = make()
-            waiters = [_Waiter(threading.Event()) for _ in outs]
+            waiters = [_Waiter(_Signal()) for _ in outs]
             self._waiters.update((out.request_id, w) for out, w in zip(outs, waiters, strict=True))
         for out, waiter in zip(outs, waiters, strict=True):
             try:
                 ws.send(out.data)
             except Exception as exc:
-                error = errors.ReadError(
-                    f"WebSocket send failed for {out.request.operation.value}: "
-                    f"{type(exc).__name__}: {exc}",
-                    retryable=True,
-                )
-                error.__cause__ = exc
                 self._forget(out.request_id)
-                waiter.fail(error)
+                waiter.fail(_send_failed(out, exc))
         for out, waiter in zip(outs, waiters, strict=True):
             if not waiter.event.wait(self._remaining(deadline)):
                 self._forget(out.request_id)
@@ -538,14 +588,13 @@ transport (Zaqar implements no such action); use the HTTP transport
     # -- background threads ----------------------------------------------------------
 
     def _run(self) -> None:
-        from websockets.sync.client import connect
+        from zaqarkit.transports._wsconn import SyncWebSocket
 
+        options = {k: v for k, v in self._connect_kwargs.items() if k in _SYNC_CONNECT_OPTIONS}
         delays: Iterator[float] | None = None
         while not self._stop.is_set():
             try:
-                # Entering marks the connection as managed (websockets 17
-                # deprecates the bare call); this transport closes it itself.
-                ws = connect(self.url, **self._connect_kwargs).__enter__()
+                ws = SyncWebSocket.connect(self.url, **options)
             except Exception as exc:
                 if self._give_up(_connect_error(self.url, exc), delays is None):
                     return
@@ -558,14 +607,14 @@ transport (Zaqar implements no such action); use the HTTP transport
             )
             with self._lock:
                 if self._state == _CLOSED:
-                    ws.close()
+                    ws.close(self._close_timeout)
                     return
                 self._ws = ws
             reader.start()
             try:
                 self._bootstrap(ws)
             except errors.ZaqarError as exc:
-                ws.close()
+                ws.close(self._close_timeout)
                 reader.join()
                 if self._give_up(exc, delays is None):
                     return
@@ -642,8 +691,6 @@ transport (Zaqar implements no such action); use the HTTP transport
         try:
             for data in ws:
                 self._dispatch(data)
-        except ConnectionClosed:
-            pass
         except Exception:  # never let the reader die silently with requests pending
             logger.exception("WebSocket reader failed")
         self._lost(ws, ws.close_code, ws.close_reason or "")
@@ -995,13 +1042,7 @@ class AsyncWebSocketTransport(_TokenHolder, AsyncTransportBase):
                     try:
                         await ws.send(out.data)
                     except Exception as exc:
-                        error = errors.ReadError(
-                            f"WebSocket send failed for {out.request.operation.value}: "
-                            f"{type(exc).__name__}: {exc}",
-                            retryable=True,
-                        )
-                        error.__cause__ = exc
-                        waiter.fail(error)
+                        waiter.fail(_send_failed(out, exc))
                 for waiter in waiters:
                     await waiter.event.wait()
         except TimeoutError:  # the builtin, raised by anyio.fail_after
