@@ -26,7 +26,7 @@ from zaqarkit.core.api import ApiV2
 from zaqarkit.core.api_v1 import api_for
 from zaqarkit.core.context import Context
 from zaqarkit.core.operations import ApiVersion
-from zaqarkit.core.urls import normalize_endpoint
+from zaqarkit.core.urls import normalize_endpoint, websocket_url
 from zaqarkit.core.validate import DEFAULT_LIMITS, Limits
 from zaqarkit.errors import ValidationError
 
@@ -162,6 +162,8 @@ def resolve(
             )
         # Blocking: authenticates and reads the catalog once, at construction.
         url = chosen.discover_endpoint()
+        if getattr(chosen, "service_type", None) == "messaging-websocket":
+            url = websocket_url(url)
     endpoint = normalize_endpoint(url)
 
     if chosen is None:

@@ -172,10 +172,47 @@ def claim_id_from_href(href: str | None) -> str | None:
 
 
 def _last_segment(href: str) -> str:
-    return urlsplit(href).path.rstrip("/").rsplit("/", 1)[-1]
+    if "://" in href or "#" in href:
+        href = urlsplit(href).path
+    return href.partition("?")[0].rstrip("/").rsplit("/", 1)[-1]
 
 
 def message(value: Any) -> Message:
+    """A message object (HTTP listing, claim, pop, or WebSocket reply).
+
+    Listings make this the hottest parser, so well-formed input takes a fast
+    path with plain type checks; anything else gets the checked path and its
+    precise ProtocolError.
+    """
+    if type(value) is dict:
+        href = value.get("href")
+        message_id = value.get("id")
+        ttl = value.get("ttl")
+        age = value.get("age")
+        claim_id = value.get("claim_id")
+        claim_count = value.get("claim_count")
+        checksum = value.get("checksum")
+        if (
+            "body" in value
+            and type(ttl) is int
+            and type(age) is int
+            and (type(message_id) is str or (message_id is None and type(href) is str))
+            and (href is None or type(href) is str)
+            and (claim_id is None or type(claim_id) is str)
+            and (claim_count is None or type(claim_count) is int)
+            and (checksum is None or type(checksum) is str)
+        ):
+            if message_id is None:
+                message_id = _last_segment(href)  # type: ignore[arg-type]
+            if not claim_id:
+                claim_id = claim_id_from_href(href)
+            return Message(
+                message_id, value["body"], ttl, age, href, claim_id, claim_count, checksum
+            )
+    return _checked_message(value)
+
+
+def _checked_message(value: Any) -> Message:
     obj = expect_object(value, "message")
     href = optional(obj, "href", str, "message")
     message_id = optional(obj, "id", str, "message")

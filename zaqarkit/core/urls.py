@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from zaqarkit.errors import ValidationError
 
-__all__ = ["normalize_endpoint", "origin", "split_ref"]
+__all__ = ["normalize_endpoint", "origin", "split_ref", "websocket_url"]
 
 _VERSION_SUFFIX = re.compile(r"/v(1|1\.1|2)(\.0)?/?$")
 
@@ -89,3 +89,20 @@ origin than the endpoint 'http://h'; refusing to send credentials there
         path = "/" + path
     query = tuple(parse_qsl(parts.query, keep_blank_values=True))
     return path, query
+
+
+def websocket_url(url: str) -> str:
+    """The ws/wss form of a catalog URL.
+
+    Zaqar (devstack) publishes its ``messaging-websocket`` endpoint with an
+    http scheme, although clients must speak WebSocket to it.
+
+    >>> websocket_url("http://cloud:9000"), websocket_url("https://cloud:9000")
+    ('ws://cloud:9000', 'wss://cloud:9000')
+    >>> websocket_url("ws://cloud:9000")
+    'ws://cloud:9000'
+    """
+    for http, ws in (("https://", "wss://"), ("http://", "ws://")):
+        if url.startswith(http):
+            return ws + url[len(http) :]
+    return url

@@ -141,6 +141,13 @@ async def test_catalog_discovery_with_url_none(
     # The WebSocket endpoint is published too (with an http:// scheme, as devstack does).
     auth = KeystoneAuth(_session(keystone_server.demo), service_type="messaging-websocket")
     assert auth.discover_endpoint() == "http://" + zaqar_keystone_server.ws_url.split("://")[1]
+    # ... and a client asking for that service type gets a ws:// endpoint.
+    options = {**keystone_server.demo.options(), "service_type": "messaging-websocket"}
+    async with AsyncClient(
+        None, conf={"auth_opts": {"backend": "keystone", "options": options}}
+    ) as cli:
+        assert cli.api_url == zaqar_keystone_server.ws_url
+        await _roundtrip(cli)
 
 
 async def test_revoked_token_is_renewed_once(
