@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
+import anyio
 import certifi
 import httpcore
 import httpx
@@ -415,6 +416,37 @@ async def test_async_keep_alive(server: _Server) -> None:
             response = await transport.handle_async_request(_request(server.url + "/v2/ping"))
             assert response.status == 200
     assert server.connections == 1
+
+
+@pytest.mark.anyio
+async def test_async_concurrent_requests_reuse_their_connections(server: _Server) -> None:
+    async def one(n: int) -> None:
+        response = await transport.handle_async_request(_request(f"{server.url}/v2/{n}"))
+        assert _echo(response)["path"] == f"/v2/{n}"
+
+    async with AsyncHttpxTransport() as transport:
+        for _ in range(3):
+            async with anyio.create_task_group() as tg:
+                for n in range(10):
+                    tg.start_soon(one, n)
+    # At most one connection per request in flight, kept alive across rounds.
+    assert 1 <= server.connections <= 10
+
+
+@pytest.mark.anyio
+async def test_async_pool_timeout_is_retryable(server: _Server) -> None:
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    timeout = httpx.Timeout(5.0, pool=0.2)
+    async with (
+        AsyncHttpxTransport(limits=limits, timeout=timeout) as transport,
+        anyio.create_task_group() as tg,
+    ):
+        tg.start_soon(transport.handle_async_request, _request(server.url + "/slow"))
+        await anyio.sleep(0.1)
+        with pytest.raises(TimeoutError, match="no free connection") as info:
+            await transport.handle_async_request(_request(server.url + "/v2/ping"))
+        assert info.value.retryable is True
+        server.release.set()
 
 
 @pytest.mark.anyio

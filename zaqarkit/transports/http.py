@@ -17,6 +17,7 @@ where that mapping lives.
 
 from __future__ import annotations
 
+import builtins
 import ssl
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -249,6 +250,104 @@ def _pool_options(
     }
 
 
+class _AsyncConnections:
+    """Idle HTTP/1.1 connections per origin, for the async transport.
+
+    httpcore's AsyncConnectionPool re-examines every queued request whenever
+    a connection changes state. With 32 requests in flight on one client that
+    cost grew with the queue: measured on a loopback replay server, client CPU
+    per request went from about 400 us (one in flight) to 840-1,200 us (32 in
+    flight, whatever the pool size). Here a request takes an idle connection
+    of its origin or opens one; a semaphore bounds how many exist.
+    """
+
+    def __init__(self, options: dict[str, Any], pool_timeout: float | None) -> None:
+        core = _httpcore()
+        self._pool_timeout = pool_timeout
+        self._connection_type = core.AsyncHTTPConnection
+        self._origin_type = core.Origin
+        self._ssl_context = options["ssl_context"]
+        self._keepalive_expiry = options["keepalive_expiry"]
+        self._max_idle = options["max_keepalive_connections"] or 0
+        self._max_connections = options["max_connections"]
+        self._slots: Any = None  # created on first use, inside the event loop
+        self._idle: dict[tuple[bytes, bytes, int], list[Any]] = {}
+        self._open: set[Any] = set()
+
+    async def request(self, request: Any) -> Any:
+        """Send ``request`` (an httpcore.Request); return (response, body)."""
+        import anyio
+
+        if self._slots is None:
+            limit = self._max_connections
+            self._slots = anyio.Semaphore(limit if limit is not None else 2**31)
+        try:
+            self._slots.acquire_nowait()
+        except anyio.WouldBlock:
+            try:
+                with anyio.fail_after(self._pool_timeout):
+                    await self._slots.acquire()
+            except builtins.TimeoutError:  # from fail_after
+                raise TimeoutError(
+                    f"no free connection within {self._pool_timeout} s "
+                    f"({self._max_connections} in use)",
+                    retryable=True,  # nothing was sent
+                ) from None
+        try:
+            return await self._send(request)
+        finally:
+            self._slots.release()
+
+    async def _send(self, request: Any) -> Any:
+        import anyio
+
+        url = request.url
+        port = url.port or (443 if url.scheme == b"https" else 80)
+        key = (url.scheme, url.host, port)
+        connection = await self._take(key)
+        if connection is None:
+            connection = self._connection_type(
+                self._origin_type(url.scheme, url.host, port),
+                ssl_context=self._ssl_context,
+                keepalive_expiry=self._keepalive_expiry,
+            )
+            self._open.add(connection)
+        try:
+            response = await connection.handle_async_request(request)
+            try:
+                body = await response.aread()
+            finally:
+                await response.aclose()
+        except BaseException:
+            self._open.discard(connection)
+            with anyio.CancelScope(shield=True):
+                await connection.aclose()
+            raise
+        idle = self._idle.setdefault(key, [])
+        if connection.is_idle() and len(idle) < self._max_idle:
+            idle.append(connection)
+        else:
+            self._open.discard(connection)
+            await connection.aclose()
+        return response, body
+
+    async def _take(self, key: tuple[bytes, bytes, int]) -> Any:
+        idle = self._idle.get(key)
+        while idle:
+            connection = idle.pop()
+            # has_expired() also notices a keep-alive connection the server closed.
+            if connection.is_idle() and not connection.has_expired():
+                return connection
+            self._open.discard(connection)
+            await connection.aclose()
+        return None
+
+    async def aclose(self) -> None:
+        connections, self._open, self._idle = self._open, set(), {}
+        for connection in connections:
+            await connection.aclose()
+
+
 def _response(status: int, raw_headers: Iterable[tuple[bytes, bytes]], body: bytes) -> Response:
     return Response(status, _response_headers(raw_headers), body)
 
@@ -373,13 +472,14 @@ class AsyncHttpxTransport(AsyncTransportBase):
     ) -> None:
         _check_owned_options(client, verify, cacert, insecure, limits)
         self._client: httpx.AsyncClient | None = client
-        self._pool: httpcore.AsyncConnectionPool | None = None
+        self._pool: _AsyncConnections | None = None
         if client is None:
             self._request_type = _httpcore().Request
-            self._pool = _httpcore().AsyncConnectionPool(
-                **_pool_options(verify, cacert, insecure, limits)
-            )
             self._shaper = _RequestShaper(timeout)
+            self._pool = _AsyncConnections(
+                _pool_options(verify, cacert, insecure, limits),
+                self._shaper.extensions["timeout"]["pool"],
+            )
         self._closed = False
 
     async def handle_async_request(self, request: Request) -> Response:
@@ -390,16 +490,12 @@ class AsyncHttpxTransport(AsyncTransportBase):
             if pool is None:
                 return await self._send_with_client(request)
             method, url, headers = self._shaper.shape(request)
-            response = await pool.handle_async_request(
+            response, body = await pool.request(
                 self._request_type(
                     method, url, headers=headers, content=request.body or b"",
                     extensions=self._shaper.extensions,
                 )
             )
-            try:
-                body = await response.aread()
-            finally:
-                await response.aclose()
         except Exception as exc:
             if not _is_library_error(exc):
                 raise
