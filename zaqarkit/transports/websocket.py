@@ -204,16 +204,61 @@ def _current_backend() -> str:
     return sniffio.current_async_library()
 
 
-class _TokenHolder:
-    """The token state both transports share.
+class _TransportCore:
+    """What both WebSocket transports share: configuration, the sans-I/O
+    session and the token state.
 
     ``token_refresh`` returns a token, or a ``(token, project_id)`` pair when
-    the project is only known once authenticated (Keystone). It is called
-    when connecting without a token and after close code 4003.
+    the project is only known once authenticated (Keystone); the async
+    transport also accepts a coroutine function. It is called when
+    connecting without a token and after close code 4003.
     """
 
-    _token: str | None
-    _project_id: str | None
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        codec: str = "json",
+        auth_token: str | None = None,
+        project_id: str | None = None,
+        client_id: str | None = None,
+        token_refresh: TokenRefresh | None = None,
+        reconnect: bool = True,
+        backoff_initial: float = 0.2,
+        backoff_max: float = 30.0,
+        open_timeout: float | None = 10.0,
+        close_timeout: float = 2.0,
+        max_size: int | None = DEFAULT_MAX_SIZE,
+        compression: str | None = None,
+        connect_kwargs: Mapping[str, Any] | None = None,
+    ) -> None:
+        if auth_token is not None and project_id is None:
+            raise errors.ValidationError("project_id", "is required with auth_token")
+        self.url = url
+        self.timeout = timeout
+        self._token = auth_token
+        self._project_id = project_id
+        self._token_refresh = token_refresh
+        self._reconnect = reconnect
+        self._backoff = (backoff_initial, backoff_max)
+        self._close_timeout = close_timeout
+        self._connect_kwargs = _connect_kwargs(
+            open_timeout, close_timeout, max_size, compression, connect_kwargs or {}
+        )
+        self._session = WsSession(
+            codec=codec,  # type: ignore[arg-type]  # WsSession validates it
+            default_headers=_default_headers(client_id, project_id, None),
+            id_prefix=f"zk{uuid.uuid4().hex[:8]}",
+        )
+        self._state = _IDLE
+        self._attempt = 0
+        self._failure: tuple[int, errors.ZaqarError] | None = None
+        self._ws: Any = None
+        self._init_io()
+
+    def _init_io(self) -> None:
+        """The I/O side's own state (threads or tasks)."""
 
     def _set_token(self, value: str | tuple[str, str]) -> None:
         if isinstance(value, tuple):
@@ -320,7 +365,7 @@ class PushStream(_StreamBase):
         self.close()
 
 
-class WebSocketTransport(_TokenHolder, TransportBase):
+class WebSocketTransport(_TransportCore, TransportBase):
     """Blocking transport over one Zaqar WebSocket connection, shared by threads.
 
     ``url`` is the WebSocket endpoint (``ws://host:9000``). ``timeout`` bounds
@@ -344,49 +389,9 @@ transport (Zaqar implements no such action); use the HTTP transport
     >>> transport.close()
     """
 
-    def __init__(
-        self,
-        url: str,
-        *,
-        timeout: float | None = DEFAULT_TIMEOUT,
-        codec: str = "json",
-        auth_token: str | None = None,
-        project_id: str | None = None,
-        client_id: str | None = None,
-        token_refresh: Callable[[], str | tuple[str, str]] | None = None,
-        reconnect: bool = True,
-        backoff_initial: float = 0.2,
-        backoff_max: float = 30.0,
-        open_timeout: float | None = 10.0,
-        close_timeout: float = 2.0,
-        max_size: int | None = DEFAULT_MAX_SIZE,
-        compression: str | None = None,
-        connect_kwargs: Mapping[str, Any] | None = None,
-    ) -> None:
-        if auth_token is not None and project_id is None:
-            raise errors.ValidationError("project_id", "is required with auth_token")
-        self.url = url
-        self.timeout = timeout
-        self._token = auth_token
-        self._project_id = project_id
-        self._token_refresh = token_refresh
-        self._reconnect = reconnect
-        self._backoff = (backoff_initial, backoff_max)
-        self._close_timeout = close_timeout
-        self._connect_kwargs = _connect_kwargs(
-            open_timeout, close_timeout, max_size, compression, connect_kwargs or {}
-        )
-        self._session = WsSession(
-            codec=codec,  # type: ignore[arg-type]  # WsSession validates it
-            default_headers=_default_headers(client_id, project_id, None),
-            id_prefix=f"zk{uuid.uuid4().hex[:8]}",
-        )
+    def _init_io(self) -> None:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
-        self._state = _IDLE
-        self._attempt = 0
-        self._failure: tuple[int, errors.ZaqarError] | None = None
-        self._ws: Any = None
         self._waiters: dict[str, _Waiter] = {}
         self._streams: dict[str, list[PushStream]] = {}
         self._stop = threading.Event()
@@ -652,10 +657,19 @@ transport (Zaqar implements no such action); use the HTTP transport
         logger.info("WebSocket reconnect to %s failed: %s", self.url, error)
         return False
 
+    def _refreshed_token(self) -> str | tuple[str, str]:
+        assert self._token_refresh is not None
+        value = self._token_refresh()
+        if inspect.isawaitable(value):
+            raise errors.ValidationError(
+                "token_refresh", "must be a plain function for the sync transport"
+            )
+        return value
+
     def _bootstrap(self, ws: Any) -> None:
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
         if self._token is None and self._token_refresh is not None:
-            self._set_token(self._token_refresh())
+            self._set_token(self._refreshed_token())
         if self._token is not None:
             assert self._project_id is not None
             token, project = self._token, self._project_id
@@ -733,7 +747,7 @@ transport (Zaqar implements no such action); use the HTTP transport
         for stream in streams:
             stream._end(errors.ReadError("WebSocket connection lost", retryable=True))
         if lost.reauthenticate and self._token_refresh is not None:
-            self._set_token(self._token_refresh())
+            self._set_token(self._refreshed_token())
 
 
 # -- async -------------------------------------------------------------------------
@@ -819,7 +833,7 @@ class AsyncPushStream(_StreamBase):
         await self.aclose()
 
 
-class AsyncWebSocketTransport(_TokenHolder, AsyncTransportBase):
+class AsyncWebSocketTransport(_TransportCore, AsyncTransportBase):
     """Async transport over one Zaqar WebSocket connection, for asyncio and trio.
 
     Options are those of :class:`WebSocketTransport`; ``token_refresh`` may be
@@ -838,48 +852,8 @@ class AsyncWebSocketTransport(_TokenHolder, AsyncTransportBase):
     'UnsupportedOperation'
     """
 
-    def __init__(
-        self,
-        url: str,
-        *,
-        timeout: float | None = DEFAULT_TIMEOUT,
-        codec: str = "json",
-        auth_token: str | None = None,
-        project_id: str | None = None,
-        client_id: str | None = None,
-        token_refresh: TokenRefresh | None = None,
-        reconnect: bool = True,
-        backoff_initial: float = 0.2,
-        backoff_max: float = 30.0,
-        open_timeout: float | None = 10.0,
-        close_timeout: float = 2.0,
-        max_size: int | None = DEFAULT_MAX_SIZE,
-        compression: str | None = None,
-        connect_kwargs: Mapping[str, Any] | None = None,
-    ) -> None:
-        if auth_token is not None and project_id is None:
-            raise errors.ValidationError("project_id", "is required with auth_token")
-        self.url = url
-        self.timeout = timeout
-        self._token = auth_token
-        self._project_id = project_id
-        self._token_refresh = token_refresh
-        self._reconnect = reconnect
-        self._backoff = (backoff_initial, backoff_max)
-        self._close_timeout = close_timeout
-        self._connect_kwargs = _connect_kwargs(
-            open_timeout, close_timeout, max_size, compression, connect_kwargs or {}
-        )
-        self._session = WsSession(
-            codec=codec,  # type: ignore[arg-type]  # WsSession validates it
-            default_headers=_default_headers(client_id, project_id, None),
-            id_prefix=f"zk{uuid.uuid4().hex[:8]}",
-        )
-        self._state = _IDLE
-        self._attempt = 0
-        self._failure: tuple[int, errors.ZaqarError] | None = None
+    def _init_io(self) -> None:
         self._changed: anyio.Event | None = None
-        self._ws: Any = None
         self._waiters: dict[str, _Waiter] = {}
         self._streams: dict[str, list[AsyncPushStream]] = {}
         self._scope: anyio.CancelScope | None = None
