@@ -232,6 +232,27 @@ def test_sync_request_timeout(zaqar_server: ZaqarServer, ctx: Context) -> None:
             assert transport._session.pending == 0
 
 
+def test_sync_keepalive_drops_a_silent_connection(zaqar_server: ZaqarServer, ctx: Context) -> None:
+    # A frozen server keeps the TCP connection open and answers nothing, like
+    # a dead peer behind a silent network: only keepalive can notice.
+    with WebSocketTransport(
+        zaqar_server.ws_url, timeout=30, ping_interval=0.3, ping_timeout=0.3, close_timeout=0.2
+    ) as transport:
+        do = Sync(transport, ctx)
+        do(api.queue_create("keepalive"))
+        ws = transport._ws
+        time.sleep(1.2)  # quiet: pinged several times, and Zaqar answers the pings
+        assert transport._ws is ws
+        assert transport.connected
+        with frozen(zaqar_server):
+            started = time.monotonic()
+            with pytest.raises(errors.ReadError) as info:
+                do(api.queue_get("keepalive"))
+            assert info.value.retryable
+            assert time.monotonic() - started < 5  # not the 30 s request timeout
+        assert retry_sync(do, api.queue_stats("keepalive")).total == 0
+
+
 @CODECS
 def test_sync_push_for_http_post_while_requests_in_flight(
     zaqar_server: ZaqarServer, ctx: Context, project_id: str, codec: str

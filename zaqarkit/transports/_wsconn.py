@@ -16,6 +16,7 @@ import contextlib
 import socket
 import ssl as _ssl
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 
 from websockets.client import ClientProtocol
@@ -55,6 +56,8 @@ class SyncWebSocket:
         self._lock = threading.Lock()
         self._finished = threading.Event()
         self._fragments: list[Frame] = []
+        #: time.monotonic() of the last frame received: keepalive evidence.
+        self.last_heard = time.monotonic()
 
     @classmethod
     def connect(
@@ -128,6 +131,7 @@ class SyncWebSocket:
                     data = b""
                 with self._lock:
                     if data:
+                        self.last_heard = time.monotonic()
                         self._protocol.receive_data(data)
                     else:
                         self._protocol.receive_eof()
@@ -173,6 +177,18 @@ class SyncWebSocket:
             else:
                 with contextlib.suppress(OSError):
                     self._sock.shutdown(socket.SHUT_WR)
+
+    def ping(self) -> None:
+        """Send a ping; its pong (like any frame) updates :attr:`last_heard`."""
+        with self._lock:
+            if self._protocol.state is State.OPEN:
+                self._protocol.send_ping(b"zaqarkit")
+                self._flush()
+
+    def abort(self) -> None:
+        """Drop the connection at once (a peer that stopped answering)."""
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
 
     def close(self, timeout: float = 2.0) -> None:
         """Start the closing handshake and wait up to ``timeout`` for the

@@ -232,6 +232,8 @@ class _TransportCore:
         max_size: int | None = DEFAULT_MAX_SIZE,
         compression: str | None = None,
         connect_kwargs: Mapping[str, Any] | None = None,
+        ping_interval: float | None = 20.0,
+        ping_timeout: float | None = 20.0,
     ) -> None:
         if auth_token is not None and project_id is None:
             raise errors.ValidationError("project_id", "is required with auth_token")
@@ -246,6 +248,10 @@ class _TransportCore:
         self._connect_kwargs = _connect_kwargs(
             open_timeout, close_timeout, max_size, compression, connect_kwargs or {}
         )
+        # websockets' own clients (the async path) take the same keepalive knobs.
+        self._ping = (ping_interval, ping_timeout)
+        self._connect_kwargs.setdefault("ping_interval", ping_interval)
+        self._connect_kwargs.setdefault("ping_timeout", ping_timeout)
         self._session = WsSession(
             codec=codec,  # type: ignore[arg-type]  # WsSession validates it
             default_headers=_default_headers(client_id, project_id, None),
@@ -377,7 +383,10 @@ class WebSocketTransport(_TransportCore, TransportBase):
     a no-auth Zaqar does not answer it); ``token_refresh`` is called for a new
     token when the server closes with code 4003 (token expired).
     ``reconnect=False`` turns the automatic reconnection off (the next request
-    then reconnects lazily). ``connect_kwargs`` go to ``websockets``' ``connect``.
+    then reconnects lazily). A connection silent for ``ping_interval`` seconds
+    is pinged, and dropped (then reconnected) when nothing at all arrives for
+    ``ping_interval + ping_timeout``; ``None`` turns keepalive off.
+    ``connect_kwargs`` go to ``websockets``' ``connect``.
 
     >>> from zaqarkit.core.api import ApiV2
     >>> transport = WebSocketTransport("ws://127.0.0.1:9", timeout=2.0, project_id="demo")
@@ -632,7 +641,7 @@ transport (Zaqar implements no such action); use the HTTP transport
                     self._state = _OPEN
                     self._changed.notify_all()
             delays = _delays(*self._backoff)
-            reader.join()
+            self._keep_alive(ws, reader)
             if not self._reconnect:
                 with self._lock:
                     if self._state != _CLOSED:
@@ -642,6 +651,34 @@ transport (Zaqar implements no such action); use the HTTP transport
             # Backoff before the first retry too: the server may be restarting.
             if self._stop.wait(next(delays)):
                 return
+
+    def _keep_alive(self, ws: Any, reader: threading.Thread) -> None:
+        """Until the reader ends: ping when the line has been quiet for
+        ``ping_interval``, and drop the connection when nothing at all arrives
+        within ``ping_timeout`` of a ping (a dead peer or network sends no FIN,
+        so without this a push consumer would wait forever)."""
+        interval, patience = self._ping
+        if interval is None:
+            reader.join()
+            return
+        pinged_at: float | None = None
+        while True:
+            reader.join(interval / 2)
+            if not reader.is_alive():
+                return
+            now = time.monotonic()
+            if pinged_at is not None and ws.last_heard >= pinged_at:
+                pinged_at = None  # the pong, or any frame, proves the peer alive
+            if pinged_at is not None:
+                if patience is not None and now - pinged_at > patience:
+                    logger.info("WebSocket %s: no answer to a ping, reconnecting", self.url)
+                    ws.abort()
+            elif now - ws.last_heard >= interval:
+                pinged_at = now
+                try:
+                    ws.ping()
+                except OSError:
+                    ws.abort()
 
     def _give_up(self, error: errors.ZaqarError, initial: bool) -> bool:
         """After a failed (re)connect: True when the manager should exit."""
