@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import uuid
 from typing import Any
 
@@ -203,3 +204,18 @@ async def test_async_client_uses_the_same_settings() -> None:
         ids = await cli.queue("q").post([{"body": 1}, {"body": 2}])
     assert ids == ["a", "b"]
     assert mock.requests[0].header("Client-ID") == CLIENT_ID
+
+
+def test_websocket_url_without_the_extra_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    # None in sys.modules makes the import fail as if websockets were absent.
+    monkeypatch.setitem(sys.modules, "zaqarkit.transports.websocket", None)
+    with pytest.raises(UnsupportedOperation, match=r"pip install 'zaqarkit\[websockets\]'"):
+        Client("ws://zaqar.test:9000", project_id="p")
+
+
+def test_msgpack_without_the_package_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from zaqarkit.core.ws import WsSession
+
+    monkeypatch.setitem(sys.modules, "msgpack", None)
+    with pytest.raises(ValidationError, match="msgpack package"):
+        WsSession(codec="msgpack")

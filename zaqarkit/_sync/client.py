@@ -130,7 +130,13 @@ class Client:
         settings = self._settings
         if settings.scheme in ("ws", "wss"):
             # Imported here: websockets is an optional dependency.
-            from zaqarkit.transports.websocket import WebSocketTransport
+            try:
+                from zaqarkit.transports.websocket import WebSocketTransport
+            except ImportError as exc:
+                raise UnsupportedOperation(
+                    f"{settings.scheme}:// URLs need the WebSocket extra: "
+                    "pip install 'zaqarkit[websockets]'"
+                ) from exc
 
             keystone = isinstance(settings.auth, KeystoneAuth)
             return WebSocketTransport(

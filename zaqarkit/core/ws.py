@@ -430,6 +430,14 @@ class WsSession:
     ) -> None:
         if codec not in ("json", "msgpack"):
             raise ValidationError("codec", f"must be 'json' or 'msgpack', got {codec!r}")
+        if codec == "msgpack":
+            try:
+                import msgpack  # type: ignore[import-untyped,unused-ignore]  # noqa: F401
+            except ImportError:
+                raise ValidationError(
+                    "codec",
+                    "'msgpack' needs the msgpack package: pip install 'zaqarkit[websockets]'",
+                ) from None
         self.codec: Codec = codec
         self.default_headers: Headers = tuple(default_headers)
         self._id_prefix = id_prefix
