@@ -8,6 +8,7 @@ import ssl
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -92,6 +93,12 @@ class _Handler(BaseHTTPRequestHandler):
         path, _, query = self.path.partition("?")
         if path == "/slow":
             self.server.release.wait(5.0)
+            self._reply(200, b"{}")
+            return
+        if path == "/bye":
+            # A complete keep-alive answer, then the server closes the socket
+            # without saying so (as an idle timeout does).
+            self.close_connection = True
             self._reply(200, b"{}")
             return
         if path == "/drop":
@@ -431,6 +438,25 @@ async def test_async_concurrent_requests_reuse_their_connections(server: _Server
                     tg.start_soon(one, n)
     # At most one connection per request in flight, kept alive across rounds.
     assert 1 <= server.connections <= 10
+
+
+@pytest.mark.anyio
+async def test_async_server_closing_a_kept_alive_connection(server: _Server) -> None:
+    async with AsyncHttpxTransport() as transport:
+        assert (await transport.handle_async_request(_request(server.url + "/bye"))).status == 200
+        await anyio.sleep(0.05)
+        assert (await transport.handle_async_request(_request(server.url + "/v2/a"))).status == 200
+        assert (await transport.handle_async_request(_request(server.url + "/v2/b"))).status == 200
+    assert server.connections == 2
+
+
+def test_server_closing_a_kept_alive_connection(server: _Server) -> None:
+    with HttpxTransport() as transport:
+        assert transport.handle_request(_request(server.url + "/bye")).status == 200
+        time.sleep(0.05)
+        assert transport.handle_request(_request(server.url + "/v2/a")).status == 200
+        assert transport.handle_request(_request(server.url + "/v2/b")).status == 200
+    assert server.connections == 2
 
 
 @pytest.mark.anyio
