@@ -13,7 +13,6 @@ import warnings
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from types import TracebackType
 from typing import Any, TypeVar
 
 from zaqarkit._settings import resolve
@@ -37,6 +36,7 @@ from zaqarkit.errors import (
     ValidationError,
 )
 from zaqarkit.transports import AsyncHttpxTransport, AsyncTransport
+from zaqarkit.transports.base import AsyncClosing
 
 __all__ = [
     "AsyncClaim",
@@ -51,7 +51,7 @@ __all__ = [
 T = TypeVar("T")
 
 
-class AsyncClient:
+class AsyncClient(AsyncClosing):
     """A Zaqar client. Every call that does I/O is a coroutine; listings are
     async iterators that walk all pages lazily. Runs on asyncio and trio.
 
@@ -241,17 +241,6 @@ class AsyncClient:
                 await self._transport.aclose()
             if self._fallback is not None:
                 await self._fallback[0].aclose()
-
-    async def __aenter__(self) -> AsyncClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     # -- server -------------------------------------------------------------------
 

@@ -15,7 +15,6 @@ import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
-from types import TracebackType
 from typing import Any, TypeVar
 
 from zaqarkit._settings import resolve
@@ -39,6 +38,7 @@ from zaqarkit.errors import (
     ValidationError,
 )
 from zaqarkit.transports import HttpxTransport, Transport
+from zaqarkit.transports.base import Closing
 
 __all__ = [
     "Claim",
@@ -53,7 +53,7 @@ __all__ = [
 T = TypeVar("T")
 
 
-class Client:
+class Client(Closing):
     """A Zaqar client. Every call that does I/O is a coroutine; listings are
     iterators that walk all pages lazily. Runs on asyncio and trio.
 
@@ -243,17 +243,6 @@ class Client:
                 self._transport.close()
             if self._fallback is not None:
                 self._fallback[0].close()
-
-    def __enter__(self) -> Client:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- server -------------------------------------------------------------------
 

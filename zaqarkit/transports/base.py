@@ -18,10 +18,10 @@ from typing import Protocol, TypeVar, runtime_checkable
 
 from zaqarkit.core.wire import Request, Response
 
-__all__ = ["AsyncTransport", "AsyncTransportBase", "Transport", "TransportBase"]
+__all__ = ["AsyncClosing", "AsyncTransport", "Closing", "Transport"]
 
-_S = TypeVar("_S", bound="TransportBase")
-_A = TypeVar("_A", bound="AsyncTransportBase")
+_S = TypeVar("_S", bound="Closing")
+_A = TypeVar("_A", bound="AsyncClosing")
 
 
 @runtime_checkable
@@ -75,10 +75,11 @@ class AsyncTransport(Protocol):
         ...
 
 
-class TransportBase:
-    """Gives a blocking transport ``with`` support; subclasses implement ``close``.
+class Closing:
+    """``with`` support for anything that has ``close`` (transports, push
+    streams, clients); subclasses implement ``close``.
 
-    >>> class Noop(TransportBase):
+    >>> class Noop(Closing):
     ...     def close(self):
     ...         print("closed")
     >>> with Noop() as t:
@@ -101,8 +102,9 @@ class TransportBase:
         self.close()
 
 
-class AsyncTransportBase:
-    """Gives an async transport ``async with`` support; subclasses implement ``aclose``."""
+class AsyncClosing:
+    """``async with`` support for anything that has ``aclose``; subclasses
+    implement ``aclose``."""
 
     async def aclose(self) -> None:
         raise NotImplementedError

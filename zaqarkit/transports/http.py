@@ -34,7 +34,7 @@ from zaqarkit.errors import (
     TransportError,
     TransportProtocolError,
 )
-from zaqarkit.transports.base import AsyncTransportBase, TransportBase
+from zaqarkit.transports.base import AsyncClosing, Closing
 
 if TYPE_CHECKING:
     import httpcore
@@ -352,7 +352,7 @@ def _response(status: int, raw_headers: Iterable[tuple[bytes, bytes]], body: byt
     return Response(status, _response_headers(raw_headers), body)
 
 
-class HttpxTransport(TransportBase):
+class HttpxTransport(Closing):
     """Blocking HTTP transport over one long-lived connection pool.
 
     ``timeout`` is seconds (or an :class:`httpx.Timeout`; ``None`` waits
@@ -444,7 +444,7 @@ class HttpxTransport(TransportBase):
         return self._closed
 
 
-class AsyncHttpxTransport(AsyncTransportBase):
+class AsyncHttpxTransport(AsyncClosing):
     """Async HTTP transport over one long-lived connection pool.
 
     Works under asyncio and trio alike. Options and the ownership rule are

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from zaqarkit.core.wire import Request, Response
 from zaqarkit.errors import TransportError
-from zaqarkit.transports.base import AsyncTransportBase, TransportBase
+from zaqarkit.transports.base import AsyncClosing, Closing
 
 __all__ = ["Handler", "MockTransport"]
 
@@ -15,7 +15,7 @@ __all__ = ["Handler", "MockTransport"]
 Handler = Callable[[Request], "Response | Awaitable[Response]"]
 
 
-class MockTransport(TransportBase, AsyncTransportBase):
+class MockTransport(Closing, AsyncClosing):
     """Answers every request by calling ``handler(request)``; no network involved.
 
     It serves sync clients (``handle_request``) and async ones

@@ -37,7 +37,6 @@ import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import replace
-from types import TracebackType
 from typing import Any
 
 import anyio
@@ -56,7 +55,7 @@ from zaqarkit.core.ws import (
     push_subscription_create,
     ws_action,
 )
-from zaqarkit.transports.base import AsyncTransportBase, TransportBase
+from zaqarkit.transports.base import AsyncClosing, Closing
 
 __all__ = [
     "AsyncPushStream",
@@ -297,7 +296,7 @@ class _StreamBase:
 # -- sync ------------------------------------------------------------------------
 
 
-class PushStream(_StreamBase):
+class PushStream(_StreamBase, Closing):
     """Notifications pushed for one queue, as a blocking iterator.
 
     Returned by :meth:`WebSocketTransport.subscribe`; iteration ends when the
@@ -359,19 +358,8 @@ class PushStream(_StreamBase):
         """Unsubscribe (the server subscription is deleted with the last stream)."""
         self._transport.unsubscribe(self)
 
-    def __enter__(self) -> PushStream:
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-class WebSocketTransport(_TransportCore, TransportBase):
+class WebSocketTransport(_TransportCore, Closing):
     """Blocking transport over one Zaqar WebSocket connection, shared by threads.
 
     ``url`` is the WebSocket endpoint (``ws://host:9000``). ``timeout`` bounds
@@ -790,7 +778,7 @@ transport (Zaqar implements no such action); use the HTTP transport
 # -- async -------------------------------------------------------------------------
 
 
-class AsyncPushStream(_StreamBase):
+class AsyncPushStream(_StreamBase, AsyncClosing):
     """Notifications pushed for one queue, as an async iterator (asyncio or trio).
 
     Example::
@@ -858,19 +846,8 @@ class AsyncPushStream(_StreamBase):
         """Unsubscribe (the server subscription is deleted with the last stream)."""
         await self._transport.unsubscribe(self)
 
-    async def __aenter__(self) -> AsyncPushStream:
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-
-class AsyncWebSocketTransport(_TransportCore, AsyncTransportBase):
+class AsyncWebSocketTransport(_TransportCore, AsyncClosing):
     """Async transport over one Zaqar WebSocket connection, for asyncio and trio.
 
     Options are those of :class:`WebSocketTransport`; ``token_refresh`` may be
