@@ -265,6 +265,26 @@ class _TransportCore:
     def _init_io(self) -> None:
         """The I/O side's own state (threads or tasks)."""
 
+    def _start_manager(self) -> None:
+        raise NotImplementedError
+
+    def _open_or_connect(self, attempt: int | None) -> tuple[Any, int]:
+        """One look at the connection state for a caller waiting to send.
+
+        Returns the open connection, or None and the connection attempt to
+        wait for (starting one when idle). Raises when the transport is closed
+        or when the attempt this caller already waited for failed.
+        """
+        if self._state == _CLOSED:
+            raise errors.TransportError("transport is closed")
+        if self._state == _OPEN:
+            return self._ws, self._attempt
+        if self._state == _IDLE:
+            if attempt is not None and self._failure and self._failure[0] == attempt:
+                raise self._failure[1]
+            self._start_manager()
+        return None, self._attempt
+
     def _set_token(self, value: str | tuple[str, str]) -> None:
         if isinstance(value, tuple):
             self._token, self._project_id = value
@@ -515,15 +535,9 @@ transport (Zaqar implements no such action); use the HTTP transport
         with self._lock:
             attempt = None
             while True:
-                if self._state == _CLOSED:
-                    raise errors.TransportError("transport is closed")
-                if self._state == _OPEN:
-                    return self._ws
-                if self._state == _IDLE:
-                    if attempt is not None and self._failure and self._failure[0] == attempt:
-                        raise self._failure[1]
-                    self._start_manager()
-                attempt = self._attempt
+                ws, attempt = self._open_or_connect(attempt)
+                if ws is not None:
+                    return ws
                 remaining = self._remaining(deadline)
                 if remaining == 0.0:
                     raise self._timeout_error(request, "found no open connection")
@@ -979,15 +993,9 @@ class AsyncWebSocketTransport(_TransportCore, AsyncClosing):
     async def _wait_open(self) -> Any:
         attempt = None
         while True:
-            if self._state == _CLOSED:
-                raise errors.TransportError("transport is closed")
-            if self._state == _OPEN:
-                return self._ws
-            if self._state == _IDLE:
-                if attempt is not None and self._failure and self._failure[0] == attempt:
-                    raise self._failure[1]
-                self._start_manager()
-            attempt = self._attempt
+            ws, attempt = self._open_or_connect(attempt)
+            if ws is not None:
+                return ws
             await self._state_change()
 
     def _start_manager(self) -> None:
