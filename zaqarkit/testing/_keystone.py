@@ -17,7 +17,6 @@ Example::
 
 from __future__ import annotations
 
-import atexit
 import getpass
 import grp
 import http.client
@@ -27,7 +26,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -56,6 +54,7 @@ from ._servers import (
     _ini,
     _Process,
     _tail,
+    _WorkdirLifecycle,
 )
 
 __all__ = [
@@ -200,7 +199,7 @@ application = initialize_public_application()
 REGION = "RegionOne"
 
 
-class KeystoneServer:
+class KeystoneServer(_WorkdirLifecycle):
     """A real Keystone 30 (identity v3, SQLite, fernet) on a free loopback port.
 
     On start it runs ``keystone-manage db_sync``, ``fernet_setup``,
@@ -395,9 +394,7 @@ class KeystoneServer:
             return self
         began = time.monotonic()
         self.env = ensure_keystone_env(self.release, cache_dir=self._cache_dir)
-        self.workdir = Path(tempfile.mkdtemp(prefix="zaqarkit-keystone-"))
-        self._atexit = self.stop
-        atexit.register(self._atexit)
+        self._open_workdir("zaqarkit-keystone-")
         try:
             self.port = _free_port()
             self._write_configs()
@@ -427,14 +424,7 @@ class KeystoneServer:
             self._proc.stop()
             self._proc = None
         self._started = False
-        if self._atexit is not None:
-            atexit.unregister(self._atexit)
-            self._atexit = None
-        if self.workdir is not None and self.workdir.exists():
-            if self.keep_logs:
-                logger.info("kept Keystone logs in %s", self.workdir)
-            else:
-                shutil.rmtree(self.workdir, ignore_errors=True)
+        self._release_workdir("Keystone")
 
     # -- internals ---------------------------------------------------------------
 

@@ -284,7 +284,36 @@ def _ini(sections: Mapping[str, Mapping[str, str]]) -> str:
     return "\n".join(out)
 
 
-class ZaqarServer:
+class _WorkdirLifecycle:
+    """A server's temporary work directory and its exit hook, shared by the
+    Zaqar and Keystone servers: created on start, removed on stop (kept with
+    ``keep_logs``), and stopped at interpreter exit if nobody else did."""
+
+    workdir: Path | None
+    keep_logs: bool
+    _atexit: Callable[[], None] | None
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def _open_workdir(self, prefix: str) -> Path:
+        self.workdir = Path(tempfile.mkdtemp(prefix=prefix))
+        self._atexit = self.stop
+        atexit.register(self._atexit)
+        return self.workdir
+
+    def _release_workdir(self, what: str) -> None:
+        if self._atexit is not None:
+            atexit.unregister(self._atexit)
+            self._atexit = None
+        if self.workdir is not None and self.workdir.exists():
+            if self.keep_logs:
+                logger.info("kept %s logs in %s", what, self.workdir)
+            else:
+                shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class ZaqarServer(_WorkdirLifecycle):
     """A real Zaqar (redis + HTTP via gunicorn + WebSocket) on loopback ports.
 
     The first use installs the release into a cached virtualenv outside the
@@ -507,9 +536,7 @@ class ZaqarServer:
         began = time.monotonic()
         self.env = ensure_server_env(self.release, cache_dir=self._cache_dir)
         for attempt in range(1, _START_ATTEMPTS + 1):
-            self.workdir = Path(tempfile.mkdtemp(prefix="zaqarkit-server-"))
-            self._atexit = self.stop
-            atexit.register(self._atexit)
+            self._open_workdir("zaqarkit-server-")
             try:
                 self._start_all()
             except ServerStartError as exc:
@@ -550,14 +577,7 @@ class ZaqarServer:
             if proc is not None:
                 proc.stop()
         self._started = False
-        if self._atexit is not None:
-            atexit.unregister(self._atexit)
-            self._atexit = None
-        if self.workdir is not None and self.workdir.exists():
-            if self.keep_logs:
-                logger.info("kept Zaqar server logs in %s", self.workdir)
-            else:
-                shutil.rmtree(self.workdir, ignore_errors=True)
+        self._release_workdir("Zaqar server")
 
     def restart_websocket(self) -> None:
         """Stop the WebSocket process and start it again on the same port.
