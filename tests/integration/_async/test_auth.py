@@ -15,36 +15,11 @@ from keystoneauth1.identity import v3
 
 from zaqarkit import AsyncClient, NotFound, Unauthorized
 from zaqarkit.auth import KeystoneAuth
-from zaqarkit.core.wire import Request, Response
 from zaqarkit.testing import KeystoneServer, KeystoneUser, ZaqarServer
-from zaqarkit.transports import AsyncHttpxTransport
+
+from .counting import CountingTransport
 
 pytestmark = pytest.mark.anyio  # async-only
-
-
-class CountingTransport:
-    """Records every request and response that crosses the wire."""
-
-    def __init__(self) -> None:
-        self.inner = AsyncHttpxTransport()
-        self.sent: list[Request] = []
-        self.statuses: list[int] = []
-
-    async def handle_async_request(self, request: Request) -> Response:
-        self.sent.append(request)
-        response = await self.inner.handle_async_request(request)
-        self.statuses.append(response.status)
-        return response
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-
-@pytest.fixture
-async def counting() -> Any:
-    transport = CountingTransport()
-    yield transport
-    await transport.aclose()
 
 
 def _name() -> str:

@@ -8,33 +8,10 @@ from typing import Any
 import pytest
 
 from zaqarkit import AsyncClient, NotFound, UnsupportedOperation, ValidationError
-from zaqarkit.core.wire import Request, Response
-from zaqarkit.transports import AsyncHttpxTransport
+
+from .counting import CountingTransport
 
 pytestmark = pytest.mark.anyio  # async-only
-
-
-class CountingTransport:
-    """Counts what reaches the wire, to prove validation sends nothing."""
-
-    def __init__(self) -> None:
-        self.inner = AsyncHttpxTransport()
-        self.sent: list[Request] = []
-
-    async def handle_async_request(self, request: Request) -> Response:
-        self.sent.append(request)
-        return await self.inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-
-@pytest.fixture
-async def counting() -> Any:
-    transport = CountingTransport()
-    yield transport
-    # A caller-supplied transport belongs to the caller: the client leaves it open.
-    await transport.aclose()
 
 
 @pytest.fixture(params=["http", "websocket"])

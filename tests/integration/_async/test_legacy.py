@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from zaqarkit import AsyncClient
-from zaqarkit.core.wire import Request, Response
 from zaqarkit.errors import BadRequest, NotFound, UnsupportedOperation, ValidationError
-from zaqarkit.transports import AsyncHttpxTransport
+
+from .counting import CountingTransport
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]  # async-only
 # sync-only: pytestmark = pytest.mark.integration
@@ -22,31 +22,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.anyio]  # async-only
 LEGACY = ["1", "1.1"]
 
 
-class CountingTransport:
-    """Counts what reaches the wire, to prove refused calls send nothing."""
-
-    def __init__(self) -> None:
-        self.inner = AsyncHttpxTransport()
-        self.sent: list[Request] = []
-
-    async def handle_async_request(self, request: Request) -> Response:
-        self.sent.append(request)
-        return await self.inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-
 @pytest.fixture(params=LEGACY, ids=lambda v: "v" + v)
 def version(request: pytest.FixtureRequest) -> str:
     return str(request.param)
-
-
-@pytest.fixture
-async def counting() -> Any:
-    transport = CountingTransport()
-    yield transport
-    await transport.aclose()
 
 
 @pytest.fixture

@@ -17,34 +17,9 @@ from keystoneauth1.identity import v3
 
 from zaqarkit import Client, NotFound, Unauthorized
 from zaqarkit.auth import KeystoneAuth
-from zaqarkit.core.wire import Request, Response
 from zaqarkit.testing import KeystoneServer, KeystoneUser, ZaqarServer
-from zaqarkit.transports import HttpxTransport
 
-
-class CountingTransport:
-    """Records every request and response that crosses the wire."""
-
-    def __init__(self) -> None:
-        self.inner = HttpxTransport()
-        self.sent: list[Request] = []
-        self.statuses: list[int] = []
-
-    def handle_request(self, request: Request) -> Response:
-        self.sent.append(request)
-        response = self.inner.handle_request(request)
-        self.statuses.append(response.status)
-        return response
-
-    def close(self) -> None:
-        self.inner.close()
-
-
-@pytest.fixture
-def counting() -> Any:
-    transport = CountingTransport()
-    yield transport
-    transport.close()
+from .counting import CountingTransport
 
 
 def _name() -> str:

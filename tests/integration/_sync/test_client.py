@@ -10,31 +10,8 @@ from typing import Any
 import pytest
 
 from zaqarkit import Client, NotFound, UnsupportedOperation, ValidationError
-from zaqarkit.core.wire import Request, Response
-from zaqarkit.transports import HttpxTransport
 
-
-class CountingTransport:
-    """Counts what reaches the wire, to prove validation sends nothing."""
-
-    def __init__(self) -> None:
-        self.inner = HttpxTransport()
-        self.sent: list[Request] = []
-
-    def handle_request(self, request: Request) -> Response:
-        self.sent.append(request)
-        return self.inner.handle_request(request)
-
-    def close(self) -> None:
-        self.inner.close()
-
-
-@pytest.fixture
-def counting() -> Any:
-    transport = CountingTransport()
-    yield transport
-    # A caller-supplied transport belongs to the caller: the client leaves it open.
-    transport.close()
+from .counting import CountingTransport
 
 
 @pytest.fixture(params=["http", "websocket"])

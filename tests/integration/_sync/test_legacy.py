@@ -14,40 +14,18 @@ from typing import Any
 import pytest
 
 from zaqarkit import Client
-from zaqarkit.core.wire import Request, Response
 from zaqarkit.errors import BadRequest, NotFound, UnsupportedOperation, ValidationError
-from zaqarkit.transports import HttpxTransport
+
+from .counting import CountingTransport
 
 pytestmark = pytest.mark.integration
 
 LEGACY = ["1", "1.1"]
 
 
-class CountingTransport:
-    """Counts what reaches the wire, to prove refused calls send nothing."""
-
-    def __init__(self) -> None:
-        self.inner = HttpxTransport()
-        self.sent: list[Request] = []
-
-    def handle_request(self, request: Request) -> Response:
-        self.sent.append(request)
-        return self.inner.handle_request(request)
-
-    def close(self) -> None:
-        self.inner.close()
-
-
 @pytest.fixture(params=LEGACY, ids=lambda v: "v" + v)
 def version(request: pytest.FixtureRequest) -> str:
     return str(request.param)
-
-
-@pytest.fixture
-def counting() -> Any:
-    transport = CountingTransport()
-    yield transport
-    transport.close()
 
 
 @pytest.fixture
