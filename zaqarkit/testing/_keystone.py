@@ -31,7 +31,6 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from ._provision import (
@@ -373,17 +372,6 @@ class KeystoneServer(_WorkdirLifecycle):
 
     # -- lifecycle ---------------------------------------------------------------
 
-    def __enter__(self) -> KeystoneServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     def start(self) -> KeystoneServer:
         """Provision if needed, set up the database, serve, bootstrap identities.
 
@@ -638,9 +626,6 @@ class KeystoneZaqarServer(ZaqarServer):
             extra.setdefault(section, {}).update(options)
         super().__init__(extra_config=extra, **kwargs)
         self.keystone = keystone
-
-    def __enter__(self) -> KeystoneZaqarServer:
-        return self.start()
 
     def start(self) -> KeystoneZaqarServer:
         """Start Zaqar, then publish it in the Keystone catalog."""

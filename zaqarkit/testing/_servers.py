@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from ._provision import Release, ServerEnv, ensure_server_env, get_release
 
@@ -284,6 +284,9 @@ def _ini(sections: Mapping[str, Mapping[str, str]]) -> str:
     return "\n".join(out)
 
 
+_L = TypeVar("_L", bound="_WorkdirLifecycle")
+
+
 class _WorkdirLifecycle:
     """A server's temporary work directory and its exit hook, shared by the
     Zaqar and Keystone servers: created on start, removed on stop (kept with
@@ -293,8 +296,22 @@ class _WorkdirLifecycle:
     keep_logs: bool
     _atexit: Callable[[], None] | None
 
+    def start(self: _L) -> _L:
+        raise NotImplementedError
+
     def stop(self) -> None:
         raise NotImplementedError
+
+    def __enter__(self: _L) -> _L:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
 
     def _open_workdir(self, prefix: str) -> Path:
         self.workdir = Path(tempfile.mkdtemp(prefix=prefix))
@@ -504,18 +521,6 @@ class ZaqarServer(_WorkdirLifecycle):
         return _http(self.url, method, path, body=body, headers=headers, timeout=timeout)
 
     # -- lifecycle ---------------------------------------------------------
-
-    def __enter__(self) -> ZaqarServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def start(self) -> ZaqarServer:
         """Provision if needed, start every process and wait until all are ready.
