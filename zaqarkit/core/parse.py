@@ -251,13 +251,13 @@ def _next_href(obj: Mapping[str, Any]) -> str | None:
 
 
 def page(
-    response: Response, key: str, item: Callable[[Any], T], *, empty_status: int = 204
+    response: Response, key: str, item: Callable[[Any], T]
 ) -> Page[T]:
     """Parse a listing page ``{key: [...], "links": [...]}``.
 
-    A body-less answer with ``empty_status`` (v1 answers 204) is an empty page.
+    A body-less 204 (how v1 answers an empty listing) is an empty page.
     """
-    if response.status == empty_status and not response.body and response.data is None:
+    if response.status == 204 and not response.body and response.data is None:
         return Page(())
     obj = expect_object(decode_json(response), "listing")
     items = tuple(item(entry) for entry in expect_list(obj.get(key), f"listing.{key}"))
