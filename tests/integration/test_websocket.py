@@ -63,7 +63,15 @@ def frozen(srv: ZaqarServer) -> Iterator[None]:
         yield
     finally:
         for pid in pids:
-            os.kill(pid, signal.SIGCONT)
+            with contextlib.suppress(ProcessLookupError):  # killed while frozen
+                os.kill(pid, signal.SIGCONT)
+
+
+def kill_frozen_websocket(srv: ZaqarServer) -> None:
+    """SIGKILL the (frozen) WebSocket server: it dies without answering, so
+    nothing in flight can complete between resuming and stopping it."""
+    for pid in srv._procs["websocket"].pids():
+        os.kill(pid, signal.SIGKILL)
 
 
 class Sync:
@@ -302,11 +310,15 @@ def test_sync_drop_fails_in_flight_as_retryable(zaqar_server: ZaqarServer, ctx: 
                 deadline = time.monotonic() + 10
                 while transport._session.pending < 20 and time.monotonic() < deadline:
                     time.sleep(0.01)
-            zaqar_server.restart_websocket()
-            for future in wait(futures, timeout=10).done:
+                assert transport._session.pending == 20
+                kill_frozen_websocket(zaqar_server)
+            done, not_done = wait(futures, timeout=10)
+            assert not not_done
+            for future in done:
                 error = future.exception()
                 assert isinstance(error, errors.ReadError)
                 assert error.retryable
+            zaqar_server.restart_websocket()
         assert isinstance(retry_sync(do, api.queue_get("drop")), dict)
 
 
