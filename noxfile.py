@@ -37,12 +37,14 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff, the core purity contract and the sync-generation check."""
+    """ruff, the core purity contract, the sync-generation and version-matrix checks."""
     session.install(*LINT_DEPS)
     session.run("ruff", "check", "zaqarkit", "tests", "scripts", "benchmarks", "noxfile.py",
                 "examples")
     session.run("python", "scripts/check_core_purity.py")
     session.run("python", "scripts/unasync.py", "--check")
+    session.install("-e", ".")  # the version matrix reads the route tables
+    session.run("python", "scripts/version_matrix.py", "--check")
 
 
 @nox.session

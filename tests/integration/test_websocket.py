@@ -216,10 +216,10 @@ def test_sync_close_mid_flight_fails_all_promptly(zaqar_server: ZaqarServer, ctx
         assert transport._session.pending == 200
         started = time.monotonic()
         threading.Thread(target=transport.close).start()
-        done, not_done = wait(futures, timeout=2)
+        done, not_done = wait(futures, timeout=10)
         elapsed = time.monotonic() - started
         assert not not_done
-        assert elapsed < 1.0
+        assert elapsed < 5  # close_timeout bounds it, not the 30 s request timeout
         for future in done:
             error = future.exception()
             assert type(error) is errors.TransportError
@@ -451,7 +451,7 @@ async def test_async_close_mid_flight_fails_all_promptly(
             await transport.aclose()
     assert len(failures) == 200
     assert all(type(e) is errors.TransportError and not e.retryable for e in failures)
-    assert max(finished) - started < 1.0
+    assert max(finished) - started < 5  # close_timeout bounds it, not the 30 s timeout
     with pytest.raises(errors.TransportError, match="closed"):
         await do(api.queue_get("amid"))
 
