@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -18,8 +19,25 @@ def encode_query(query: tuple[tuple[str, str], ...]) -> str:
 
     >>> encode_query((("ids", "a,b"), ("echo", "true")))
     'ids=a,b&echo=true'
+    >>> encode_query((("marker", "a=b&c"), ("x", "é ")))
+    'marker=a%3Db%26c&x=%C3%A9+'
     """
+    # Almost every query is limits, markers, ids and flags that need no
+    # escaping; joining them directly skips urlencode's per-pair quoting.
+    # (A '=' or '&' inside a key or value shows up as an extra separator.)
+    joined = "&".join(f"{key}={value}" for key, value in query)
+    if (
+        _UNRESERVED.fullmatch(joined)
+        and joined.count("=") == len(query)
+        and joined.count("&") == len(query) - 1
+    ):
+        return joined
     return urlencode(query, safe=",")
+
+
+#: Characters a query string may carry unescaped (RFC 3986 unreserved, plus
+#: the pair separators and the literal comma Zaqar needs).
+_UNRESERVED = re.compile(r"[A-Za-z0-9\-._~,=&]*")
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,11 +68,16 @@ class Pagination(Generic[T]):
         self._endpoint = endpoint
         self._key = key
         self._pending: Call[Page[T]] | None = first
+        # The next page's (path, query) becomes a request only when asked for:
+        # a caller that stops after the first page never pays for it.
+        self._next_ref: tuple[str, tuple[tuple[str, str], ...]] | None = None
         self._seen: set[Hashable] = set()
         self._followed: set[str] = set()
 
     def next_call(self) -> Call[Page[T]] | None:
         """The next request to send, or None when the listing is complete."""
+        if self._next_ref is not None:
+            self._pending, self._next_ref = self._follow(*self._next_ref), None
         return self._pending
 
     def accept(self, page: Page[T]) -> list[T]:
@@ -84,15 +89,13 @@ class Pagination(Generic[T]):
                 self._seen.add(key)
                 fresh.append(item)
         href = page.next_href
-        if not fresh or href is None or href in self._followed:
-            self._pending = None
-        else:
+        self._pending = self._next_ref = None
+        if fresh and href is not None and href not in self._followed:
             self._followed.add(href)
-            self._pending = self._follow(href)
+            self._next_ref = split_ref(href, self._endpoint)  # refuses another origin now
         return fresh
 
-    def _follow(self, href: str) -> Call[Page[T]]:
-        path, query = split_ref(href, self._endpoint)
+    def _follow(self, path: str, query: tuple[tuple[str, str], ...]) -> Call[Page[T]]:
         present = {name for name, _ in query}
         carried = tuple(pair for pair in self._first.request.query if pair[0] not in present)
         request = replace(self._first.request, path=path, query=query + carried)

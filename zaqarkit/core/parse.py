@@ -7,6 +7,7 @@ malformed response becomes :class:`~zaqarkit.errors.ProtocolError`, never a
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Callable, Mapping
@@ -206,10 +207,44 @@ def message(value: Any) -> Message:
                 message_id = _last_segment(href)  # type: ignore[arg-type]
             if not claim_id:
                 claim_id = claim_id_from_href(href)
-            return Message(
+            return _new_message(
                 message_id, value["body"], ttl, age, href, claim_id, claim_count, checksum
             )
     return _checked_message(value)
+
+
+def _message_builder() -> Callable[..., Message]:
+    # A frozen dataclass's __init__ goes through object.__setattr__ by name for
+    # every field; listings build thousands of messages, so the fast path sets
+    # the slots through their descriptors (same result, half the cost).
+    new = object.__new__
+    setters = {f.name: getattr(Message, f.name).__set__ for f in dataclasses.fields(Message)}
+    s_id, s_body, s_ttl, s_age = (setters[n] for n in ("id", "body", "ttl", "age"))
+    s_href, s_claim, s_count, s_checksum = (
+        setters.pop(n) for n in ("href", "claim_id", "claim_count", "checksum")
+    )
+    if len(setters) != 4:  # a new Message field must be set here too
+        raise TypeError(f"_new_message does not set {sorted(setters)[4:]}")
+
+    def build(
+        message_id: str, body: Any, ttl: int, age: int, href: str | None,
+        claim_id: str | None, claim_count: int | None, checksum: str | None,
+    ) -> Message:
+        obj = new(Message)
+        s_id(obj, message_id)
+        s_body(obj, body)
+        s_ttl(obj, ttl)
+        s_age(obj, age)
+        s_href(obj, href)
+        s_claim(obj, claim_id)
+        s_count(obj, claim_count)
+        s_checksum(obj, checksum)
+        return obj
+
+    return build
+
+
+_new_message = _message_builder()
 
 
 def _checked_message(value: Any) -> Message:

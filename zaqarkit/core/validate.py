@@ -182,7 +182,15 @@ def messages(items: Any, limits: Limits) -> list[dict[str, Any]]:
     if not items:
         raise ValidationError("messages", "must hold at least one message")
     result: list[dict[str, Any]] = []
+    max_ttl = limits.max_message_ttl
     for index, item in enumerate(items):
+        # The common shape, {"body": ..., "ttl": <int in range>}, checked with
+        # plain comparisons; everything else takes the path that names the fault.
+        if type(item) is dict and len(item) == 2 and "body" in item:
+            ttl = item.get("ttl")
+            if type(ttl) is int and MIN_TTL <= ttl <= max_ttl:
+                result.append({"body": item["body"], "ttl": ttl})
+                continue
         if not isinstance(item, dict):
             raise ValidationError(
                 f"messages[{index}]", f"must be a dict with a 'body', got {item!r}"
