@@ -163,6 +163,8 @@ class ApiV2:
     post_creates_queue = True
     #: Flavors name one pool group (v1.1) instead of a pool list (v2).
     flavor_pool_groups = False
+    #: ``GET /queues?with_count=true`` answers the number of queues (v2 only).
+    counts_queues = True
 
     def __init__(self, limits: v.Limits = v.DEFAULT_LIMITS) -> None:
         self.limits = limits

@@ -59,6 +59,7 @@ class ApiV1_1(ApiV2):
 
     version = ApiVersion.V1_1
     flavor_pool_groups = True
+    counts_queues = False
 
     def queue_list(
         self,

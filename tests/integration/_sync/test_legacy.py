@@ -78,10 +78,12 @@ def test_queue_lifecycle_and_exists(
 ) -> None:
     # An empty listing is 204 on v1 and 200 [] on v1.1: both are no queues.
     assert [q.name for q in client.queues()] == []
+    assert client.queue_count() == 0
     queue = client.queue(_name())
     assert queue.exists() is False
     queue.ensure_exists()
     assert queue.exists() is True
+    assert client.queue_count() == 1  # counted from the listing: no with_count here
     if client.api_version == "1":
         assert [r.method for r in counting.sent if r.path.endswith(queue.name)] == [
             "HEAD", "PUT", "HEAD",
