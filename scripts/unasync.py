@@ -75,10 +75,18 @@ def _rule(old: str) -> re.Pattern[str]:
 
 
 def transform(text: str, used: set[str]) -> str:
-    lines = []
+    lines: list[str] = []
+    skip_blank = False
     for line in text.splitlines(keepends=True):
         if line.rstrip().endswith("# async-only"):
+            # A dropped line between two blank lines (an import section of its
+            # own) takes one of them along.
+            skip_blank = bool(lines) and not lines[-1].strip()
             continue
+        if skip_blank and not line.strip():
+            skip_blank = False
+            continue
+        skip_blank = False
         match = _SYNC_ONLY.match(line.rstrip("\n"))
         if match:
             line = match.group(1) + match.group(2) + "\n"

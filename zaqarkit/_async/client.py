@@ -9,11 +9,14 @@ generates ``zaqarkit/_sync/client.py`` from it. A line ending in
 from __future__ import annotations
 
 import datetime as _dt
+import functools  # async-only
 import warnings
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any, TypeVar
+
+import anyio  # async-only
 
 from zaqarkit._settings import resolve
 from zaqarkit.auth import Auth, KeystoneAuth, SignedURLAuth
@@ -69,7 +72,8 @@ class AsyncClient(AsyncClosing):
     ``session`` (a keystoneauth1 Session) implies Keystone, and ``auth`` takes
     any :class:`zaqarkit.auth.Auth`. With Keystone and ``url=None`` the
     endpoint comes from the service catalog (type ``messaging``); that lookup
-    happens once, in the constructor, and blocks. A request rejected with 401
+    happens once, in the constructor, and blocks (the async client's
+    ``discover()`` runs it in a worker thread). A request rejected with 401
     renews the token once and is retried once.
 
     Example::
@@ -150,6 +154,27 @@ class AsyncClient(AsyncClosing):
         assert isinstance(self._auth, KeystoneAuth)
         credentials = await self._auth.async_credentials()
         return credentials.token, credentials.project_id or self._settings.project_id
+
+    @classmethod
+    async def discover(
+        cls,
+        version: int | float | str = 2,
+        conf: Mapping[str, Any] | None = None,
+        session: Any = None,
+        **kwargs: Any,
+    ) -> AsyncClient:
+        """A client for the service catalog's endpoint, like ``AsyncClient(None, ...)``;
+        the async client runs the Keystone authentication and catalog lookup
+        in a worker thread, so they never block its event loop.
+
+        Example::
+
+            async with await AsyncClient.discover(session=keystone_session) as cli:
+                print(cli.api_url)   # the catalog's messaging endpoint
+        """
+        build = functools.partial(cls, None, version, conf, session, **kwargs)  # async-only
+        return await anyio.to_thread.run_sync(build)  # async-only
+        # sync-only: return cls(None, version, conf, session, **kwargs)
 
     @classmethod
     def from_signed_url(

@@ -71,7 +71,8 @@ class Client(Closing):
     ``session`` (a keystoneauth1 Session) implies Keystone, and ``auth`` takes
     any :class:`zaqarkit.auth.Auth`. With Keystone and ``url=None`` the
     endpoint comes from the service catalog (type ``messaging``); that lookup
-    happens once, in the constructor, and blocks. A request rejected with 401
+    happens once, in the constructor, and blocks (the async client's
+    ``discover()`` runs it in a worker thread). A request rejected with 401
     renews the token once and is retried once.
 
     Example::
@@ -152,6 +153,25 @@ class Client(Closing):
         assert isinstance(self._auth, KeystoneAuth)
         credentials = self._auth.credentials()
         return credentials.token, credentials.project_id or self._settings.project_id
+
+    @classmethod
+    def discover(
+        cls,
+        version: int | float | str = 2,
+        conf: Mapping[str, Any] | None = None,
+        session: Any = None,
+        **kwargs: Any,
+    ) -> Client:
+        """A client for the service catalog's endpoint, like ``Client(None, ...)``;
+        the async client runs the Keystone authentication and catalog lookup
+        in a worker thread, so they never block its event loop.
+
+        Example::
+
+            with Client.discover(session=keystone_session) as cli:
+                print(cli.api_url)   # the catalog's messaging endpoint
+        """
+        return cls(None, version, conf, session, **kwargs)
 
     @classmethod
     def from_signed_url(

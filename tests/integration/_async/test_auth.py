@@ -4,6 +4,7 @@ plus signed URLs (from zaqarkit.testing)."""
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from typing import Any
 
@@ -113,6 +114,21 @@ async def test_catalog_discovery_with_url_none(
         assert cli.api_url == zaqar_keystone_server.url
         assert cli.project_id == keystone_server.demo.project_id
         await _roundtrip(cli)
+    # discover(): the same client; the async one looks the catalog up in a worker thread.
+    lookups: list[int] = []
+    lookup = KeystoneAuth.discover_endpoint
+
+    def recording(self: KeystoneAuth) -> str:
+        lookups.append(threading.get_ident())
+        return lookup(self)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(KeystoneAuth, "discover_endpoint", recording)
+        async with await AsyncClient.discover(session=_session(keystone_server.demo)) as cli:
+            assert cli.api_url == zaqar_keystone_server.url
+            await _roundtrip(cli)
+    assert len(lookups) == 1
+    assert lookups[0] != threading.get_ident()  # async-only
     # The WebSocket endpoint is published too (with an http:// scheme, as devstack does).
     auth = KeystoneAuth(_session(keystone_server.demo), service_type="messaging-websocket")
     assert auth.discover_endpoint() == "http://" + zaqar_keystone_server.ws_url.split("://")[1]
