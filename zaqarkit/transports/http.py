@@ -18,8 +18,9 @@ where that mapping lives.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import ssl
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -34,6 +35,7 @@ from zaqarkit.errors import (
     TransportError,
     TransportProtocolError,
 )
+from zaqarkit.transports._loops import EventLoopBinding, run_at_loop_end
 from zaqarkit.transports.base import AsyncClosing, Closing
 
 if TYPE_CHECKING:
@@ -273,11 +275,19 @@ class _AsyncConnections:
         self._slots: Any = None  # created on first use, inside the event loop
         self._idle: dict[tuple[bytes, bytes, int], list[Any]] = {}
         self._open: set[Any] = set()
+        self._loop = EventLoopBinding("HTTP connections")
+        self._cancel_guard: Callable[[], None] | None = None
 
     async def request(self, request: Any) -> Any:
         """Send ``request`` (an httpcore.Request); return (response, body)."""
         import anyio
 
+        if self._loop.rebind():
+            # First use on this loop. Connections belong to the loop that
+            # opened them: they are closed when it shuts down (a client may
+            # outlive one asyncio.run / trio.run and be used in the next).
+            self._slots = None
+            self._cancel_guard = run_at_loop_end(self._close_connections)
         if self._slots is None:
             limit = self._max_connections
             self._slots = anyio.Semaphore(limit if limit is not None else 2**31)
@@ -343,9 +353,20 @@ class _AsyncConnections:
         return None
 
     async def aclose(self) -> None:
+        if self._loop.rebind():
+            # Unused so far, or the loop that opened the connections has
+            # ended: its guard closed them then.
+            self._open, self._idle = set(), {}
+        elif self._cancel_guard is not None:
+            self._cancel_guard()
+        self._cancel_guard = None
+        await self._close_connections()
+
+    async def _close_connections(self) -> None:
         connections, self._open, self._idle = self._open, set(), {}
         for connection in connections:
-            await connection.aclose()
+            with contextlib.suppress(Exception):
+                await connection.aclose()
 
 
 def _response(status: int, raw_headers: Iterable[tuple[bytes, bytes]], body: bytes) -> Response:

@@ -55,6 +55,7 @@ from zaqarkit.core.ws import (
     push_subscription_create,
     ws_action,
 )
+from zaqarkit.transports._loops import EventLoopBinding, current_backend
 from zaqarkit.transports.base import AsyncClosing, Closing
 
 __all__ = [
@@ -193,14 +194,6 @@ class _Waiter:
             raise self.error
         assert self.response is not None
         return self.response
-
-
-def _current_backend() -> str:
-    try:
-        import sniffio
-    except ImportError:  # trio depends on sniffio: without it, this is asyncio
-        return "asyncio"
-    return sniffio.current_async_library()
 
 
 class _TransportCore:
@@ -818,11 +811,14 @@ class AsyncPushStream(_StreamBase, AsyncClosing):
             self._items.append(note)
             self._wake()
 
-    def _end(self, error: errors.ZaqarError | None = None) -> None:
+    def _end(self, error: errors.ZaqarError | None = None, *, wake: bool = True) -> None:
         if not self._ended:
             self._ended = True
             self._error = error
-            self._wake()
+            if wake:
+                self._wake()
+            else:  # its waiter belonged to an event loop that has ended
+                self._wakeup = None
 
     def _wake(self) -> None:
         if self._wakeup is not None:
@@ -866,7 +862,10 @@ class AsyncWebSocketTransport(_TransportCore, AsyncClosing):
 
     Options are those of :class:`WebSocketTransport`; ``token_refresh`` may be
     a coroutine function. The event loop library is detected when the first
-    request connects, and the transport stays bound to that event loop.
+    request connects. The connection belongs to that event loop; once the
+    loop has ended, the next request (on a new asyncio or trio loop)
+    connects afresh, while use from a second loop that is still running is
+    refused with TransportError.
 
     >>> import anyio
     >>> from zaqarkit.core.api import ApiV2
@@ -888,6 +887,7 @@ class AsyncWebSocketTransport(_TransportCore, AsyncClosing):
         self._done: anyio.Event | None = None
         self._task: Any = None  # the asyncio Task, kept referenced
         self.backend: str | None = None
+        self._loop = EventLoopBinding("WebSocket connection")
 
     # -- public API -----------------------------------------------------------------
 
@@ -951,6 +951,7 @@ class AsyncWebSocketTransport(_TransportCore, AsyncClosing):
         close the socket and stop the background task. Idempotent."""
         if self._state == _CLOSED:
             return
+        self._bind_loop()  # after its loop ended there is nothing left to close politely
         self._set_state(_CLOSED)
         ws, self._ws = self._ws, None
         lost = self._session.connection_lost(by_client=True)
@@ -991,6 +992,7 @@ class AsyncWebSocketTransport(_TransportCore, AsyncClosing):
         await self._changed.wait()
 
     async def _wait_open(self) -> Any:
+        self._bind_loop()
         attempt = None
         while True:
             ws, attempt = self._open_or_connect(attempt)
@@ -998,11 +1000,35 @@ class AsyncWebSocketTransport(_TransportCore, AsyncClosing):
                 return ws
             await self._state_change()
 
+    def _bind_loop(self) -> None:
+        # One asyncio.run or trio.run after another (as test frameworks do):
+        # what the ended loop left behind is dropped and the request connects
+        # afresh. Use from two live loops at once is refused.
+        if self._loop.rebind() and self._attempt:
+            self._forget_finished_loop()
+
+    def _forget_finished_loop(self) -> None:
+        self._ws = None
+        lost = self._session.connection_lost(reason="its event loop ended")
+        waiters, self._waiters = self._waiters, {}
+        WebSocketTransport._fail(lost, waiters)
+        ended = errors.ReadError("the event loop of this WebSocket ended", retryable=True)
+        for group in self._streams.values():
+            for stream in group:
+                stream._end(ended, wake=False)
+        self._streams = {}
+        for queue_name in lost.push_to_restore:
+            self._session.forget_push(queue_name)
+        # Events and tasks of the old loop cannot be awaited or set from this one.
+        self._changed = self._done = self._scope = self._task = None
+        if self._state != _CLOSED:
+            self._state = _IDLE
+
     def _start_manager(self) -> None:
         self._attempt += 1
         self._set_state(_CONNECTING)
         self._done = anyio.Event()
-        self.backend = _current_backend()
+        self.backend = current_backend()
         if self.backend == "trio":
             import trio
 
