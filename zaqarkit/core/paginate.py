@@ -24,11 +24,11 @@ T = TypeVar("T")
 
 
 def _default_key(item: object) -> Hashable:
-    for attribute in ("id", "name"):
-        value = getattr(item, attribute, None)
-        if value is not None:
-            return (attribute, value)
-    return id(item)
+    value = getattr(item, "id", None)
+    if value is not None:
+        return value  # one listing holds one kind of item: ids cannot meet names
+    value = getattr(item, "name", None)
+    return value if value is not None else id(item)
 
 
 class Pagination(Generic[T]):
@@ -83,10 +83,11 @@ class Pagination(Generic[T]):
     def accept(self, page: Page[T]) -> list[T]:
         """Take the parsed page of the last call; return its items not yet seen."""
         fresh: list[T] = []
+        seen, key_of = self._seen, self._key
         for item in page.items:
-            key = self._key(item)
-            if key not in self._seen:
-                self._seen.add(key)
+            key = key_of(item)
+            if key not in seen:
+                seen.add(key)
                 fresh.append(item)
         href = page.next_href
         self._pending = self._next_ref = None

@@ -295,7 +295,10 @@ def page(
     if response.status == 204 and not response.body and response.data is None:
         return Page(())
     obj = expect_object(decode_json(response), "listing")
-    items = tuple(item(entry) for entry in expect_list(obj.get(key), f"listing.{key}"))
+    entries = obj.get(key)
+    if type(entries) is not list:
+        expect_list(entries, f"listing.{key}")
+    items = tuple([item(entry) for entry in entries])
     count = obj.get("count")
     # The SQL catalog answers "count": true (a Zaqar bug); only trust a real int.
     if isinstance(count, bool) or not isinstance(count, int):

@@ -142,6 +142,9 @@ _DROPPED_HEADERS = frozenset({"content-type", "content-length", "accept", "user-
 #: sign the characters of "GET,POST" and never match.
 _LIST_HEADERS = frozenset({"url-methods", "url-paths"})
 
+#: How many distinct request header sets a session keeps converted.
+_HEADER_CACHE_SIZE = 64
+
 #: Listings whose WS reply has no ``links``: (items key, item key used as marker).
 #: Zaqar's redis drivers page queues by name and subscriptions by id. Message
 #: listings use an internal counter as marker that the WS reply does not
@@ -446,6 +449,7 @@ class WsSession:
         # request the server could not even decode (they echo no headers).
         self._pending: dict[str, _Pending] = {}
         self._push: dict[str, PushSubscription] = {}
+        self._converted_headers: dict[Headers, dict[str, Any]] = {}
 
     # -- introspection --------------------------------------------------------
 
@@ -466,9 +470,19 @@ class WsSession:
         return f"{self._id_prefix}-{self._counter}"
 
     def _headers(self, request: Request, request_id: str) -> dict[str, Any]:
+        # A client sends the same few header sets (its identity, plus a token)
+        # over and over: each is converted once.
+        converted = self._converted_headers.get(request.headers)
+        if converted is None:
+            converted = self._convert_headers(request.headers)
+        headers = dict(converted)
+        headers[CORRELATION_HEADER] = request_id
+        return headers
+
+    def _convert_headers(self, pairs: Headers) -> dict[str, Any]:
         headers: dict[str, Any] = {}
         present = set()
-        for name, value in request.headers:
+        for name, value in pairs:
             lowered = name.lower()
             present.add(lowered)
             if lowered in _LIST_HEADERS:
@@ -478,7 +492,9 @@ class WsSession:
         for name, value in self.default_headers:
             if name.lower() not in present:
                 headers[name] = value
-        headers[CORRELATION_HEADER] = request_id
+        if len(self._converted_headers) >= _HEADER_CACHE_SIZE:
+            self._converted_headers.clear()  # tokens rotate: never grow without bound
+        self._converted_headers[pairs] = headers
         return headers
 
     def _encode(self, request: Request, action: str, *, with_body: bool = True) -> Outgoing:
