@@ -24,7 +24,7 @@ T = TypeVar("T")
 
 
 def _default_key(item: object) -> Hashable:
-    value = getattr(item, "id", None)
+    value: Hashable = getattr(item, "id", None)
     if value is not None:
         return value  # one listing holds one kind of item: ids cannot meet names
     value = getattr(item, "name", None)

@@ -297,7 +297,7 @@ def page(
     obj = expect_object(decode_json(response), "listing")
     entries = obj.get(key)
     if type(entries) is not list:
-        expect_list(entries, f"listing.{key}")
+        entries = expect_list(entries, f"listing.{key}")
     items = tuple([item(entry) for entry in entries])
     count = obj.get("count")
     # The SQL catalog answers "count": true (a Zaqar bug); only trust a real int.
