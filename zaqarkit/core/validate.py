@@ -87,7 +87,11 @@ def identifier(value: Any, field: str) -> str:
     """A message, claim or subscription id: non-empty, no '/', '?', '#' or ','."""
     if not isinstance(value, str) or not value:
         raise ValidationError(field, f"must be a non-empty string, got {value!r}")
-    if any(ch in value for ch in "/?#,") or not value.isprintable() or " " in value:
+    # Spelled out rather than any(...): ids are checked by the dozen per call.
+    if (
+        "/" in value or "?" in value or "#" in value or "," in value or " " in value
+        or not value.isprintable()
+    ):
         raise ValidationError(field, f"contains characters an id cannot have: {value!r}")
     return value
 
