@@ -871,7 +871,7 @@ def _limit_asyncio_reads(ws: Any) -> None:
     64 KiB reads. Transports without that attribute (trio, uvloop) are left
     alone.
     """
-    transport = getattr(ws, "transport", None)
+    transport: Any = getattr(ws, "transport", None)
     if isinstance(getattr(transport, "max_size", None), int):
         transport.max_size = _ASYNCIO_READ_SIZE
 
