@@ -1032,16 +1032,22 @@ class AsyncWebSocketTransport(_TransportCore, AsyncClosing):
         waiters, self._waiters = self._waiters, {}
         WebSocketTransport._fail(lost, waiters)
         ended = errors.ReadError("the event loop of this WebSocket ended", retryable=True)
-        for group in self._streams.values():
-            for stream in group:
-                stream._end(ended, wake=False)
-        self._streams = {}
-        for queue_name in lost.push_to_restore:
-            self._session.forget_push(queue_name)
+        self._end_streams(lost, ended, wake=False)
         # Events and tasks of the old loop cannot be awaited or set from this one.
         self._changed = self._done = self._scope = self._task = None
         if self._state != _CLOSED:
             self._state = _IDLE
+
+    def _end_streams(
+        self, lost: ConnectionLost, error: errors.ZaqarError, *, wake: bool = True
+    ) -> None:
+        """End every push stream for good: nothing will restore them."""
+        for queue_name in lost.push_to_restore:
+            self._session.forget_push(queue_name)
+        for group in self._streams.values():
+            for stream in group:
+                stream._end(error, wake=wake)
+        self._streams = {}
 
     def _start_manager(self) -> None:
         self._attempt += 1
@@ -1272,11 +1278,6 @@ class AsyncWebSocketTransport(_TransportCore, AsyncClosing):
             self._set_state(_CONNECTING if self._reconnect else _IDLE)
         WebSocketTransport._fail(lost, waiters)
         if not self._reconnect:
-            for queue_name in lost.push_to_restore:
-                self._session.forget_push(queue_name)
-            for group in self._streams.values():
-                for stream in group:
-                    stream._end(errors.ReadError("WebSocket connection lost", retryable=True))
-            self._streams = {}
+            self._end_streams(lost, errors.ReadError("WebSocket connection lost", retryable=True))
         self._pending_reauth = lost.reauthenticate
         logger.info("WebSocket connection to %s lost (code %s)", self.url, code)
