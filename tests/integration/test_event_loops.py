@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import trio
 
-from zaqarkit import AsyncClient, TransportError
+from zaqarkit import AsyncClient, ReadError, TransportError
 from zaqarkit.testing import ZaqarServer
 
 SCHEMES = pytest.mark.parametrize("scheme", ["http", "websocket"])
@@ -70,4 +70,30 @@ def test_a_second_live_event_loop_is_refused(
         thread.join()
     assert asyncio.run(total()) == 0  # that loop has ended now: this one takes over
     asyncio.run(client.aclose())
+    gc.collect()
+
+
+def test_push_streams_end_with_their_event_loop(
+    zaqar_server: ZaqarServer, project_id: str
+) -> None:
+    client = AsyncClient(zaqar_server.ws_url, project_id=project_id)
+    queue = client.queue("pushloop")
+    headers = (("Client-ID", client.client_id), ("X-Project-ID", project_id))
+
+    async def subscribe() -> Any:
+        await queue.ensure_exists()
+        transport: Any = client.transport()
+        return await transport.subscribe(queue.name, headers=headers)
+
+    async def total() -> int:
+        return (await queue.stats()).total
+
+    stream = asyncio.run(subscribe())
+    assert stream.subscription_id
+    assert not stream.closed
+    assert trio.run(total) == 0  # a new loop: a new connection
+    assert stream.closed
+    with pytest.raises(ReadError, match="event loop of this WebSocket ended"):
+        trio.run(stream.get)
+    trio.run(client.aclose)
     gc.collect()
