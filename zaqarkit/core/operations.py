@@ -15,7 +15,7 @@ v1 and v1.1 have their own tables (read from zaqar 19's
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -223,75 +223,50 @@ V2_ROUTES: Mapping[Operation, Route] = _table(
     }
 )
 
+
+def _derive(
+    base: Mapping[Operation, Route],
+    *,
+    without: Iterable[Operation] = (),
+    changed: dict[Operation, tuple[str, str]] | None = None,
+) -> Mapping[Operation, Route]:
+    """An older version's table: ``base`` minus what it lacks, plus what differs."""
+    missing = set(without)
+    table = {op: route for op, route in base.items() if op not in missing}
+    table.update({op: Route(m, t) for op, (m, t) in (changed or {}).items()})
+    return MappingProxyType(table)
+
+
 #: Source: zaqar 19.0.0 ``zaqar/transport/wsgi/v1_1/__init__.py`` (removed upstream
-#: in ac800de3). No queue PATCH (405), no metadata resource, no subscriptions,
-#: purge, share or topics; health, pools and flavors are admin routes.
-V1_1_ROUTES: Mapping[Operation, Route] = _table(
-    {
-        Operation.GET_HOME_DOC: ("GET", "/"),
-        Operation.PING: ("GET", "/ping"),
-        Operation.HEALTH: ("GET", "/health"),
-        Operation.QUEUE_LIST: ("GET", "/queues"),
-        Operation.QUEUE_CREATE: ("PUT", _Q),
-        Operation.QUEUE_GET: ("GET", _Q),
-        Operation.QUEUE_DELETE: ("DELETE", _Q),
-        Operation.QUEUE_GET_STATS: ("GET", _Q + "/stats"),
-        Operation.MESSAGE_LIST: ("GET", _Q + "/messages"),
-        Operation.MESSAGE_POST: ("POST", _Q + "/messages"),
-        Operation.MESSAGE_GET: ("GET", _Q + "/messages/{message_id}"),
-        Operation.MESSAGE_GET_MANY: ("GET", _Q + "/messages"),
-        Operation.MESSAGE_DELETE: ("DELETE", _Q + "/messages/{message_id}"),
-        Operation.MESSAGE_DELETE_MANY: ("DELETE", _Q + "/messages"),
-        Operation.MESSAGE_POP: ("DELETE", _Q + "/messages"),
-        Operation.CLAIM_CREATE: ("POST", _Q + "/claims"),
-        Operation.CLAIM_GET: ("GET", _Q + "/claims/{claim_id}"),
-        Operation.CLAIM_UPDATE: ("PATCH", _Q + "/claims/{claim_id}"),
-        Operation.CLAIM_DELETE: ("DELETE", _Q + "/claims/{claim_id}"),
-        Operation.POOL_LIST: ("GET", "/pools"),
-        Operation.POOL_CREATE: ("PUT", "/pools/{pool_name}"),
-        Operation.POOL_GET: ("GET", "/pools/{pool_name}"),
-        Operation.POOL_UPDATE: ("PATCH", "/pools/{pool_name}"),
-        Operation.POOL_DELETE: ("DELETE", "/pools/{pool_name}"),
-        Operation.FLAVOR_LIST: ("GET", "/flavors"),
-        Operation.FLAVOR_CREATE: ("PUT", "/flavors/{flavor_name}"),
-        Operation.FLAVOR_GET: ("GET", "/flavors/{flavor_name}"),
-        Operation.FLAVOR_UPDATE: ("PATCH", "/flavors/{flavor_name}"),
-        Operation.FLAVOR_DELETE: ("DELETE", "/flavors/{flavor_name}"),
-    }
+#: in ac800de3). The v2 routes without queue PATCH (405), purge, share,
+#: subscriptions or topics; health, pools and flavors are admin routes.
+V1_1_ROUTES: Mapping[Operation, Route] = _derive(
+    V2_ROUTES,
+    without=[
+        Operation.QUEUE_UPDATE,
+        Operation.QUEUE_PURGE,
+        Operation.QUEUE_SHARE,
+        *(op for op in Operation if op.value.startswith(("subscription_", "topic_"))),
+    ],
 )
 
 #: Source: zaqar 19.0.0 ``zaqar/transport/wsgi/v1_0/__init__.py`` (removed upstream
 #: in fb0b6d67). There is no ``/ping``: the public ``/health`` answers 204 or 503,
 #: which is exactly a ping. ``GET /v1/queues/{q}`` is an existence check like HEAD,
 #: metadata lives at ``/metadata``; no pop, no flavors; pools are admin routes.
-V1_ROUTES: Mapping[Operation, Route] = _table(
-    {
-        Operation.GET_HOME_DOC: ("GET", "/"),
+V1_ROUTES: Mapping[Operation, Route] = _derive(
+    V1_1_ROUTES,
+    without=[
+        Operation.QUEUE_GET,
+        Operation.MESSAGE_POP,
+        *(op for op in Operation if op.value.startswith("flavor_")),
+    ],
+    changed={
         Operation.PING: ("GET", "/health"),
-        Operation.HEALTH: ("GET", "/health"),
-        Operation.QUEUE_LIST: ("GET", "/queues"),
-        Operation.QUEUE_CREATE: ("PUT", _Q),
         Operation.QUEUE_EXISTS: ("HEAD", _Q),
         Operation.QUEUE_GET_METADATA: ("GET", _Q + "/metadata"),
         Operation.QUEUE_SET_METADATA: ("PUT", _Q + "/metadata"),
-        Operation.QUEUE_DELETE: ("DELETE", _Q),
-        Operation.QUEUE_GET_STATS: ("GET", _Q + "/stats"),
-        Operation.MESSAGE_LIST: ("GET", _Q + "/messages"),
-        Operation.MESSAGE_POST: ("POST", _Q + "/messages"),
-        Operation.MESSAGE_GET: ("GET", _Q + "/messages/{message_id}"),
-        Operation.MESSAGE_GET_MANY: ("GET", _Q + "/messages"),
-        Operation.MESSAGE_DELETE: ("DELETE", _Q + "/messages/{message_id}"),
-        Operation.MESSAGE_DELETE_MANY: ("DELETE", _Q + "/messages"),
-        Operation.CLAIM_CREATE: ("POST", _Q + "/claims"),
-        Operation.CLAIM_GET: ("GET", _Q + "/claims/{claim_id}"),
-        Operation.CLAIM_UPDATE: ("PATCH", _Q + "/claims/{claim_id}"),
-        Operation.CLAIM_DELETE: ("DELETE", _Q + "/claims/{claim_id}"),
-        Operation.POOL_LIST: ("GET", "/pools"),
-        Operation.POOL_CREATE: ("PUT", "/pools/{pool_name}"),
-        Operation.POOL_GET: ("GET", "/pools/{pool_name}"),
-        Operation.POOL_UPDATE: ("PATCH", "/pools/{pool_name}"),
-        Operation.POOL_DELETE: ("DELETE", "/pools/{pool_name}"),
-    }
+    },
 )
 
 ROUTES: Mapping[ApiVersion, Mapping[Operation, Route]] = MappingProxyType(
