@@ -390,13 +390,20 @@ class ApiV2:
         """
         op = Operation.MESSAGE_POST
         v.name(queue)
-        items = v.messages(messages, self.limits)
+        items = self._message_items(messages)
         request = self._request(
-            op, {"queue_name": queue}, body={"messages": items},
+            op, {"queue_name": queue}, body=self._message_post_body(items),
             params={"queue_name": queue, "messages": items},
         )
         v.body_size(request.body or b"", self.limits)
         return Call(request, _json(op, p.message_ids))
+
+    def _message_items(self, messages: Any) -> list[dict[str, Any]]:
+        """The validated messages of a post (older versions refuse more)."""
+        return v.messages(messages, self.limits)
+
+    def _message_post_body(self, items: list[dict[str, Any]]) -> Any:
+        return {"messages": items}
 
     def message_list(
         self,

@@ -79,16 +79,13 @@ class ApiV1_1(ApiV2):
             raise _unsupported(self.version, f"queue_list parameter(s) {', '.join(given)}")
         return super().queue_list(limit=limit, marker=marker, detailed=detailed)
 
-    def message_post(self, queue: str, messages: Any) -> Call[tuple[str, ...]]:
-        """``POST /v1.1/queues/{queue}/messages`` (``{"messages": [...]}``, as in v2);
-        a per-message ``delay`` is refused because the server drops it silently."""
-        items = v.messages(messages, self.limits)
-        self._no_delay(items)
-        return super().message_post(queue, items)
-
-    def _no_delay(self, items: list[dict[str, Any]]) -> None:
+    def _message_items(self, messages: Any) -> list[dict[str, Any]]:
+        # The body is {"messages": [...]} as in v2, but the server silently
+        # drops a per-message delay: refuse it instead.
+        items = super()._message_items(messages)
         if any("delay" in item for item in items):
             raise _unsupported(self.version, "per-message 'delay' (a v2 feature)")
+        return items
 
     def message_list(
         self,
@@ -313,22 +310,18 @@ class ApiV1(ApiV1_1):
             parse,
         )
 
-    def message_post(self, queue: str, messages: Any) -> Call[tuple[str, ...]]:
-        """``POST /v1/queues/{queue}/messages`` with a bare JSON array; every
-        message needs a ``ttl`` (the server answers 400 otherwise). The answer's
-        ``partial`` flag is always false on servers that still run v1."""
-        op = Operation.MESSAGE_POST
-        v.name(queue)
-        items = v.messages(messages, self.limits)
-        self._no_delay(items)
+    def _message_items(self, messages: Any) -> list[dict[str, Any]]:
+        # Every v1 message needs a ttl (the server answers 400 otherwise).
+        items = super()._message_items(messages)
         for index, item in enumerate(items):
             if "ttl" not in item:
                 raise ValidationError(f"messages[{index}].ttl", "is required by Zaqar API v1")
-        request = self._request(
-            op, {"queue_name": queue}, body=items, params={"queue_name": queue, "messages": items}
-        )
-        v.body_size(request.body or b"", self.limits)
-        return Call(request, _json(op, p.message_ids))
+        return items
+
+    def _message_post_body(self, items: list[dict[str, Any]]) -> Any:
+        # v1 posts a bare JSON array; its answer's "partial" flag is always
+        # false on servers that still run v1.
+        return items
 
     def message_list(
         self,
