@@ -195,6 +195,16 @@ class _RequestShaper:
         self._origins: dict[str, tuple[bytes, bytes, int | None, tuple[bytes, bytes]]] = {}
         self.extensions: dict[str, Any] = {"timeout": _timeouts(timeout)}
         self._url_type = _httpcore().URL
+        self._request_type = _httpcore().Request
+
+    def build(self, request: Request) -> httpcore.Request:
+        """The httpcore request for a prepared ``request``."""
+        method, url, headers = self.shape(request)
+        built: httpcore.Request = self._request_type(
+            method, url, headers=headers, content=request.body or b"",
+            extensions=self.extensions,
+        )
+        return built
 
     def shape(self, request: Request) -> tuple[bytes, httpcore.URL, list[tuple[bytes, bytes]]]:
         url = request.url
@@ -409,7 +419,6 @@ class HttpxTransport(Closing):
         self._client: httpx.Client | None = client
         self._pool: httpcore.ConnectionPool | None = None
         if client is None:
-            self._request_type = _httpcore().Request
             self._pool = _httpcore().ConnectionPool(
                 **_pool_options(verify, cacert, insecure, limits)
             )
@@ -423,13 +432,7 @@ class HttpxTransport(Closing):
         try:
             if pool is None:
                 return self._send_with_client(request)
-            method, url, headers = self._shaper.shape(request)
-            response = pool.handle_request(
-                self._request_type(
-                    method, url, headers=headers, content=request.body or b"",
-                    extensions=self._shaper.extensions,
-                )
-            )
+            response = pool.handle_request(self._shaper.build(request))
             try:
                 body = response.read()
             finally:
@@ -495,7 +498,6 @@ class AsyncHttpxTransport(AsyncClosing):
         self._client: httpx.AsyncClient | None = client
         self._pool: _AsyncConnections | None = None
         if client is None:
-            self._request_type = _httpcore().Request
             self._shaper = _RequestShaper(timeout)
             self._pool = _AsyncConnections(
                 _pool_options(verify, cacert, insecure, limits),
@@ -510,13 +512,7 @@ class AsyncHttpxTransport(AsyncClosing):
         try:
             if pool is None:
                 return await self._send_with_client(request)
-            method, url, headers = self._shaper.shape(request)
-            response, body = await pool.request(
-                self._request_type(
-                    method, url, headers=headers, content=request.body or b"",
-                    extensions=self._shaper.extensions,
-                )
-            )
+            response, body = await pool.request(self._shaper.build(request))
         except Exception as exc:
             if not _is_library_error(exc):
                 raise
