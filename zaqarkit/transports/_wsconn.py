@@ -26,14 +26,14 @@ from websockets.http11 import Response as HandshakeResponse
 from websockets.protocol import State
 from websockets.uri import parse_uri
 
-__all__ = ["SyncWebSocket"]
+__all__ = ["READ_SIZE", "SyncWebSocket"]
 
 #: Close code websockets reports when no close frame was received.
 ABNORMAL_CLOSURE = 1006
 #: Bytes asked of each recv(). Python allocates the whole buffer before the
 #: read: above glibc's mmap threshold (128 KiB) every recv became an
 #: mmap/munmap pair, measured at ~20 us of CPU per reply with 256 KiB.
-_READ_SIZE = 65_536
+READ_SIZE = 65_536
 
 
 class SyncWebSocket:
@@ -103,7 +103,7 @@ class SyncWebSocket:
     @staticmethod
     def _handshake(sock: socket.socket, protocol: ClientProtocol) -> list[Frame]:
         while True:
-            data = sock.recv(_READ_SIZE)
+            data = sock.recv(READ_SIZE)
             if data:
                 protocol.receive_data(data)
             else:
@@ -129,7 +129,7 @@ class SyncWebSocket:
             self._pending = []
             while True:
                 try:
-                    data = self._sock.recv(_READ_SIZE)
+                    data = self._sock.recv(READ_SIZE)
                 except OSError:
                     data = b""
                 with self._lock:

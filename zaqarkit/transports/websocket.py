@@ -56,6 +56,7 @@ from zaqarkit.core.ws import (
     ws_action,
 )
 from zaqarkit.transports._loops import EventLoopBinding, current_backend
+from zaqarkit.transports._wsconn import READ_SIZE, SyncWebSocket
 from zaqarkit.transports.base import AsyncClosing, Closing
 
 __all__ = [
@@ -261,6 +262,14 @@ class _TransportCore:
     def _start_manager(self) -> None:
         raise NotImplementedError
 
+    @property
+    def closed(self) -> bool:
+        return self._state == _CLOSED
+
+    @property
+    def connected(self) -> bool:
+        return self._state == _OPEN
+
     def _open_or_connect(self, attempt: int | None) -> tuple[Any, int]:
         """One look at the connection state for a caller waiting to send.
 
@@ -408,14 +417,6 @@ transport (Zaqar implements no such action); use the HTTP transport
         self._manager: threading.Thread | None = None
 
     # -- public API ---------------------------------------------------------------
-
-    @property
-    def closed(self) -> bool:
-        return self._state == _CLOSED
-
-    @property
-    def connected(self) -> bool:
-        return self._state == _OPEN
 
     def handle_request(self, request: Request) -> Response:
         ws_action(request.operation)  # UnsupportedOperation before any I/O
@@ -597,8 +598,6 @@ transport (Zaqar implements no such action); use the HTTP transport
     # -- background threads ----------------------------------------------------------
 
     def _run(self) -> None:
-        from zaqarkit.transports._wsconn import SyncWebSocket
-
         options = {k: v for k, v in self._connect_kwargs.items() if k in _SYNC_CONNECT_OPTIONS}
         delays: Iterator[float] | None = None
         while not self._stop.is_set():
@@ -857,12 +856,9 @@ class AsyncPushStream(_StreamBase, AsyncClosing):
         await self._transport.unsubscribe(self)
 
 
-#: Bytes an asyncio socket transport asks of each recv(); see _limit_asyncio_reads.
-_ASYNCIO_READ_SIZE = 65_536
-
-
 def _limit_asyncio_reads(ws: Any) -> None:
-    """Make the asyncio transport under ``ws`` read 64 KiB at a time.
+    """Make the asyncio transport under ``ws`` read 64 KiB at a time, as the
+    sync socket does (:data:`zaqarkit.transports._wsconn.READ_SIZE`).
 
     CPython's selector transport reads up to ``max_size`` (256 KiB) per
     recv(), and Python allocates that whole buffer first: above glibc's mmap
@@ -873,7 +869,7 @@ def _limit_asyncio_reads(ws: Any) -> None:
     """
     transport: Any = getattr(ws, "transport", None)
     if isinstance(getattr(transport, "max_size", None), int):
-        transport.max_size = _ASYNCIO_READ_SIZE
+        transport.max_size = READ_SIZE
 
 
 class AsyncWebSocketTransport(_TransportCore, AsyncClosing):
@@ -909,14 +905,6 @@ class AsyncWebSocketTransport(_TransportCore, AsyncClosing):
         self._loop = EventLoopBinding("WebSocket connection")
 
     # -- public API -----------------------------------------------------------------
-
-    @property
-    def closed(self) -> bool:
-        return self._state == _CLOSED
-
-    @property
-    def connected(self) -> bool:
-        return self._state == _OPEN
 
     async def handle_async_request(self, request: Request) -> Response:
         ws_action(request.operation)  # UnsupportedOperation before any I/O
