@@ -610,12 +610,16 @@ class ApiV2:
         op: Operation,
         key: str,
         name: str,
-        subscriber: str,
+        subscriber: str | None,
         ttl: int | None,
         options: Mapping[str, Any] | None,
+        *,
+        push: bool = False,
     ) -> Call[str]:
+        # push=True: no subscriber, Zaqar pushes to the WebSocket that sent it
+        # (core.ws.push_subscription_create; over HTTP a subscriber is required).
         v.name(name, key.replace("_", " "))
-        body = _subscription_body(subscriber, ttl, options, require_subscriber=True)
+        body = _subscription_body(subscriber, ttl, options, require_subscriber=not push)
         return Call(
             self._request(op, {key: name}, body=body, params={key: name, **body}),
             _json(op, lambda data: p.field(p.expect_object(data, "subscription"),

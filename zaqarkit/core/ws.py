@@ -40,8 +40,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from zaqarkit.core import parse as p
 from zaqarkit.core import validate as v
+from zaqarkit.core.api import ApiV2
 from zaqarkit.core.context import encode_query
 from zaqarkit.core.operations import Operation
 from zaqarkit.core.wire import Call, Headers, Request, Response
@@ -84,7 +84,9 @@ CORRELATION_HEADER = "X-Request-ID"
 #: Zaqar closes the socket with this code when the Keystone token expires.
 REAUTH_CLOSE_CODE = 4003
 
-_PREFIX = "/v2"
+#: Frames are v2 requests whatever the client's HTTP version (Zaqar's
+#: WebSocket server speaks only v2).
+_API = ApiV2()
 
 #: Operations Zaqar 23 serves over WebSocket (``zaqar/api/v2/endpoints.py``).
 #: An allow-list, so operations added later (v1-only ones, say) default to
@@ -352,12 +354,6 @@ class _Pending:
 # -- request helpers -----------------------------------------------------------
 
 
-def _subscription_id(response: Response) -> str:
-    p.raise_for_status(response, Operation.SUBSCRIPTION_CREATE.value)
-    data = p.expect_object(p.decode_json(response), "subscription")
-    return p.field(data, "subscription_id", str, "subscription")
-
-
 def push_subscription_create(
     queue: str, *, ttl: int | None = None, options: Mapping[str, Any] | None = None
 ) -> Call[str]:
@@ -370,21 +366,9 @@ def push_subscription_create(
     >>> frame_body(call.request)
     {'queue_name': 'q', 'ttl': 3600}
     """
-    v.name(queue)
-    params: dict[str, Any] = {"queue_name": queue}
-    if ttl is not None:
-        params["ttl"] = v.subscription_ttl(ttl)
-    if options is not None:
-        if not isinstance(options, dict):
-            raise ValidationError("options", f"must be a dict, got {type(options).__name__}")
-        params["options"] = dict(options)
-    request = Request(
-        Operation.SUBSCRIPTION_CREATE,
-        "POST",
-        f"{_PREFIX}/queues/{queue}/subscriptions",
-        params=params,
+    return _API._subscription_create(
+        Operation.SUBSCRIPTION_CREATE, "queue_name", queue, None, ttl, options, push=True
     )
-    return Call(request, _subscription_id)
 
 
 def authenticate_request(token: str, project_id: str) -> Request:
@@ -590,7 +574,7 @@ class WsSession:
         if not isinstance(queue_name, str):
             return
         try:
-            subscription_id: str | None = _subscription_id(response)
+            subscription_id: str | None = push_subscription_create(queue_name).parse(response)
         except Exception:  # a malformed 201 still created the subscription
             subscription_id = None
         self._push[queue_name] = PushSubscription(queue_name, request, subscription_id)
