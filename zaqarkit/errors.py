@@ -10,6 +10,8 @@ This module is pure: it is shared by the sans-I/O core and the transports.
 
 from __future__ import annotations
 
+import builtins
+
 __all__ = [
     "ApiError",
     "BadRequest",
@@ -22,6 +24,7 @@ __all__ = [
     "NotAcceptable",
     "NotFound",
     "PayloadTooLarge",
+    "RETRYABLE_STATUSES",
     "ProtocolError",
     "ReadError",
     "ServerError",
@@ -71,27 +74,66 @@ class ProtocolError(ZaqarError):
 class TransportError(ZaqarError):
     """No usable response: the connection failed, timed out or closed.
 
-    ``retryable`` is true when the request certainly did not reach the server,
-    or when the caller may safely decide to retry (never done blindly for
-    non-idempotent operations such as ``message_post``).
+    ``sent`` tells whether the request may have reached the server: ``False``
+    only when the client knows nothing of it left (the connection was never
+    made, the request was refused before writing); ``True`` means the outcome
+    is unknown, the server may have executed it.
+
+    ``retryable`` tells whether resending the request as is is safe: it was
+    not sent, or its operation is idempotent (reads, deletes, PUTs). A message
+    post or claim create whose outcome is unknown is not retryable: resending
+    it may duplicate messages or claim twice.
+
+    >>> TransportError("reply lost", sent=True, operation="message_post").retryable
+    False
+    >>> TransportError("reply lost", sent=True, operation="message_get").retryable
+    True
+    >>> ConnectError("refused", operation="message_post").retryable
+    True
     """
 
-    retryable: bool = False
+    #: Conservative default: unless the raiser knows better, the request may
+    #: have reached the server.
+    sent: bool = True
 
-    def __init__(self, message: str, *, retryable: bool | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        sent: bool | None = None,
+        operation: str | None = None,
+        retryable: bool | None = None,
+    ) -> None:
         super().__init__(message)
-        if retryable is not None:
-            self.retryable = retryable
+        if sent is not None:
+            self.sent = sent
+        self.operation = operation
+        self._retryable = retryable
+
+    @property
+    def retryable(self) -> bool:
+        if self._retryable is not None:
+            return self._retryable
+        if not self.sent:
+            return True
+        if self.operation is None:
+            return False
+        from zaqarkit.core.operations import is_idempotent
+
+        return is_idempotent(self.operation)
 
 
-class ConnectError(TransportError):
-    """The connection could not be established; nothing was sent."""
+class ConnectError(TransportError, ConnectionError):
+    """The connection could not be established; nothing was sent.
 
-    retryable = True
+    Also a builtin :class:`ConnectionError`.
+    """
+
+    sent = False
 
 
-class TimeoutError(TransportError):
-    """The request did not complete in time."""
+class TimeoutError(TransportError, builtins.TimeoutError):
+    """The request did not complete in time. Also a builtin :class:`TimeoutError`."""
 
 
 class ReadError(TransportError):
@@ -110,6 +152,8 @@ class ApiError(ZaqarError):
     """
 
     status: int = 0
+    #: The server's ``Retry-After`` in seconds, when it sent one.
+    retry_after: float | None = None
 
     def __init__(
         self,
@@ -134,6 +178,20 @@ class ApiError(ZaqarError):
         if operation:
             message += f" (operation {operation})"
         super().__init__(message)
+
+
+    @property
+    def retryable(self) -> bool:
+        """True for answers that say "try again later": 429, 502, 503, 504.
+
+        >>> error_for_status(503)(503).retryable, error_for_status(404)(404).retryable
+        (True, False)
+        """
+        return self.status in RETRYABLE_STATUSES
+
+
+#: Statuses after which the same request may succeed if sent again later.
+RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 
 
 class ClientError(ApiError):
@@ -184,7 +242,6 @@ class TooManyRequests(ClientError):
     """429; ``retry_after`` holds the server's Retry-After in seconds, if any."""
 
     status = 429
-    retry_after: float | None = None
 
 
 class InternalServerError(ServerError):
@@ -195,7 +252,6 @@ class ServiceUnavailable(ServerError):
     """503; Zaqar's description ends in 'Please try again in a few seconds.'"""
 
     status = 503
-    retry_after: float | None = None
 
 
 _STATUS_TABLE: dict[int, type[ApiError]] = {

@@ -329,7 +329,34 @@ def test_error_hierarchy() -> None:
         assert issubclass(cls, TransportError)
     assert issubclass(NotFound, ClientError)
     assert issubclass(ServiceUnavailable, ServerError)
-    assert not issubclass(TimeoutError, OSError)
+    # `except TimeoutError:` / `except ConnectionError:` in user code catch ours too.
+    import builtins
+
+    assert issubclass(TimeoutError, builtins.TimeoutError)
+    assert issubclass(ConnectError, builtins.ConnectionError)
+    assert not issubclass(ReadError, OSError)
+
+
+@pytest.mark.parametrize(
+    ("error", "sent", "retryable"),
+    [
+        (ConnectError("refused", operation="message_post"), False, True),
+        (ReadError("reply lost", operation="message_post"), True, False),
+        (ReadError("reply lost", operation="claim_create"), True, False),
+        (ReadError("reply lost", operation="message_delete"), True, True),
+        (TimeoutError("slow", operation="queue_list"), True, True),
+        (TimeoutError("slow", sent=False, operation="message_post"), False, True),
+        (ReadError("lost"), True, False),
+        (ReadError("lost", retryable=True), True, True),
+    ],
+)
+def test_transport_error_outcome(error: TransportError, sent: bool, retryable: bool) -> None:
+    assert (error.sent, error.retryable) == (sent, retryable)
+
+
+def test_api_error_retryable_statuses() -> None:
+    assert [s for s in (400, 404, 409, 429, 500, 502, 503, 504)
+            if error_for_status(s)(s).retryable] == [429, 502, 503, 504]
 
 
 def test_api_error_message_and_attributes() -> None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 __all__ = [
+    "IDEMPOTENT_OPERATIONS",
     "ROUTES",
     "V1_1_ROUTES",
     "V1_ROUTES",
@@ -28,6 +29,7 @@ __all__ = [
     "Operation",
     "Route",
     "route_for",
+    "is_idempotent",
     "supports",
 ]
 
@@ -106,6 +108,36 @@ class Operation(str, enum.Enum):
 
     def __str__(self) -> str:
         return self.value
+
+
+#: Operations that change nothing more when sent twice: reads, PUTs, deletes,
+#: claim renewal, metadata replacement. Missing on purpose: message post (a
+#: second post duplicates the messages), claim create and pop (a second one
+#: claims or removes other messages), subscription create (Zaqar's stores may
+#: create a second subscription for the same subscriber).
+_NOT_IDEMPOTENT = frozenset(
+    {
+        Operation.MESSAGE_POST,
+        Operation.MESSAGE_POP,
+        Operation.CLAIM_CREATE,
+        Operation.SUBSCRIPTION_CREATE,
+        Operation.TOPIC_MESSAGE_POST,
+        Operation.TOPIC_SUBSCRIPTION_CREATE,
+    }
+)
+IDEMPOTENT_OPERATIONS = frozenset(op for op in Operation if op not in _NOT_IDEMPOTENT)
+_IDEMPOTENT_NAMES = frozenset(op.value for op in IDEMPOTENT_OPERATIONS)
+
+
+def is_idempotent(operation: Operation | str) -> bool:
+    """Whether sending ``operation`` twice has the effect of sending it once.
+
+    Decides whether a request whose outcome is unknown may be resent.
+
+    >>> is_idempotent(Operation.MESSAGE_GET), is_idempotent("message_post")
+    (True, False)
+    """
+    return str(operation) in _IDEMPOTENT_NAMES
 
 
 class ApiVersion(str, enum.Enum):

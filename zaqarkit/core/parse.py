@@ -113,8 +113,8 @@ def raise_for_status(response: Response, operation: str | None = None) -> None:
         operation,
         request_id=response.header("x-openstack-request-id"),
     )
-    if status in (429, 503):
-        error.retry_after = _retry_after(response)  # type: ignore[attr-defined]
+    if error.retryable:
+        error.retry_after = _retry_after(response)
     raise error
 
 
