@@ -14,6 +14,9 @@ nox.options.reuse_existing_virtualenvs = True
 
 TEST_DEPS = [
     "pytest>=8", "anyio>=4", "trio>=0.25", "coverage[toml]>=7", "hypothesis>=6", "trustme>=1",
+    # Observability and network-option tests: in-memory spans, an HTTP/2 TLS
+    # endpoint, and mypy --strict over typed user programs.
+    "opentelemetry-sdk>=1.20", "hypercorn>=0.16", "mypy>=1.10",
 ]
 LINT_DEPS = ["ruff>=0.6"]
 

@@ -40,6 +40,7 @@ RENAMES: dict[str, str] = {
     "AsyncPool": "Pool",
     "AsyncFlavor": "Flavor",
     "AsyncHttpxTransport": "HttpxTransport",
+    "AsyncObserver": "Observer",
     "AsyncTransport": "Transport",
     "AsyncClosing": "Closing",
     "AsyncIterator": "Iterator",

@@ -85,8 +85,16 @@ def _select_auth(
                 "conf['auth_opts']['backend']",
                 f"is {backend!r} but auth= is a {auth.backend!r} backend",
             )
+        if isinstance(auth, SignedURLAuth):
+            _refuse_keystone_options(options, "a signed URL (from_signed_url() / auth=)")
         return auth
     if session is not None:
+        if backend == "signed-url":
+            raise ValidationError(
+                "session",
+                "a keystoneauth1 session= cannot be combined with "
+                "conf['auth_opts']['backend'] = 'signed-url'; use one or the other",
+            )
         if backend not in (None, "keystone"):
             raise ValidationError(
                 "session", f"a keystoneauth1 session needs the 'keystone' backend, not {backend!r}"
@@ -106,8 +114,21 @@ def _select_auth(
             return KeystoneAuth.from_options(options, insecure=insecure, cacert=cacert)
         return KeystoneAuth.from_env()
     if backend == "signed-url":
+        _refuse_keystone_options(options, "conf['auth_opts']['backend'] = 'signed-url'")
         return SignedURLAuth(options)
     return None
+
+
+def _refuse_keystone_options(options: Mapping[str, Any], signed: str) -> None:
+    # A signed URL authenticates by itself: Keystone credentials next to it
+    # would be silently ignored, so say which two options conflict.
+    given = [name for name in _KEYSTONE_CREDENTIALS if _option(options, name)]
+    if given:
+        raise ValidationError(
+            f"conf['auth_opts']['options']['os_{given[0]}']",
+            f"is a Keystone option and cannot be combined with {signed}; "
+            "use one or the other",
+        )
 
 
 def resolve(

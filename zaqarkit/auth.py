@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, runtime_chec
 import anyio
 import anyio.to_thread
 
-from zaqarkit.core.auth import redact, signed_url_not_found
+from zaqarkit.core.auth import signed_url_not_found
 from zaqarkit.core.models import SignedURL
 from zaqarkit.core.wire import Call, Headers, Request, Response
 from zaqarkit.errors import (
@@ -301,7 +301,6 @@ class KeystoneAuth(Auth):
         service_type: str = "messaging",
         interface: str = "public",
         region_name: str | None = None,
-        secrets: Iterable[str] = (),
     ) -> None:
         if not isinstance(session, KeystoneSession):
             raise ValidationError(
@@ -312,8 +311,6 @@ class KeystoneAuth(Auth):
         self.service_type = service_type
         self.interface = interface
         self.region_name = region_name
-        # Known secret strings (password, token) to scrub from error messages.
-        self._secrets = tuple(s for s in secrets if s)
         self._cached: Credentials | None = None
         # Serialises blocking fetches across threads. Never held by the event
         # loop's thread in async code: only the worker thread takes it there.
@@ -365,7 +362,7 @@ class KeystoneAuth(Auth):
             for name in ("project_id", "project_name", "project_domain_id", "project_domain_name")
         }
         plugin: Any
-        with _translating("reading the Keystone options", (token, password)):
+        with _translating("reading the Keystone options"):
             if token and not password:
                 if get("auth_url"):
                     plugin = loading.get_plugin_loader("token").load_from_options(
@@ -393,7 +390,6 @@ class KeystoneAuth(Auth):
             service_type=get("service_type") or "messaging",
             interface=get("interface") or get("endpoint_type") or "public",
             region_name=get("region_name"),
-            secrets=(token or "", password or ""),
         )
 
     @classmethod
@@ -418,9 +414,8 @@ class KeystoneAuth(Auth):
                 "the OS_* environment variables (OS_AUTH_URL, ...)",
             )
         loading, _, _ = _keystoneauth()
-        secrets = tuple(env.get(name, "") for name in ("OS_PASSWORD", "OS_TOKEN", "OS_AUTH_TOKEN"))
         parser = argparse.ArgumentParser(add_help=False)
-        with _translating("reading the OS_* environment", secrets), _environ(env):
+        with _translating("reading the OS_* environment"), _environ(env):
             # The loaders take their defaults from os.environ when registering.
             loading.register_session_argparse_arguments(parser)
             loading.register_auth_argparse_arguments(parser, [], default="password")
@@ -432,7 +427,6 @@ class KeystoneAuth(Auth):
             project_id=env.get("OS_PROJECT_ID") or None,
             interface=env.get("OS_INTERFACE") or env.get("OS_ENDPOINT_TYPE") or "public",
             region_name=env.get("OS_REGION_NAME") or None,
-            secrets=secrets,
         )
 
     # -- credentials -----------------------------------------------------------
@@ -481,7 +475,7 @@ class KeystoneAuth(Auth):
             self._invalidated = token
             # Plugin state only, no I/O: keystoneauth1 re-authenticates on the
             # next request for a token.
-            with _translating("invalidating the Keystone token", self._secrets):
+            with _translating("invalidating the Keystone token"):
                 self._invalidated_renewable = bool(self.session.invalidate())
             return self._invalidated_renewable
 
@@ -490,7 +484,7 @@ class KeystoneAuth(Auth):
         where = f"service type {self.service_type!r}, interface {self.interface!r}" + (
             f", region {self.region_name!r}" if self.region_name else ""
         )
-        with _translating(f"looking up {where} in the Keystone catalog", self._secrets):
+        with _translating(f"looking up {where} in the Keystone catalog"):
             url = self.session.get_endpoint(
                 service_type=self.service_type,
                 interface=self.interface,
@@ -525,7 +519,7 @@ class KeystoneAuth(Auth):
             cached = self._fresh()
             if cached is not None:
                 return cached
-            with _translating("authenticating with Keystone", self._secrets):
+            with _translating("authenticating with Keystone"):
                 headers = self.session.get_auth_headers() or {}
                 project = self.session.get_project_id()
             self.fetch_count += 1
@@ -584,8 +578,14 @@ def _environ(env: Mapping[str, str]) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _translating(doing: str, secrets: Iterable[str]) -> Iterator[None]:
-    """Turn keystoneauth1's exceptions into zaqarkit's, secrets scrubbed."""
+def _translating(doing: str) -> Iterator[None]:
+    """Turn keystoneauth1's exceptions into zaqarkit's.
+
+    Their text is quoted as is: keystoneauth1 builds it from URLs, statuses
+    and Keystone's own error messages, never from the password or token it
+    sends (those travel in request bodies and headers). Nothing is searched
+    for and replaced afterwards, so no text is ever altered.
+    """
     try:
         yield
     except ZaqarError:
@@ -593,13 +593,13 @@ def _translating(doing: str, secrets: Iterable[str]) -> Iterator[None]:
     except Exception as exc:
         if not type(exc).__module__.startswith("keystoneauth1"):
             raise
-        raise _translate(exc, doing, tuple(secrets)) from exc
+        raise _translate(exc, doing) from exc
 
 
-def _translate(exc: Exception, doing: str, secrets: tuple[str, ...]) -> ZaqarError:
+def _translate(exc: Exception, doing: str) -> ZaqarError:
     from keystoneauth1 import exceptions as ka
 
-    detail = redact(str(exc), secrets) or type(exc).__name__
+    detail = str(exc) or type(exc).__name__
     if isinstance(exc, ka.Unauthorized):
         return Unauthorized(401, "Keystone authentication failed", f"{detail} (while {doing})")
     if isinstance(exc, ka.HttpError):

@@ -17,7 +17,7 @@ from keystoneauth1 import exceptions as ka_exc
 from zaqarkit import AsyncClient, Client, ConnectError, NotFound, Unauthorized, ValidationError
 from zaqarkit._settings import resolve
 from zaqarkit.auth import Credentials, KeystoneAuth, NoAuth, SignedURLAuth, signed_url_from
-from zaqarkit.core.auth import redact, should_reauthenticate, with_credentials
+from zaqarkit.core.auth import should_reauthenticate, with_credentials
 from zaqarkit.core.models import SignedURL
 from zaqarkit.core.operations import Operation
 from zaqarkit.core.wire import Request, Response
@@ -268,11 +268,14 @@ def test_signed_url_404_explains_expiry_without_the_signature() -> None:
 
 
 def test_reprs_and_errors_hide_secrets() -> None:
-    error = ka_exc.Unauthorized(f"bad credentials {PASSWORD}")
-    auth = KeystoneAuth(FakeSession(fail=error), secrets=[PASSWORD])
+    # keystoneauth1's message is quoted unaltered: nothing is searched and
+    # replaced in it (a one-letter secret used to turn "http" into "htt***").
+    error = ka_exc.Unauthorized("The request you have made requires authentication. (HTTP 401)")
+    auth = KeystoneAuth(FakeSession(fail=error))
     with pytest.raises(Unauthorized) as info:
         auth.credentials()
-    assert PASSWORD not in str(info.value)
+    assert "The request you have made requires authentication. (HTTP 401)" in str(info.value)
+    assert "***" not in str(info.value)
     assert "Keystone" in str(info.value)
     assert "token-" not in repr(Credentials("token-1", "p"))
     good = KeystoneAuth(FakeSession())
@@ -281,7 +284,6 @@ def test_reprs_and_errors_hide_secrets() -> None:
     cli = Client(URL, session=FakeSession(), transport=MockTransport(_ok))
     list(cli.queues())
     assert "token-1" not in repr(cli)
-    assert redact("x hunter2 y", ["hunter2"]) == "x *** y"
 
 
 def test_logs_hide_secrets(caplog: pytest.LogCaptureFixture) -> None:

@@ -17,7 +17,10 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 import anyio  # async-only
+import httpx
 
+from zaqarkit._network import NetworkOptions, PoolLimits
+from zaqarkit._observe import AsyncObserver, EventHooks
 from zaqarkit._settings import resolve
 from zaqarkit.auth import Auth, KeystoneAuth, SignedURLAuth
 from zaqarkit.core import models
@@ -64,8 +67,24 @@ class AsyncClient(AsyncClosing):
     ``OS_PROJECT_ID``), ``client_id`` (a UUID; one per client, it drives
     ``echo``), ``roles`` (sent as ``X-Roles`` for admin calls on a no-auth
     server), ``transport`` (any :class:`~zaqarkit.transports.AsyncTransport`),
-    ``timeout``, ``insecure``, ``cacert``, ``limits`` (server limits used for
-    validation).
+    ``timeout``, ``insecure``, ``cacert``, ``limits`` (the server's limits,
+    used to validate input before sending).
+
+    Network options (HTTP; see the README's "Network options"): ``trust_env``
+    (default True: ``HTTP_PROXY``/``HTTPS_PROXY``/``ALL_PROXY``/``NO_PROXY``
+    are honoured, as by httpx), ``proxy`` (a proxy URL for every request),
+    ``cert`` (a client certificate: a PEM file with its key, or a
+    ``(cert, key)`` pair), ``pool_limits`` (a :class:`zaqarkit.PoolLimits` or
+    ``httpx.Limits``; default :data:`zaqarkit.PoolLimits.DEFAULT`), ``http2``
+    (needs the ``h2`` extra).
+
+    Observability (see :mod:`zaqarkit._observe`): ``event_hooks``, as httpx's:
+    ``{"request": [fn, ...], "response": [fn, ...]}``, called for every
+    request on HTTP and WebSocket alike with a
+    :class:`zaqarkit.RequestEvent` / :class:`zaqarkit.ResponseEvent`
+    (plain functions or coroutine functions); ``tracing`` (True for the
+    global OpenTelemetry tracer provider, or a ``TracerProvider``; needs the
+    ``otel`` extra) emits one span per operation.
 
     Authentication (see :mod:`zaqarkit.auth`): ``conf['auth_opts']['backend']``
     picks ``noauth`` (the default), ``keystone`` or ``signed-url``;
@@ -104,7 +123,19 @@ class AsyncClient(AsyncClosing):
         auth: Auth | None = None,
         http_url: str | None = None,
         codec: str = "json",
+        trust_env: bool = True,
+        proxy: str | None = None,
+        cert: str | tuple[str, str] | None = None,
+        pool_limits: PoolLimits | httpx.Limits | None = None,
+        http2: bool = False,
+        event_hooks: EventHooks | None = None,
+        tracing: Any = False,
     ) -> None:
+        network = NetworkOptions.resolve(
+            url, transport=transport, limits=limits, codec=codec, trust_env=trust_env,
+            proxy=proxy, cert=cert, pool_limits=pool_limits, http2=http2,
+        )
+        self._observer = AsyncObserver(event_hooks, tracing)
         settings = resolve(
             url, version, conf, session, project_id=project_id, client_id=client_id,
             roles=roles, headers=headers, limits=limits, auth=auth, insecure=insecure,
@@ -114,21 +145,27 @@ class AsyncClient(AsyncClosing):
         self._api = settings.api
         self._context = settings.context
         self._auth: Auth = settings.auth
+        self._network = network
         self._owns_transport = transport is None
-        self._transport: AsyncTransport = transport or self._default_transport(timeout, codec)
+        self._transport: AsyncTransport = transport or self._default_transport(
+            timeout, codec, has_http_url=http_url is not None
+        )
         # Operations Zaqar does not serve over WebSocket go to this HTTP
         # endpoint instead, when one is given.
         self._fallback: tuple[AsyncTransport, Context] | None = None
         if http_url is not None:
             self._fallback = (
                 AsyncHttpxTransport(
-                    timeout=timeout, insecure=settings.insecure, cacert=settings.cacert
+                    timeout=timeout, insecure=settings.insecure, cacert=settings.cacert,
+                    **network.http_options(),
                 ),
                 replace(self._context, endpoint=normalize_endpoint(http_url, ("http", "https"))),
             )
         self._closed = False
 
-    def _default_transport(self, timeout: float | None, codec: str) -> AsyncTransport:
+    def _default_transport(
+        self, timeout: float | None, codec: str, *, has_http_url: bool
+    ) -> AsyncTransport:
         settings = self._settings
         if settings.scheme in ("ws", "wss"):
             # Imported here: websockets is an optional dependency.
@@ -140,13 +177,15 @@ class AsyncClient(AsyncClosing):
                     "pip install 'zaqarkit[websockets]'"
                 ) from exc
 
+            self._network.check_websocket(has_http_url)
             keystone = isinstance(settings.auth, KeystoneAuth)
             return AsyncWebSocketTransport(
                 settings.endpoint, timeout=timeout, codec=codec,
                 token_refresh=self._ws_credentials if keystone else None,
             )
         return AsyncHttpxTransport(
-            timeout=timeout, insecure=settings.insecure, cacert=settings.cacert
+            timeout=timeout, insecure=settings.insecure, cacert=settings.cacert,
+            **self._network.http_options(),
         )
 
     async def _ws_credentials(self) -> tuple[str, str]:
@@ -240,13 +279,15 @@ class AsyncClient(AsyncClosing):
         if self._fallback is not None and not ws_supports(call.request.operation):
             transport, context = self._fallback
         request = context.prepare(call.request)
-        # A rejected token is renewed once and the call retried once (core.auth).
-        for attempt in range(MAX_ATTEMPTS):
-            used = await self._auth.async_headers()
-            response = await transport.handle_async_request(with_credentials(request, used))
-            if not should_reauthenticate(response, attempt) or not self._auth.invalidate(used):
-                break
-        return self._auth.parse(call, request, response)
+        # One span per operation, hooks and a DEBUG line per request (_observe).
+        with self._observer.operation(request) as observed:
+            # A rejected token is renewed once and the call retried once (core.auth).
+            for attempt in range(MAX_ATTEMPTS):
+                used = await self._auth.async_headers()
+                response = await self._observer.send(transport, with_credentials(request, used))
+                if not should_reauthenticate(response, attempt) or not self._auth.invalidate(used):
+                    break
+            return observed.result(self._auth.parse(call, request, response))
 
     async def _iterate(self, first: Call[Page[T]]) -> AsyncIterator[T]:
         pages = Pagination(first, self._settings.endpoint)

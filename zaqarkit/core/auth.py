@@ -15,7 +15,6 @@ once: a wrong password fails fast instead of looping.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import replace
 
 from zaqarkit.core.models import SignedURL
@@ -24,7 +23,6 @@ from zaqarkit.errors import NotFound
 
 __all__ = [
     "MAX_ATTEMPTS",
-    "redact",
     "should_reauthenticate",
     "signed_url_not_found",
     "with_credentials",
@@ -94,17 +92,3 @@ def signed_url_not_found(error: NotFound, request: Request, signed: SignedURL) -
         error.operation,
         request_id=error.request_id,
     )
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every occurrence of each secret replaced by ``***``.
-
-    Used on messages that quote a third party (keystoneauth1), which could echo
-    what it was given.
-
-    >>> redact("bad password hunter2 for admin", ["hunter2", ""])
-    'bad password *** for admin'
-    """
-    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text

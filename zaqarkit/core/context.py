@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from zaqarkit.core.redact import redact_headers, redact_url
 from zaqarkit.core.wire import Headers, Request
 
 __all__ = ["Context", "encode_query"]
@@ -40,7 +41,7 @@ def encode_query(query: tuple[tuple[str, str], ...]) -> str:
 _UNRESERVED = re.compile(r"[A-Za-z0-9\-._~,=&]*")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Context:
     """An endpoint (with any path prefix) and the headers every request carries.
 
@@ -55,6 +56,10 @@ class Context:
 
     endpoint: str
     headers: Headers = ()
+
+    def __repr__(self) -> str:
+        # A signed URL's signature is one of these headers.
+        return f"Context({redact_url(self.endpoint)!r}, {redact_headers(self.headers)!r})"
 
     def prepare(self, request: Request) -> Request:
         url = self.endpoint + request.path

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from zaqarkit.core.operations import Operation
+from zaqarkit.core.redact import redact_data, redact_headers, redact_mapping, redact_url
 
 __all__ = ["Call", "Headers", "Request", "Response"]
 
@@ -23,7 +24,7 @@ T = TypeVar("T")
 Headers = tuple[tuple[str, str], ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Request:
     """One request, independent of any I/O library.
 
@@ -37,6 +38,12 @@ class Request:
     >>> r = Request(Operation.PING, "GET", "/v2/ping")
     >>> r.method, r.path, r.query
     ('GET', '/v2/ping', ())
+
+    Credentials never show in the ``repr`` (nor in pytest diffs or logs):
+
+    >>> Request(Operation.PING, "GET", "/v2/ping", headers=(("X-Auth-Token", "t0k"),))
+    Request(operation='ping_node', method='GET', path='/v2/ping', query=(), \
+headers=(('X-Auth-Token', '***'),), body=None, params={}, url='')
     """
 
     operation: Operation
@@ -48,6 +55,14 @@ class Request:
     params: Mapping[str, Any] = field(default_factory=dict, compare=False)
     url: str = ""
 
+    def __repr__(self) -> str:
+        return (
+            f"Request(operation={self.operation.value!r}, method={self.method!r}, "
+            f"path={self.path!r}, query={self.query!r}, "
+            f"headers={redact_headers(self.headers)!r}, body={self.body!r}, "
+            f"params={redact_mapping(self.params)!r}, url={redact_url(self.url)!r})"
+        )
+
     def header(self, name: str) -> str | None:
         """The value of the first header called ``name`` (case-insensitive), or None."""
         lowered = name.lower()
@@ -57,12 +72,14 @@ class Request:
         return None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Response:
     """A response as the core sees it: status, lower-cased headers, raw body.
 
     >>> Response(204).json_or_none() is None
     True
+    >>> Response(201, {"x-subject-token": "t0k", "content-length": "0"})
+    Response(status=201, headers={'x-subject-token': '***', 'content-length': '0'}, body=b'')
     """
 
     status: int
@@ -71,6 +88,13 @@ class Response:
     #: Already-decoded body, for transports whose wire format is not JSON text
     #: (a MessagePack WebSocket frame). Parsers prefer it over ``body``.
     data: Any = None
+
+    def __repr__(self) -> str:
+        data = "" if self.data is None else f", data={redact_data(self.data)!r}"
+        return (
+            f"Response(status={self.status!r}, headers={dict(redact_headers(self.headers.items()))!r}, "
+            f"body={self.body!r}{data})"
+        )
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())

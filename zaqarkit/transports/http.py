@@ -20,6 +20,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import ssl
+import urllib.request
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -27,6 +28,8 @@ from urllib.parse import urlsplit
 import certifi
 import httpx
 
+from zaqarkit._observe import async_connection_trace, connection_trace
+from zaqarkit.core.redact import redact_url as _redacted_url
 from zaqarkit.core.wire import Request, Response
 from zaqarkit.errors import (
     ConnectError,
@@ -34,6 +37,8 @@ from zaqarkit.errors import (
     TimeoutError,
     TransportError,
     TransportProtocolError,
+    UnsupportedOperation,
+    ValidationError,
 )
 from zaqarkit.transports._loops import EventLoopBinding, run_at_loop_end
 from zaqarkit.transports.base import AsyncClosing, Closing
@@ -50,8 +55,11 @@ __all__ = [
     "verify_setting",
 ]
 
-#: httpx's own pool default: at most 100 connections, 20 of them kept alive.
-DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+#: At most 100 connections, all of them kept alive: a client shared by up to
+#: 100 threads keeps one connection per concurrent caller. (httpx keeps 20,
+#: so 32 threads sharing a client opened a new connection for almost every
+#: request.)
+DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
 
 #: Seconds allowed for each of connect, read, write and pool acquisition.
 #: Zaqar answers quickly; long-polling is not part of its HTTP API, so 30 s
@@ -59,8 +67,13 @@ DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 DEFAULT_TIMEOUT = 30.0
 
 TimeoutArg = float | httpx.Timeout | None
+#: A client certificate: one PEM file holding certificate and key, or (cert, key).
+CertArg = str | tuple[str, str] | None
 
 _CLOSED = "transport is closed"
+#: Request extensions for the httpx-client path (its timeouts are the client's).
+_CLIENT_EXTENSIONS = {"trace": connection_trace}
+_ASYNC_CLIENT_EXTENSIONS = {"trace": async_connection_trace}
 
 
 
@@ -96,21 +109,6 @@ def verify_setting(
     if cacert is not None:
         return ssl.create_default_context(cafile=cacert)
     return True
-
-
-def _redacted_url(url: str) -> str:
-    # Userinfo in an endpoint URL would be a credential; keep it out of messages.
-    # Plain string work: the URL may be the malformed one we are reporting.
-    start = url.find("://") + 3 if "://" in url else 0
-    end = len(url)
-    for stop in "/?#":
-        found = url.find(stop, start)
-        if found != -1:
-            end = min(end, found)
-    at = url.rfind("@", start, end)
-    if at == -1:
-        return url
-    return f"{url[:start]}***{url[at:]}"
 
 
 def translate_error(exc: Exception, request: Request) -> TransportError:
@@ -158,26 +156,71 @@ def _response_headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
 
 
 def _check_owned_options(
-    client: object, verify: bool, cacert: str | None, insecure: bool, limits: object
+    client: object, verify: bool, cacert: str | None, insecure: bool, limits: object,
+    network: tuple[object, ...] = (),
 ) -> None:
     # A caller's client keeps its own configuration; refuse options we could
     # not apply rather than silently ignoring, say, a CA bundle.
-    if client is not None and (not verify or cacert is not None or insecure or limits is not None):
+    if client is not None and (
+        not verify or cacert is not None or insecure or limits is not None or any(network)
+    ):
         raise ValueError(
-            "verify, cacert, insecure and limits cannot be combined with client=; "
-            "configure the httpx client itself"
+            "verify, cacert, insecure, limits, cert, proxy and http2 cannot be combined "
+            "with client=; configure the httpx client itself"
         )
 
 
-def _ssl_context(verify: bool | ssl.SSLContext) -> ssl.SSLContext:
+def _env_proxies() -> bool:
+    # The variables httpx reads with trust_env=True (HTTP_PROXY, HTTPS_PROXY,
+    # ALL_PROXY, lower or upper case); NO_PROXY is then applied by httpx per URL.
+    return any(scheme in ("http", "https", "all") for scheme in urllib.request.getproxies())
+
+
+def _owned_httpx_options(
+    timeout: TimeoutArg, verify: bool, cacert: str | None, insecure: bool,
+    limits: httpx.Limits | None, cert: CertArg, proxy: str | None, trust_env: bool,
+    http2: bool,
+) -> dict[str, Any] | None:
+    """httpx client options when the transport needs httpx's proxy or HTTP/2
+    support; None when its own lean pool serves (the common case)."""
+    if proxy is None and not http2 and not (trust_env and _env_proxies()):
+        return None
+    if http2:
+        try:
+            import h2  # noqa: F401
+        except ImportError:
+            raise UnsupportedOperation(
+                "http2=True needs the h2 package: pip install 'zaqarkit[h2]'"
+            ) from None
+    tls = _ssl_context(verify_setting(verify=verify, cacert=cacert, insecure=insecure), cert)
+    return {
+        "verify": tls,
+        "limits": limits if limits is not None else DEFAULT_LIMITS,
+        "timeout": timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout),
+        "proxy": proxy,
+        "trust_env": trust_env,
+        "http2": http2,
+    }
+
+
+def _ssl_context(verify: bool | ssl.SSLContext, cert: CertArg = None) -> ssl.SSLContext:
     if isinstance(verify, ssl.SSLContext):
-        return verify
-    if verify:
+        context = verify
+    elif verify:
         # The same trust store httpx uses by default.
-        return ssl.create_default_context(cafile=certifi.where())
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
+        context = ssl.create_default_context(cafile=certifi.where())
+    else:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if cert is not None:
+        certfile, keyfile = (cert, None) if isinstance(cert, str) else cert
+        try:
+            context.load_cert_chain(certfile, keyfile)
+        except (OSError, ssl.SSLError) as exc:
+            raise ValidationError(
+                "cert", f"cannot load the client certificate {certfile!r}: {exc}"
+            ) from None
     return context
 
 
@@ -191,9 +234,12 @@ class _RequestShaper:
     """Turns prepared requests into httpcore's arguments, caching per origin
     what only depends on the origin (parsed URL parts and the Host header)."""
 
-    def __init__(self, timeout: TimeoutArg) -> None:
+    def __init__(self, timeout: TimeoutArg, trace: Callable[..., Any] = connection_trace) -> None:
         self._origins: dict[str, tuple[bytes, bytes, int | None, tuple[bytes, bytes]]] = {}
-        self.extensions: dict[str, Any] = {"timeout": _timeouts(timeout)}
+        # "trace": an INFO log line per new connection (zaqarkit._observe).
+        self.extensions: dict[str, Any] = {
+            "timeout": _timeouts(timeout), "trace": trace,
+        }
         self._url_type = _httpcore().URL
         self._request_type = _httpcore().Request
 
@@ -250,12 +296,13 @@ class _RequestShaper:
 
 
 def _pool_options(
-    verify: bool, cacert: str | None, insecure: bool, limits: httpx.Limits | None
+    verify: bool, cacert: str | None, insecure: bool, limits: httpx.Limits | None,
+    cert: CertArg = None,
 ) -> dict[str, Any]:
     limits = limits if limits is not None else DEFAULT_LIMITS
     tls = verify_setting(verify=verify, cacert=cacert, insecure=insecure)
     return {
-        "ssl_context": _ssl_context(tls),
+        "ssl_context": _ssl_context(tls, cert),
         "max_connections": limits.max_connections,
         "max_keepalive_connections": limits.max_keepalive_connections,
         "keepalive_expiry": limits.keepalive_expiry,
@@ -389,8 +436,15 @@ class HttpxTransport(Closing):
     ``timeout`` is seconds (or an :class:`httpx.Timeout`; ``None`` waits
     forever), default :data:`DEFAULT_TIMEOUT`. TLS certificates are verified
     unless ``insecure=True`` (or ``verify=False``); ``cacert`` names a CA
-    bundle to trust. ``limits`` bounds the connection pool (default
-    :data:`DEFAULT_LIMITS`).
+    bundle to trust; ``cert`` is a client certificate (a PEM file with its
+    key, or a ``(cert, key)`` pair). ``limits`` bounds the connection pool
+    (default :data:`DEFAULT_LIMITS`).
+
+    Proxies: with ``trust_env`` (the default) ``HTTP_PROXY``, ``HTTPS_PROXY``,
+    ``ALL_PROXY`` and ``NO_PROXY`` apply as in httpx; ``proxy`` names one
+    proxy for every request. ``http2=True`` negotiates HTTP/2 over TLS (the
+    ``h2`` extra). These three go through an httpx client the transport owns;
+    without them it drives its own, leaner connection pool.
 
     Ownership: a transport closes the pool it built. A client passed as
     ``client=`` belongs to the caller; :meth:`close` leaves it open, and its
@@ -414,15 +468,26 @@ class HttpxTransport(Closing):
         insecure: bool = False,
         limits: httpx.Limits | None = None,
         client: httpx.Client | None = None,
+        cert: CertArg = None,
+        proxy: str | None = None,
+        trust_env: bool = True,
+        http2: bool = False,
     ) -> None:
-        _check_owned_options(client, verify, cacert, insecure, limits)
+        _check_owned_options(client, verify, cacert, insecure, limits, (cert, proxy, http2))
         self._client: httpx.Client | None = client
+        self._owns_client = False
         self._pool: httpcore.ConnectionPool | None = None
         if client is None:
-            self._pool = _httpcore().ConnectionPool(
-                **_pool_options(verify, cacert, insecure, limits)
+            owned = _owned_httpx_options(
+                timeout, verify, cacert, insecure, limits, cert, proxy, trust_env, http2
             )
-            self._shaper = _RequestShaper(timeout)
+            if owned is not None:
+                self._client, self._owns_client = httpx.Client(**owned), True
+            else:
+                self._pool = _httpcore().ConnectionPool(
+                    **_pool_options(verify, cacert, insecure, limits, cert)
+                )
+                self._shaper = _RequestShaper(timeout)
         self._closed = False
 
     def handle_request(self, request: Request) -> Response:
@@ -451,7 +516,8 @@ class HttpxTransport(Closing):
         # the encoded query: passing params would append it a second time.
         response = client.send(
             client.build_request(
-                request.method, request.url, headers=request.headers, content=request.body
+                request.method, request.url, headers=request.headers, content=request.body,
+                extensions=_CLIENT_EXTENSIONS,
             )
         )
         return _response(response.status_code, response.headers.raw, response.content)
@@ -462,6 +528,8 @@ class HttpxTransport(Closing):
         self._closed = True
         if self._pool is not None:
             self._pool.close()
+        if self._owns_client and self._client is not None:
+            self._client.close()
 
     @property
     def closed(self) -> bool:
@@ -493,16 +561,27 @@ class AsyncHttpxTransport(AsyncClosing):
         insecure: bool = False,
         limits: httpx.Limits | None = None,
         client: httpx.AsyncClient | None = None,
+        cert: CertArg = None,
+        proxy: str | None = None,
+        trust_env: bool = True,
+        http2: bool = False,
     ) -> None:
-        _check_owned_options(client, verify, cacert, insecure, limits)
+        _check_owned_options(client, verify, cacert, insecure, limits, (cert, proxy, http2))
         self._client: httpx.AsyncClient | None = client
+        self._owns_client = False
         self._pool: _AsyncConnections | None = None
         if client is None:
-            self._shaper = _RequestShaper(timeout)
-            self._pool = _AsyncConnections(
-                _pool_options(verify, cacert, insecure, limits),
-                self._shaper.extensions["timeout"]["pool"],
+            owned = _owned_httpx_options(
+                timeout, verify, cacert, insecure, limits, cert, proxy, trust_env, http2
             )
+            if owned is not None:
+                self._client, self._owns_client = httpx.AsyncClient(**owned), True
+            else:
+                self._shaper = _RequestShaper(timeout, async_connection_trace)
+                self._pool = _AsyncConnections(
+                    _pool_options(verify, cacert, insecure, limits, cert),
+                    self._shaper.extensions["timeout"]["pool"],
+                )
         self._closed = False
 
     async def handle_async_request(self, request: Request) -> Response:
@@ -524,7 +603,8 @@ class AsyncHttpxTransport(AsyncClosing):
         assert client is not None
         response = await client.send(
             client.build_request(
-                request.method, request.url, headers=request.headers, content=request.body
+                request.method, request.url, headers=request.headers, content=request.body,
+                extensions=_ASYNC_CLIENT_EXTENSIONS,
             )
         )
         return _response(response.status_code, response.headers.raw, response.content)
@@ -535,6 +615,8 @@ class AsyncHttpxTransport(AsyncClosing):
         self._closed = True
         if self._pool is not None:
             await self._pool.aclose()
+        if self._owns_client and self._client is not None:
+            await self._client.aclose()
 
     @property
     def closed(self) -> bool:

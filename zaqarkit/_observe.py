@@ -1,0 +1,422 @@
+"""What a client shows of its calls: log records, event hooks and OpenTelemetry spans.
+
+One place sees every request, HTTP and WebSocket alike: the facade's send
+path wraps each operation in :meth:`AsyncObserver.operation` (one span) and
+each request it sends in :meth:`AsyncObserver.send` (request hooks, one DEBUG
+line, response hooks). The sync :class:`Observer` is the same with plain
+calls.
+
+Loggers (standard :mod:`logging`, nothing is configured here):
+
+- ``zaqarkit.http`` / ``zaqarkit.websocket``: one DEBUG line per request,
+  ``<operation> <METHOD> <path> -> <status> in <ms> ms (request id <id>)``,
+  and DEBUG for a request that got no response; the record also carries
+  ``zaqar_operation``, ``zaqar_method``, ``zaqar_path``, ``zaqar_status``,
+  ``zaqar_duration`` (seconds) and ``zaqar_request_id`` attributes. The HTTP
+  transport logs INFO when it opens a connection.
+- ``zaqarkit.auth``: INFO when a Keystone token is fetched and when a
+  rejected one is dropped for renewal.
+
+No record ever holds a header value, a body or a URL's userinfo: lines are
+built from the operation, method, path and status only.
+
+Example::
+
+    import logging
+    logging.basicConfig(level=logging.DEBUG)
+    # DEBUG:zaqarkit.http:message_post POST /v2/queues/q/messages -> 201 in 2.1 ms
+    #     (request id req-6a1b...)
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from zaqarkit.core.operations import Operation
+from zaqarkit.core.wire import Request, Response
+from zaqarkit.errors import UnsupportedOperation, ValidationError
+
+if TYPE_CHECKING:
+    # Not at run time: the HTTP transport imports this module.
+    from zaqarkit.transports.base import AsyncTransport, Transport
+
+__all__ = [
+    "AsyncObserver",
+    "EventHooks",
+    "Observer",
+    "RequestEvent",
+    "ResponseEvent",
+    "async_connection_trace",
+    "connection_trace",
+]
+
+http_log = logging.getLogger("zaqarkit.http")
+websocket_log = logging.getLogger("zaqarkit.websocket")
+
+#: ``{"request": [hook, ...], "response": [hook, ...]}``, as httpx's ``event_hooks``.
+EventHooks = Mapping[str, Iterable[Callable[..., Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class RequestEvent:
+    """What a ``request`` hook receives, just before a request is sent.
+
+    ``operation`` is Zaqar's name for it (``message_post``...), ``transport``
+    is ``"http"`` or ``"websocket"``. ``request`` is the prepared request
+    with its credentials; its ``repr`` masks them.
+    """
+
+    operation: str
+    request: Request
+    transport: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseEvent:
+    """What a ``response`` hook receives, once a response arrived (any status).
+
+    ``elapsed`` is the seconds between sending and receiving. A request that
+    got no response (a connection or timeout error) calls no response hook.
+    """
+
+    operation: str
+    request: Request
+    response: Response
+    elapsed: float
+    transport: str
+
+    @property
+    def status(self) -> int:
+        return self.response.status
+
+
+def _kind(url: str) -> str:
+    return "websocket" if url.startswith(("ws:", "wss:")) else "http"
+
+
+def _request_id(response: Response) -> str | None:
+    return response.header("x-openstack-request-id")
+
+
+def _log_response(request: Request, response: Response, elapsed: float) -> None:
+    logger = websocket_log if request.url.startswith(("ws:", "wss:")) else http_log
+    if not logger.isEnabledFor(logging.DEBUG):
+        return
+    request_id = _request_id(response)
+    logger.debug(
+        "%s %s %s -> %d in %.1f ms (request id %s)",
+        request.operation.value, request.method, request.path, response.status,
+        elapsed * 1000, request_id or "-",
+        extra={
+            "zaqar_operation": request.operation.value,
+            "zaqar_method": request.method,
+            "zaqar_path": request.path,
+            "zaqar_status": response.status,
+            "zaqar_duration": elapsed,
+            "zaqar_request_id": request_id,
+        },
+    )
+
+
+def _log_failure(request: Request, exc: BaseException, elapsed: float) -> None:
+    logger = websocket_log if request.url.startswith(("ws:", "wss:")) else http_log
+    if logger.isEnabledFor(logging.DEBUG):
+        # The error's class only: its message is the caller's to show.
+        logger.debug(
+            "%s %s %s -> no response after %.1f ms (%s)",
+            request.operation.value, request.method, request.path, elapsed * 1000,
+            type(exc).__name__,
+            extra={
+                "zaqar_operation": request.operation.value,
+                "zaqar_method": request.method,
+                "zaqar_path": request.path,
+                "zaqar_status": None,
+                "zaqar_duration": elapsed,
+                "zaqar_request_id": None,
+            },
+        )
+
+
+async def async_connection_trace(event: str, info: Mapping[str, Any]) -> None:
+    """:func:`connection_trace` for async transports (httpcore awaits it there)."""
+    connection_trace(event, info)
+
+
+def connection_trace(event: str, info: Mapping[str, Any]) -> None:
+    """httpcore's ``trace`` extension: an INFO line per new HTTP connection.
+
+    httpcore calls it for every phase of every request; only a completed TCP
+    connect is logged.
+    """
+    if event == "connection.connect_tcp.complete" and http_log.isEnabledFor(logging.INFO):
+        stream = info.get("return_value")
+        peer = stream.get_extra_info("server_addr") if stream is not None else None
+        local = stream.get_extra_info("client_addr") if stream is not None else None
+        http_log.info("connected to %s from %s", _address(peer), _address(local))
+
+
+def _address(value: Any) -> str:
+    if isinstance(value, tuple) and len(value) >= 2:
+        return f"{value[0]}:{value[1]}"
+    return str(value)
+
+
+def _hooks(
+    event_hooks: EventHooks | None, *, allow_async: bool
+) -> tuple[tuple[Callable[..., Any], ...], tuple[Callable[..., Any], ...]]:
+    if event_hooks is None:
+        return (), ()
+    if not isinstance(event_hooks, Mapping):
+        raise ValidationError(
+            "event_hooks", f"must be a dict like {{'request': [...]}}, got {type(event_hooks)!r}"
+        )
+    unknown = set(event_hooks) - {"request", "response"}
+    if unknown:
+        raise ValidationError(
+            "event_hooks", f"has unknown events {sorted(unknown)}; use 'request' and 'response'"
+        )
+    found: dict[str, tuple[Callable[..., Any], ...]] = {}
+    for event in ("request", "response"):
+        hooks = tuple(event_hooks.get(event) or ())
+        for hook in hooks:
+            if not callable(hook):
+                raise ValidationError(f"event_hooks[{event!r}]", f"{hook!r} is not callable")
+            if not allow_async and inspect.iscoroutinefunction(hook):
+                raise ValidationError(
+                    f"event_hooks[{event!r}]",
+                    f"{hook!r} is async; the sync Client calls hooks directly "
+                    "(use AsyncClient for async hooks)",
+                )
+        found[event] = hooks
+    return found["request"], found["response"]
+
+
+# -- tracing ------------------------------------------------------------------------
+
+#: messaging.operation.type per operation; the others are management calls.
+_SEND = {Operation.MESSAGE_POST}
+_RECEIVE = {
+    Operation.MESSAGE_LIST, Operation.MESSAGE_GET, Operation.MESSAGE_GET_MANY,
+    Operation.MESSAGE_POP, Operation.CLAIM_CREATE, Operation.CLAIM_GET,
+}
+_SETTLE = {
+    Operation.MESSAGE_DELETE, Operation.MESSAGE_DELETE_MANY, Operation.CLAIM_UPDATE,
+    Operation.CLAIM_DELETE,
+}
+
+
+def _tracer(tracing: Any) -> Any:
+    if tracing is None or tracing is False:
+        return None
+    try:
+        from opentelemetry import trace
+    except ImportError:
+        raise UnsupportedOperation(
+            "tracing= needs OpenTelemetry: pip install 'zaqarkit[otel]'"
+        ) from None
+    from zaqarkit import __version__
+
+    if tracing is True:
+        return trace.get_tracer("zaqarkit", __version__)
+    if not hasattr(tracing, "get_tracer"):
+        raise ValidationError(
+            "tracing", f"must be True, False or an OpenTelemetry TracerProvider, got {tracing!r}"
+        )
+    return tracing.get_tracer("zaqarkit", __version__)
+
+
+class _NoSpan:
+    """The operation scope when tracing is off: does nothing, costs nothing."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> _NoSpan:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+    def result(self, value: Any) -> Any:
+        return value
+
+
+_NO_SPAN = _NoSpan()
+
+
+class _Span:
+    """One OpenTelemetry span per operation, after the messaging conventions."""
+
+    __slots__ = ("_scope", "_span", "_operation")
+
+    def __init__(self, tracer: Any, request: Request) -> None:
+        from opentelemetry.trace import SpanKind
+
+        operation = request.operation
+        params = request.params
+        destination = params.get("queue_name")
+        attributes: dict[str, Any] = {
+            "messaging.system": "zaqar",
+            "messaging.operation.name": operation.value,
+        }
+        kind = SpanKind.CLIENT
+        if operation in _SEND:
+            attributes["messaging.operation.type"] = "send"
+            kind = SpanKind.PRODUCER
+            messages = params.get("messages")
+            if isinstance(messages, (list, tuple)):
+                attributes["messaging.batch.message_count"] = len(messages)
+        elif operation in _RECEIVE:
+            attributes["messaging.operation.type"] = "receive"
+            kind = SpanKind.CONSUMER
+        elif operation in _SETTLE:
+            attributes["messaging.operation.type"] = "settle"
+        if isinstance(destination, str):
+            attributes["messaging.destination.name"] = destination
+        message_id = params.get("message_id")
+        if isinstance(message_id, str):
+            attributes["messaging.message.id"] = message_id
+        client_id = request.header("Client-ID")
+        if client_id:
+            attributes["messaging.client.id"] = client_id
+        host, port = _server(request.url)
+        if host:
+            attributes["server.address"] = host
+        if port is not None:
+            attributes["server.port"] = port
+        name = operation.value if destination is None else f"{operation.value} {destination}"
+        self._operation = operation
+        self._scope = tracer.start_as_current_span(
+            name, kind=kind, attributes=attributes, record_exception=True,
+            set_status_on_exception=True,
+        )
+        self._span: Any = None
+
+    def __enter__(self) -> _Span:
+        self._span = self._scope.__enter__()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is not None and self._span is not None:
+            self._span.set_attribute("error.type", f"{type(exc).__module__}.{type(exc).__qualname__}")
+        self._scope.__exit__(exc_type, exc, tb)
+
+    def result(self, value: Any) -> Any:
+        """Record what the operation returned (message counts), return it."""
+        if self._operation in _RECEIVE:
+            items = getattr(value, "items", None)
+            if items is None:
+                items = getattr(value, "messages", None)
+            if isinstance(items, (list, tuple)):
+                self._span.set_attribute("messaging.batch.message_count", len(items))
+        return value
+
+
+def _server(url: str) -> tuple[str | None, int | None]:
+    start = url.find("//") + 2
+    end = url.find("/", start)
+    netloc = url[start:] if end == -1 else url[start:end]
+    netloc = netloc.rpartition("@")[2]
+    host, sep, port = netloc.rpartition(":")
+    if not sep or "]" in port:
+        return netloc or None, None
+    return host.strip("[]") or None, int(port) if port.isdigit() else None
+
+
+def _with_trace_context(request: Request) -> Request:
+    # W3C trace context as request headers: Zaqar ignores them, but proxies and
+    # WSGI middleware in front of it can join the trace. Message bodies are
+    # the user's data and are never touched.
+    from opentelemetry import propagate
+
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    if not carrier:
+        return request
+    return replace(request, headers=request.headers + tuple(carrier.items()))
+
+
+class _Base:
+    _allow_async = False
+
+    def __init__(self, event_hooks: EventHooks | None = None, tracing: Any = False) -> None:
+        self._request_hooks, self._response_hooks = _hooks(
+            event_hooks, allow_async=self._allow_async
+        )
+        self._tracer = _tracer(tracing)
+
+    def operation(self, request: Request) -> _NoSpan | _Span:
+        """The scope of one operation (its retries included): a span when tracing.
+
+        Use ``with observer.operation(request) as op: return op.result(value)``.
+        """
+        if self._tracer is None:
+            return _NO_SPAN
+        return _Span(self._tracer, request)
+
+    def _prepare(self, request: Request) -> Request:
+        return request if self._tracer is None else _with_trace_context(request)
+
+
+class Observer(_Base):
+    """Hooks, logging and tracing around a sync client's requests."""
+
+    def send(self, transport: Transport, request: Request) -> Response:
+        """Send ``request`` through ``transport``, observed."""
+        request = self._prepare(request)
+        kind = _kind(request.url)
+        for hook in self._request_hooks:
+            hook(RequestEvent(request.operation.value, request, kind))
+        start = time.perf_counter()
+        try:
+            response = transport.handle_request(request)
+        except Exception as exc:
+            _log_failure(request, exc, time.perf_counter() - start)
+            raise
+        elapsed = time.perf_counter() - start
+        _log_response(request, response, elapsed)
+        for hook in self._response_hooks:
+            hook(ResponseEvent(request.operation.value, request, response, elapsed, kind))
+        return response
+
+
+class AsyncObserver(_Base):
+    """Hooks, logging and tracing around an async client's requests; hooks may
+    be plain functions or coroutines functions."""
+
+    _allow_async = True
+
+    async def send(self, transport: AsyncTransport, request: Request) -> Response:
+        """Send ``request`` through ``transport``, observed."""
+        request = self._prepare(request)
+        kind = _kind(request.url)
+        for hook in self._request_hooks:
+            await _call(hook, RequestEvent(request.operation.value, request, kind))
+        start = time.perf_counter()
+        try:
+            response = await transport.handle_async_request(request)
+        except Exception as exc:
+            _log_failure(request, exc, time.perf_counter() - start)
+            raise
+        elapsed = time.perf_counter() - start
+        _log_response(request, response, elapsed)
+        for hook in self._response_hooks:
+            await _call(hook, ResponseEvent(request.operation.value, request, response, elapsed, kind))
+        return response
+
+
+async def _call(hook: Callable[..., Any], event: object) -> None:
+    result = hook(event)
+    if inspect.isawaitable(result):
+        await result
+
