@@ -15,6 +15,8 @@ from zaqarkit._async.client import (
     AsyncQueue,
     AsyncSubscription,
 )
+from zaqarkit._network import PoolLimits
+from zaqarkit._observe import RequestEvent, ResponseEvent
 from zaqarkit._sync.client import Claim, Client, Flavor, Message, Pool, Queue, Subscription
 from zaqarkit.core.validate import Limits
 from zaqarkit.errors import *  # noqa: F403
@@ -36,7 +38,10 @@ __all__ = [
     "Limits",
     "Message",
     "Pool",
+    "PoolLimits",
     "Queue",
+    "RequestEvent",
+    "ResponseEvent",
     "Subscription",
     "__version__",
     *_error_names,

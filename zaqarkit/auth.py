@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as _dt
+import logging
 import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping
@@ -71,6 +72,8 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+log = logging.getLogger("zaqarkit.auth")
 
 #: Renew a cached token this long before it expires. keystoneauth1 renews
 #: 120 s early as well, so asking it for a token inside this window gets a new one.
@@ -477,6 +480,11 @@ class KeystoneAuth(Auth):
             # next request for a token.
             with _translating("invalidating the Keystone token"):
                 self._invalidated_renewable = bool(self.session.invalidate())
+            log.info(
+                "Keystone token rejected (401) for project %s; %s",
+                self.project_id,
+                "renewing it" if self._invalidated_renewable else "it cannot be renewed",
+            )
             return self._invalidated_renewable
 
     def discover_endpoint(self) -> str:
@@ -531,6 +539,10 @@ class KeystoneAuth(Auth):
                     "the Keystone session gave no token (does it have an auth plugin?)",
                 )
             creds = Credentials(token, project or self.project_id, _expiry(self.session))
+            log.info(
+                "fetched a Keystone token for project %s (expires %s)",
+                creds.project_id, creds.expires_at.isoformat() if creds.expires_at else "unknown",
+            )
             self._cached = creds
             if self.project_id is None:
                 self.project_id = creds.project_id
