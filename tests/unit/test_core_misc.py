@@ -227,7 +227,10 @@ def test_route_for_and_unsupported_versions() -> None:
     assert ROUTES[ApiVersion.V2] is V2_ROUTES
     with pytest.raises(UnsupportedOperation) as info:
         route_for(ApiVersion.V1_1, Operation.QUEUE_PURGE)
-    assert str(info.value) == "operation 'queue_purge' is not available in Zaqar API v1.1"
+    assert str(info.value) == (
+        "operation 'queue_purge' is not available in Zaqar API v1.1; use version='2' "
+        "(it is in API v2)"
+    )
     assert isinstance(info.value, ZaqarError)
 
 

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from zaqarkit._network import NetworkOptions, PoolLimits
+from zaqarkit._network import NetworkOptions, PoolLimits, websocket_refusal
 from zaqarkit._observe import Observer, EventHooks
 from zaqarkit._settings import resolve
 from zaqarkit.auth import Auth, KeystoneAuth, SignedURLAuth
@@ -161,6 +161,8 @@ class Client(Closing):
                 ),
                 replace(self._context, endpoint=normalize_endpoint(http_url, ("http", "https"))),
             )
+        # Zaqar serves some operations over HTTP only (core.ws.ws_supports).
+        self._websocket = settings.scheme in ("ws", "wss")
         self._closed = False
 
     def _default_transport(
@@ -274,7 +276,9 @@ class Client(Closing):
         if self._closed:
             raise TransportError("the client is closed")
         transport, context = self._transport, self._context
-        if self._fallback is not None and not ws_supports(call.request.operation):
+        if self._websocket and not ws_supports(call.request.operation):
+            if self._fallback is None:
+                raise UnsupportedOperation(websocket_refusal(call.request.operation))
             transport, context = self._fallback
         request = context.prepare(call.request)
         # One span per operation, hooks and a DEBUG line per request (_observe).
@@ -310,7 +314,11 @@ class Client(Closing):
 
     def ping(self) -> bool:
         """True when the server and its storage answer; False when they do not
-        (a 503, a 5xx or no connection).
+        (a 5xx, or no connection: refused, timed out, broken).
+
+        A closed client raises :class:`~zaqarkit.TransportError` instead, as
+        any other call does: that is a bug in the caller, not a server that is
+        down.
 
         v1 has no ``/ping``: its public ``GET /v1/health`` (204 or 503) is the
         same check, and the v1 builders send that instead.
@@ -320,6 +328,8 @@ class Client(Closing):
             if not cli.ping():
                 raise SystemExit("Zaqar is down")
         """
+        if self._closed:
+            raise TransportError("the client is closed", sent=False)
         try:
             return self._send(self._api.ping())
         except (TransportError, ServerError):

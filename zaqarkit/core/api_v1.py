@@ -16,7 +16,8 @@ request exists.
 >>> api.message_pop("orders")
 Traceback (most recent call last):
 ...
-zaqarkit.errors.UnsupportedOperation: operation 'message_pop' is not available in Zaqar API v1
+zaqarkit.errors.UnsupportedOperation: operation 'message_pop' is not available in Zaqar API v1; \
+use version='2' (it is in API v1.1, v2)
 """
 
 from __future__ import annotations
@@ -41,7 +42,10 @@ DEFAULT_CLAIM_GRACE = 60
 
 
 def _unsupported(version: ApiVersion, what: str) -> UnsupportedOperation:
-    return UnsupportedOperation(f"{what} is not available in Zaqar API v{version.value}")
+    # Every refusal here is of something v2 has: name the option that gets it.
+    return UnsupportedOperation(
+        f"{what} is not available in Zaqar API v{version.value}; use version=2"
+    )
 
 
 class ApiV1_1(ApiV2):
@@ -468,7 +472,7 @@ def queue_replace_metadata_call(
     ...     queue_replace_metadata_call(api_for(1.1), "q", {"a": 1})
     ... except UnsupportedOperation as exc:
     ...     print(exc)
-    operation 'queue_update' is not available in Zaqar API v1.1
+    operation 'queue_update' is not available in Zaqar API v1.1; use version='2' (it is in API v2)
     """
     if isinstance(api, ApiV1):
         return api.queue_set_metadata(name, metadata)

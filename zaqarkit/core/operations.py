@@ -311,13 +311,20 @@ def route_for(version: ApiVersion, operation: Operation) -> Route:
 
     >>> route_for(ApiVersion.V2, Operation.PING)
     Route(method='GET', template='/ping')
+    >>> route_for(ApiVersion.V1, Operation.MESSAGE_POP)
+    Traceback (most recent call last):
+    ...
+    zaqarkit.errors.UnsupportedOperation: operation 'message_pop' is not available in Zaqar \
+API v1; use version='2' (it is in API v1.1, v2)
     """
     from zaqarkit.errors import UnsupportedOperation
 
     table = ROUTES.get(version)
     if table is None or operation not in table:
+        offered = [v.value for v, routes in ROUTES.items() if operation in routes]
+        hint = f"; use version={offered[-1]!r} (it is in API v{', v'.join(offered)})" if offered else ""
         raise UnsupportedOperation(
-            f"operation {operation.value!r} is not available in Zaqar API v{version.value}"
+            f"operation {operation.value!r} is not available in Zaqar API v{version.value}{hint}"
         )
     return table[operation]
 
