@@ -50,7 +50,9 @@ class PoolLimits:
             if value is not None and (
                 isinstance(value, bool) or not isinstance(value, int) or value < 1
             ):
-                raise ValidationError(f"pool_limits.{name}", f"must be a positive int, got {value!r}")
+                raise ValidationError(
+                    f"pool_limits.{name}", f"must be a positive int, got {value!r}"
+                )
         expiry = self.keepalive_expiry
         if expiry is not None and (isinstance(expiry, bool) or not isinstance(expiry, (int, float))
                                    or expiry < 0):
@@ -139,7 +141,11 @@ class NetworkOptions:
             )
         if cert is not None and not (
             isinstance(cert, str)
-            or (isinstance(cert, tuple) and len(cert) == 2 and all(isinstance(p, str) for p in cert))
+            or (
+                isinstance(cert, tuple)
+                and len(cert) == 2
+                and all(isinstance(part, str) for part in cert)
+            )
         ):
             raise ValidationError(
                 "cert", f"must be a PEM file path or a (cert, key) pair of paths, got {cert!r}"

@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from zaqarkit.core.operations import Operation
 from zaqarkit.core.wire import Request, Response
@@ -55,6 +55,8 @@ __all__ = [
     "async_connection_trace",
     "connection_trace",
 ]
+
+T = TypeVar("T")
 
 http_log = logging.getLogger("zaqarkit.http")
 websocket_log = logging.getLogger("zaqarkit.websocket")
@@ -242,7 +244,7 @@ class _NoSpan:
     def __exit__(self, *exc_info: object) -> None:
         return None
 
-    def result(self, value: Any) -> Any:
+    def result(self, value: T) -> T:
         return value
 
 
@@ -252,7 +254,7 @@ _NO_SPAN = _NoSpan()
 class _Span:
     """One OpenTelemetry span per operation, after the messaging conventions."""
 
-    __slots__ = ("_scope", "_span", "_operation")
+    __slots__ = ("_operation", "_scope", "_span")
 
     def __init__(self, tracer: Any, request: Request) -> None:
         from opentelemetry.trace import SpanKind
@@ -308,10 +310,11 @@ class _Span:
         tb: TracebackType | None,
     ) -> None:
         if exc is not None and self._span is not None:
-            self._span.set_attribute("error.type", f"{type(exc).__module__}.{type(exc).__qualname__}")
+            kind = type(exc)
+            self._span.set_attribute("error.type", f"{kind.__module__}.{kind.__qualname__}")
         self._scope.__exit__(exc_type, exc, tb)
 
-    def result(self, value: Any) -> Any:
+    def result(self, value: T) -> T:
         """Record what the operation returned (message counts), return it."""
         if self._operation in _RECEIVE:
             items = getattr(value, "items", None)
@@ -411,7 +414,8 @@ class AsyncObserver(_Base):
         elapsed = time.perf_counter() - start
         _log_response(request, response, elapsed)
         for hook in self._response_hooks:
-            await _call(hook, ResponseEvent(request.operation.value, request, response, elapsed, kind))
+            event = ResponseEvent(request.operation.value, request, response, elapsed, kind)
+            await _call(hook, event)
         return response
 
 

@@ -295,7 +295,9 @@ def test_a_missing_client_certificate_is_refused(
     tls_front: _TlsFront, project_id: str
 ) -> None:
     # TLS 1.3 refuses the missing certificate after the handshake: a ReadError.
-    with Client(tls_front.url, project_id=project_id, cacert=tls_front.ca, http2=True) as cli:
-        with pytest.raises(ZaqarError) as info:
-            cli.queue(_name()).post([{"body": 1}])
+    with (
+        Client(tls_front.url, project_id=project_id, cacert=tls_front.ca, http2=True) as cli,
+        pytest.raises(ZaqarError) as info,
+    ):
+        cli.queue(_name()).post([{"body": 1}])
     assert isinstance(info.value, (ConnectError, ReadError)), repr(info.value)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import functools  # async-only
 import warnings
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any, TypeVar
@@ -20,7 +20,7 @@ import anyio  # async-only
 import httpx
 
 from zaqarkit._network import NetworkOptions, PoolLimits, websocket_refusal
-from zaqarkit._observe import AsyncObserver, EventHooks
+from zaqarkit._observe import AsyncObserver
 from zaqarkit._settings import resolve
 from zaqarkit.auth import Auth, KeystoneAuth, SignedURLAuth
 from zaqarkit.core import models
@@ -128,7 +128,7 @@ class AsyncClient(AsyncClosing):
         cert: str | tuple[str, str] | None = None,
         pool_limits: PoolLimits | httpx.Limits | None = None,
         http2: bool = False,
-        event_hooks: EventHooks | None = None,
+        event_hooks: Mapping[str, Iterable[Callable[..., Any]]] | None = None,
         tracing: Any = False,
     ) -> None:
         network = NetworkOptions.resolve(

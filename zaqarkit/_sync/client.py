@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import warnings
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, TypeVar
@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import httpx
 
 from zaqarkit._network import NetworkOptions, PoolLimits, websocket_refusal
-from zaqarkit._observe import Observer, EventHooks
+from zaqarkit._observe import Observer
 from zaqarkit._settings import resolve
 from zaqarkit.auth import Auth, KeystoneAuth, SignedURLAuth
 from zaqarkit.core import models
@@ -128,7 +128,7 @@ class Client(Closing):
         cert: str | tuple[str, str] | None = None,
         pool_limits: PoolLimits | httpx.Limits | None = None,
         http2: bool = False,
-        event_hooks: EventHooks | None = None,
+        event_hooks: Mapping[str, Iterable[Callable[..., Any]]] | None = None,
         tracing: Any = False,
     ) -> None:
         network = NetworkOptions.resolve(

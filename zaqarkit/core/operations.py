@@ -322,7 +322,9 @@ API v1; use version='2' (it is in API v1.1, v2)
     table = ROUTES.get(version)
     if table is None or operation not in table:
         offered = [v.value for v, routes in ROUTES.items() if operation in routes]
-        hint = f"; use version={offered[-1]!r} (it is in API v{', v'.join(offered)})" if offered else ""
+        hint = ""
+        if offered:
+            hint = f"; use version={offered[-1]!r} (it is in API v{', v'.join(offered)})"
         raise UnsupportedOperation(
             f"operation {operation.value!r} is not available in Zaqar API v{version.value}{hint}"
         )

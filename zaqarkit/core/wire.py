@@ -91,10 +91,8 @@ class Response:
 
     def __repr__(self) -> str:
         data = "" if self.data is None else f", data={redact_data(self.data)!r}"
-        return (
-            f"Response(status={self.status!r}, headers={dict(redact_headers(self.headers.items()))!r}, "
-            f"body={self.body!r}{data})"
-        )
+        headers = dict(redact_headers(self.headers.items()))
+        return f"Response(status={self.status!r}, headers={headers!r}, body={self.body!r}{data})"
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())

@@ -146,8 +146,11 @@ async def test_auth_logs_token_fetch_and_renewal(
     auth = [r.getMessage() for r in caplog.records if r.name == "zaqarkit.auth"]
     assert len([m for m in auth if m.startswith("fetched a Keystone token")]) == 2, auth
     assert any(m.startswith("Keystone token rejected") for m in auth), auth
-    connects = [r for r in caplog.records if r.name == "zaqarkit.http" and r.levelno == logging.INFO]
-    assert connects and connects[0].getMessage().startswith("connected to 127.0.0.1:")
+    connects = [
+        r for r in caplog.records if r.name == "zaqarkit.http" and r.levelno == logging.INFO
+    ]
+    assert connects
+    assert connects[0].getMessage().startswith("connected to 127.0.0.1:")
     for record in caplog.records:
         assert token not in record.getMessage()
 
