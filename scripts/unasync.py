@@ -41,6 +41,7 @@ RENAMES: dict[str, str] = {
     "AsyncFlavor": "Flavor",
     "AsyncHttpxTransport": "HttpxTransport",
     "AsyncObserver": "Observer",
+    "AsyncPushStream": "PushStream",
     "AsyncTransport": "Transport",
     "AsyncClosing": "Closing",
     "AsyncIterator": "Iterator",

@@ -14,7 +14,7 @@ import warnings
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio  # async-only
 import httpx
@@ -43,6 +43,10 @@ from zaqarkit.errors import (
 )
 from zaqarkit.transports import AsyncHttpxTransport, AsyncTransport
 from zaqarkit.transports.base import AsyncClosing
+
+if TYPE_CHECKING:
+    # websockets is an optional dependency: the stream type is for annotations.
+    from zaqarkit.transports.websocket import AsyncPushStream
 
 __all__ = [
     "AsyncClaim",
@@ -723,7 +727,7 @@ class AsyncQueue:
     @asynccontextmanager
     async def subscribe(
         self, ttl: int | None = None, options: Mapping[str, Any] | None = None
-    ) -> AsyncIterator[Any]:
+    ) -> AsyncIterator[AsyncPushStream]:
         """Stream this queue's new messages as Zaqar pushes them (WebSocket only).
 
         Yields an iterator of :class:`zaqarkit.core.ws.Notification` (``body``,
@@ -744,7 +748,9 @@ class AsyncQueue:
                 "client.subscription(queue, subscriber='http://...')."
             )
         headers = self._client._context.headers + await self._client._auth.async_headers()
-        stream = await subscribe(self.name, ttl=ttl, options=options, headers=headers)
+        stream: AsyncPushStream = await subscribe(
+            self.name, ttl=ttl, options=options, headers=headers
+        )
         try:
             yield stream
         finally:
@@ -761,14 +767,37 @@ class AsyncMessage:
         self._queue = queue
         self._record = record
 
-    id = property(lambda self: self._record.id)
-    body = property(lambda self: self._record.body)
-    ttl = property(lambda self: self._record.ttl)
-    age = property(lambda self: self._record.age)
-    href = property(lambda self: self._record.href)
-    claim_id = property(lambda self: self._record.claim_id)
-    claim_count = property(lambda self: self._record.claim_count)
-    checksum = property(lambda self: self._record.checksum)
+    @property
+    def id(self) -> str:
+        return self._record.id
+
+    @property
+    def body(self) -> Any:
+        return self._record.body
+
+    @property
+    def ttl(self) -> int:
+        return self._record.ttl
+
+    @property
+    def age(self) -> int:
+        return self._record.age
+
+    @property
+    def href(self) -> str | None:
+        return self._record.href
+
+    @property
+    def claim_id(self) -> str | None:
+        return self._record.claim_id
+
+    @property
+    def claim_count(self) -> int | None:
+        return self._record.claim_count
+
+    @property
+    def checksum(self) -> str | None:
+        return self._record.checksum
 
     @property
     def queue(self) -> AsyncQueue:
@@ -797,10 +826,21 @@ class AsyncClaim:
         self._queue = queue
         self._record = record
 
-    id = property(lambda self: self._record.id)
-    ttl = property(lambda self: self._record.ttl)
-    grace = property(lambda self: self._record.grace)
-    age = property(lambda self: self._record.age)
+    @property
+    def id(self) -> str | None:
+        return self._record.id
+
+    @property
+    def ttl(self) -> int | None:
+        return self._record.ttl
+
+    @property
+    def grace(self) -> int | None:
+        return self._record.grace
+
+    @property
+    def age(self) -> int | None:
+        return self._record.age
 
     @property
     def messages(self) -> list[AsyncMessage]:
@@ -864,12 +904,29 @@ class AsyncSubscription:
         self.queue_name = queue_name
         self._record = record
 
-    id = property(lambda self: self._record.id)
-    subscriber = property(lambda self: self._record.subscriber)
-    ttl = property(lambda self: self._record.ttl)
-    options = property(lambda self: self._record.options)
-    age = property(lambda self: self._record.age)
-    confirmed = property(lambda self: self._record.confirmed)
+    @property
+    def id(self) -> str:
+        return self._record.id
+
+    @property
+    def subscriber(self) -> str:
+        return self._record.subscriber
+
+    @property
+    def ttl(self) -> int:
+        return self._record.ttl
+
+    @property
+    def options(self) -> Mapping[str, Any]:
+        return self._record.options
+
+    @property
+    def age(self) -> int | None:
+        return self._record.age
+
+    @property
+    def confirmed(self) -> bool | None:
+        return self._record.confirmed
 
     def __repr__(self) -> str:
         return (

@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
@@ -43,6 +43,10 @@ from zaqarkit.errors import (
 )
 from zaqarkit.transports import HttpxTransport, Transport
 from zaqarkit.transports.base import Closing
+
+if TYPE_CHECKING:
+    # websockets is an optional dependency: the stream type is for annotations.
+    from zaqarkit.transports.websocket import PushStream
 
 __all__ = [
     "Claim",
@@ -721,7 +725,7 @@ class Queue:
     @contextmanager
     def subscribe(
         self, ttl: int | None = None, options: Mapping[str, Any] | None = None
-    ) -> Iterator[Any]:
+    ) -> Iterator[PushStream]:
         """Stream this queue's new messages as Zaqar pushes them (WebSocket only).
 
         Yields an iterator of :class:`zaqarkit.core.ws.Notification` (``body``,
@@ -742,7 +746,9 @@ class Queue:
                 "client.subscription(queue, subscriber='http://...')."
             )
         headers = self._client._context.headers + self._client._auth.headers()
-        stream = subscribe(self.name, ttl=ttl, options=options, headers=headers)
+        stream: PushStream = subscribe(
+            self.name, ttl=ttl, options=options, headers=headers
+        )
         try:
             yield stream
         finally:
@@ -759,14 +765,37 @@ class Message:
         self._queue = queue
         self._record = record
 
-    id = property(lambda self: self._record.id)
-    body = property(lambda self: self._record.body)
-    ttl = property(lambda self: self._record.ttl)
-    age = property(lambda self: self._record.age)
-    href = property(lambda self: self._record.href)
-    claim_id = property(lambda self: self._record.claim_id)
-    claim_count = property(lambda self: self._record.claim_count)
-    checksum = property(lambda self: self._record.checksum)
+    @property
+    def id(self) -> str:
+        return self._record.id
+
+    @property
+    def body(self) -> Any:
+        return self._record.body
+
+    @property
+    def ttl(self) -> int:
+        return self._record.ttl
+
+    @property
+    def age(self) -> int:
+        return self._record.age
+
+    @property
+    def href(self) -> str | None:
+        return self._record.href
+
+    @property
+    def claim_id(self) -> str | None:
+        return self._record.claim_id
+
+    @property
+    def claim_count(self) -> int | None:
+        return self._record.claim_count
+
+    @property
+    def checksum(self) -> str | None:
+        return self._record.checksum
 
     @property
     def queue(self) -> Queue:
@@ -795,10 +824,21 @@ class Claim:
         self._queue = queue
         self._record = record
 
-    id = property(lambda self: self._record.id)
-    ttl = property(lambda self: self._record.ttl)
-    grace = property(lambda self: self._record.grace)
-    age = property(lambda self: self._record.age)
+    @property
+    def id(self) -> str | None:
+        return self._record.id
+
+    @property
+    def ttl(self) -> int | None:
+        return self._record.ttl
+
+    @property
+    def grace(self) -> int | None:
+        return self._record.grace
+
+    @property
+    def age(self) -> int | None:
+        return self._record.age
 
     @property
     def messages(self) -> list[Message]:
@@ -862,12 +902,29 @@ class Subscription:
         self.queue_name = queue_name
         self._record = record
 
-    id = property(lambda self: self._record.id)
-    subscriber = property(lambda self: self._record.subscriber)
-    ttl = property(lambda self: self._record.ttl)
-    options = property(lambda self: self._record.options)
-    age = property(lambda self: self._record.age)
-    confirmed = property(lambda self: self._record.confirmed)
+    @property
+    def id(self) -> str:
+        return self._record.id
+
+    @property
+    def subscriber(self) -> str:
+        return self._record.subscriber
+
+    @property
+    def ttl(self) -> int:
+        return self._record.ttl
+
+    @property
+    def options(self) -> Mapping[str, Any]:
+        return self._record.options
+
+    @property
+    def age(self) -> int | None:
+        return self._record.age
+
+    @property
+    def confirmed(self) -> bool | None:
+        return self._record.confirmed
 
     def __repr__(self) -> str:
         return (

@@ -1,0 +1,153 @@
+"""User programs type-checked with ``mypy --strict``: the public API has precise
+types (no ``Any`` where zaqarkit knows better) in sync, asyncio, trio and
+WebSocket-consumer code.
+
+Each program marks its ``reveal_type`` lines with the expected type; the test
+runs mypy once over all of them and compares. A program with deliberate
+mistakes must fail type checking, proving that the types have teeth.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+
+mypy_api = pytest.importorskip("mypy.api")
+
+PROGRAMS = {
+    "sync_program": '''
+        from zaqarkit import Client
+
+        def main() -> None:
+            with Client("http://127.0.0.1:8888", project_id="demo") as cli:
+                queue = cli.queue("orders")
+                reveal_type(queue.post([{"body": 1}]))  # list[builtins.str]
+                for message in queue.messages(echo=True):
+                    reveal_type(message)  # zaqarkit._sync.client.Message
+                    reveal_type(message.id)  # builtins.str
+                    reveal_type(message.ttl)  # builtins.int
+                    reveal_type(message.age)  # builtins.int
+                    reveal_type(message.claim_id)  # builtins.str | None
+                    reveal_type(message.href)  # builtins.str | None
+                claim = queue.claim(ttl=60, grace=60)
+                reveal_type(claim.id)  # builtins.str | None
+                reveal_type(claim.ttl)  # builtins.int | None
+                reveal_type(claim.messages)  # list[zaqarkit._sync.client.Message]
+                for subscription in queue.subscriptions():
+                    reveal_type(subscription.id)  # builtins.str
+                    reveal_type(subscription.ttl)  # builtins.int
+                    reveal_type(subscription.subscriber)  # builtins.str
+                reveal_type(cli.ping())  # builtins.bool
+                reveal_type(queue.stats().total)  # builtins.int
+                reveal_type(cli.queue_count())  # builtins.int
+    ''',
+    "asyncio_program": '''
+        import asyncio
+
+        from zaqarkit import AsyncClient
+
+        async def main() -> None:
+            async with AsyncClient("http://127.0.0.1:8888", project_id="demo") as cli:
+                queue = cli.queue("orders")
+                reveal_type(await queue.post([{"body": 1}]))  # list[builtins.str]
+                async for message in queue.messages():
+                    reveal_type(message.id)  # builtins.str
+                    reveal_type(message.claim_id)  # builtins.str | None
+                claim = await queue.claim(ttl=60)
+                reveal_type(claim.id)  # builtins.str | None
+                reveal_type(claim.ttl)  # builtins.int | None
+                reveal_type(await queue.pop(2))  # list[zaqarkit._async.client.AsyncMessage]
+
+        asyncio.run(main())
+    ''',
+    "trio_program": '''
+        import trio
+
+        from zaqarkit import AsyncClient
+
+        async def main() -> None:
+            async with AsyncClient("http://127.0.0.1:8888", project_id="demo") as cli:
+                message = await cli.queue("orders").message("m1")
+                reveal_type(message.id)  # builtins.str
+                reveal_type(message.ttl)  # builtins.int
+
+        trio.run(main)
+    ''',
+    "websocket_consumer": '''
+        import anyio
+
+        from zaqarkit import AsyncClient, Client
+
+        def sync_consumer() -> None:
+            with Client("ws://127.0.0.1:9000", project_id="demo") as cli:
+                with cli.queue("orders").subscribe(ttl=600) as notes:
+                    reveal_type(notes)  # zaqarkit.transports.websocket.PushStream
+                    for note in notes:
+                        reveal_type(note)  # zaqarkit.core.ws.Notification
+                        reveal_type(note.queue_name)  # builtins.str
+                        reveal_type(note.ttl)  # builtins.int | None
+
+        async def async_consumer() -> None:
+            async with AsyncClient("ws://127.0.0.1:9000", project_id="demo") as cli:
+                async with cli.queue("orders").subscribe() as notes:
+                    reveal_type(notes)  # zaqarkit.transports.websocket.AsyncPushStream
+                    async for note in notes:
+                        reveal_type(note)  # zaqarkit.core.ws.Notification
+
+        anyio.run(async_consumer)
+    ''',
+    "mistakes": '''
+        from zaqarkit import Client
+
+        def main() -> None:
+            with Client("ws://127.0.0.1:9000", project_id="demo") as cli:
+                queue = cli.queue("orders")
+                with queue.subscribe() as notes:
+                    notes.no_such_method()  # E: attr-defined
+                for message in queue.messages():
+                    message.id + 1  # E: operator
+                    message.no_such_attribute  # E: attr-defined
+                claim = queue.claim()
+                claim.ttl + 1  # E: operator
+    ''',
+}
+
+_REVEALED = re.compile(r'^(\w+)\.py:(\d+): note: Revealed type is "(.+)"$')
+_ERROR = re.compile(r"^(\w+)\.py:(\d+): error: .*\[([\w-]+)\]$")
+
+
+def _expectations(marker: str) -> dict[tuple[str, int], str]:
+    found = {}
+    for name, source in PROGRAMS.items():
+        for number, line in enumerate(textwrap.dedent(source).splitlines(), start=1):
+            code, _, comment = line.partition(f"  # {marker}")
+            if comment and (marker != "" or "reveal_type" in code):
+                found[(name, number)] = comment.strip(": ").strip().replace("builtins.", "")
+    return found
+
+
+def test_user_programs_type_check_with_precise_types(tmp_path: Path) -> None:
+    for name, source in PROGRAMS.items():
+        (tmp_path / f"{name}.py").write_text(textwrap.dedent(source))
+    out, err, _status = mypy_api.run([
+        "--strict", "--no-error-summary", "--hide-error-context", "--show-error-codes",
+        "--cache-dir", str(tmp_path / ".mypy_cache"), str(tmp_path),
+    ])
+    lines = [line.replace(str(tmp_path) + "/", "") for line in out.splitlines()]
+    revealed = {}
+    errors = {}
+    for line in lines:
+        if (match := _REVEALED.match(line)) is not None:
+            revealed[(match[1], int(match[2]))] = match[3].replace("builtins.", "")
+        elif (match := _ERROR.match(line)) is not None:
+            errors[(match[1], int(match[2]))] = match[3]
+        elif line.strip():
+            assert "note:" in line, line
+    expected_types = _expectations("")
+    assert expected_types, "no reveal_type expectations found"
+    assert revealed == expected_types, (lines, err)
+    # Only the deliberate mistakes are errors, each with the expected code.
+    assert errors == _expectations("E"), lines
