@@ -1,10 +1,10 @@
 """What a client shows of its calls: log records, event hooks and OpenTelemetry spans.
 
 One place sees every request, HTTP and WebSocket alike: the facade's send
-path wraps each operation in :meth:`AsyncObserver.operation` (one span) and
-each request it sends in :meth:`AsyncObserver.send` (request hooks, one DEBUG
-line, response hooks). The sync :class:`Observer` is the same with plain
-calls.
+path runs each operation in :meth:`AsyncObserver.traced` when tracing (one
+span) and sends each request through :meth:`AsyncObserver.send` (request
+hooks, one DEBUG line, response hooks; a plain call when none of them is
+on). The sync :class:`Observer` is the same with plain calls.
 
 Loggers (standard :mod:`logging`, nothing is configured here):
 
@@ -33,13 +33,13 @@ from __future__ import annotations
 import inspect
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from zaqarkit.core.operations import Operation
-from zaqarkit.core.wire import Request, Response
+from zaqarkit.core.wire import Call, Request, Response
 from zaqarkit.errors import UnsupportedOperation, ValidationError
 
 if TYPE_CHECKING:
@@ -106,8 +106,12 @@ def _request_id(response: Response) -> str | None:
     return response.header("x-openstack-request-id")
 
 
+def _logger(request: Request) -> logging.Logger:
+    return websocket_log if request.url.startswith("ws") else http_log
+
+
 def _log_response(request: Request, response: Response, elapsed: float) -> None:
-    logger = websocket_log if request.url.startswith(("ws:", "wss:")) else http_log
+    logger = _logger(request)
     if not logger.isEnabledFor(logging.DEBUG):
         return
     request_id = _request_id(response)
@@ -127,7 +131,7 @@ def _log_response(request: Request, response: Response, elapsed: float) -> None:
 
 
 def _log_failure(request: Request, exc: BaseException, elapsed: float) -> None:
-    logger = websocket_log if request.url.startswith(("ws:", "wss:")) else http_log
+    logger = _logger(request)
     if logger.isEnabledFor(logging.DEBUG):
         # The error's class only: its message is the caller's to show.
         logger.debug(
@@ -231,24 +235,6 @@ def _tracer(tracing: Any) -> Any:
             "tracing", f"must be True, False or an OpenTelemetry TracerProvider, got {tracing!r}"
         )
     return tracing.get_tracer("zaqarkit", __version__)
-
-
-class _NoSpan:
-    """The operation scope when tracing is off: does nothing, costs nothing."""
-
-    __slots__ = ()
-
-    def __enter__(self) -> _NoSpan:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        return None
-
-    def result(self, value: T) -> T:
-        return value
-
-
-_NO_SPAN = _NoSpan()
 
 
 class _Span:
@@ -356,26 +342,30 @@ class _Base:
         self._request_hooks, self._response_hooks = _hooks(
             event_hooks, allow_async=self._allow_async
         )
-        self._tracer = _tracer(tracing)
-
-    def operation(self, request: Request) -> _NoSpan | _Span:
-        """The scope of one operation (its retries included): a span when tracing.
-
-        Use ``with observer.operation(request) as op: return op.result(value)``.
-        """
-        if self._tracer is None:
-            return _NO_SPAN
-        return _Span(self._tracer, request)
+        #: The OpenTelemetry tracer, or None when tracing is off.
+        self.tracer = _tracer(tracing)
+        # Nothing to call per request unless logging asks for it.
+        self._quiet = not (self._request_hooks or self._response_hooks or self.tracer)
 
     def _prepare(self, request: Request) -> Request:
-        return request if self._tracer is None else _with_trace_context(request)
+        return request if self.tracer is None else _with_trace_context(request)
 
 
 class Observer(_Base):
     """Hooks, logging and tracing around a sync client's requests."""
 
+    def traced(
+        self, deliver: Callable[[Call[T], Request, Transport], T], call: Call[T],
+        request: Request, transport: Transport,
+    ) -> T:
+        """``deliver(call, request, transport)`` inside the operation's span."""
+        with _Span(self.tracer, request) as span:
+            return span.result(deliver(call, request, transport))
+
     def send(self, transport: Transport, request: Request) -> Response:
         """Send ``request`` through ``transport``, observed."""
+        if self._quiet and not _logger(request).isEnabledFor(logging.DEBUG):
+            return transport.handle_request(request)
         request = self._prepare(request)
         kind = _kind(request.url)
         for hook in self._request_hooks:
@@ -399,8 +389,18 @@ class AsyncObserver(_Base):
 
     _allow_async = True
 
+    async def traced(
+        self, deliver: Callable[[Call[T], Request, AsyncTransport], Awaitable[T]],
+        call: Call[T], request: Request, transport: AsyncTransport,
+    ) -> T:
+        """``await deliver(call, request, transport)`` inside the operation's span."""
+        with _Span(self.tracer, request) as span:
+            return span.result(await deliver(call, request, transport))
+
     async def send(self, transport: AsyncTransport, request: Request) -> Response:
         """Send ``request`` through ``transport``, observed."""
+        if self._quiet and not _logger(request).isEnabledFor(logging.DEBUG):
+            return await transport.handle_async_request(request)
         request = self._prepare(request)
         kind = _kind(request.url)
         for hook in self._request_hooks:

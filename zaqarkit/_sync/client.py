@@ -33,7 +33,7 @@ from zaqarkit.core.paginate import Pagination
 from zaqarkit.core.urls import normalize_endpoint, split_ref
 from zaqarkit.core.validate import Limits
 from zaqarkit.core.validate import name as validate_name
-from zaqarkit.core.wire import Call
+from zaqarkit.core.wire import Call, Request
 from zaqarkit.core.ws import ws_supports
 from zaqarkit.errors import (
     ServerError,
@@ -285,15 +285,20 @@ class Client(Closing):
                 raise UnsupportedOperation(websocket_refusal(call.request.operation))
             transport, context = self._fallback
         request = context.prepare(call.request)
-        # One span per operation, hooks and a DEBUG line per request (_observe).
-        with self._observer.operation(request) as observed:
-            # A rejected token is renewed once and the call retried once (core.auth).
-            for attempt in range(MAX_ATTEMPTS):
-                used = self._auth.headers()
-                response = self._observer.send(transport, with_credentials(request, used))
-                if not should_reauthenticate(response, attempt) or not self._auth.invalidate(used):
-                    break
-            return observed.result(self._auth.parse(call, request, response))
+        if self._observer.tracer is not None:
+            # One span for the whole operation, its retries included (_observe).
+            return self._observer.traced(self._deliver, call, request, transport)
+        return self._deliver(call, request, transport)
+
+    def _deliver(self, call: Call[T], request: Request, transport: Transport) -> T:
+        # A rejected token is renewed once and the call retried once (core.auth).
+        for attempt in range(MAX_ATTEMPTS):
+            used = self._auth.headers()
+            # Hooks and a DEBUG line per request sent (_observe).
+            response = self._observer.send(transport, with_credentials(request, used))
+            if not should_reauthenticate(response, attempt) or not self._auth.invalidate(used):
+                break
+        return self._auth.parse(call, request, response)
 
     def _iterate(self, first: Call[Page[T]]) -> Iterator[T]:
         pages = Pagination(first, self._settings.endpoint)
