@@ -218,3 +218,20 @@ def test_debug_line_for_a_request_without_response(caplog: pytest.LogCaptureFixt
         "queue_get_stats GET /v2/queues/q/stats -> no response after "
     )
     assert record.getMessage().endswith("(ConnectError)")
+
+
+def test_timestamps_are_aware_datetimes() -> None:
+    from zaqarkit.core.models import MessageStat
+
+    stat = MessageStat(age=3, created="2026-11-27T05:52:41Z")
+    assert stat.created_at.isoformat() == "2026-11-27T05:52:41+00:00"
+    assert SIGNED.expires_at.isoformat() == "2030-01-01T00:00:00+00:00"
+
+
+def test_tracing_with_the_global_provider() -> None:
+    # tracing=True uses the global provider; without an SDK configured its
+    # spans do not record and no trace context is sent.
+    mock = _mock()
+    cli = Client(URL, project_id="p", transport=mock, tracing=True)
+    assert cli.ping() is True
+    assert mock.requests[0].header("traceparent") is None

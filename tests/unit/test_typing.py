@@ -41,7 +41,11 @@ PROGRAMS = {
                     reveal_type(subscription.ttl)  # builtins.int
                     reveal_type(subscription.subscriber)  # builtins.str
                 reveal_type(cli.ping())  # builtins.bool
-                reveal_type(queue.stats().total)  # builtins.int
+                stats = queue.stats()
+                reveal_type(stats.total)  # builtins.int
+                if stats.oldest is not None:
+                    reveal_type(stats.oldest.created_at)  # datetime.datetime
+                reveal_type(queue.signed_url().expires_at)  # datetime.datetime
                 reveal_type(cli.queue_count())  # builtins.int
     ''',
     "asyncio_program": '''

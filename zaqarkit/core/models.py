@@ -7,6 +7,7 @@ not interpret them.
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -25,9 +26,22 @@ __all__ = [
     "Stats",
     "Subscription",
     "Topic",
+    "utc_timestamp",
 ]
 
 T = TypeVar("T")
+
+
+def utc_timestamp(text: str) -> _dt.datetime:
+    """Zaqar's ISO 8601 timestamps (``...Z`` or naive, both UTC) as aware datetimes.
+
+    >>> utc_timestamp("2026-11-27T05:52:41Z")
+    datetime.datetime(2026, 11, 27, 5, 52, 41, tzinfo=datetime.timezone.utc)
+    >>> utc_timestamp("2030-01-01T00:00:00").tzinfo
+    datetime.timezone.utc
+    """
+    parsed = _dt.datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=_dt.timezone.utc)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +111,11 @@ class MessageStat:
     href: str | None = None
     id: str | None = None
 
+    @property
+    def created_at(self) -> _dt.datetime:
+        """``created`` as an aware UTC datetime."""
+        return utc_timestamp(self.created)
+
 
 @dataclass(frozen=True, slots=True)
 class Stats:
@@ -154,6 +173,11 @@ class SignedURL:
             f"SignedURL(project={self.project!r}, paths={self.paths!r}, "
             f"methods={self.methods!r}, expires={self.expires!r}, signature='***')"
         )
+
+    @property
+    def expires_at(self) -> _dt.datetime:
+        """``expires`` as an aware UTC datetime (Zaqar signs a naive UTC time)."""
+        return utc_timestamp(self.expires)
 
     def headers(self) -> dict[str, str]:
         """The request headers that carry this pre-signed access.
