@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import httpx
 
 from zaqarkit.core.operations import Operation
+from zaqarkit.core.redact import redact_url
 from zaqarkit.core.validate import Limits
 from zaqarkit.errors import ValidationError
 
@@ -81,7 +82,7 @@ def _scheme(url: str | None) -> str | None:
     return url.split("://", 1)[0].lower()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class NetworkOptions:
     """The network options of one client, checked against each other."""
 
@@ -136,8 +137,9 @@ class NetworkOptions:
         if proxy is not None and (not isinstance(proxy, str) or _scheme(proxy) not in (
             "http", "https", "socks5", "socks5h"
         )):
+            shown = redact_url(proxy) if isinstance(proxy, str) else proxy
             raise ValidationError(
-                "proxy", f"must be a proxy URL such as 'http://127.0.0.1:3128', got {proxy!r}"
+                "proxy", f"must be a proxy URL such as 'http://127.0.0.1:3128', got {shown!r}"
             )
         if cert is not None and not (
             isinstance(cert, str)
@@ -166,6 +168,14 @@ class NetworkOptions:
                 "speaks JSON (use a ws:// or wss:// url= for MessagePack frames)",
             )
         return options
+
+    def __repr__(self) -> str:
+        # A proxy URL may carry credentials (http://user:password@proxy:3128).
+        proxy = None if self.proxy is None else redact_url(self.proxy)
+        return (
+            f"NetworkOptions(trust_env={self.trust_env!r}, proxy={proxy!r}, "
+            f"cert={self.cert!r}, pool_limits={self.pool_limits!r}, http2={self.http2!r})"
+        )
 
     def _given(self) -> list[str]:
         given = []

@@ -138,8 +138,12 @@ def test_network_options_need_the_default_transport() -> None:
         Client(URL, project_id="p", proxy="http://127.0.0.1:3128", transport=_mock())
     with pytest.raises(ValidationError, match=r"http2.*http_url="):
         Client("ws://zaqar.test:9000", project_id="p", http2=True)
-    with pytest.raises(ValidationError, match="proxy URL"):
-        Client(URL, project_id="p", proxy="127.0.0.1:3128")
+    with pytest.raises(ValidationError, match="proxy URL") as info:
+        Client(URL, project_id="p", proxy="user:hunter2@127.0.0.1:3128")
+    assert "hunter2" not in str(info.value)
+    cli = Client(URL, project_id="p", proxy="http://user:hunter2@127.0.0.1:3128")
+    assert "hunter2" not in repr(cli._network)
+    assert "127.0.0.1:3128" in repr(cli._network)
     with pytest.raises(ValidationError, match="cert"):
         Client(URL, project_id="p", cert=("a", "b", "c"))  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="cannot load the client certificate"):
