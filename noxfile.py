@@ -14,6 +14,9 @@ nox.options.reuse_existing_virtualenvs = True
 
 TEST_DEPS = [
     "pytest>=8", "anyio>=4", "trio>=0.25", "coverage[toml]>=7", "hypothesis>=6", "trustme>=1",
+    # tests/compat: python-zaqarclient's own functional suite (its sdist is fetched at
+    # test time) needs its test libraries; pzc itself runs too, for the comparison.
+    "python-zaqarclient==4.7.0", "testtools>=2.7", "fixtures>=4",
 ]
 LINT_DEPS = ["ruff>=0.6"]
 

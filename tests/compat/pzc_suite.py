@@ -101,7 +101,8 @@ def _alias_compat(tree: Path) -> None:
         "zaqarclient.tests", tree / "zaqarclient" / "tests" / "__init__.py",
         submodule_search_locations=[str(tree / "zaqarclient" / "tests")],
     )
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules["zaqarclient.tests"] = module
     spec.loader.exec_module(module)

@@ -5,6 +5,8 @@
 over zaqarkit's typed :class:`zaqarkit.Client`: migrating is a change of import.
 
 >>> from zaqarkit.compat.zaqarclient.queues import client
->>> client.Client("http://127.0.0.1:8888", version=2).queue("orders", auto_create=False).name
+>>> cli = client.Client("http://127.0.0.1:8888", version=2, conf={
+...     "auth_opts": {"backend": "noauth", "options": {"os_project_id": "demo"}}})
+>>> cli.queue("orders", auto_create=False).name   # no I/O
 'orders'
 """

@@ -3,12 +3,14 @@
 Laid out like python-zaqarclient, so that code written for it runs after one
 change of import::
 
-    from zaqarkit.compat.zaqarclient.queues import client   # was: from zaqarclient.queues import client
+    # was: from zaqarclient.queues import client
+    from zaqarkit.compat.zaqarclient.queues import client
 
     cli = client.Client("http://127.0.0.1:8888", version=2, conf={
         "auth_opts": {"backend": "noauth", "options": {"os_project_id": "demo"}}})
     queue = cli.queue("orders")
-    queue.post({"body": "hello", "ttl": 300})   # -> {"resources": ["/v2/queues/orders/messages/..."]}
+    queue.post({"body": "hello", "ttl": 300})
+    # -> {"resources": ["/v2/queues/orders/messages/..."]}
 
 Results have python-zaqarclient's shapes (dicts, its iterators, ``stats`` as
 a property, ``{'resources': [...]}`` from ``post``), its argument names and its

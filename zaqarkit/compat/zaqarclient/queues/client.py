@@ -1,9 +1,10 @@
 """python-zaqarclient's ``zaqarclient.queues.client``: the ``Client`` factory.
 
 >>> from zaqarkit.compat.zaqarclient.queues import client
->>> client.Client("http://127.0.0.1:8888", version=2).api_version
+>>> conf = {"auth_opts": {"backend": "noauth", "options": {"os_project_id": "demo"}}}
+>>> client.Client("http://127.0.0.1:8888", version=2, conf=conf).api_version
 2
->>> client.Client("http://127.0.0.1:8888")
+>>> client.Client("http://127.0.0.1:8888", conf=conf)
 Traceback (most recent call last):
 ...
 zaqarkit.errors.ZaqarError: Unknown client version
@@ -20,7 +21,7 @@ from zaqarkit.compat.zaqarclient.queues.v2 import client as cv2
 _CLIENTS: dict[Any, type[cv2.Client]] = {2: cv2.Client, "2": cv2.Client}
 
 
-def Client(  # noqa: N802 - python-zaqarclient's name for a factory function
+def Client(
     url: str | None = None,
     version: int | str | None = None,
     conf: Mapping[str, Any] | None = None,

@@ -58,11 +58,13 @@ class Claim:
         """Seconds since the claim was made or renewed, read from the server now."""
         if self.id is not None:
             self._claim.reload()
-        return self._claim.age
+        age: int | None = self._claim.age
+        return age
 
     @property
     def ttl(self) -> int | None:
-        return self._claim.ttl
+        ttl: int | None = self._claim.ttl
+        return ttl
 
     @translate
     def delete(self) -> None:

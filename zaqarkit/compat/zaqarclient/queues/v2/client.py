@@ -8,7 +8,10 @@ from typing import Any
 
 import zaqarkit
 from zaqarkit.compat.zaqarclient._adapt import translate
-from zaqarkit.compat.zaqarclient.queues.v2 import flavor, iterator, pool, queues, subscription
+from zaqarkit.compat.zaqarclient.queues.v2 import flavor as flavor_api
+from zaqarkit.compat.zaqarclient.queues.v2 import iterator, queues
+from zaqarkit.compat.zaqarclient.queues.v2 import pool as pool_api
+from zaqarkit.compat.zaqarclient.queues.v2 import subscription as subscription_api
 
 
 class Client:
@@ -107,47 +110,47 @@ class Client:
 
         return iterator._Iterator(listed, create), count
 
-    def pool(self, ref: str, **kwargs: Any) -> pool.Pool:
-        """A :class:`~.pool.Pool`, created now unless ``auto_create=False``."""
-        return pool.Pool(self, ref, **kwargs)
+    def pool(self, ref: str, **kwargs: Any) -> pool_api.Pool:
+        """A :class:`~.pool_api.Pool`, created now unless ``auto_create=False``."""
+        return pool_api.Pool(self, ref, **kwargs)
 
-    def pools(self, **params: Any) -> iterator._Iterator[pool.Pool]:
+    def pools(self, **params: Any) -> iterator._Iterator[pool_api.Pool]:
         """Every pool (``limit``, ``marker``, ``detailed``)."""
 
-        def create(zk_pool: zaqarkit.Pool) -> pool.Pool:
-            return pool.Pool(
+        def create(zk_pool: zaqarkit.Pool) -> pool_api.Pool:
+            return pool_api.Pool(
                 self, zk_pool.name, weight=zk_pool.weight, uri=zk_pool.uri,
                 flavor=zk_pool.flavor, auto_create=False, options=zk_pool.options,
             )
 
         return iterator._Iterator(self.zaqarkit.pools(**params), create)
 
-    def flavor(self, ref: str, **kwargs: Any) -> flavor.Flavor:
-        """A :class:`~.flavor.Flavor`, created now unless ``auto_create=False``."""
-        return flavor.Flavor(self, ref, **kwargs)
+    def flavor(self, ref: str, **kwargs: Any) -> flavor_api.Flavor:
+        """A :class:`~.flavor_api.Flavor`, created now unless ``auto_create=False``."""
+        return flavor_api.Flavor(self, ref, **kwargs)
 
-    def flavors(self, **params: Any) -> iterator._Iterator[flavor.Flavor]:
+    def flavors(self, **params: Any) -> iterator._Iterator[flavor_api.Flavor]:
         """Every flavor (``limit``, ``marker``, ``detailed``)."""
 
-        def create(zk_flavor: zaqarkit.Flavor) -> flavor.Flavor:
-            return flavor.Flavor(
+        def create(zk_flavor: zaqarkit.Flavor) -> flavor_api.Flavor:
+            return flavor_api.Flavor(
                 self, zk_flavor.name, pool_list=zk_flavor.pool_list, auto_create=False,
                 capabilities=zk_flavor.capabilities,
             )
 
         return iterator._Iterator(self.zaqarkit.flavors(**params), create)
 
-    def subscription(self, queue_name: str, **kwargs: Any) -> subscription.Subscription:
-        """A :class:`~.subscription.Subscription` (created or read now)."""
-        return subscription.Subscription(self, queue_name, **kwargs)
+    def subscription(self, queue_name: str, **kwargs: Any) -> subscription_api.Subscription:
+        """A :class:`~.subscription_api.Subscription` (created or read now)."""
+        return subscription_api.Subscription(self, queue_name, **kwargs)
 
     def subscriptions(self, queue_name: str, **params: Any) -> iterator._Iterator[
-        subscription.Subscription
+        subscription_api.Subscription
     ]:
         """Every subscription of a queue (``limit``, ``marker``, ``detailed``)."""
         listed = self.zaqarkit.subscriptions(queue_name, **params)
         return iterator._Iterator(
-            listed, lambda handle: subscription.Subscription.from_zaqarkit(self, handle)
+            listed, lambda handle: subscription_api.Subscription.from_zaqarkit(self, handle)
         )
 
     def ping(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,14 @@ class Flavor:
     ) -> None:
         self.client = client
         self.name = name
+        pool = kwargs.get("pool")
+        if pool is not None:
+            # python-zaqarclient's documented (but long ignored) pool group.
+            warnings.warn(
+                "Flavor(pool=...) names a pool group, which Zaqar v2 removed; "
+                "use pool_list=[...] instead", DeprecationWarning, stacklevel=3,
+            )
+            pool_list = [pool, *(pool_list or ())]
         self.pool_list = list(pool_list) if pool_list is not None else None
         self.capabilities: Any = kwargs.get("capabilities", {})
         self.zaqarkit: zaqarkit.Flavor = client.zaqarkit.flavor(

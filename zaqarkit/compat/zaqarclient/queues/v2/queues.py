@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 import zaqarkit
 from zaqarkit.compat.zaqarclient._adapt import translate
 from zaqarkit.compat.zaqarclient.queues.v2 import claim as claim_api
-from zaqarkit.compat.zaqarclient.queues.v2 import iterator, message
+from zaqarkit.compat.zaqarclient.queues.v2 import iterator
+from zaqarkit.compat.zaqarclient.queues.v2 import message as message_api
 from zaqarkit.core import models
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ class Queue:
         print(queue.stats["messages"]["free"])
     """
 
-    message_module = message
+    message_module = message_api
 
     def __init__(
         self,
@@ -138,24 +139,24 @@ class Queue:
         return {"resources": [f"/v2/queues/{self.zaqarkit.name}/messages/{i}" for i in ids]}
 
     @translate
-    def message(self, message_id: str) -> message.Message:
+    def message(self, message_id: str) -> message_api.Message:
         return self.message_module.Message.from_zaqarkit(self, self.zaqarkit.message(message_id))
 
-    def messages(self, *messages: str, **params: Any) -> iterator._Iterator[message.Message]:
+    def messages(self, *messages: str, **params: Any) -> iterator._Iterator[message_api.Message]:
         """The given messages by id, or the queue's messages (every page);
         ``params``: ``echo``, ``include_claimed``, ``include_delayed``,
         ``limit`` (page size), ``marker``."""
         source = self.zaqarkit.messages(*messages, **({} if messages else params))
-        return iterator._Iterator(source, lambda m: message.Message.from_zaqarkit(self, m))
+        return iterator._Iterator(source, lambda m: message_api.Message.from_zaqarkit(self, m))
 
     @translate
     def delete_messages(self, *messages: str) -> None:
         self.zaqarkit.delete_messages(*dict.fromkeys(messages))
 
     @translate
-    def pop(self, count: int = 1) -> iterator._Iterator[message.Message]:
+    def pop(self, count: int = 1) -> iterator._Iterator[message_api.Message]:
         popped = self.zaqarkit.pop(count)
-        return iterator._Iterator(popped, lambda m: message.Message.from_zaqarkit(self, m))
+        return iterator._Iterator(popped, lambda m: message_api.Message.from_zaqarkit(self, m))
 
     @translate
     def signed_url(
