@@ -32,7 +32,9 @@ def _suffix() -> str:
     return uuid.uuid4().hex[:8]
 
 
-async def test_pool_then_flavor_in_that_order(pooled: AsyncClient, zaqar_pooled_server: Any) -> None:
+async def test_pool_then_flavor_in_that_order(
+    pooled: AsyncClient, zaqar_pooled_server: Any
+) -> None:
     uri = f"{zaqar_pooled_server.redis_url}?dbid={uuid.uuid4().int % 5 + 10}"
     pool = pooled.pool("p-" + _suffix(), weight=10, uri=uri)
     flavor = pooled.flavor("f-" + _suffix(), pool_list=[pool.name])
