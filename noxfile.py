@@ -1,6 +1,6 @@
 """Every entry point of the project: `nox -s tests`, `lint`, `typing`, `demo`, `generate`.
 
-Sessions run on the interpreter nox itself runs on (Python 3.10+). Real Zaqar,
+Sessions run on the interpreter nox itself runs on (Python 3.11+, as pyproject.toml requires). Real Zaqar,
 Redis and friends are provisioned by `zaqarkit.testing` into their own cached
 virtualenvs under ~/.cache/zaqarkit, never into these sessions.
 """
