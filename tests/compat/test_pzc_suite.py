@@ -19,8 +19,6 @@ import pytest
 from tests.compat import pzc_suite
 from zaqarkit.testing import ZaqarServer
 
-pytest.importorskip("testtools", reason="python-zaqarclient's suite needs testtools")
-
 TOTAL = 36
 
 #: Tests that cannot pass against a correct client on this server, with why.
@@ -67,7 +65,6 @@ def test_pzc_suite_through_compat(zaqar_pooled_server: ZaqarServer, tree: Path) 
 
 
 def test_pzc_itself_on_the_same_kind_of_server(tree: Path) -> None:
-    pytest.importorskip("zaqarclient", reason="python-zaqarclient is a test dependency")
     # A fresh server: the suite leaves state behind (subscriptions whose
     # expiry breaks Zaqar's redis duplicate check on the same queue).
     with ZaqarServer(pooled=True) as server:
