@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.integration.test_seed_examples import FLAVOR, PLAIN, QUEUE, SEED_IMPORT
+from tests.integration.test_seed_examples import FLAVOR, PLAIN, QUEUE
+from tests.integration.test_seed_examples import _run as run_example
 from zaqarkit.compat.zaqarclient.queues.v2.client import Client
 
 COMPAT_IMPORT = "from zaqarkit.compat.zaqarclient.queues import client"
@@ -23,17 +24,12 @@ cli = client.Client('http://zaqar.example.com:8888/',
 
 
 def _run(source: str, server: Any) -> dict[str, Any]:
-    code = source.replace(SEED_IMPORT, COMPAT_IMPORT).replace(
-        "http://zaqar.example.com:8888/", server.url + "/"
-    )
-    namespace: dict[str, Any] = {}
-    exec(compile(code, "<seed example>", "exec"), namespace)
-    namespace["cli"].close()
-    return namespace
+    return run_example(source, server, COMPAT_IMPORT)
 
 
 @pytest.fixture
 def no_auth_env(monkeypatch: pytest.MonkeyPatch, project_id: str) -> str:
+    # No conf in the examples: project and admin roles come from the environment.
     monkeypatch.setenv("OS_PROJECT_ID", project_id)
     monkeypatch.setenv("ZAQARKIT_ROLES", "admin")
     return project_id

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from zaqarkit import AsyncClient, ValidationError
+from zaqarkit import AsyncClient, AsyncFlavor, AsyncPool, ValidationError
 
 pytestmark = pytest.mark.anyio  # async-only
 
@@ -32,12 +32,18 @@ def _suffix() -> str:
     return uuid.uuid4().hex[:8]
 
 
+def _declare(cli: AsyncClient, server: Any) -> tuple[AsyncPool, AsyncFlavor]:
+    """A pool (its own redis database: the SQL catalog refuses a duplicate
+    URI) and a flavor on it, declared in that order; nothing is sent."""
+    uri = f"{server.redis_url}?dbid={uuid.uuid4().int % 5 + 10}"
+    pool = cli.pool("p-" + _suffix(), weight=10, uri=uri)
+    return pool, cli.flavor("f-" + _suffix(), pool_list=[pool.name])
+
+
 async def test_pool_then_flavor_in_that_order(
     pooled: AsyncClient, zaqar_pooled_server: Any
 ) -> None:
-    uri = f"{zaqar_pooled_server.redis_url}?dbid={uuid.uuid4().int % 5 + 10}"
-    pool = pooled.pool("p-" + _suffix(), weight=10, uri=uri)
-    flavor = pooled.flavor("f-" + _suffix(), pool_list=[pool.name])
+    pool, flavor = _declare(pooled, zaqar_pooled_server)
     try:
         # The flavor is sent first here, yet its pool is created before it.
         await flavor.ensure_exists()
@@ -51,9 +57,7 @@ async def test_pool_then_flavor_in_that_order(
 async def test_listing_right_after_declaring_shows_it(
     pooled: AsyncClient, zaqar_pooled_server: Any
 ) -> None:
-    uri = f"{zaqar_pooled_server.redis_url}?dbid={uuid.uuid4().int % 5 + 10}"
-    pool = pooled.pool("p-" + _suffix(), weight=10, uri=uri)
-    flavor = pooled.flavor("f-" + _suffix(), pool_list=[pool.name])
+    pool, flavor = _declare(pooled, zaqar_pooled_server)
     try:
         assert flavor.name in [f.name async for f in pooled.flavors()]
         assert pool.name in [p.name async for p in pooled.pools()]

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from zaqarkit import Client, ValidationError
+from zaqarkit import Client, Flavor, Pool, ValidationError
 
 
 @pytest.fixture
@@ -32,12 +32,18 @@ def _suffix() -> str:
     return uuid.uuid4().hex[:8]
 
 
+def _declare(cli: Client, server: Any) -> tuple[Pool, Flavor]:
+    """A pool (its own redis database: the SQL catalog refuses a duplicate
+    URI) and a flavor on it, declared in that order; nothing is sent."""
+    uri = f"{server.redis_url}?dbid={uuid.uuid4().int % 5 + 10}"
+    pool = cli.pool("p-" + _suffix(), weight=10, uri=uri)
+    return pool, cli.flavor("f-" + _suffix(), pool_list=[pool.name])
+
+
 def test_pool_then_flavor_in_that_order(
     pooled: Client, zaqar_pooled_server: Any
 ) -> None:
-    uri = f"{zaqar_pooled_server.redis_url}?dbid={uuid.uuid4().int % 5 + 10}"
-    pool = pooled.pool("p-" + _suffix(), weight=10, uri=uri)
-    flavor = pooled.flavor("f-" + _suffix(), pool_list=[pool.name])
+    pool, flavor = _declare(pooled, zaqar_pooled_server)
     try:
         # The flavor is sent first here, yet its pool is created before it.
         flavor.ensure_exists()
@@ -51,9 +57,7 @@ def test_pool_then_flavor_in_that_order(
 def test_listing_right_after_declaring_shows_it(
     pooled: Client, zaqar_pooled_server: Any
 ) -> None:
-    uri = f"{zaqar_pooled_server.redis_url}?dbid={uuid.uuid4().int % 5 + 10}"
-    pool = pooled.pool("p-" + _suffix(), weight=10, uri=uri)
-    flavor = pooled.flavor("f-" + _suffix(), pool_list=[pool.name])
+    pool, flavor = _declare(pooled, zaqar_pooled_server)
     try:
         assert flavor.name in [f.name for f in pooled.flavors()]
         assert pool.name in [p.name for p in pooled.pools()]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from types import TracebackType
 from typing import Any
 
 import zaqarkit
@@ -12,9 +11,10 @@ from zaqarkit.compat.zaqarclient.queues.v2 import flavor as flavor_api
 from zaqarkit.compat.zaqarclient.queues.v2 import iterator, queues
 from zaqarkit.compat.zaqarclient.queues.v2 import pool as pool_api
 from zaqarkit.compat.zaqarclient.queues.v2 import subscription as subscription_api
+from zaqarkit.transports.base import Closing
 
 
-class Client:
+class Client(Closing):
     """python-zaqarclient's high-level client.
 
     ``url``, ``version``, ``conf`` and ``session`` mean what they mean in
@@ -61,17 +61,6 @@ class Client:
 
     def __repr__(self) -> str:
         return f"<compat Client {self.api_url} v{self.api_version}>"
-
-    def __enter__(self) -> Client:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         """Close the connections (zaqarkit keeps them open between calls)."""
