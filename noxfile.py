@@ -1,15 +1,16 @@
-"""Every entry point of the project: `nox -s tests`, `lint`, `typing`, `demo`, `generate`.
+"""Every entry point of the project: `nox -s tests`, `lint`, `typing`, `docs`, `demo`,
+`generate`.
 
-Sessions run on the interpreter nox itself runs on (Python 3.10+). Real Zaqar,
-Redis and friends are provisioned by `zaqarkit.testing` into their own cached
-virtualenvs under ~/.cache/zaqarkit, never into these sessions.
+Sessions run on the interpreter nox itself runs on (Python 3.11+, as pyproject.toml
+requires). Real Zaqar, Redis and friends are provisioned by `zaqarkit.testing` into
+their own cached virtualenvs under ~/.cache/zaqarkit, never into these sessions.
 """
 
 from __future__ import annotations
 
 import nox
 
-nox.options.sessions = ["lint", "typing", "tests"]
+nox.options.sessions = ["lint", "typing", "docs", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
 TEST_DEPS = [
@@ -17,8 +18,12 @@ TEST_DEPS = [
     # Observability and network-option tests: in-memory spans, an HTTP/2 TLS
     # endpoint, and mypy --strict over typed user programs.
     "opentelemetry-sdk>=1.20", "hypercorn>=0.16", "mypy>=1.10",
+    # tests/compat: python-zaqarclient's own functional suite (its sdist is fetched at
+    # test time) needs its test libraries; pzc itself runs too, for the comparison.
+    "python-zaqarclient==4.7.0", "testtools>=2.7", "fixtures>=4",
 ]
 LINT_DEPS = ["ruff>=0.6"]
+DOCS_DEPS = ["mkdocs>=1.6,<2", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26"]
 
 
 @nox.session(python=False, name="tests-here", default=False)
@@ -55,6 +60,15 @@ def typing(session: nox.Session) -> None:
     """mypy --strict on the package."""
     session.install("-e", ".[all]", "mypy>=1.10", "pytest>=8")
     session.run("mypy", "--strict", "-p", "zaqarkit")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site (docs/, mkdocs.yml) with no warnings allowed.
+    Its code blocks are run by the tests session (tests/integration/test_docs_examples.py)."""
+    session.install("-e", ".", *DOCS_DEPS)
+    session.run("mkdocs", "build", "--strict", "--site-dir", str(session.create_tmp() + "/site"),
+                env={"NO_MKDOCS_2_WARNING": "1"})
 
 
 @nox.session

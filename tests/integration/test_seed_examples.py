@@ -35,8 +35,9 @@ flavor.delete()
 """
 
 
-def _run(source: str, server: Any) -> dict[str, Any]:
-    code = source.replace(SEED_IMPORT, OUR_IMPORT).replace(
+def _run(source: str, server: Any, import_line: str = OUR_IMPORT) -> dict[str, Any]:
+    """Run a seed example with its import replaced by ``import_line``."""
+    code = source.replace(SEED_IMPORT, import_line).replace(
         "http://zaqar.example.com:8888/", server.url + "/"
     )
     namespace: dict[str, Any] = {}

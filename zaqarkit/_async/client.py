@@ -168,6 +168,7 @@ class AsyncClient(AsyncClosing):
         # Zaqar serves some operations over HTTP only (core.ws.ws_supports).
         self._websocket = settings.scheme in ("ws", "wss")
         self._closed = False
+        self._declared: dict[tuple[str, str], AsyncPool | AsyncFlavor] = {}
 
     def _default_transport(
         self, timeout: float | None, codec: str, *, has_http_url: bool
@@ -441,11 +442,16 @@ class AsyncClient(AsyncClosing):
         options: Mapping[str, Any] | None = None,
         *,
         id: str | None = None,
+        auto_create: bool = True,
     ) -> AsyncSubscription:
         """Fetch subscription ``id``, or create one for ``subscriber`` and fetch it.
 
         The default ``ttl`` is Zaqar's own (3600 s), not python-zaqarclient's 60.
+        ``auto_create=False`` (python-zaqarclient's spelling of "only fetch")
+        needs an ``id``.
         """
+        if id is None and not auto_create:
+            raise ValidationError("id", "is required with auto_create=False")
         if id is None:
             if subscriber is None:
                 raise ValidationError("subscriber", "is required to create a subscription")
@@ -456,10 +462,18 @@ class AsyncClient(AsyncClosing):
         return AsyncSubscription(self, queue_name, record)
 
     async def subscriptions(
-        self, queue_name: str, *, limit: int | None = None
+        self,
+        queue_name: str,
+        *,
+        limit: int | None = None,
+        marker: str | None = None,
+        detailed: bool | None = None,
     ) -> AsyncIterator[AsyncSubscription]:
-        """Every subscription of a queue, page by page."""
-        async for item in self._iterate(self._api.subscription_list(queue_name, limit=limit)):
+        """Every subscription of a queue, page by page. ``detailed`` is
+        accepted for python-zaqarclient and changes nothing: Zaqar always lists
+        every field of a subscription."""
+        first = self._api.subscription_list(queue_name, limit=limit, marker=marker)
+        async for item in self._iterate(first):
             yield AsyncSubscription(self, queue_name, item)
 
     # -- pools and flavors (admin) ----------------------------------------------------------
@@ -474,16 +488,32 @@ class AsyncClient(AsyncClosing):
         *,
         options: Mapping[str, Any] | None = None,
     ) -> AsyncPool:
-        """A pool handle (admin). No I/O until used; with ``auto_create`` and a
-        ``uri`` and ``weight`` the pool is created on first use."""
-        return AsyncPool(self, name, weight=weight, uri=uri, flavor=flavor, options=options,
+        """A pool handle (admin). No I/O here: with ``auto_create`` and a ``uri``
+        and ``weight`` the pool is created lazily, on the first of: using the
+        handle, creating a flavor whose ``pool_list`` names it, or listing
+        pools or flavors. So declaring a pool and then a flavor on it works in
+        that order, and a listing right after shows both.
+
+        Example::
+
+            pool = cli.pool("fast", weight=10, uri="redis://127.0.0.1:6379")
+            flavor = cli.flavor("gold", pool_list=["fast"])
+            await flavor.ensure_exists()   # creates "fast", then "gold"
+        """
+        pool = AsyncPool(self, name, weight=weight, uri=uri, flavor=flavor, options=options,
                          auto_create=auto_create)
+        self._declare(pool)
+        return pool
 
     async def pools(
-        self, *, limit: int | None = None, detailed: bool | None = None
+        self, *, limit: int | None = None, marker: str | None = None,
+        detailed: bool | None = None,
     ) -> AsyncIterator[AsyncPool]:
-        """Every registered pool (admin)."""
-        async for item in self._iterate(self._api.pool_list(limit=limit, detailed=detailed)):
+        """Every registered pool (admin). Pools declared with :meth:`pool` and
+        not yet created are created first, so the listing shows them."""
+        await self._create_declared()
+        first = self._api.pool_list(limit=limit, marker=marker, detailed=detailed)
+        async for item in self._iterate(first):
             yield AsyncPool.from_record(self, item)
 
     def flavor(
@@ -494,8 +524,10 @@ class AsyncClient(AsyncClosing):
         *,
         pool: str | None = None,
     ) -> AsyncFlavor:
-        """A flavor handle (admin). No I/O until used; with ``auto_create`` and a
-        ``pool_list`` the flavor is created on first use.
+        """A flavor handle (admin). No I/O here: with ``auto_create`` and a
+        ``pool_list`` the flavor is created lazily, on first use of the handle
+        or on the next pool or flavor listing; pools declared with :meth:`pool`
+        that it names are created before it.
 
         ``pool=`` is python-zaqarclient's pool group. API v1.1 sends it as is;
         v2 no longer has pool groups, so there it becomes ``pool_list=[pool]``
@@ -510,13 +542,31 @@ class AsyncClient(AsyncClosing):
                     stacklevel=2,
                 )
             pool_list = [pool, *(pool_list or ())]
-        return AsyncFlavor(self, name, pool_list=pool_list, auto_create=auto_create)
+        flavor = AsyncFlavor(self, name, pool_list=pool_list, auto_create=auto_create)
+        self._declare(flavor)
+        return flavor
+
+    def _declare(self, handle: AsyncPool | AsyncFlavor) -> None:
+        # Declared-but-uncreated admin resources, so that a flavor naming a
+        # pool, or a listing, creates what was declared before it.
+        if handle._auto_create:
+            self._declared[(handle.kind, handle.name)] = handle
+
+    async def _create_declared(self, pools: Iterable[str] | None = None) -> None:
+        wanted = None if pools is None else set(pools)
+        for (kind, name), handle in list(self._declared.items()):
+            if wanted is None or (kind == "pool" and name in wanted):
+                await handle.ensure_exists()
 
     async def flavors(
-        self, *, limit: int | None = None, detailed: bool | None = None
+        self, *, limit: int | None = None, marker: str | None = None,
+        detailed: bool | None = None,
     ) -> AsyncIterator[AsyncFlavor]:
-        """Every flavor."""
-        async for item in self._iterate(self._api.flavor_list(limit=limit, detailed=detailed)):
+        """Every flavor. Pools and flavors declared with :meth:`pool` and
+        :meth:`flavor` and not yet created are created first."""
+        await self._create_declared()
+        first = self._api.flavor_list(limit=limit, marker=marker, detailed=detailed)
+        async for item in self._iterate(first):
             yield AsyncFlavor.from_record(self, item)
 
 
@@ -586,9 +636,20 @@ class AsyncQueue:
                     return item.name == self.name
         return False
 
-    async def metadata(self, new_meta: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    async def metadata(
+        self,
+        new_meta: Mapping[str, Any] | None = None,
+        force_reload: bool = False,
+        *,
+        keep_reserved: bool = True,
+    ) -> dict[str, Any]:
         """The queue's metadata; with ``new_meta``, replace the user keys with it
         (reserved ``_`` keys are only changed when given) and return the result.
+
+        Every call reads the server (nothing is cached), so python-zaqarclient's
+        ``force_reload`` is accepted and has nothing to do. ``keep_reserved=False``
+        replaces the whole document as python-zaqarclient does: reserved keys
+        missing from ``new_meta`` go back to the server's defaults.
 
         v2 sends a JSON patch computed from the current metadata; v1 replaces
         the whole ``/metadata`` document with one PUT (v1 has no ``_`` keys);
@@ -610,7 +671,7 @@ class AsyncQueue:
         current = await self._client._send(self._api.queue_get(self.name))
         if new_meta is None:
             return current
-        operations = metadata_patch(current, new_meta)
+        operations = metadata_patch(current, new_meta, keep_reserved=keep_reserved)
         if not operations:
             return current
         return await self._client._send(self._api.queue_update(self.name, operations))
@@ -658,9 +719,11 @@ class AsyncQueue:
         include_claimed: bool | None = None,
         include_delayed: bool | None = None,
         limit: int | None = None,
+        marker: str | None = None,
     ) -> AsyncIterator[AsyncMessage]:
         """The given messages, or every message of the queue page by page
-        (``limit`` is the page size). Missing ids are skipped."""
+        (``limit`` is the page size, ``marker`` where to start: a previous
+        page's ``next`` marker). Missing ids are skipped."""
         await self._ready()
         if ids:
             found = await self._client._send(self._api.message_get_many(self.name, ids))
@@ -668,8 +731,8 @@ class AsyncQueue:
                 yield AsyncMessage(self, record)
             return
         first = self._api.message_list(
-            self.name, limit=limit, echo=echo, include_claimed=include_claimed,
-            include_delayed=include_delayed,
+            self.name, limit=limit, marker=marker, echo=echo,
+            include_claimed=include_claimed, include_delayed=include_delayed,
         )
         async for item in self._client._iterate(first):
             yield AsyncMessage(self, item)
@@ -724,9 +787,17 @@ class AsyncQueue:
             self._api.queue_share(self.name, paths=paths, methods=methods, expires=expires)
         )
 
-    async def subscriptions(self, *, limit: int | None = None) -> AsyncIterator[AsyncSubscription]:
-        """Every subscription of this queue."""
-        async for subscription in self._client.subscriptions(self.name, limit=limit):
+    async def subscriptions(
+        self,
+        detailed: bool | None = None,
+        marker: str | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[AsyncSubscription]:
+        """Every subscription of this queue (``detailed`` is accepted for
+        python-zaqarclient: listed subscriptions always carry every field)."""
+        async for subscription in self._client.subscriptions(
+            self.name, detailed=detailed, marker=marker, limit=limit
+        ):
             yield subscription
 
     @asynccontextmanager
@@ -981,6 +1052,8 @@ class AsyncSubscription:
 class AsyncPool:
     """A storage pool (admin): ``name``, ``uri``, ``weight``, ``flavor``, ``options``."""
 
+    kind = "pool"
+
     def __init__(
         self,
         client: AsyncClient,
@@ -1020,6 +1093,7 @@ class AsyncPool:
         """Create the pool (once per handle) if it was given a uri and weight."""
         if self._auto_create:
             self._auto_create = False
+            self._client._declared.pop((self.kind, self.name), None)
             await self._client._send(
                 self._client._api.pool_create(
                     self.name, str(self.uri), int(self.weight or 0),
@@ -1065,6 +1139,8 @@ class AsyncPool:
 class AsyncFlavor:
     """A flavor (admin): ``name``, ``pool_list``, ``capabilities``."""
 
+    kind = "flavor"
+
     def __init__(
         self,
         client: AsyncClient,
@@ -1093,9 +1169,12 @@ class AsyncFlavor:
         return f"<{type(self).__name__} {self.name!r} pool_list={self.pool_list!r}>"
 
     async def ensure_exists(self) -> None:
-        """Create the flavor (once per handle) if it was given a pool list."""
+        """Create the flavor (once per handle) if it was given a pool list;
+        pools declared on the same client that it names are created first."""
         if self._auto_create:
             self._auto_create = False
+            self._client._declared.pop((self.kind, self.name), None)
+            await self._client._create_declared(self.pool_list)
             await self._client._send(self._client._api.flavor_create(self.name, self.pool_list))
 
     async def get(self) -> AsyncFlavor:

@@ -168,6 +168,7 @@ class Client(Closing):
         # Zaqar serves some operations over HTTP only (core.ws.ws_supports).
         self._websocket = settings.scheme in ("ws", "wss")
         self._closed = False
+        self._declared: dict[tuple[str, str], Pool | Flavor] = {}
 
     def _default_transport(
         self, timeout: float | None, codec: str, *, has_http_url: bool
@@ -439,11 +440,16 @@ class Client(Closing):
         options: Mapping[str, Any] | None = None,
         *,
         id: str | None = None,
+        auto_create: bool = True,
     ) -> Subscription:
         """Fetch subscription ``id``, or create one for ``subscriber`` and fetch it.
 
         The default ``ttl`` is Zaqar's own (3600 s), not python-zaqarclient's 60.
+        ``auto_create=False`` (python-zaqarclient's spelling of "only fetch")
+        needs an ``id``.
         """
+        if id is None and not auto_create:
+            raise ValidationError("id", "is required with auto_create=False")
         if id is None:
             if subscriber is None:
                 raise ValidationError("subscriber", "is required to create a subscription")
@@ -454,10 +460,18 @@ class Client(Closing):
         return Subscription(self, queue_name, record)
 
     def subscriptions(
-        self, queue_name: str, *, limit: int | None = None
+        self,
+        queue_name: str,
+        *,
+        limit: int | None = None,
+        marker: str | None = None,
+        detailed: bool | None = None,
     ) -> Iterator[Subscription]:
-        """Every subscription of a queue, page by page."""
-        for item in self._iterate(self._api.subscription_list(queue_name, limit=limit)):
+        """Every subscription of a queue, page by page. ``detailed`` is
+        accepted for python-zaqarclient and changes nothing: Zaqar always lists
+        every field of a subscription."""
+        first = self._api.subscription_list(queue_name, limit=limit, marker=marker)
+        for item in self._iterate(first):
             yield Subscription(self, queue_name, item)
 
     # -- pools and flavors (admin) ----------------------------------------------------------
@@ -472,16 +486,32 @@ class Client(Closing):
         *,
         options: Mapping[str, Any] | None = None,
     ) -> Pool:
-        """A pool handle (admin). No I/O until used; with ``auto_create`` and a
-        ``uri`` and ``weight`` the pool is created on first use."""
-        return Pool(self, name, weight=weight, uri=uri, flavor=flavor, options=options,
+        """A pool handle (admin). No I/O here: with ``auto_create`` and a ``uri``
+        and ``weight`` the pool is created lazily, on the first of: using the
+        handle, creating a flavor whose ``pool_list`` names it, or listing
+        pools or flavors. So declaring a pool and then a flavor on it works in
+        that order, and a listing right after shows both.
+
+        Example::
+
+            pool = cli.pool("fast", weight=10, uri="redis://127.0.0.1:6379")
+            flavor = cli.flavor("gold", pool_list=["fast"])
+            flavor.ensure_exists()   # creates "fast", then "gold"
+        """
+        pool = Pool(self, name, weight=weight, uri=uri, flavor=flavor, options=options,
                          auto_create=auto_create)
+        self._declare(pool)
+        return pool
 
     def pools(
-        self, *, limit: int | None = None, detailed: bool | None = None
+        self, *, limit: int | None = None, marker: str | None = None,
+        detailed: bool | None = None,
     ) -> Iterator[Pool]:
-        """Every registered pool (admin)."""
-        for item in self._iterate(self._api.pool_list(limit=limit, detailed=detailed)):
+        """Every registered pool (admin). Pools declared with :meth:`pool` and
+        not yet created are created first, so the listing shows them."""
+        self._create_declared()
+        first = self._api.pool_list(limit=limit, marker=marker, detailed=detailed)
+        for item in self._iterate(first):
             yield Pool.from_record(self, item)
 
     def flavor(
@@ -492,8 +522,10 @@ class Client(Closing):
         *,
         pool: str | None = None,
     ) -> Flavor:
-        """A flavor handle (admin). No I/O until used; with ``auto_create`` and a
-        ``pool_list`` the flavor is created on first use.
+        """A flavor handle (admin). No I/O here: with ``auto_create`` and a
+        ``pool_list`` the flavor is created lazily, on first use of the handle
+        or on the next pool or flavor listing; pools declared with :meth:`pool`
+        that it names are created before it.
 
         ``pool=`` is python-zaqarclient's pool group. API v1.1 sends it as is;
         v2 no longer has pool groups, so there it becomes ``pool_list=[pool]``
@@ -508,13 +540,31 @@ class Client(Closing):
                     stacklevel=2,
                 )
             pool_list = [pool, *(pool_list or ())]
-        return Flavor(self, name, pool_list=pool_list, auto_create=auto_create)
+        flavor = Flavor(self, name, pool_list=pool_list, auto_create=auto_create)
+        self._declare(flavor)
+        return flavor
+
+    def _declare(self, handle: Pool | Flavor) -> None:
+        # Declared-but-uncreated admin resources, so that a flavor naming a
+        # pool, or a listing, creates what was declared before it.
+        if handle._auto_create:
+            self._declared[(handle.kind, handle.name)] = handle
+
+    def _create_declared(self, pools: Iterable[str] | None = None) -> None:
+        wanted = None if pools is None else set(pools)
+        for (kind, name), handle in list(self._declared.items()):
+            if wanted is None or (kind == "pool" and name in wanted):
+                handle.ensure_exists()
 
     def flavors(
-        self, *, limit: int | None = None, detailed: bool | None = None
+        self, *, limit: int | None = None, marker: str | None = None,
+        detailed: bool | None = None,
     ) -> Iterator[Flavor]:
-        """Every flavor."""
-        for item in self._iterate(self._api.flavor_list(limit=limit, detailed=detailed)):
+        """Every flavor. Pools and flavors declared with :meth:`pool` and
+        :meth:`flavor` and not yet created are created first."""
+        self._create_declared()
+        first = self._api.flavor_list(limit=limit, marker=marker, detailed=detailed)
+        for item in self._iterate(first):
             yield Flavor.from_record(self, item)
 
 
@@ -584,9 +634,20 @@ class Queue:
                     return item.name == self.name
         return False
 
-    def metadata(self, new_meta: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def metadata(
+        self,
+        new_meta: Mapping[str, Any] | None = None,
+        force_reload: bool = False,
+        *,
+        keep_reserved: bool = True,
+    ) -> dict[str, Any]:
         """The queue's metadata; with ``new_meta``, replace the user keys with it
         (reserved ``_`` keys are only changed when given) and return the result.
+
+        Every call reads the server (nothing is cached), so python-zaqarclient's
+        ``force_reload`` is accepted and has nothing to do. ``keep_reserved=False``
+        replaces the whole document as python-zaqarclient does: reserved keys
+        missing from ``new_meta`` go back to the server's defaults.
 
         v2 sends a JSON patch computed from the current metadata; v1 replaces
         the whole ``/metadata`` document with one PUT (v1 has no ``_`` keys);
@@ -608,7 +669,7 @@ class Queue:
         current = self._client._send(self._api.queue_get(self.name))
         if new_meta is None:
             return current
-        operations = metadata_patch(current, new_meta)
+        operations = metadata_patch(current, new_meta, keep_reserved=keep_reserved)
         if not operations:
             return current
         return self._client._send(self._api.queue_update(self.name, operations))
@@ -656,9 +717,11 @@ class Queue:
         include_claimed: bool | None = None,
         include_delayed: bool | None = None,
         limit: int | None = None,
+        marker: str | None = None,
     ) -> Iterator[Message]:
         """The given messages, or every message of the queue page by page
-        (``limit`` is the page size). Missing ids are skipped."""
+        (``limit`` is the page size, ``marker`` where to start: a previous
+        page's ``next`` marker). Missing ids are skipped."""
         self._ready()
         if ids:
             found = self._client._send(self._api.message_get_many(self.name, ids))
@@ -666,8 +729,8 @@ class Queue:
                 yield Message(self, record)
             return
         first = self._api.message_list(
-            self.name, limit=limit, echo=echo, include_claimed=include_claimed,
-            include_delayed=include_delayed,
+            self.name, limit=limit, marker=marker, echo=echo,
+            include_claimed=include_claimed, include_delayed=include_delayed,
         )
         for item in self._client._iterate(first):
             yield Message(self, item)
@@ -722,9 +785,17 @@ class Queue:
             self._api.queue_share(self.name, paths=paths, methods=methods, expires=expires)
         )
 
-    def subscriptions(self, *, limit: int | None = None) -> Iterator[Subscription]:
-        """Every subscription of this queue."""
-        for subscription in self._client.subscriptions(self.name, limit=limit):
+    def subscriptions(
+        self,
+        detailed: bool | None = None,
+        marker: str | None = None,
+        limit: int | None = None,
+    ) -> Iterator[Subscription]:
+        """Every subscription of this queue (``detailed`` is accepted for
+        python-zaqarclient: listed subscriptions always carry every field)."""
+        for subscription in self._client.subscriptions(
+            self.name, detailed=detailed, marker=marker, limit=limit
+        ):
             yield subscription
 
     @contextmanager
@@ -979,6 +1050,8 @@ class Subscription:
 class Pool:
     """A storage pool (admin): ``name``, ``uri``, ``weight``, ``flavor``, ``options``."""
 
+    kind = "pool"
+
     def __init__(
         self,
         client: Client,
@@ -1018,6 +1091,7 @@ class Pool:
         """Create the pool (once per handle) if it was given a uri and weight."""
         if self._auto_create:
             self._auto_create = False
+            self._client._declared.pop((self.kind, self.name), None)
             self._client._send(
                 self._client._api.pool_create(
                     self.name, str(self.uri), int(self.weight or 0),
@@ -1063,6 +1137,8 @@ class Pool:
 class Flavor:
     """A flavor (admin): ``name``, ``pool_list``, ``capabilities``."""
 
+    kind = "flavor"
+
     def __init__(
         self,
         client: Client,
@@ -1091,9 +1167,12 @@ class Flavor:
         return f"<{type(self).__name__} {self.name!r} pool_list={self.pool_list!r}>"
 
     def ensure_exists(self) -> None:
-        """Create the flavor (once per handle) if it was given a pool list."""
+        """Create the flavor (once per handle) if it was given a pool list;
+        pools declared on the same client that it names are created first."""
         if self._auto_create:
             self._auto_create = False
+            self._client._declared.pop((self.kind, self.name), None)
+            self._client._create_declared(self.pool_list)
             self._client._send(self._client._api.flavor_create(self.name, self.pool_list))
 
     def get(self) -> Flavor:

@@ -123,15 +123,21 @@ def _created(operation: Operation) -> Callable[[Response], bool]:
     return parse
 
 
-def metadata_patch(current: Mapping[str, Any], new: Mapping[str, Any]) -> list[dict[str, Any]]:
+def metadata_patch(
+    current: Mapping[str, Any], new: Mapping[str, Any], *, keep_reserved: bool = True
+) -> list[dict[str, Any]]:
     """JSON-patch operations that turn ``current`` metadata into ``new``.
 
     Keys of ``new`` are added (``add`` also replaces), and user keys missing
-    from ``new`` are removed. Reserved ``_`` keys are never removed: Zaqar
-    merges their defaults into every GET, so they are always "present".
+    from ``new`` are removed. Reserved ``_`` keys are never removed by
+    default: Zaqar merges their defaults into every GET, so they are always
+    "present". ``keep_reserved=False`` removes them too (python-zaqarclient's
+    whole-document replace): Zaqar then falls back to its defaults.
 
     >>> metadata_patch({"a": 1, "b": 2, "_default_message_ttl": 3600}, {"a": 5})
     [{'op': 'add', 'path': '/metadata/a', 'value': 5}, {'op': 'remove', 'path': '/metadata/b'}]
+    >>> metadata_patch({"_default_message_ttl": 60}, {}, keep_reserved=False)
+    [{'op': 'remove', 'path': '/metadata/_default_message_ttl'}]
     """
     ops: list[dict[str, Any]] = [
         {"op": "add", "path": "/metadata/" + _pointer(k), "value": value}
@@ -140,7 +146,7 @@ def metadata_patch(current: Mapping[str, Any], new: Mapping[str, Any]) -> list[d
     ops.extend(
         {"op": "remove", "path": "/metadata/" + _pointer(k)}
         for k in current
-        if k not in new and k not in RESERVED_METADATA
+        if k not in new and not (keep_reserved and k in RESERVED_METADATA)
     )
     return ops
 

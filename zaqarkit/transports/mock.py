@@ -34,8 +34,8 @@ class MockTransport(Closing, AsyncClosing):
     >>> transport = MockTransport(server)
     >>> transport.handle_request(Request(Operation.PING, "GET", "/v2/ping")).body
     b'{"ok": true}'
-    >>> [r.path for r in transport.requests]
-    ['/v2/ping']
+    >>> len(transport.requests), transport.requests[0].path
+    (1, '/v2/ping')
 
     Faults are plain exceptions:
 

@@ -1,0 +1,1 @@
+"""python-zaqarclient's ``zaqarclient.queues``."""
