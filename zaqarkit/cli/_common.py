@@ -15,15 +15,16 @@ if TYPE_CHECKING:
     from zaqarkit import Client
 
 
-def client(*, websocket: bool | None = None) -> Client:
-    """A Client for the running command's connection options.
+def client(*, websocket: bool | None = None, **overrides: Any) -> Client:
+    """A Client for the running command's connection options (``overrides``
+    are Client arguments that win over them).
 
     Example::
 
         with client() as c:
             c.ping()
     """
-    return connection().client(websocket=websocket)
+    return connection().client(websocket=websocket, **overrides)
 
 
 def json_option(value: str | None, field: str) -> Any:

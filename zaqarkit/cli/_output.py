@@ -114,7 +114,9 @@ class Output:
         for row in rows:
             table.add_row(*row)
         # Markup off: message bodies may hold [brackets].
-        Console(file=sys.stdout, highlight=False, markup=False,
+        # Off a terminal nothing is wrapped: rows stay one line each for grep.
+        width = None if sys.stdout.isatty() else 100_000
+        Console(file=sys.stdout, width=width, highlight=False, markup=False,
                 soft_wrap=False).print(table)
 
 

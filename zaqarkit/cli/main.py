@@ -39,6 +39,11 @@ EXIT_INTERRUPTED = 130
 #: To add a subcommand, add one line here.
 SUBCOMMANDS: dict[str, str] = {
     "queue": "zaqarkit.cli.queues:queue",
+    "message": "zaqarkit.cli.messages:message",
+    "claim": "zaqarkit.cli.claims:claim",
+    "subscription": "zaqarkit.cli.subscriptions:subscription",
+    "pool": "zaqarkit.cli.admin:pool",
+    "flavor": "zaqarkit.cli.admin:flavor",
     "ping": "zaqarkit.cli.service:ping",
     "health": "zaqarkit.cli.service:health",
     "homedoc": "zaqarkit.cli.service:homedoc",
