@@ -47,6 +47,7 @@ SUBCOMMANDS: dict[str, str] = {
     "ping": "zaqarkit.cli.service:ping",
     "health": "zaqarkit.cli.service:health",
     "homedoc": "zaqarkit.cli.service:homedoc",
+    "tail": "zaqarkit.cli.tail:tail",
 }
 
 
