@@ -13,8 +13,10 @@ import click
 
 from zaqarkit import Message
 from zaqarkit.cli._common import client, json_option
+from zaqarkit.cli._options import connection
 from zaqarkit.cli._output import Output, output_options
 from zaqarkit.core import models, validate
+from zaqarkit.core.producer import packer_for
 from zaqarkit.core.validate import DEFAULT_LIMITS
 from zaqarkit.errors import ValidationError
 
@@ -31,13 +33,21 @@ def _row(m: Any) -> dict[str, Any]:
 
 
 def read_json_lines(
-    stream: IO[str], *, bodies: bool = False, ttl: int | None = None, delay: int | None = None
+    stream: IO[str],
+    *,
+    bodies: bool = False,
+    ttl: int | None = None,
+    delay: int | None = None,
+    websocket: bool = False,
 ) -> list[dict[str, Any]]:
     """Every message of a JSON lines input, validated before anything is sent.
 
     Each non-blank line is a message object (``{"body": ..., "ttl": ...}``),
     or with ``bodies`` the body itself; ``ttl``/``delay`` fill in what a line
-    leaves out. A bad line raises a ValidationError naming it (``line 7``).
+    leaves out. A bad line raises a ValidationError naming it (``line 7``):
+    malformed JSON, a bad field (``line 7: ttl``), or a message too large to
+    post even alone (measured as the server measures it, over HTTP or
+    ``websocket``).
 
     >>> import io
     >>> read_json_lines(io.StringIO('{"body": 1}\\n\\n{"body": 2, "ttl": 120}\\n'), ttl=60)
@@ -49,6 +59,7 @@ def read_json_lines(
 enclosed in double quotes (char 1)
     """
     messages: list[dict[str, Any]] = []
+    packer = packer_for(DEFAULT_LIMITS, websocket=websocket)
     for number, line in enumerate(stream, 1):
         if not line.strip():
             continue
@@ -65,7 +76,14 @@ enclosed in double quotes (char 1)
                 item.setdefault("ttl", ttl)
             if delay is not None:
                 item.setdefault("delay", delay)
-        messages.append(_checked(item, field))
+        message = _checked(item, field)
+        # post_many checks sizes too, but only as a lazy input reaches each
+        # message: checked here, nothing is sent when any line is too large.
+        try:
+            packer.cost(message, number)
+        except ValidationError as exc:
+            raise ValidationError(field, exc.rule) from None
+        messages.append(message)
     if not messages:
         raise ValidationError("messages", "the input holds no message")
     return messages
@@ -131,7 +149,9 @@ def post(
         listed = data if isinstance(data, list) else [data]
         items = [_checked(m, f"messages[{i}]") for i, m in enumerate(listed)]
     else:
-        items = read_json_lines(source or sys.stdin, bodies=bodies, ttl=ttl, delay=delay)
+        websocket = (connection().endpoint() or "").startswith(("ws://", "wss://"))
+        items = read_json_lines(source or sys.stdin, bodies=bodies, ttl=ttl, delay=delay,
+                                websocket=websocket)
     overrides: dict[str, Any] = {"client_id": client_id} if client_id else {}
     with client(**overrides) as c:
         q = c.queue(queue_name)
