@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -44,6 +45,8 @@ __all__ = ["ConnectionOptions", "connection", "connection_options"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 _META_KEY = "zaqarkit.connection"
+
+logger = logging.getLogger("zaqarkit.cli")
 
 
 @dataclass(frozen=True)
@@ -188,7 +191,9 @@ class ConnectionOptions:
         """
         from zaqarkit import Client
 
-        return Client(**{**self.client_kwargs(websocket=websocket), **overrides})
+        kwargs = {**self.client_kwargs(websocket=websocket), **overrides}
+        self._log(kwargs)
+        return Client(**kwargs)
 
     def async_client(self, *, websocket: bool | None = None, **overrides: Any) -> AsyncClient:
         """An :class:`zaqarkit.AsyncClient` for these options (``overrides`` win).
@@ -200,7 +205,23 @@ class ConnectionOptions:
         """
         from zaqarkit import AsyncClient
 
-        return AsyncClient(**{**self.client_kwargs(websocket=websocket), **overrides})
+        kwargs = {**self.client_kwargs(websocket=websocket), **overrides}
+        self._log(kwargs)
+        return AsyncClient(**kwargs)
+
+    @staticmethod
+    def _log(kwargs: Mapping[str, Any]) -> None:
+        # Names only the endpoint and how it authenticates: never credentials.
+        if "auth" in kwargs:
+            how = "a signed URL"
+        elif "session" in kwargs:
+            how = "a clouds.yaml session"
+        elif "conf" in kwargs:
+            how = "Keystone"
+        else:
+            how = f"no auth, project {kwargs.get('project_id')!r}"
+        logger.debug("client for %s (API v%s, %s)", kwargs["url"] or "the service catalog",
+                     kwargs["version"], how)
 
 
 def _read_signed_url(value: str) -> Mapping[str, Any]:

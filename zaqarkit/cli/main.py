@@ -116,15 +116,25 @@ class _RootGroup(click.Group):
             ctx.exit(EXIT_INTERRUPTED)
 
 
+_debug_handler: logging.Handler | None = None
+
+
 def _configure_logging(debug: bool) -> None:
+    global _debug_handler
+    root = logging.getLogger("zaqarkit")
+    if _debug_handler is not None:
+        # Invoked again in the same process (tests, embedding): one handler.
+        root.removeHandler(_debug_handler)
+        _debug_handler = None
     if not debug:
         return
     # Logging only: the transports' own loggers (zaqarkit.http, ...) decide
     # what a request looks like and redact its secrets.
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-    root = logging.getLogger("zaqarkit")
-    root.addHandler(handler)
+    _debug_handler = logging.StreamHandler(sys.stderr)
+    _debug_handler.setFormatter(
+        logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s")
+    )
+    root.addHandler(_debug_handler)
     root.setLevel(logging.DEBUG)
 
 
