@@ -24,16 +24,16 @@ import anyio
 __all__ = [
     "AsyncEvent",
     "AsyncLock",
+    "AsyncShield",
     "AsyncSignal",
     "AsyncTaskGroup",
     "Event",
     "Lock",
+    "Shield",
     "Signal",
     "TaskGroup",
-    "async_shield",
-    "monotonic",
-    "shield",
-]
+        "monotonic",
+    ]
 
 
 monotonic = time.monotonic
@@ -125,7 +125,7 @@ class AsyncTaskGroup:
         self._group.cancel_scope.cancel()
 
 
-def async_shield() -> AbstractContextManager[Any]:
+def AsyncShield() -> AbstractContextManager[Any]:
     """Cleanup that must finish even while the surrounding task is cancelled."""
     return anyio.CancelScope(shield=True)
 
@@ -184,12 +184,13 @@ class Signal:
 
 class TaskGroup:
     """Threads bound to a block: leaving it joins them. Threads cannot be
-    cancelled, so ``cancel()`` only records the wish; the functions run here
-    watch their own stop events."""
+    cancelled: ``cancel()`` makes the block stop waiting for them (they run on
+    as daemons; the functions run here watch their own stop flags)."""
 
     def __init__(self) -> None:
         self._threads: list[threading.Thread] = []
         self._errors: list[BaseException] = []
+        self._cancelled = False
 
     def __enter__(self) -> TaskGroup:
         return self
@@ -198,7 +199,8 @@ class TaskGroup:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> bool | None:
         for thread in self._threads:
-            thread.join()
+            while thread.is_alive() and not self._cancelled:
+                thread.join(0.1)
         if self._errors and exc is None:
             raise self._errors[0]
         return None
@@ -210,14 +212,14 @@ class TaskGroup:
             except BaseException as error:  # re-raised when the block ends
                 self._errors.append(error)
 
-        thread = threading.Thread(target=run, name=f"zaqarkit-{getattr(func, '__name__', 'task')}",
-                                  daemon=True)
+        name = f"zaqarkit-{getattr(func, '__name__', 'task')}"
+        thread = threading.Thread(target=run, name=name, daemon=True)
         self._threads.append(thread)
         thread.start()
 
     def cancel(self) -> None:
-        pass
+        self._cancelled = True
 
 
-def shield() -> AbstractContextManager[Any]:
+def Shield() -> AbstractContextManager[Any]:
     return nullcontext()

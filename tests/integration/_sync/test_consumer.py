@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -105,3 +106,186 @@ def test_producer_batches_in_order_with_backpressure(client: Client) -> None:
         assert caught.value.field == "messages[1]"
         assert len(producer.flush()) == 1
     queue.delete()
+
+
+# -- consumer -----------------------------------------------------------------------------
+
+
+def _volume(request: pytest.FixtureRequest) -> int:
+    """10,000 messages on the sync and asyncio runs; trio, which runs the same
+    code paths, gets 2,000 to keep the suite within a few minutes."""
+    params = getattr(request.node, "callspec", None)
+    backend = params.params.get("anyio_backend") if params is not None else None
+    return 2_000 if backend == "trio" else 10_000
+
+
+def _sleep(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+def _wait_for(predicate: Any, timeout: float = 30.0) -> None:
+    """Poll ``predicate`` (bounded, generous margin for a loaded machine)."""
+    for _ in range(int(timeout / 0.05)):
+        if predicate():
+            return
+        _sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def test_consume_every_message_once_with_4_handlers(
+    client: Client, request: pytest.FixtureRequest
+) -> None:
+    queue = client.queue(_name())
+    total = _volume(request)
+    ids = queue.post_many({"body": {"n": n}, "ttl": 3_600} for n in range(total))
+    seen: dict[str, int] = {}
+    bodies: set[int] = set()
+
+    def handler(delivery: Any) -> None:
+        seen[delivery.id] = seen.get(delivery.id, 0) + 1
+        bodies.add(delivery.body["n"])
+        if len(seen) == total:
+            delivery.consumer.stop()
+
+    stats = queue.consume(handler, concurrency=4, batch=20, max_in_flight=40,
+                                poll_max=0.5)
+    assert set(seen) == set(ids)  # 0 lost
+    assert [i for i, count in seen.items() if count > 1] == []  # 0 duplicates
+    assert bodies == set(range(total))
+    assert (stats.acked, stats.nacked) == (total, 0)
+    queue_stats = queue.stats()
+    assert (queue_stats.total, queue_stats.claimed) == (0, 0)  # every ack reached the server
+    queue.delete()
+
+
+def test_iterate_ack_and_nack_release_promptly(
+    client: Client, zaqar_server: Any, project_id: str
+) -> None:
+    queue = client.queue(_name())
+    [message_id] = queue.post([{"body": "retry me", "ttl": 600}])
+    with Client(zaqar_server.url, project_id=project_id) as other:
+        other_queue = other.queue(queue.name, auto_create=False)
+        with queue.consumer(batch=1, ttl=600, poll_max=0.2) as consumer:
+            for delivery in consumer:
+                assert (delivery.id, delivery.body) == (message_id, "retry me")
+                # Claimed for 600 s: only a release makes it visible now.
+                assert len(other_queue.claim(ttl=60, limit=1)) == 0
+                delivery.nack()
+                break
+            _wait_for(lambda: consumer.stats.released == 1)
+            # One claim by another consumer gets it, long before the ttl.
+            claim = other_queue.claim(ttl=60, limit=1)
+            assert [m.id for m in claim] == [message_id]
+            claim.delete()
+        assert consumer.stats.nacked == 1
+    queue.delete()
+
+
+def test_lease_is_renewed_while_the_handler_runs(
+    client: Client, zaqar_server: Any, project_id: str
+) -> None:
+    """Zaqar's claim ttl floor is 60 s (hard-coded MIN_CLAIM_TTL), so instead of
+    a handler running 3 x 60 s, the renewal interval is 1 s and the handler runs
+    4 renewal intervals: the claim's age on the server must show the renewals
+    (it restarts at every PATCH), and a second consumer must never get the
+    message meanwhile."""
+    queue = client.queue(_name())
+    [message_id] = queue.post([{"body": "slow", "ttl": 600}])
+    stolen: list[str] = []
+    ages: list[int] = []
+    handled: list[str] = []
+    with Client(zaqar_server.url, project_id=project_id) as other:
+        other_queue = other.queue(queue.name, auto_create=False)
+
+        def handler(delivery: Any) -> None:
+            for _ in range(8):
+                claim = other_queue.claim(ttl=60, limit=1)
+                stolen.extend(m.id for m in claim)
+                _sleep(0.5)
+            ages.append((queue.claim(id=delivery.claim_id)).age)
+            handled.append(delivery.id)
+            assert not delivery.lease_lost
+            delivery.consumer.stop()
+
+        stats = queue.consume(handler, concurrency=1, batch=1, ttl=60, renew_every=1.0)
+    assert handled == [message_id]
+    assert stolen == []
+    assert stats.renewals >= 2
+    assert ages[0] <= 2  # renewed within the last ~1 s; 4+ s since the claim
+    assert stats.acked == 1
+    assert (queue.stats()).total == 0
+    queue.delete()
+
+
+def test_shutdown_lets_handlers_finish_and_releases_the_rest(client: Client) -> None:
+    queue = client.queue(_name())
+    queue.post_many({"body": n, "ttl": 600} for n in range(30))
+    started: list[int] = []
+    finished: list[int] = []
+
+    def handler(delivery: Any) -> None:
+        started.append(delivery.body)
+        if len(started) == 4:
+            delivery.consumer.stop()
+        _sleep(0.5)
+        finished.append(delivery.body)
+
+    stats = queue.consume(handler, concurrency=4, batch=10, max_in_flight=20,
+                                drain_timeout=30)
+    assert sorted(finished) == sorted(started)  # every in-flight handler finished
+    assert stats.acked == len(finished)
+    queue_stats = queue.stats()
+    assert queue_stats.claimed == 0  # nothing left claimed
+    assert queue_stats.free == 30 - len(finished)
+    queue.delete()
+
+
+def test_failing_message_ends_in_the_dead_letter_queue(client: Client) -> None:
+    queue = client.queue(_name())
+    dlq = client.queue(queue.name + ".dlq")
+    queue.set_dead_letter(dlq, max_claim_count=2, messages_ttl=900)
+    assert queue.dead_letter() == {
+        "queue": dlq.name, "max_claim_count": 2, "messages_ttl": 900,
+    }
+    [message_id] = queue.post([{"body": "poison", "ttl": 600}])
+    attempts: list[str] = []
+
+    def handler(delivery: Any) -> None:
+        attempts.append(delivery.id)
+        raise RuntimeError("always fails")
+
+    stats = queue.consume(handler, concurrency=1, max_messages=2, batch=1,
+                                poll_max=0.2)
+    assert stats.nacked == 2
+    # The claim after the max_claim_count-th moves the message instead of
+    # handing it out.
+    assert len(queue.claim(ttl=60, limit=1)) == 0
+    assert attempts == [message_id, message_id]  # delivered max_claim_count times
+    # Zaqar 23 (redis) moves the id into the dead-letter queue: it is read
+    # there by id; its listings and stats do not count it (the move skips
+    # the DLQ's counters, and listing claimed messages there is a 503).
+    moved = dlq.message(message_id)
+    assert moved.body == "poison"
+    assert (queue.stats()).total == 0
+    queue.delete()
+    dlq.delete()
+
+
+def test_push_wakes_an_idle_websocket_consumer(zaqar_server: Any, project_id: str) -> None:
+    with Client(zaqar_server.ws_url, project_id=project_id) as ws, Client(
+        zaqar_server.url, project_id=project_id
+    ) as poster:
+        queue = ws.queue(_name())
+        queue.ensure_exists()
+        # A fallback poll of 60 s: only a push can deliver within the wait below.
+        with queue.consumer(push_poll=60.0) as consumer:
+            _wait_for(lambda: consumer.push_active and consumer.stats.empty_claims > 0)
+            [message_id] = poster.queue(queue.name, auto_create=False).post(
+                [{"body": "ping", "ttl": 600}]
+            )
+            delivery = consumer.next_delivery(timeout=30)
+            assert delivery is not None
+            assert delivery.id == message_id
+            delivery.ack()
+        assert consumer.stats.pushes >= 1
+        queue.delete()
