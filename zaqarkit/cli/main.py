@@ -48,6 +48,7 @@ SUBCOMMANDS: dict[str, str] = {
     "health": "zaqarkit.cli.service:health",
     "homedoc": "zaqarkit.cli.service:homedoc",
     "tail": "zaqarkit.cli.tail:tail",
+    "consume": "zaqarkit.cli.consume:consume",
     "server": "zaqarkit.cli.server:server",
 }
 
