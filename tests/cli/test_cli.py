@@ -281,3 +281,23 @@ def test_missing_extra_gives_a_one_line_hint() -> None:
     assert done.stderr == (
         "zaqarkit's command line needs: pip install 'zaqarkit[cli]' (missing click)\n"
     )
+
+
+# -- over WebSocket ----------------------------------------------------------------------------
+
+
+def test_verbs_over_websocket(zaqar_server: Any, project_id: str) -> None:
+    ws = Cli(zaqar_server.ws_url, project_id)
+    name = _q()
+    ws.ok("queue", "create", name)
+    ids = [row["ID"] for row in ws.json("message", "post", name, '{"body": "ws", "ttl": 300}')]
+    listed = ws.json("message", "list", name, "--echo")
+    assert [(row["ID"], row["Body"]) for row in listed] == [(ids[0], "ws")]
+    # Zaqar serves no health over WebSocket: an UnsupportedOperation, exit 5 ...
+    admin = ws.with_args("--roles", "admin")
+    assert admin.fails(5, "health").startswith("zaqarkit: UnsupportedOperation: ")
+    # With --os-url as well, the verbs go over HTTP (--ws-url is for tail).
+    both = Cli(zaqar_server.ws_url, project_id)
+    both.global_args = ["--ws-url", zaqar_server.ws_url, "--os-url", zaqar_server.url,
+                        "--os-project-id", project_id, "--roles", "admin"]
+    assert both.json("health")["storage_reachable"] is True

@@ -27,6 +27,7 @@ import functools
 import json
 import logging
 import os
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -256,10 +257,13 @@ def _cloud_kwargs(cloud: str, conn: ConnectionOptions) -> dict[str, Any]:
             "os_cloud", "reading clouds.yaml needs openstacksdk: pip install 'zaqarkit[clouds]'"
         ) from None
     try:
-        region = os_config.OpenStackConfig().get_one(
-            cloud=cloud, region_name=conn.region_name or None
-        )
-        session = region.get_session()
+        with warnings.catch_warnings():
+            # openstacksdk warns about its own optional metrics backends.
+            warnings.simplefilter("ignore")
+            region = os_config.OpenStackConfig().get_one(
+                cloud=cloud, region_name=conn.region_name or None
+            )
+            session = region.get_session()
     except Exception as exc:  # openstacksdk raises its own and keystoneauth1's errors
         raise ValidationError("os_cloud", f"cannot load cloud {cloud!r}: {exc}") from None
     kwargs: dict[str, Any] = {"session": session}
