@@ -3,8 +3,10 @@ JSON arguments, and records as plain dicts for :mod:`zaqarkit.cli._output`."""
 
 from __future__ import annotations
 
+import itertools
 import json
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -13,6 +15,8 @@ from zaqarkit.errors import ValidationError
 
 if TYPE_CHECKING:
     from zaqarkit import Client
+
+T = TypeVar("T")
 
 
 def client(*, websocket: bool | None = None, **overrides: Any) -> Client:
@@ -57,3 +61,13 @@ def json_object(value: str | None, field: str) -> dict[str, Any] | None:
 def echo_json_line(data: Any) -> None:
     """One compact JSON document per line (streams: tail, consume, pop)."""
     click.echo(json.dumps(data, separators=(",", ":"), sort_keys=True))
+
+
+def take(items: Iterable[T], limit: int | None) -> list[T]:
+    """The first ``limit`` items (all with None): ``--limit`` on listings,
+    which page lazily, so no more pages are fetched than needed.
+
+    >>> take(iter(range(5)), 2), take(range(3), None)
+    ([0, 1], [0, 1, 2])
+    """
+    return list(itertools.islice(items, limit) if limit else items)

@@ -3,13 +3,11 @@ messaging pool|flavor create|show|update|delete|list``)."""
 
 from __future__ import annotations
 
-import itertools
-import json
 from typing import Any
 
 import click
 
-from zaqarkit.cli._common import client, json_object
+from zaqarkit.cli._common import client, json_object, json_option, take
 from zaqarkit.cli._output import Output, output_options
 from zaqarkit.errors import ValidationError
 
@@ -38,10 +36,7 @@ def _pool_list(value: str | None) -> list[str] | None:
         return None
     text = value.strip()
     if text.startswith("["):
-        try:
-            names = json.loads(text)
-        except ValueError as exc:
-            raise ValidationError("pool_list", f"is not valid JSON: {exc}") from None
+        names = json_option(text, "pool_list")
         if not isinstance(names, list):
             raise ValidationError("pool_list", "must be a JSON list of pool names")
         return [str(name) for name in names]
@@ -120,7 +115,7 @@ def pool_list(out: Output, limit: int | None, detailed: bool) -> None:
     """List pools."""
     with client() as c:
         found = c.pools(limit=limit, detailed=detailed or None)
-        rows = [_pool_row(p) for p in (itertools.islice(found, limit) if limit else found)]
+        rows = [_pool_row(p) for p in take(found, limit)]
     out.listing(POOL_COLUMNS if detailed else POOL_COLUMNS[:4], rows)
 
 
@@ -190,5 +185,5 @@ def flavor_list(out: Output, limit: int | None, detailed: bool) -> None:
     """List flavors."""
     with client() as c:
         found = c.flavors(limit=limit, detailed=detailed or None)
-        rows = [_flavor_row(f) for f in (itertools.islice(found, limit) if limit else found)]
+        rows = [_flavor_row(f) for f in take(found, limit)]
     out.listing(FLAVOR_COLUMNS if detailed else FLAVOR_COLUMNS[:2], rows)

@@ -3,7 +3,6 @@ get, delete and pop; ``post`` also reads JSON lines from a file or stdin."""
 
 from __future__ import annotations
 
-import itertools
 import json
 import sys
 from collections.abc import Iterator
@@ -12,7 +11,7 @@ from typing import IO, Any
 import click
 
 from zaqarkit import Message
-from zaqarkit.cli._common import client, json_option
+from zaqarkit.cli._common import client, json_option, take
 from zaqarkit.cli._options import connection
 from zaqarkit.cli._output import Output, output_options
 from zaqarkit.core import models, validate
@@ -181,7 +180,7 @@ def list_(
             *ids, echo=echo or None, include_claimed=include_claimed or None,
             include_delayed=include_delayed or None, limit=limit,
         )
-        rows = [_row(m) for m in (itertools.islice(found, limit) if limit else found)]
+        rows = [_row(m) for m in take(found, limit)]
     out.listing(COLUMNS, rows)
 
 

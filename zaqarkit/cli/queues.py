@@ -3,12 +3,11 @@ signed url (as ``openstack messaging queue ...``), plus exists and count."""
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import click
 
-from zaqarkit.cli._common import client, json_object
+from zaqarkit.cli._common import client, json_object, take
 from zaqarkit.cli._output import Output, output_options
 from zaqarkit.errors import ValidationError
 
@@ -36,7 +35,7 @@ def list_(out: Output, limit: int | None, marker: str | None, detailed: bool) ->
     with client() as c:
         extra: dict[str, Any] = {"marker": marker} if marker else {}
         listed = c.queues(limit=limit, detailed=detailed or None, **extra)
-        queues = list(itertools.islice(listed, limit) if limit else listed)
+        queues = take(listed, limit)
         if detailed:
             rows = [
                 {"Name": q.name, "Metadata": q._listed.metadata if q._listed else None,

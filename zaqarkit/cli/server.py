@@ -25,6 +25,7 @@ import click
 
 from zaqarkit.cli._output import Output, output_options
 from zaqarkit.cli.main import CliError
+from zaqarkit.testing._servers import _pid_alive as _alive
 
 __all__ = ["server", "state_dir"]
 
@@ -49,20 +50,6 @@ def state_dir() -> Path:
 
 def _state_file() -> Path:
     return state_dir() / _STATE_NAME
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
-    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
 
 
 def _is_supervisor(pid: int) -> bool:

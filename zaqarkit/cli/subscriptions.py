@@ -3,12 +3,11 @@ messaging subscription ...``), plus ``confirm``."""
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import click
 
-from zaqarkit.cli._common import client, json_object
+from zaqarkit.cli._common import client, json_object, take
 from zaqarkit.cli._output import Output, output_options
 
 __all__ = ["subscription"]
@@ -85,7 +84,7 @@ def list_(out: Output, queue_name: str, limit: int | None) -> None:
     """List a queue's subscriptions."""
     with client() as c:
         found = c.subscriptions(queue_name, limit=limit)
-        rows = [_row(s) for s in (itertools.islice(found, limit) if limit else found)]
+        rows = [_row(s) for s in take(found, limit)]
     out.listing(COLUMNS, rows)
 
 
