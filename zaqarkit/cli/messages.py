@@ -55,7 +55,7 @@ def read_json_lines(
     Traceback (most recent call last):
     ...
     zaqarkit.errors.ValidationError: line 2: is not valid JSON: Expecting property name \
-enclosed in double quotes (char 1)
+enclosed in double quotes (char 2)
     """
     messages: list[dict[str, Any]] = []
     packer = packer_for(DEFAULT_LIMITS, websocket=websocket)
