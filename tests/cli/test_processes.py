@@ -132,8 +132,9 @@ def test_tail_claim_consumes(zaqar_server: Any, project_id: str, running: list[R
         assert (stats.total, stats.claimed) == (0, 0)
 
 
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_tail_claim_releases_its_claim_on_ctrl_c(
-    zaqar_server: Any, project_id: str, running: list[Running]
+    zaqar_server: Any, project_id: str, running: list[Running], signum: int
 ) -> None:
     name = _q()
     with Client(zaqar_server.url, project_id=project_id) as c:
@@ -149,7 +150,7 @@ def test_tail_claim_releases_its_claim_on_ctrl_c(
         while q.stats().claimed == 0:
             assert time.monotonic() < deadline, "the tail never claimed"
             time.sleep(0.1)
-        r.proc.send_signal(signal.SIGINT)
+        r.proc.send_signal(signum)
         out, _ = r.proc.communicate(timeout=STARTUP_SECONDS)
         assert r.proc.returncode == 130
         printed = len(out.splitlines())

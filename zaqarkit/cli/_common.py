@@ -3,9 +3,12 @@ JSON arguments, and records as plain dicts for :mod:`zaqarkit.cli._output`."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
-from collections.abc import Iterable
+import signal
+import threading
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -71,3 +74,27 @@ def take(items: Iterable[T], limit: int | None) -> list[T]:
     ([0, 1], [0, 1, 2])
     """
     return list(itertools.islice(items, limit) if limit else items)
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Within the block SIGTERM acts like Ctrl-C (KeyboardInterrupt), so that
+    ``kill``, systemd or a container stop also releases what a stream holds.
+
+    Example::
+
+        with sigterm_as_interrupt():
+            follow_the_queue()
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 
-from zaqarkit.cli._common import client, echo_json_line
+from zaqarkit.cli._common import client, echo_json_line, sigterm_as_interrupt
 from zaqarkit.errors import ValidationError
 
 __all__ = ["consume"]
@@ -89,7 +89,7 @@ def consume(
             return
         _status(f"draining {queue_name} to stdout (Ctrl-C to stop)")
         printed = 0
-        with q.consumer(**options) as consumer:
+        with sigterm_as_interrupt(), q.consumer(**options) as consumer:
             # Leaving the block (done, Ctrl-C, an error) releases what is unacked.
             while count is None or printed < count:
                 delivery = consumer.next_delivery(timeout=idle_exit)

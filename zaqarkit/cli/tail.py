@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from zaqarkit.cli._common import client, echo_json_line
+from zaqarkit.cli._common import client, echo_json_line, sigterm_as_interrupt
 from zaqarkit.cli._options import connection
 
 __all__ = ["tail"]
@@ -133,9 +133,10 @@ def tail(
     conn = connection()
     websocket = bool(conn.ws_url) or (conn.url or "").startswith(("ws://", "wss://"))
     sink = _Sink(count)
-    if consume:
-        _claiming(queue_name, interval, ttl, grace, batch, sink)
-    elif websocket and not poll:
-        _over_websocket(queue_name, ttl, sink)
-    else:
-        _by_polling(queue_name, interval, from_start, sink)
+    with sigterm_as_interrupt():
+        if consume:
+            _claiming(queue_name, interval, ttl, grace, batch, sink)
+        elif websocket and not poll:
+            _over_websocket(queue_name, ttl, sink)
+        else:
+            _by_polling(queue_name, interval, from_start, sink)
