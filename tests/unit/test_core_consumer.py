@@ -172,6 +172,14 @@ def test_idle_wait_is_the_push_poll_when_pushes_wake_the_consumer() -> None:
     assert state.idle_wait() <= 0.1
 
 
+def test_a_push_rechecks_briefly_before_the_long_wait() -> None:
+    state = _state(push_poll=30.0, poll_initial=0.1, jitter=0.0)
+    state.push = True
+    assert state.idle_wait() == 30.0
+    state.pushed()  # the pushed message may not be stored yet when claimed
+    assert [state.idle_wait() for _ in range(4)] == [0.1, 0.2, 0.4, 30.0]
+
+
 def test_claimed_messages_reset_the_backoff() -> None:
     state = _state(poll_initial=0.1, poll_max=5.0, jitter=0.0)
     waits = [state.idle_wait() for _ in range(4)]

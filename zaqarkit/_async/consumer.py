@@ -382,6 +382,8 @@ class AsyncConsumer:
                     except TimeoutError:
                         continue
                     self.stats.pushes += 1
+                    async with self._lock:
+                        self._state.pushed()
                     self._poke.notify()
         except (UnsupportedOperation, ZaqarError) as error:
             if not self._stopping:

@@ -384,6 +384,8 @@ class Consumer:
                     except TimeoutError:
                         continue
                     self.stats.pushes += 1
+                    with self._lock:
+                        self._state.pushed()
                     self._poke.notify()
         except (UnsupportedOperation, ZaqarError) as error:
             if not self._stopping:

@@ -50,6 +50,7 @@ from zaqarkit.core.validate import MIN_TTL, Limits
 from zaqarkit.errors import ValidationError
 
 __all__ = [
+    "PUSH_RECHECKS",
     "Ack",
     "Backoff",
     "ConsumerSettings",
@@ -58,6 +59,10 @@ __all__ = [
     "Release",
     "ack_batches",
 ]
+
+
+#: Empty claims after a push that retry on the short backoff.
+PUSH_RECHECKS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +237,7 @@ class ConsumerState:
         self.backoff = Backoff(settings.poll_initial, settings.poll_max, settings.poll_factor,
                                settings.jitter, random)
         self.in_flight = 0
+        self._rechecks = 0
 
     # -- claiming ---------------------------------------------------------------
 
@@ -256,9 +262,20 @@ class ConsumerState:
     def idle_wait(self) -> float:
         """Seconds to wait after a claim found nothing (until woken by a push,
         when pushes are on)."""
-        if self.push:
+        if self.push and self._rechecks <= 0:
             return self.settings.push_poll
+        self._rechecks -= 1
         return self.backoff.next()
+
+    def pushed(self) -> None:
+        """A push notification arrived. Zaqar's notifier stage runs before
+        the storage controller in the message pipeline
+        (``zaqar/storage/pipeline.py``) and sends from a thread pool
+        (``zaqar/notification/notifier.py``), so the push can beat the stored
+        message and the claim it triggers may find nothing: the next few
+        empty claims back off briefly instead of waiting ``push_poll``."""
+        self._rechecks = PUSH_RECHECKS
+        self.backoff.reset()
 
     # -- delivery ---------------------------------------------------------------
 

@@ -172,6 +172,7 @@ async def test_iterate_ack_and_nack_release_promptly(
                 assert (delivery.id, delivery.body) == (message_id, "retry me")
                 # Claimed for 600 s: only a release makes it visible now.
                 assert len(await other_queue.claim(ttl=60, limit=1)) == 0
+                consumer.stop()  # so that this consumer does not claim it back first
                 await delivery.nack()
                 break
             await _wait_for(lambda: consumer.stats.released == 1)
