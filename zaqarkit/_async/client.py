@@ -811,6 +811,7 @@ class AsyncQueue:
         push_poll: float = 5.0,
         drain_timeout: float = 10.0,
         ack_linger: float = 0.02,
+        delete_claims: bool = True,
         seed: int | None = None,
     ) -> AsyncConsumer:
         """An at-least-once consumer (:class:`zaqarkit.AsyncConsumer`): a
@@ -827,6 +828,9 @@ class AsyncQueue:
         polling from ``poll_initial`` up to ``poll_max`` seconds with jitter
         (seeded by ``seed``). On exit it stops claiming, waits up to
         ``drain_timeout`` for handed-out deliveries, and releases the rest.
+        A claim whose messages were all acknowledged is deleted
+        (``delete_claims``): Zaqar 23's redis store answers 503 to queue stats
+        while an expired claim lingers in its index.
 
         Example::
 
@@ -843,7 +847,7 @@ class AsyncQueue:
             batch=batch, max_in_flight=max_in_flight if max_in_flight is not None else 2 * batch,
             ttl=ttl, grace=grace, renew_every=renew_every, poll_initial=poll_initial,
             poll_max=max(poll_max, poll_initial), push_poll=push_poll,
-            drain_timeout=drain_timeout, ack_linger=ack_linger,
+            drain_timeout=drain_timeout, ack_linger=ack_linger, delete_claims=delete_claims,
             ack_batch=self._api.limits.max_messages_per_page,
         )
         return AsyncConsumer(self, settings, push=push, seed=seed)

@@ -234,7 +234,8 @@ class AsyncConsumer:
 
     @property
     def in_flight(self) -> int:
-        """Messages claimed and not settled (buffered or handed out)."""
+        """Messages claimed and not finished on the server (buffered, handed
+        out, or acknowledged with the delete not sent yet)."""
         return self._state.in_flight
 
     async def _drain(self, timeout: float) -> None:
@@ -273,6 +274,7 @@ class AsyncConsumer:
                 await self._release(batch)
             else:
                 await self._delete(batch)
+                self._state.acks_sent(len(batch))
 
     # -- iteration ----------------------------------------------------------------
 
@@ -380,6 +382,8 @@ class AsyncConsumer:
                     except TimeoutError:
                         continue
                     self.stats.pushes += 1
+                    async with self._lock:
+                        self._state.pushed()
                     self._poke.notify()
         except (UnsupportedOperation, ZaqarError) as error:
             if not self._stopping:
@@ -449,6 +453,9 @@ class AsyncConsumer:
                     await self._release(batch)
                 else:
                     await self._delete(batch)
+                    async with self._lock:
+                        self._state.acks_sent(len(batch))
+                    self._room.notify()
         finally:
             self._acker_done.set()
 

@@ -808,6 +808,7 @@ class Queue:
         push_poll: float = 5.0,
         drain_timeout: float = 10.0,
         ack_linger: float = 0.02,
+        delete_claims: bool = True,
         seed: int | None = None,
     ) -> Consumer:
         """An at-least-once consumer (:class:`zaqarkit.Consumer`): a
@@ -824,6 +825,9 @@ class Queue:
         polling from ``poll_initial`` up to ``poll_max`` seconds with jitter
         (seeded by ``seed``). On exit it stops claiming, waits up to
         ``drain_timeout`` for handed-out deliveries, and releases the rest.
+        A claim whose messages were all acknowledged is deleted
+        (``delete_claims``): Zaqar 23's redis store answers 503 to queue stats
+        while an expired claim lingers in its index.
 
         Example::
 
@@ -840,7 +844,7 @@ class Queue:
             batch=batch, max_in_flight=max_in_flight if max_in_flight is not None else 2 * batch,
             ttl=ttl, grace=grace, renew_every=renew_every, poll_initial=poll_initial,
             poll_max=max(poll_max, poll_initial), push_poll=push_poll,
-            drain_timeout=drain_timeout, ack_linger=ack_linger,
+            drain_timeout=drain_timeout, ack_linger=ack_linger, delete_claims=delete_claims,
             ack_batch=self._api.limits.max_messages_per_page,
         )
         return Consumer(self, settings, push=push, seed=seed)

@@ -236,7 +236,8 @@ class Consumer:
 
     @property
     def in_flight(self) -> int:
-        """Messages claimed and not settled (buffered or handed out)."""
+        """Messages claimed and not finished on the server (buffered, handed
+        out, or acknowledged with the delete not sent yet)."""
         return self._state.in_flight
 
     def _drain(self, timeout: float) -> None:
@@ -275,6 +276,7 @@ class Consumer:
                 self._release(batch)
             else:
                 self._delete(batch)
+                self._state.acks_sent(len(batch))
 
     # -- iteration ----------------------------------------------------------------
 
@@ -382,6 +384,8 @@ class Consumer:
                     except TimeoutError:
                         continue
                     self.stats.pushes += 1
+                    with self._lock:
+                        self._state.pushed()
                     self._poke.notify()
         except (UnsupportedOperation, ZaqarError) as error:
             if not self._stopping:
@@ -451,6 +455,9 @@ class Consumer:
                     self._release(batch)
                 else:
                     self._delete(batch)
+                    with self._lock:
+                        self._state.acks_sent(len(batch))
+                    self._room.notify()
         finally:
             self._acker_done.set()
 

@@ -33,6 +33,12 @@ Zaqar facts the decisions rest on (zaqar 23, ``zaqar/storage/redis``):
 >>> lease = state.claimed("c1", ["m1", "m2"], now=0.0)
 >>> state.claim_limit(), state.in_flight
 (5, 2)
+>>> state.handed_out("c1", "m1"), state.settle("c1", "m1", ok=True)
+(True, [Ack(claim_id='c1', message_id='m1')])
+>>> state.in_flight   # until the delete is sent
+2
+>>> state.acks_sent(1); state.in_flight
+1
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ from zaqarkit.core.validate import MIN_TTL, Limits
 from zaqarkit.errors import ValidationError
 
 __all__ = [
+    "PUSH_RECHECKS",
     "Ack",
     "Backoff",
     "ConsumerSettings",
@@ -52,6 +59,10 @@ __all__ = [
     "Release",
     "ack_batches",
 ]
+
+
+#: Empty claims after a push that retry on the short backoff.
+PUSH_RECHECKS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +74,8 @@ class ConsumerSettings:
     before the lease runs out). ``poll_initial`` .. ``poll_max`` bound the idle
     wait over HTTP (multiplied by ``poll_factor`` after every empty claim,
     jittered down by up to ``jitter``); ``push_poll`` is the fallback poll when
-    push notifications wake the consumer.
+    push notifications wake the consumer. ``delete_claims`` deletes a claim
+    whose messages were all acknowledged instead of letting it expire.
     """
 
     batch: int = 10
@@ -79,6 +91,7 @@ class ConsumerSettings:
     drain_timeout: float = 10.0
     ack_batch: int = 20
     ack_linger: float = 0.02
+    delete_claims: bool = True
 
     @property
     def renew_interval(self) -> float:
@@ -224,6 +237,7 @@ class ConsumerState:
         self.backoff = Backoff(settings.poll_initial, settings.poll_max, settings.poll_factor,
                                settings.jitter, random)
         self.in_flight = 0
+        self._rechecks = 0
 
     # -- claiming ---------------------------------------------------------------
 
@@ -248,9 +262,20 @@ class ConsumerState:
     def idle_wait(self) -> float:
         """Seconds to wait after a claim found nothing (until woken by a push,
         when pushes are on)."""
-        if self.push:
+        if self.push and self._rechecks <= 0:
             return self.settings.push_poll
+        self._rechecks -= 1
         return self.backoff.next()
+
+    def pushed(self) -> None:
+        """A push notification arrived. Zaqar's notifier stage runs before
+        the storage controller in the message pipeline
+        (``zaqar/storage/pipeline.py``) and sends from a thread pool
+        (``zaqar/notification/notifier.py``), so the push can beat the stored
+        message and the claim it triggers may find nothing: the next few
+        empty claims back off briefly instead of waiting ``push_poll``."""
+        self._rechecks = PUSH_RECHECKS
+        self.backoff.reset()
 
     # -- delivery ---------------------------------------------------------------
 
@@ -272,7 +297,6 @@ class ConsumerState:
         if lease is None or message_id not in lease.outstanding:
             return []
         lease.outstanding.discard(message_id)
-        self.in_flight -= 1
         actions: list[Ack | Release] = []
         if ok:
             actions.append(Ack(claim_id, message_id))
@@ -287,20 +311,32 @@ class ConsumerState:
         if lease.nacked or (self.stopping and lease.buffered):
             return [self._release(lease)]
         if not lease.buffered:
-            # Everything acknowledged: the claim just lapses (deleting it would
-            # cost a request and change nothing), and renewals stop.
+            # Everything acknowledged: renewals stop. The claim is deleted
+            # too unless told otherwise: on Zaqar 23's redis store an expired
+            # claim stays in the queue's claim index, and until something
+            # removes it the queue's stats answer 503 (claims.py
+            # _count_messages reads the expired claim's count as None).
             lease.done = True
             del self.leases[lease.claim_id]
+            if self.settings.delete_claims:
+                return [Release(lease.claim_id, ())]
         return []
 
     def _release(self, lease: Lease) -> Release:
         ids = tuple(sorted(lease.nacked | lease.buffered | lease.outstanding))
-        self.in_flight -= len(lease.buffered) + len(lease.outstanding)
+        self.in_flight -= len(ids)
         lease.buffered.clear()
         lease.outstanding.clear()
         lease.done = True
         del self.leases[lease.claim_id]
         return Release(lease.claim_id, ids)
+
+    def acks_sent(self, count: int) -> None:
+        """``count`` acknowledgements were sent (answered either way): their
+        messages stop counting against ``max_in_flight``. Until then they are
+        still claimed on the server, so counting them bounds what a crash
+        leaves claimed to ``max_in_flight``."""
+        self.in_flight -= count
 
     # -- renewal ----------------------------------------------------------------
 

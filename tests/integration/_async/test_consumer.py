@@ -172,6 +172,7 @@ async def test_iterate_ack_and_nack_release_promptly(
                 assert (delivery.id, delivery.body) == (message_id, "retry me")
                 # Claimed for 600 s: only a release makes it visible now.
                 assert len(await other_queue.claim(ttl=60, limit=1)) == 0
+                consumer.stop()  # so that this consumer does not claim it back first
                 await delivery.nack()
                 break
             await _wait_for(lambda: consumer.stats.released == 1)
@@ -291,3 +292,27 @@ async def test_push_wakes_an_idle_websocket_consumer(zaqar_server: Any, project_
             await delivery.ack()
         assert consumer.stats.pushes >= 1
         await queue.delete()
+
+
+async def test_a_lost_lease_is_reported_on_the_delivery(
+    client: AsyncClient, zaqar_server: Any, project_id: str
+) -> None:
+    queue = client.queue(_name())
+    await queue.post([{"body": "x", "ttl": 600}])
+    report: list[Any] = []
+    async with AsyncClient(zaqar_server.url, project_id=project_id) as other:
+
+        async def handler(delivery: Any) -> None:
+            # Someone else releases the claim behind the consumer's back: the
+            # next renewal finds it gone (404) and says so on the delivery.
+            claim = await other.queue(queue.name, auto_create=False).claim(id=delivery.claim_id)
+            await claim.delete()
+            await _wait_for(lambda: delivery.lease_lost)
+            report.append(delivery.lease_error)
+            delivery.consumer.stop()
+
+        stats = await queue.consume(handler, concurrency=1, batch=1, renew_every=0.5)
+    assert len(report) == 1
+    assert report[0]
+    assert stats.renewal_failures >= 1
+    await queue.delete()

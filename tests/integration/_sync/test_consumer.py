@@ -170,6 +170,7 @@ def test_iterate_ack_and_nack_release_promptly(
                 assert (delivery.id, delivery.body) == (message_id, "retry me")
                 # Claimed for 600 s: only a release makes it visible now.
                 assert len(other_queue.claim(ttl=60, limit=1)) == 0
+                consumer.stop()  # so that this consumer does not claim it back first
                 delivery.nack()
                 break
             _wait_for(lambda: consumer.stats.released == 1)
@@ -289,3 +290,27 @@ def test_push_wakes_an_idle_websocket_consumer(zaqar_server: Any, project_id: st
             delivery.ack()
         assert consumer.stats.pushes >= 1
         queue.delete()
+
+
+def test_a_lost_lease_is_reported_on_the_delivery(
+    client: Client, zaqar_server: Any, project_id: str
+) -> None:
+    queue = client.queue(_name())
+    queue.post([{"body": "x", "ttl": 600}])
+    report: list[Any] = []
+    with Client(zaqar_server.url, project_id=project_id) as other:
+
+        def handler(delivery: Any) -> None:
+            # Someone else releases the claim behind the consumer's back: the
+            # next renewal finds it gone (404) and says so on the delivery.
+            claim = other.queue(queue.name, auto_create=False).claim(id=delivery.claim_id)
+            claim.delete()
+            _wait_for(lambda: delivery.lease_lost)
+            report.append(delivery.lease_error)
+            delivery.consumer.stop()
+
+        stats = queue.consume(handler, concurrency=1, batch=1, renew_every=0.5)
+    assert len(report) == 1
+    assert report[0]
+    assert stats.renewal_failures >= 1
+    queue.delete()
