@@ -99,6 +99,19 @@ def test_post_json_lines_from_stdin_in_batches(cli: Cli) -> None:
     assert {row["TTL"] for row in listed} == {600}
 
 
+def test_post_json_lines_progress_bar(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    # rich draws its bar on a terminal; FORCE_COLOR makes stderr count as one.
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    name = _q()
+    lines = "".join(json.dumps({"body": n, "ttl": 300}) + "\n" for n in range(250))
+    result = cli.run("message", "post", name, "-f", "value", input=lines)
+    assert result.exit_code == 0, result.stderr
+    assert "posting" in result.stderr
+    assert "250/250" in result.stderr
+    assert len(set(result.stdout.split())) == 250
+    assert _stats(cli, name)["total"] == 250
+
+
 def test_post_json_lines_from_file_as_bodies(cli: Cli, tmp_path: Any) -> None:
     name = _q()
     path = tmp_path / "bodies.jsonl"

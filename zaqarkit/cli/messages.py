@@ -98,21 +98,31 @@ def _checked(item: Any, where: str) -> dict[str, Any]:
         raise ValidationError(f"{where}: {field}" if field else where, exc.rule) from None
 
 
-def _progress(items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    """Yield ``items``, advancing a progress bar on stderr as they are consumed."""
+def _post_lines(q: Any, items: list[dict[str, Any]], api_version: str) -> list[str]:
+    """``q.post_many(items)``, with a progress bar on stderr for large inputs
+    on a terminal."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     console = Console(stderr=True)
-    if len(items) < PROGRESS_THRESHOLD or not console.is_terminal:
-        yield from items
-        return
+    # A list is checked whole by post_many before anything is sent. The bar
+    # needs a lazy input, checked as it goes: only on v2, whose rules
+    # read_json_lines already applied to every line (v1 and v1.1 add theirs).
+    if len(items) < PROGRESS_THRESHOLD or not console.is_terminal or api_version != "2":
+        ids: list[str] = q.post_many(items)
+        return ids
+
     with Progress(TextColumn("posting"), BarColumn(), MofNCompleteColumn(),
                   console=console, transient=True) as bar:
         task = bar.add_task("post", total=len(items))
-        for item in items:
-            yield item
-            bar.advance(task)
+
+        def advancing() -> Iterator[dict[str, Any]]:
+            for item in items:
+                yield item
+                bar.advance(task)
+
+        ids = q.post_many(advancing())
+    return ids
 
 
 @click.group()
@@ -154,8 +164,10 @@ def post(
     overrides: dict[str, Any] = {"client_id": client_id} if client_id else {}
     with client(**overrides) as c:
         q = c.queue(queue_name)
-        # MESSAGES: one request, as openstack's message post; lines: batched.
-        ids = q.post(items) if messages is not None else q.post_many(_progress(items))
+        if messages is not None:
+            ids = q.post(items)  # one request, as openstack's message post
+        else:
+            ids = _post_lines(q, items, connection().api_version)
     out.listing(["ID"], [{"ID": i} for i in ids])
 
 

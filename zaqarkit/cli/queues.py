@@ -37,6 +37,7 @@ def list_(out: Output, limit: int | None, marker: str | None, detailed: bool) ->
         listed = c.queues(limit=limit, detailed=detailed or None, **extra)
         queues = take(listed, limit)
         if detailed:
+            # The listed record (metadata) that a Queue from queues() keeps.
             rows = [
                 {"Name": q.name, "Metadata": q._listed.metadata if q._listed else None,
                  "Href": q.href}
