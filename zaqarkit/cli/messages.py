@@ -156,6 +156,12 @@ def post(
             raise click.UsageError("give MESSAGES or --file, not both")
         data = json_option(messages, "messages")
         listed = data if isinstance(data, list) else [data]
+        for m in listed:
+            if isinstance(m, dict):
+                if ttl is not None:
+                    m.setdefault("ttl", ttl)
+                if delay is not None:
+                    m.setdefault("delay", delay)
         items = [_checked(m, f"messages[{i}]") for i, m in enumerate(listed)]
     else:
         websocket = (connection().endpoint() or "").startswith(("ws://", "wss://"))
