@@ -8,6 +8,7 @@ held is released, so its unprinted messages go back to the queue.
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 import time
 from typing import Any
@@ -132,6 +133,10 @@ def tail(
     """Follow QUEUE's new messages, one JSON document per line on stdout."""
     conn = connection()
     websocket = bool(conn.ws_url) or (conn.url or "").startswith(("ws://", "wss://"))
+    if websocket and not poll and not consume and importlib.util.find_spec("websockets") is None:
+        # Push is an option here, not a requirement: follow by polling.
+        _status("WebSocket push needs pip install 'zaqarkit[websockets]'; polling instead")
+        poll = True
     sink = _Sink(count)
     with sigterm_as_interrupt():
         if consume:
