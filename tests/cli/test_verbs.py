@@ -6,6 +6,7 @@ each test id is the verb's name, so the test list covers each by name.
 
 from __future__ import annotations
 
+import itertools
 import json
 import uuid
 from collections.abc import Callable
@@ -298,22 +299,36 @@ def _subscription_list(cli: Cli) -> None:
 # -- pools and flavors (admin, pooled server) ----------------------------------------
 
 
+#: What the pool and flavor scenarios created, deleted after each one whatever
+#: happened (the pooled server is shared with the rest of the session).
+CREATED: list[tuple[str, str]] = []
+#: Zaqar's SQL catalog wants each pool on its own URI: redis databases 2..15
+#: in turn, so that the pools of one scenario never share one.
+_DBIDS = itertools.cycle(range(2, 16))
+
+
 def _new_pool(cli: Cli, redis_url: str, weight: int = 10) -> str:
     name = "pool-" + uuid.uuid4().hex[:8]
-    # Zaqar's SQL catalog wants each pool on its own URI.
-    uri = f"{redis_url}?dbid={uuid.uuid4().int % 13 + 2}"
+    uri = f"{redis_url}?dbid={next(_DBIDS)}"
+    CREATED.append(("pool", name))
     created = cli.json("pool", "create", name, uri, str(weight))
     assert (created["Name"], created["Weight"], created["URI"]) == (name, weight, uri)
     return name
 
 
+def _clean_up(cli: Cli) -> None:
+    # Flavors before the pools they hold.
+    for kind in ("flavor", "pool"):
+        for made, name in [entry for entry in CREATED if entry[0] == kind]:
+            result = cli.run(made, "delete", name)
+            assert result.exit_code == 0, result.stderr
+    CREATED.clear()
+
+
 @scenario("pool create")
 def _pool_create(cli: Cli, redis_url: str) -> None:
     name = _new_pool(cli, redis_url, weight=7)
-    try:
-        assert cli.json("pool", "show", name)["Weight"] == 7
-    finally:
-        cli.ok("pool", "delete", name)
+    assert cli.json("pool", "show", name)["Weight"] == 7
 
 
 @scenario("pool show")
@@ -326,18 +341,16 @@ def _pool_show(cli: Cli, redis_url: str) -> None:
 @scenario("pool update")
 def _pool_update(cli: Cli, redis_url: str) -> None:
     name = _new_pool(cli, redis_url)
-    try:
-        updated = cli.json("pool", "update", name, "--pool_weight", "25")
-        assert updated["Weight"] == 25
-        assert cli.json("pool", "show", name)["Weight"] == 25
-    finally:
-        cli.ok("pool", "delete", name)
+    updated = cli.json("pool", "update", name, "--pool_weight", "25")
+    assert updated["Weight"] == 25
+    assert cli.json("pool", "show", name)["Weight"] == 25
 
 
 @scenario("pool delete")
 def _pool_delete(cli: Cli, redis_url: str) -> None:
     name = _new_pool(cli, redis_url)
     cli.ok("pool", "delete", name)
+    CREATED.remove(("pool", name))
     assert name not in [row["Name"] for row in cli.json("pool", "list")]
     assert "NotFound" in cli.fails(3, "pool", "show", name)
 
@@ -354,6 +367,7 @@ def _pool_list(cli: Cli, redis_url: str) -> None:
 def _new_flavor(cli: Cli, redis_url: str) -> tuple[str, str]:
     pool = _new_pool(cli, redis_url)
     name = "flavor-" + uuid.uuid4().hex[:8]
+    CREATED.append(("flavor", name))
     created = cli.json("flavor", "create", name, "--pool_list", json.dumps([pool]))
     assert (created["Name"], created["Pool list"]) == (name, [pool])
     return name, pool
@@ -361,58 +375,41 @@ def _new_flavor(cli: Cli, redis_url: str) -> tuple[str, str]:
 
 @scenario("flavor create")
 def _flavor_create(cli: Cli, redis_url: str) -> None:
-    name, pool = _new_flavor(cli, redis_url)
-    try:
-        assert cli.json("flavor", "show", name)["Capabilities"]
-    finally:
-        cli.ok("flavor", "delete", name)
-        cli.ok("pool", "delete", pool)
+    name, _ = _new_flavor(cli, redis_url)
+    assert cli.json("flavor", "show", name)["Capabilities"]
 
 
 @scenario("flavor show")
 def _flavor_show(cli: Cli, redis_url: str) -> None:
     name, pool = _new_flavor(cli, redis_url)
-    try:
-        shown = cli.json("flavor", "show", name)
-        assert (shown["Name"], shown["Pool list"]) == (name, [pool])
-    finally:
-        cli.ok("flavor", "delete", name)
-        cli.ok("pool", "delete", pool)
+    shown = cli.json("flavor", "show", name)
+    assert (shown["Name"], shown["Pool list"]) == (name, [pool])
 
 
 @scenario("flavor update")
 def _flavor_update(cli: Cli, redis_url: str) -> None:
-    name, pool = _new_flavor(cli, redis_url)
+    name, _ = _new_flavor(cli, redis_url)
     other = _new_pool(cli, redis_url)
-    try:
-        updated = cli.json("flavor", "update", name, "--pool_list", other)
-        assert updated["Pool list"] == [other]
-        assert cli.json("flavor", "show", name)["Pool list"] == [other]
-    finally:
-        cli.ok("flavor", "delete", name)
-        cli.ok("pool", "delete", pool)
-        cli.ok("pool", "delete", other)
+    updated = cli.json("flavor", "update", name, "--pool_list", other)
+    assert updated["Pool list"] == [other]
+    assert cli.json("flavor", "show", name)["Pool list"] == [other]
 
 
 @scenario("flavor delete")
 def _flavor_delete(cli: Cli, redis_url: str) -> None:
-    name, pool = _new_flavor(cli, redis_url)
+    name, _ = _new_flavor(cli, redis_url)
     cli.ok("flavor", "delete", name)
-    cli.ok("pool", "delete", pool)
+    CREATED.remove(("flavor", name))
     assert name not in [row["Name"] for row in cli.json("flavor", "list")]
 
 
 @scenario("flavor list")
 def _flavor_list(cli: Cli, redis_url: str) -> None:
-    name, pool = _new_flavor(cli, redis_url)
-    try:
-        listed = cli.json("flavor", "list")
-        assert name in [row["Name"] for row in listed]
-        detailed = cli.json("flavor", "list", "--detailed")
-        assert next(row for row in detailed if row["Name"] == name)["Capabilities"]
-    finally:
-        cli.ok("flavor", "delete", name)
-        cli.ok("pool", "delete", pool)
+    name, _ = _new_flavor(cli, redis_url)
+    listed = cli.json("flavor", "list")
+    assert name in [row["Name"] for row in listed]
+    detailed = cli.json("flavor", "list", "--detailed")
+    assert next(row for row in detailed if row["Name"] == name)["Capabilities"]
 
 
 # -- the server ----------------------------------------------------------------------
@@ -447,7 +444,11 @@ def test_plugin_verb(verb: str, request: pytest.FixtureRequest, project_id: str)
     run = SCENARIOS[verb]
     if verb.split()[0] in ("pool", "flavor"):
         srv = request.getfixturevalue("zaqar_pooled_server")
-        run(Cli(srv.url, project_id, extra=["--roles", "admin"]), srv.redis_url)  # type: ignore[call-arg]
+        admin = Cli(srv.url, project_id, extra=["--roles", "admin"])
+        try:
+            run(admin, srv.redis_url)  # type: ignore[call-arg]
+        finally:
+            _clean_up(admin)
     else:
         srv = request.getfixturevalue("zaqar_server")
         run(Cli(srv.url, project_id))
