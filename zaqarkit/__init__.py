@@ -15,9 +15,13 @@ from zaqarkit._async.client import (
     AsyncQueue,
     AsyncSubscription,
 )
+from zaqarkit._async.consumer import AsyncConsumer, AsyncDelivery, ConsumerStats
+from zaqarkit._async.producer import AsyncProducer
 from zaqarkit._network import PoolLimits
 from zaqarkit._observe import RequestEvent, ResponseEvent
 from zaqarkit._sync.client import Claim, Client, Flavor, Message, Pool, Queue, Subscription
+from zaqarkit._sync.consumer import Consumer, Delivery
+from zaqarkit._sync.producer import Producer
 from zaqarkit.core.validate import Limits
 from zaqarkit.errors import *  # noqa: F403
 from zaqarkit.errors import __all__ as _error_names
@@ -27,18 +31,25 @@ __version__ = "0.1.0"
 __all__ = [
     "AsyncClaim",
     "AsyncClient",
+    "AsyncConsumer",
+    "AsyncDelivery",
     "AsyncFlavor",
     "AsyncMessage",
     "AsyncPool",
+    "AsyncProducer",
     "AsyncQueue",
     "AsyncSubscription",
     "Claim",
     "Client",
+    "Consumer",
+    "ConsumerStats",
+    "Delivery",
     "Flavor",
     "Limits",
     "Message",
     "Pool",
     "PoolLimits",
+    "Producer",
     "Queue",
     "RequestEvent",
     "ResponseEvent",

@@ -27,11 +27,15 @@ from zaqarkit.core import models
 from zaqarkit.core.api import metadata_patch
 from zaqarkit.core.api_v1 import queue_exists_call, queue_replace_metadata_call
 from zaqarkit.core.auth import MAX_ATTEMPTS, should_reauthenticate, with_credentials
+from zaqarkit.core.consumer import ConsumerSettings
 from zaqarkit.core.context import Context
 from zaqarkit.core.models import Page
 from zaqarkit.core.paginate import Pagination
+from zaqarkit.core.producer import DEFAULT_MAX_COUNT, Packer, packer_for
 from zaqarkit.core.urls import normalize_endpoint, split_ref
 from zaqarkit.core.validate import Limits
+from zaqarkit.core.validate import integer as validate_integer
+from zaqarkit.core.validate import message_ttl as validate_message_ttl
 from zaqarkit.core.validate import name as validate_name
 from zaqarkit.core.wire import Call, Request
 from zaqarkit.core.ws import ws_supports
@@ -46,6 +50,8 @@ from zaqarkit.transports.base import AsyncClosing
 
 if TYPE_CHECKING:
     # websockets is an optional dependency: the stream type is for annotations.
+    from zaqarkit._async.consumer import AsyncConsumer, ConsumerStats
+    from zaqarkit._async.producer import AsyncProducer
     from zaqarkit.transports.websocket import AsyncPushStream
 
 __all__ = [
@@ -831,6 +837,241 @@ class AsyncQueue:
             yield stream
         finally:
             await stream.aclose()
+
+
+    # -- consuming and producing (issue 12) ----------------------------------------------
+
+    def _packer(self, max_count: int, max_bytes: int | None) -> Packer:
+        websocket = self._client._settings.scheme in ("ws", "wss")
+        return packer_for(self._api.limits, websocket=websocket, max_count=max_count,
+                          max_bytes=max_bytes)
+
+    def _post_item(self, item: Any, index: int) -> dict[str, Any]:
+        # The builder's own validation (v1 also wants a ttl), renamed to the
+        # message's position in the whole input rather than in its batch.
+        try:
+            return self._api._message_items([item])[0]
+        except ValidationError as error:
+            field = error.field.replace("messages[0]", f"messages[{index}]", 1)
+            raise ValidationError(field, error.rule) from None
+
+    async def post_many(
+        self,
+        messages: Iterable[Any],
+        *,
+        max_count: int = DEFAULT_MAX_COUNT,
+        max_bytes: int | None = None,
+    ) -> list[str]:
+        """Post any number of messages, packed into as few requests as the
+        server's limits allow; returns every id in input order.
+
+        Each request holds at most ``max_count`` messages and at most
+        ``max_messages_post_size`` bytes (the client's ``limits``, or
+        ``max_bytes``), measured the way the server measures it (JSON over
+        HTTP, the decoded list's repr over WebSocket). A list or tuple is
+        checked whole before anything is sent; a message that could never fit
+        raises :class:`ValidationError` naming ``messages[<index>]``. From a
+        lazy iterable, batches are sent as they fill: an error then carries
+        ``posted_ids``, the ids of the messages already posted (input order).
+
+        Example::
+
+            ids = await queue.post_many({"body": n, "ttl": 300} for n in range(1000))
+            assert len(ids) == 1000
+        """
+        packer = self._packer(max_count, max_bytes)
+        posted: list[str] = []
+        if isinstance(messages, (list, tuple)):
+            items = [self._post_item(item, i) for i, item in enumerate(messages)]
+            sizes = [packer.cost(item, i) for i, item in enumerate(items)]
+            pairs: Iterable[tuple[dict[str, Any], int | None]] = zip(items, sizes, strict=True)
+        else:
+            pairs = self._lazy_items(messages)
+        try:
+            for index, (item, size) in enumerate(pairs):
+                closed = packer.add(item, index, size)
+                if closed is not None:
+                    posted += await self.post(closed.items)
+            last = packer.flush()
+            if last is not None:
+                posted += await self.post(last.items)
+        except Exception as error:
+            error.posted_ids = posted  # type: ignore[attr-defined]
+            raise
+        return posted
+
+    def _lazy_items(self, messages: Iterable[Any]) -> Iterator[tuple[dict[str, Any], None]]:
+        for index, item in enumerate(messages):
+            yield self._post_item(item, index), None
+
+    def producer(
+        self,
+        *,
+        linger: float = 0.0,
+        max_count: int = DEFAULT_MAX_COUNT,
+        max_bytes: int | None = None,
+        max_pending: int = 4,
+    ) -> AsyncProducer:
+        """A batching producer (see :class:`zaqarkit.AsyncProducer`): ``send()``
+        buffers, full batches are posted in the background in order, ``flush()``
+        returns the ids posted since the last flush in input order.
+
+        Example::
+
+            async with queue.producer(linger=0.05) as producer:
+                for n in range(1000):
+                    await producer.send({"body": n, "ttl": 300})
+                ids = await producer.flush()
+        """
+        from zaqarkit._async.producer import AsyncProducer
+
+        return AsyncProducer(self, linger=linger, max_count=max_count, max_bytes=max_bytes,
+                             max_pending=max_pending)
+
+    def consumer(
+        self,
+        *,
+        batch: int | None = None,
+        max_in_flight: int | None = None,
+        ttl: int = 60,
+        grace: int = 60,
+        renew_every: float | None = None,
+        poll_initial: float = 0.1,
+        poll_max: float = 5.0,
+        push: bool | None = None,
+        push_poll: float = 5.0,
+        drain_timeout: float = 10.0,
+        ack_linger: float = 0.02,
+        delete_claims: bool = True,
+        seed: int | None = None,
+    ) -> AsyncConsumer:
+        """An at-least-once consumer (:class:`zaqarkit.AsyncConsumer`): a
+        context manager to iterate for :class:`~zaqarkit.AsyncDelivery` objects.
+
+        It claims ``batch`` messages at a time (default: the server's per-claim
+        limit, 20 on a stock Zaqar, or 10 if smaller) for ``ttl`` seconds (60 at
+        least, Zaqar's floor), keeps at most ``max_in_flight`` (default
+        ``2 * batch``) unsettled, renews a claim every ``renew_every`` seconds
+        (default ``ttl / 3``) while any of its messages is outstanding, and
+        batches acks into delete-many. When the queue is empty it waits:
+        woken by push notifications over WebSocket (``push=None`` picks them
+        when the transport can; ``push_poll`` is the fallback poll), or
+        polling from ``poll_initial`` up to ``poll_max`` seconds with jitter
+        (seeded by ``seed``). On exit it stops claiming, waits up to
+        ``drain_timeout`` for handed-out deliveries, and releases the rest.
+        A claim whose messages were all acknowledged is deleted
+        (``delete_claims``): Zaqar 23's redis store answers 503 to queue stats
+        while an expired claim lingers in its index.
+
+        Example::
+
+            async with queue.consumer(max_in_flight=20) as consumer:
+                async for delivery in consumer:
+                    await handle(delivery.body)
+                    await delivery.ack()
+        """
+        from zaqarkit._async.consumer import AsyncConsumer
+
+        if batch is None:
+            batch = min(10, self._api.limits.max_messages_per_claim_or_pop)
+        settings = ConsumerSettings(
+            batch=batch, max_in_flight=max_in_flight if max_in_flight is not None else 2 * batch,
+            ttl=ttl, grace=grace, renew_every=renew_every, poll_initial=poll_initial,
+            poll_max=max(poll_max, poll_initial), push_poll=push_poll,
+            drain_timeout=drain_timeout, ack_linger=ack_linger, delete_claims=delete_claims,
+            ack_batch=self._api.limits.max_messages_per_page,
+        )
+        return AsyncConsumer(self, settings, push=push, seed=seed)
+
+    async def consume(
+        self,
+        handler: Any,
+        *,
+        concurrency: int = 4,
+        max_messages: int | None = None,
+        **options: Any,
+    ) -> ConsumerStats:
+        """Run ``handler(delivery)`` on every message until stopped, with
+        ``concurrency`` handlers at a time (tasks here; worker threads in the
+        sync client, where SIGINT and SIGTERM stop it gracefully).
+
+        A handler that returns acknowledges its delivery, one that raises
+        releases it (a nack), unless it settled the delivery itself. It stops
+        on ``delivery.consumer.stop()``, after ``max_messages`` deliveries, or
+        when cancelled; in-flight handlers get ``drain_timeout`` to finish, and
+        what is left is released. ``options`` go to :meth:`consumer`. Returns
+        the consumer's counters.
+
+        Example::
+
+            async def handler(delivery):
+                print(delivery.body)
+
+            await queue.consume(handler, concurrency=8)
+        """
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise ValidationError("concurrency", f"must be an int >= 1, got {concurrency!r}")
+        if max_messages is not None and (
+            isinstance(max_messages, bool) or not isinstance(max_messages, int)
+            or max_messages < 1
+        ):
+            raise ValidationError("max_messages", f"must be an int >= 1, got {max_messages!r}")
+        async with self.consumer(**options) as consumer:
+            return await consumer.run(handler, concurrency=concurrency, max_messages=max_messages)
+
+    async def set_dead_letter(
+        self,
+        queue: str | AsyncQueue,
+        max_claim_count: int,
+        messages_ttl: int | None = None,
+    ) -> dict[str, Any]:
+        """Move a message claimed more than ``max_claim_count`` times to the
+        dead-letter queue ``queue`` (created here if needed), with
+        ``messages_ttl`` as its new ttl (default: it keeps its own).
+
+        Zaqar counts claims per message and moves the message on the claim
+        after the ``max_claim_count``-th (queue metadata ``_max_claim_count``,
+        ``_dead_letter_queue``, ``_dead_letter_queue_messages_ttl``; zaqar's
+        ``storage/redis/claims.py`` ``create``): a message whose handler
+        fails every time is delivered ``max_claim_count`` times, then parked.
+        Both queues must live in the same pool. On Zaqar 23 with redis the
+        parked message is read from the dead-letter queue by id
+        (``dlq.message(id)``); that queue's listings and stats do not show it.
+        Returns the new metadata.
+
+        Example::
+
+            await queue.set_dead_letter("orders.dlq", max_claim_count=3)
+        """
+        target = queue if isinstance(queue, AsyncQueue) else self._client.queue(queue)
+        if target.name == self.name:
+            raise ValidationError("queue", "a queue cannot be its own dead-letter queue")
+        max_claim_count = validate_integer(max_claim_count, "max_claim_count", 1, None)
+        changes: dict[str, Any] = {
+            "_dead_letter_queue": target.name, "_max_claim_count": max_claim_count,
+        }
+        if messages_ttl is not None:
+            changes["_dead_letter_queue_messages_ttl"] = validate_message_ttl(
+                messages_ttl, self._api.limits, "messages_ttl"
+            )
+        await target.ensure_exists(force_create=True)
+        await self._ready()
+        # Only "add" operations: a patch that names only these keys leaves
+        # the queue's other metadata alone.
+        operations = metadata_patch({}, changes)
+        return await self._client._send(self._api.queue_update(self.name, operations))
+
+    async def dead_letter(self) -> dict[str, Any]:
+        """The queue's dead-letter settings (``queue``, ``max_claim_count``,
+        ``messages_ttl``); empty when none is set."""
+        meta = await self.metadata()
+        if "_dead_letter_queue" not in meta:
+            return {}
+        return {
+            "queue": meta["_dead_letter_queue"],
+            "max_claim_count": meta.get("_max_claim_count"),
+            "messages_ttl": meta.get("_dead_letter_queue_messages_ttl"),
+        }
 
 
 class AsyncMessage:

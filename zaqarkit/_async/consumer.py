@@ -1,0 +1,591 @@
+"""AsyncConsumer: an at-least-once consumer runtime (asyncio and trio).
+
+The sync ``Consumer`` is generated from this file by ``scripts/unasync.py``:
+there the background tasks are threads and ``consume()`` runs handlers on
+worker threads. Every decision (what to claim, when to renew, what to
+release, how long to wait) is made by :class:`zaqarkit.core.consumer.ConsumerState`;
+this module only sends what it decides and tells it what happened.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from zaqarkit._concurrency import (
+    AsyncEvent,
+    AsyncLock,
+    AsyncShield,
+    AsyncSignal,
+    AsyncTaskGroup,
+    monotonic,
+)
+from zaqarkit.core.consumer import Ack, ConsumerSettings, ConsumerState, Lease, Release
+from zaqarkit.core.operations import ApiVersion
+from zaqarkit.errors import NotFound, UnsupportedOperation, ZaqarError
+
+if TYPE_CHECKING:
+    from zaqarkit._async.client import AsyncMessage, AsyncQueue
+
+__all__ = ["AsyncConsumer", "AsyncDelivery", "ConsumerStats", "Handler"]
+
+log = logging.getLogger("zaqarkit.consumer")
+
+#: How often a background wait re-checks for shutdown (threads cannot be
+#: cancelled) and how long a push subscription lives on the server.
+_TICK = 0.25
+_PUSH_TTL = 3600
+
+
+@dataclass(slots=True)
+class ConsumerStats:
+    """Counters of one consumer's life."""
+
+    delivered: int = 0
+    acked: int = 0
+    nacked: int = 0
+    released: int = 0
+    claims: int = 0
+    empty_claims: int = 0
+    renewals: int = 0
+    renewal_failures: int = 0
+    ack_failures: int = 0
+    pushes: int = 0
+
+
+class AsyncDelivery:
+    """One claimed message handed to you: ``message``, ``body``, ``id``,
+    ``claim_id``; settle it with ``ack()`` (done: delete it) or ``nack()``
+    (failed: make it available again).
+
+    ``lease_lost`` turns True when a renewal found the claim gone (or it
+    expired unrenewed): another consumer may then receive the message too,
+    and ``lease_error`` says why. ``renewals`` counts the claim's renewals.
+    """
+
+    __slots__ = ("_consumer", "_lease", "ack_error", "message", "settled")
+
+    def __init__(self, consumer: AsyncConsumer, lease: Lease, message: AsyncMessage) -> None:
+        self._consumer = consumer
+        self._lease = lease
+        self.message = message
+        #: None until settled, then "ack" or "nack".
+        self.settled: str | None = None
+        #: Set when the acknowledgement (the delete) failed.
+        self.ack_error: ZaqarError | None = None
+
+    @property
+    def body(self) -> Any:
+        return self.message.body
+
+    @property
+    def id(self) -> str:
+        return str(self.message.id)
+
+    @property
+    def claim_id(self) -> str:
+        return self._lease.claim_id
+
+    @property
+    def consumer(self) -> AsyncConsumer:
+        return self._consumer
+
+    @property
+    def lease_lost(self) -> bool:
+        return self._lease.lost
+
+    @property
+    def lease_error(self) -> str | None:
+        return self._lease.error
+
+    @property
+    def renewals(self) -> int:
+        return self._lease.renewals
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.id!r} claim={self.claim_id!r} settled={self.settled}>"
+
+    async def ack(self) -> None:
+        """Done: the message is deleted (with its claim id, batched with
+        others into delete-many). A second settle is ignored."""
+        await self._consumer._settle(self, True)
+
+    async def nack(self) -> None:
+        """Failed: the message becomes available again as soon as nothing else
+        handed out from its claim is outstanding (Zaqar releases whole claims)."""
+        await self._consumer._settle(self, False)
+
+    release = nack
+
+
+#: ``async def handler(delivery)`` (a plain function in the sync client).
+Handler = Callable[[AsyncDelivery], Any]
+
+
+class AsyncConsumer:
+    """Claims messages in batches and hands them out as deliveries.
+
+    Obtain it with :meth:`AsyncQueue.consumer`. As a context manager it runs
+    background tasks that claim (at most ``max_in_flight`` unsettled messages),
+    renew claims while their messages are outstanding, send acknowledgements
+    and releases, and, over WebSocket, listen for push notifications so an
+    idle consumer wakes as soon as a message is posted. Iterate it for
+    deliveries; leaving the block (or ``stop()``) stops claiming, waits up to
+    ``drain_timeout`` for handed-out deliveries to be settled, and releases the
+    rest. Delivery is at-least-once: a message whose handler did not ack it in
+    time (crash, lost lease, shutdown past the drain) is delivered again.
+
+    Example::
+
+        async with queue.consumer(batch=10) as consumer:
+            async for delivery in consumer:
+                print(delivery.body)
+                await delivery.ack()
+    """
+
+    def __init__(
+        self,
+        queue: AsyncQueue,
+        settings: ConsumerSettings,
+        *,
+        push: bool | None = None,
+        seed: int | None = None,
+    ) -> None:
+        self._queue = queue
+        self._client = queue._client
+        self._api = queue._api
+        self.settings = settings.check(self._api.limits)
+        self._push_wanted = push
+        self._random = random.Random(seed).random
+        self.stats = ConsumerStats()
+        self._stopping = False
+        self._started = False
+        self._finishing = False
+
+    # -- lifecycle ----------------------------------------------------------------
+
+    async def __aenter__(self) -> AsyncConsumer:
+        push = self._push_wanted
+        if push is None:
+            push = callable(getattr(self._client._transport, "subscribe", None))
+        self._state = ConsumerState(self.settings, random=self._random, push=False)
+        self._lock = AsyncLock()
+        self._deliveries = AsyncSignal()  # the buffer grew, or stopping
+        self._room = AsyncSignal()  # something settled, or stopping
+        self._poke = AsyncSignal()  # a push arrived, or stopping
+        self._leases = AsyncSignal()  # a lease was added, or finishing
+        self._acks = AsyncSignal()  # an action was queued, or finishing
+        self._stop_event = AsyncEvent()
+        self._buffer: deque[AsyncDelivery] = deque()
+        self._actions: deque[Ack | Release] = deque()
+        self._acking: dict[str, AsyncDelivery] = {}
+        self._acker_done = AsyncEvent()
+        self._claimer_done = AsyncEvent()
+        await self._queue._ready()
+        self._group = AsyncTaskGroup()
+        await self._group.__aenter__()
+        self._group.start_soon(self._claimer)
+        self._group.start_soon(self._renewer)
+        self._group.start_soon(self._acker)
+        if push:
+            self._group.start_soon(self._pusher)
+        self._started = True
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+        try:
+            with AsyncShield():
+                # Leaving on an error or a cancellation does not wait for
+                # deliveries the body will never settle now.
+                await self._drain(self.settings.drain_timeout if exc is None else 0.0)
+                await self._finish()
+        finally:
+            await self._group.__aexit__(kind, exc, tb)
+
+    def stop(self) -> None:
+        """Stop claiming and end the iteration; in-flight deliveries may still be
+        settled until the drain ends. Safe to call from a handler, another task,
+        or several times."""
+        if self._stopping:
+            return
+        self._stopping = True
+        log.info("consumer of %r stopping", self._queue.name)
+        if self._started:
+            self._stop_event.set()
+            for signal in (self._deliveries, self._room, self._poke):
+                signal.notify()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    @property
+    def push_active(self) -> bool:
+        """Whether push notifications currently wake this consumer."""
+        return self._started and self._state.push
+
+    @property
+    def in_flight(self) -> int:
+        """Messages claimed and not finished on the server (buffered, handed
+        out, or acknowledged with the delete not sent yet)."""
+        return self._state.in_flight
+
+    async def _drain(self, timeout: float) -> None:
+        deadline = monotonic() + timeout
+        while True:
+            generation = self._room.generation
+            async with self._lock:
+                self._queue_actions(self._state.stop())
+                left = self._state.outstanding
+            remaining = deadline - monotonic()
+            if not left or remaining <= 0:
+                if left:
+                    log.warning("drain timed out with %d deliveries unsettled; releasing", left)
+                return
+            await self._room.wait(generation, min(remaining, _TICK))
+
+    async def _finish(self) -> None:
+        # A claim on its way when stop() came is registered (and released)
+        # by the claimer itself: wait for it before releasing the rest.
+        while not await self._claimer_done.wait(_TICK):
+            pass
+        async with self._lock:
+            self._queue_actions(self._state.release_all())
+            self._buffer.clear()
+        self._finishing = True
+        self._acks.notify()
+        self._leases.notify()
+        self._poke.notify()
+        while not await self._acker_done.wait(_TICK):
+            pass
+        # After a cancellation the acker may have ended early: what it left
+        # is sent here, inside the caller's shield.
+        while self._actions:
+            batch = self._take_actions()
+            if isinstance(batch, Release):
+                await self._release(batch)
+            else:
+                await self._delete(batch)
+                self._state.acks_sent(len(batch))
+
+    # -- iteration ----------------------------------------------------------------
+
+    def __aiter__(self) -> AsyncConsumer:
+        return self
+
+    async def __anext__(self) -> AsyncDelivery:
+        delivery = await self.next_delivery()
+        if delivery is None:
+            raise StopAsyncIteration
+        return delivery
+
+    async def next_delivery(self, timeout: float | None = None) -> AsyncDelivery | None:
+        """The next delivery; None once stopping, or after ``timeout`` seconds."""
+        if not self._started:
+            raise ZaqarError("use the consumer as a context manager (with/async with)")
+        deadline = None if timeout is None else monotonic() + timeout
+        while True:
+            generation = self._deliveries.generation
+            async with self._lock:
+                while self._buffer and not self._stopping:
+                    delivery = self._buffer.popleft()
+                    if self._state.handed_out(delivery.claim_id, delivery.id):
+                        self.stats.delivered += 1
+                        return delivery
+            if self._stopping:
+                return None
+            wait = _TICK if deadline is None else min(_TICK, deadline - monotonic())
+            if wait <= 0:
+                return None
+            await self._deliveries.wait(generation, wait)
+
+    async def _settle(self, delivery: AsyncDelivery, ok: bool) -> None:
+        async with self._lock:
+            if delivery.settled is not None:
+                return
+            delivery.settled = "ack" if ok else "nack"
+            actions = self._state.settle(delivery.claim_id, delivery.id, ok)
+            if ok and actions:
+                self._acking[delivery.id] = delivery
+            if ok:
+                self.stats.acked += 1
+            else:
+                self.stats.nacked += 1
+            self._queue_actions(actions)
+        self._room.notify()
+
+    def _queue_actions(self, actions: Sequence[Ack | Release]) -> None:
+        if actions:
+            self._actions.extend(actions)
+            self._acks.notify()
+
+    # -- background: claiming --------------------------------------------------------
+
+    async def _claimer(self) -> None:
+        try:
+            await self._claim_loop()
+        finally:
+            self._claimer_done.set()
+
+    async def _claim_loop(self) -> None:
+        settings = self.settings
+        while not self._stopping:
+            room = self._room.generation
+            poke = self._poke.generation
+            async with self._lock:
+                limit = self._state.claim_limit()
+            if limit == 0:
+                await self._room.wait(room, _TICK)
+                continue
+            sent_at = monotonic()
+            try:
+                claim = await self._queue.claim(ttl=settings.ttl, grace=settings.grace, limit=limit)
+            except ZaqarError as error:
+                log.warning("claim on %r failed: %s", self._queue.name, error)
+                await self._poke.wait(poke, self._state.backoff.next())
+                continue
+            self.stats.claims += 1
+            messages = claim.messages
+            async with self._lock:
+                lease = self._state.claimed(claim.id, [m.id for m in messages], sent_at)
+                if lease is not None:
+                    self._buffer.extend(AsyncDelivery(self, lease, m) for m in messages)
+                    if self._stopping:  # stopped while the claim was on its way
+                        self._queue_actions(self._state.stop())
+            if lease is None:
+                self.stats.empty_claims += 1
+                wait = self._state.idle_wait()
+                log.debug("nothing to claim on %r; waiting up to %.2fs", self._queue.name, wait)
+                await self._poke.wait(poke, wait)
+                continue
+            log.debug("claimed %d messages (claim %s)", len(messages), lease.claim_id)
+            self._deliveries.notify()
+            self._leases.notify()
+
+    async def _pusher(self) -> None:
+        # A push carries the body but no message id, so it cannot be
+        # acknowledged: it only wakes the claimer, which claims it properly.
+        try:
+            async with self._queue.subscribe(ttl=_PUSH_TTL) as stream:
+                self._state.push = True
+                while not self._stopping:
+                    try:
+                        await stream.get(timeout=_TICK)
+                    except TimeoutError:
+                        continue
+                    self.stats.pushes += 1
+                    async with self._lock:
+                        self._state.pushed()
+                    self._poke.notify()
+        except (UnsupportedOperation, ZaqarError) as error:
+            if not self._stopping:
+                log.warning("push notifications unavailable (%s); polling instead", error)
+        finally:
+            self._state.push = False
+
+    # -- background: renewing ---------------------------------------------------------
+
+    async def _renewer(self) -> None:
+        settings = self.settings
+        while not self._finishing:
+            generation = self._leases.generation
+            now = monotonic()
+            async with self._lock:
+                due = self._state.renewals_due(now)
+                wait = self._state.next_renewal(now)
+            for lease in due:
+                sent_at = monotonic()
+                try:
+                    await self._client._send(self._api.claim_update(
+                        self._queue.name, lease.claim_id, ttl=settings.ttl, grace=settings.grace
+                    ))
+                except NotFound as error:
+                    self.stats.renewal_failures += 1
+                    log.warning("claim %s is gone, its messages may be redelivered: %s",
+                                lease.claim_id, error)
+                    async with self._lock:
+                        self._state.renewal_failed(lease, str(error), gone=True)
+                    continue
+                except ZaqarError as error:
+                    self.stats.renewal_failures += 1
+                    log.warning("renewing claim %s failed (will retry): %s", lease.claim_id, error)
+                    async with self._lock:
+                        self._state.renewal_failed(lease, str(error), gone=False)
+                    continue
+                self.stats.renewals += 1
+                log.debug("renewed claim %s", lease.claim_id)
+                async with self._lock:
+                    self._state.renewed(lease, sent_at)
+            if not due:
+                await self._leases.wait(generation, _TICK if wait is None else min(wait, _TICK))
+
+    # -- background: acknowledging and releasing ----------------------------------------
+
+    async def _acker(self) -> None:
+        try:
+            while True:
+                generation = self._acks.generation
+                if not self._actions:
+                    if self._finishing:
+                        return
+                    await self._acks.wait(generation, _TICK)
+                    continue
+                if (
+                    isinstance(self._actions[0], Ack)
+                    and len(self._actions) < self.settings.ack_batch
+                    and not self._finishing
+                    and self.settings.ack_linger
+                    and not any(isinstance(a, Release) for a in self._actions)
+                ):
+                    # Let a few more acks join this delete-many.
+                    await self._acks.wait(generation, self.settings.ack_linger)
+                async with self._lock:
+                    batch = self._take_actions()
+                if isinstance(batch, Release):
+                    await self._release(batch)
+                else:
+                    await self._delete(batch)
+                    async with self._lock:
+                        self._state.acks_sent(len(batch))
+                    self._room.notify()
+        finally:
+            self._acker_done.set()
+
+    def _take_actions(self) -> list[Ack] | Release:
+        head = self._actions.popleft()
+        if isinstance(head, Release):
+            return head
+        acks = [head]
+        while (
+            self._actions and isinstance(self._actions[0], Ack)
+            and len(acks) < self.settings.ack_batch
+        ):
+            acks.append(self._actions.popleft())  # type: ignore[arg-type]
+        return acks
+
+    async def _delete(self, acks: list[Ack]) -> None:
+        name = self._queue.name
+        if len(acks) > 1 and self._api.version is ApiVersion.V2:
+            ids = [a.message_id for a in acks]
+            claims = sorted({a.claim_id for a in acks})
+            try:
+                await self._client._send(self._api.message_delete_many(name, ids, claim_ids=claims))
+            except ZaqarError as error:
+                # One stale claim fails the whole delete-many (Zaqar checks
+                # every id first): retry one by one to keep the good ones.
+                log.info("delete-many of %d acks failed (%s); deleting one by one", len(ids), error)
+            else:
+                for ack in acks:
+                    self._acking.pop(ack.message_id, None)
+                return
+        for ack in acks:
+            delivery = self._acking.pop(ack.message_id, None)
+            try:
+                await self._client._send(
+                    self._api.message_delete(name, ack.message_id, claim_id=ack.claim_id)
+                )
+            except ZaqarError as error:
+                self.stats.ack_failures += 1
+                if delivery is not None:
+                    delivery.ack_error = error
+                log.warning("ack of message %s failed, it may be redelivered: %s",
+                            ack.message_id, error)
+
+    async def _release(self, release: Release) -> None:
+        try:
+            await self._client._send(self._api.claim_delete(self._queue.name, release.claim_id))
+        except ZaqarError as error:
+            log.warning("releasing claim %s failed; its messages return when it expires: %s",
+                        release.claim_id, error)
+            return
+        self.stats.released += len(release.message_ids)
+        log.debug("released claim %s (%d messages)", release.claim_id, len(release.message_ids))
+
+    # -- callback form ----------------------------------------------------------------------
+
+    async def run(
+        self,
+        handler: Handler,
+        *,
+        concurrency: int = 4,
+        max_messages: int | None = None,
+    ) -> ConsumerStats:
+        """Run ``handler`` on every delivery, ``concurrency`` at a time, until
+        stopped; a handler that returns acks its delivery (unless it settled
+        it itself), one that raises nacks it. Used by :meth:`AsyncQueue.consume`."""
+        handled = [0]
+
+        async def worker() -> None:
+            while True:
+                delivery = await self.next_delivery()
+                if delivery is None:
+                    return
+                try:
+                    await handler(delivery)
+                except Exception:
+                    log.exception("handler failed on message %s; releasing it", delivery.id)
+                    await delivery.nack()
+                else:
+                    await delivery.ack()
+                handled[0] += 1
+                if max_messages is not None and handled[0] >= max_messages:
+                    self.stop()
+
+        restore = install_signal_handlers(enabled=False)  # async-only
+        # sync-only: restore = install_signal_handlers(enabled=True)
+        try:
+            async with AsyncTaskGroup() as workers:
+                for _ in range(concurrency):
+                    workers.start_soon(worker)
+                while not self._stopping:
+                    await self._stop_event.wait(_TICK)
+                    _check_signals(self)
+                await self._drain(self.settings.drain_timeout)
+                workers.cancel()
+        finally:
+            restore()
+        return self.stats
+
+
+def _check_signals(consumer: Any) -> None:
+    """The sync ``consume()`` polls this from its main loop (signal handlers
+    only set a flag: taking locks inside one could deadlock)."""
+    if _SIGNALLED and not consumer.stopping:
+        log.info("signal received; stopping the consumer")
+        consumer.stop()
+
+
+#: Set by the SIGINT/SIGTERM handlers the sync ``consume()`` installs.
+_SIGNALLED: list[int] = []
+
+
+def install_signal_handlers(*, enabled: bool) -> Callable[[], None]:
+    """SIGINT and SIGTERM stop a sync ``consume()`` gracefully (main thread
+    only; async code is stopped by cancelling it); returns the function that
+    restores the previous handlers."""
+    import signal
+    import threading
+
+    if not enabled or threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    _SIGNALLED.clear()
+
+    def handler(signum: int, frame: Any) -> None:
+        _SIGNALLED.append(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def restore() -> None:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+        _SIGNALLED.clear()
+
+    return restore

@@ -1,0 +1,419 @@
+"""Consumer decisions, sans-I/O: what to claim, when to renew, what to release,
+how long to wait when the queue is empty.
+
+The runtimes (``zaqarkit/_async/consumer.py`` and its generated sync twin)
+tell a :class:`ConsumerState` what happened (a claim came back, a message was
+handed out, settled, a renewal answered) with the current monotonic time, and
+do what it decides. Time and randomness are inputs: nothing here reads a
+clock or draws a random number by itself, so every decision is tested in
+memory (``tests/unit/test_core_consumer.py``).
+
+Zaqar facts the decisions rest on (zaqar 23, ``zaqar/storage/redis``):
+
+* a claim leases up to ``max_messages_per_claim_or_pop`` messages for ``ttl``
+  seconds and extends each message's life to at least ``ttl + grace``
+  (``claims.py`` ``create``); ``ttl`` and ``grace`` are at least 60 s, a
+  floor hard-coded in ``transport/validation.py`` (``MIN_CLAIM_TTL``,
+  ``MIN_CLAIM_GRACE``), not configurable;
+* ``PATCH`` on a claim restarts its ``ttl`` from now for every message still
+  in it (``claims.py`` ``update``); an expired claim is a 404;
+* ``DELETE`` on a claim releases all its remaining messages at once
+  (``claims.py`` ``delete`` clears their claim id): there is no per-message
+  release, so a nacked message waits until nothing else handed out from its
+  claim is outstanding, then the whole claim is released (messages of the
+  claim not handed out yet go back with it);
+* deleting a message removes it from its claim; deleting with ``claim_ids``
+  (delete-many) or ``claim_id`` makes Zaqar check the claim when the server
+  sets ``message_delete_with_claim_id`` (``transport/validation.py``
+  ``message_deletion``), and is accepted either way.
+
+>>> state = ConsumerState(ConsumerSettings(batch=5, max_in_flight=8), random=lambda: 0.0)
+>>> state.claim_limit()
+5
+>>> lease = state.claimed("c1", ["m1", "m2"], now=0.0)
+>>> state.claim_limit(), state.in_flight
+(5, 2)
+>>> state.handed_out("c1", "m1"), state.settle("c1", "m1", ok=True)
+(True, [Ack(claim_id='c1', message_id='m1')])
+>>> state.in_flight   # until the delete is sent
+2
+>>> state.acks_sent(1); state.in_flight
+1
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from zaqarkit.core.validate import MIN_TTL, Limits
+from zaqarkit.errors import ValidationError
+
+__all__ = [
+    "PUSH_RECHECKS",
+    "Ack",
+    "Backoff",
+    "ConsumerSettings",
+    "ConsumerState",
+    "Lease",
+    "Release",
+    "ack_batches",
+]
+
+
+#: Empty claims after a push that retry on the short backoff.
+PUSH_RECHECKS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerSettings:
+    """How a consumer claims, renews, waits and drains.
+
+    ``renew_every`` is the seconds between renewals of a claim that still has
+    outstanding messages (default: a third of ``ttl``, so two renewals can fail
+    before the lease runs out). ``poll_initial`` .. ``poll_max`` bound the idle
+    wait over HTTP (multiplied by ``poll_factor`` after every empty claim,
+    jittered down by up to ``jitter``); ``push_poll`` is the fallback poll when
+    push notifications wake the consumer. ``delete_claims`` deletes a claim
+    whose messages were all acknowledged instead of letting it expire.
+    """
+
+    batch: int = 10
+    max_in_flight: int = 20
+    ttl: int = 60
+    grace: int = 60
+    renew_every: float | None = None
+    poll_initial: float = 0.1
+    poll_max: float = 5.0
+    poll_factor: float = 2.0
+    jitter: float = 0.25
+    push_poll: float = 5.0
+    drain_timeout: float = 10.0
+    ack_batch: int = 20
+    ack_linger: float = 0.02
+    delete_claims: bool = True
+
+    @property
+    def renew_interval(self) -> float:
+        return self.renew_every if self.renew_every is not None else self.ttl / 3
+
+    def check(self, limits: Limits) -> ConsumerSettings:
+        """Raise ValidationError (naming the argument) for a setting the server
+        would refuse or that cannot work; return self."""
+        _positive_int("batch", self.batch, limits.max_messages_per_claim_or_pop)
+        _positive_int("max_in_flight", self.max_in_flight, None)
+        _positive_int("ack_batch", self.ack_batch, limits.max_messages_per_page)
+        if not MIN_TTL <= self.ttl <= limits.max_claim_ttl:
+            raise ValidationError(
+                "ttl", f"must be between {MIN_TTL} and {limits.max_claim_ttl}, got {self.ttl!r}"
+            )
+        if not MIN_TTL <= self.grace <= limits.max_claim_grace:
+            raise ValidationError(
+                "grace",
+                f"must be between {MIN_TTL} and {limits.max_claim_grace}, got {self.grace!r}",
+            )
+        if not 0 < self.renew_interval < self.ttl:
+            raise ValidationError(
+                "renew_every", f"must be above 0 and below ttl ({self.ttl}), got {self.renew_every}"
+            )
+        for name in ("poll_initial", "poll_max", "push_poll"):
+            if not getattr(self, name) > 0:
+                raise ValidationError(name, f"must be above 0, got {getattr(self, name)!r}")
+        if self.poll_initial > self.poll_max:
+            raise ValidationError("poll_initial", "must not exceed poll_max")
+        if self.poll_factor < 1:
+            raise ValidationError("poll_factor", f"must be at least 1, got {self.poll_factor}")
+        if not 0 <= self.jitter < 1:
+            raise ValidationError("jitter", f"must be in [0, 1), got {self.jitter}")
+        for name in ("drain_timeout", "ack_linger"):
+            if not getattr(self, name) >= 0:
+                raise ValidationError(name, f"must be at least 0, got {getattr(self, name)!r}")
+        return self
+
+
+def _positive_int(name: str, value: object, high: int | None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1 or (
+        high is not None and value > high
+    ):
+        bound = f"between 1 and {high}" if high is not None else "at least 1"
+        raise ValidationError(name, f"must be an integer {bound}, got {value!r}")
+
+
+class Backoff:
+    """Idle waits: ``initial * factor**k`` capped at ``ceiling``, each jittered
+    down by up to ``jitter`` (so the ceiling is never exceeded and consumers
+    started together drift apart). ``random()`` returns a float in [0, 1).
+
+    >>> import random
+    >>> b = Backoff(0.1, 1.0, 2.0, 0.0, random.Random(1).random)
+    >>> [b.next() for _ in range(6)]
+    [0.1, 0.2, 0.4, 0.8, 1.0, 1.0]
+    """
+
+    def __init__(
+        self, initial: float, ceiling: float, factor: float, jitter: float,
+        random: Callable[[], float],
+    ) -> None:
+        self.initial = initial
+        self.ceiling = ceiling
+        self.factor = factor
+        self.jitter = jitter
+        self._random = random
+        self._delay = initial
+
+    def next(self) -> float:
+        delay = min(self._delay, self.ceiling)
+        self._delay = min(self._delay * self.factor, self.ceiling)
+        if not self.jitter:
+            return delay
+        return delay * (1 - self.jitter * self._random())
+
+    def reset(self) -> None:
+        self._delay = self.initial
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """Delete ``message_id`` with its claim id."""
+
+    claim_id: str
+    message_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """Delete claim ``claim_id``: its remaining messages become available now.
+    The runtime sends every Ack decided before it first."""
+
+    claim_id: str
+    message_ids: tuple[str, ...]
+
+
+@dataclass(slots=True, eq=False)
+class Lease:
+    """One claim as the consumer sees it.
+
+    ``buffered``: claimed, not handed out yet. ``outstanding``: handed out,
+    not settled. ``nacked``: settled as failures, waiting for the release.
+    ``lost``: a renewal found the claim gone, or it ran past its ttl unrenewed;
+    ``error`` says why.
+    """
+
+    claim_id: str
+    ttl: int
+    message_ids: tuple[str, ...]
+    renewed_at: float
+    buffered: set[str] = field(default_factory=set)
+    outstanding: set[str] = field(default_factory=set)
+    nacked: set[str] = field(default_factory=set)
+    renewals: int = 0
+    renewing: bool = False
+    lost: bool = False
+    error: str | None = None
+    done: bool = False
+
+    @property
+    def expires_at(self) -> float:
+        return self.renewed_at + self.ttl
+
+    @property
+    def open(self) -> int:
+        return len(self.buffered) + len(self.outstanding)
+
+
+class ConsumerState:
+    """The consumer's bookkeeping and decisions.
+
+    ``random`` returns floats in [0, 1) (pass ``random.Random(seed).random``
+    for a reproducible jitter); times are seconds on one monotonic clock.
+    """
+
+    def __init__(self, settings: ConsumerSettings, *, random: Callable[[], float],
+                 push: bool = False) -> None:
+        self.settings = settings
+        self.push = push
+        self.leases: dict[str, Lease] = {}
+        self.stopping = False
+        self.backoff = Backoff(settings.poll_initial, settings.poll_max, settings.poll_factor,
+                               settings.jitter, random)
+        self.in_flight = 0
+        self._rechecks = 0
+
+    # -- claiming ---------------------------------------------------------------
+
+    def claim_limit(self) -> int:
+        """How many messages to claim now: 0 when stopping or when
+        ``max_in_flight`` messages are unsettled (flow control)."""
+        if self.stopping:
+            return 0
+        return max(0, min(self.settings.batch, self.settings.max_in_flight - self.in_flight))
+
+    def claimed(self, claim_id: str | None, message_ids: Iterable[str], now: float) -> Lease | None:
+        """A claim came back; None when it found nothing."""
+        ids = tuple(message_ids)
+        if claim_id is None or not ids:
+            return None
+        self.backoff.reset()
+        lease = Lease(claim_id, self.settings.ttl, ids, now, buffered=set(ids))
+        self.leases[claim_id] = lease
+        self.in_flight += len(ids)
+        return lease
+
+    def idle_wait(self) -> float:
+        """Seconds to wait after a claim found nothing (until woken by a push,
+        when pushes are on)."""
+        if self.push and self._rechecks <= 0:
+            return self.settings.push_poll
+        self._rechecks -= 1
+        return self.backoff.next()
+
+    def pushed(self) -> None:
+        """A push notification arrived. Zaqar's notifier stage runs before
+        the storage controller in the message pipeline
+        (``zaqar/storage/pipeline.py``) and sends from a thread pool
+        (``zaqar/notification/notifier.py``), so the push can beat the stored
+        message and the claim it triggers may find nothing: the next few
+        empty claims back off briefly instead of waiting ``push_poll``."""
+        self._rechecks = PUSH_RECHECKS
+        self.backoff.reset()
+
+    # -- delivery ---------------------------------------------------------------
+
+    def handed_out(self, claim_id: str, message_id: str) -> bool:
+        """A buffered message goes to a handler; False if its claim was released
+        meanwhile (the message is no longer ours to give)."""
+        lease = self.leases.get(claim_id)
+        if lease is None or message_id not in lease.buffered:
+            return False
+        lease.buffered.discard(message_id)
+        lease.outstanding.add(message_id)
+        return True
+
+    def settle(self, claim_id: str, message_id: str, ok: bool) -> list[Ack | Release]:
+        """A handler finished (``ok``: acknowledge, else release). Returns what to
+        send, in order; nothing if the message was settled before or its claim
+        was already released (never acknowledge twice)."""
+        lease = self.leases.get(claim_id)
+        if lease is None or message_id not in lease.outstanding:
+            return []
+        lease.outstanding.discard(message_id)
+        actions: list[Ack | Release] = []
+        if ok:
+            actions.append(Ack(claim_id, message_id))
+        else:
+            lease.nacked.add(message_id)
+        actions.extend(self._maybe_finish(lease))
+        return actions
+
+    def _maybe_finish(self, lease: Lease) -> list[Release]:
+        if lease.outstanding:
+            return []
+        if lease.nacked or (self.stopping and lease.buffered):
+            return [self._release(lease)]
+        if not lease.buffered:
+            # Everything acknowledged: renewals stop. The claim is deleted
+            # too unless told otherwise: on Zaqar 23's redis store an expired
+            # claim stays in the queue's claim index, and until something
+            # removes it the queue's stats answer 503 (claims.py
+            # _count_messages reads the expired claim's count as None).
+            lease.done = True
+            del self.leases[lease.claim_id]
+            if self.settings.delete_claims:
+                return [Release(lease.claim_id, ())]
+        return []
+
+    def _release(self, lease: Lease) -> Release:
+        ids = tuple(sorted(lease.nacked | lease.buffered | lease.outstanding))
+        self.in_flight -= len(ids)
+        lease.buffered.clear()
+        lease.outstanding.clear()
+        lease.done = True
+        del self.leases[lease.claim_id]
+        return Release(lease.claim_id, ids)
+
+    def acks_sent(self, count: int) -> None:
+        """``count`` acknowledgements were sent (answered either way): their
+        messages stop counting against ``max_in_flight``. Until then they are
+        still claimed on the server, so counting them bounds what a crash
+        leaves claimed to ``max_in_flight``."""
+        self.in_flight -= count
+
+    # -- renewal ----------------------------------------------------------------
+
+    def renewals_due(self, now: float) -> list[Lease]:
+        """Leases to renew now (each handed out once until it is answered);
+        a lease past its expiry is marked lost instead."""
+        due = []
+        for lease in self.leases.values():
+            if lease.renewing or lease.lost:
+                continue
+            if now >= lease.expires_at:
+                self.lost(lease, "the claim expired before it could be renewed")
+                continue
+            if now - lease.renewed_at >= self.settings.renew_interval:
+                lease.renewing = True
+                due.append(lease)
+        return due
+
+    def next_renewal(self, now: float) -> float | None:
+        """Seconds until the next renewal is due (None: no lease to renew)."""
+        times = [
+            lease.renewed_at + self.settings.renew_interval - now
+            for lease in self.leases.values() if not lease.renewing and not lease.lost
+        ]
+        return max(0.0, min(times)) if times else None
+
+    def renewed(self, lease: Lease, sent_at: float) -> None:
+        """The PATCH sent at ``sent_at`` succeeded: the ttl restarted no later
+        than that."""
+        lease.renewing = False
+        lease.renewals += 1
+        lease.renewed_at = sent_at
+
+    def renewal_failed(self, lease: Lease, error: str, *, gone: bool) -> None:
+        """``gone``: Zaqar says the claim no longer exists (404). Otherwise the
+        renewal is retried at the next tick while the lease may still hold."""
+        lease.renewing = False
+        if gone:
+            self.lost(lease, error)
+
+    def lost(self, lease: Lease, error: str) -> None:
+        lease.lost = True
+        lease.error = error
+
+    # -- shutdown ---------------------------------------------------------------
+
+    def stop(self) -> list[Release]:
+        """Stop claiming; release now the claims with nothing handed out."""
+        self.stopping = True
+        return [
+            self._release(lease) for lease in list(self.leases.values())
+            if not lease.outstanding and (lease.buffered or lease.nacked)
+        ]
+
+    def release_all(self) -> list[Release]:
+        """After the drain: release every claim still holding messages
+        (handlers that did not finish in time lose their messages to others)."""
+        self.stopping = True
+        return [self._release(lease) for lease in list(self.leases.values())]
+
+    @property
+    def outstanding(self) -> int:
+        """Messages handed out and not settled."""
+        return sum(len(lease.outstanding) for lease in self.leases.values())
+
+
+def ack_batches(acks: Iterable[Ack], size: int) -> list[list[Ack]]:
+    """Acks grouped into delete-many requests of at most ``size`` ids.
+
+    >>> [len(b) for b in ack_batches([Ack("c", str(i)) for i in range(45)], 20)]
+    [20, 20, 5]
+    """
+    batch: list[Ack] = []
+    batches = [batch]
+    for ack in acks:
+        if len(batch) >= size:
+            batch = []
+            batches.append(batch)
+        batch.append(ack)
+    return [b for b in batches if b]
