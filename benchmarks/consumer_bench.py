@@ -83,7 +83,7 @@ def consumer_run(queue: Any, count: int, **options: Any) -> float:
     return count / elapsed
 
 
-def bench_consumer(client: Client, count: int, rounds: int) -> dict[str, float]:
+def bench_consumer(client: Client, count: int, rounds: int) -> dict[str, list[float]]:
     contenders: dict[str, Callable[[Any, int], float]] = {
         "hand claim+delete-many loop": hand_loop,
         "queue.consume (4 handlers)": consumer_run,
@@ -98,7 +98,20 @@ def bench_consumer(client: Client, count: int, rounds: int) -> dict[str, float]:
             _fill(queue, count)
             results[name].append(run(queue, count))
             queue.delete()
-    return {name: statistics.median(values) for name, values in results.items()}
+    return results
+
+
+def _paired(results: dict[str, list[float]], base: str) -> dict[str, tuple[float, float]]:
+    """Median msg/s, and the median of per-round ratios to ``base`` (each round
+    runs every contender back to back, so a ratio is immune to slow drifts in
+    the load of the machine)."""
+    return {
+        name: (
+            statistics.median(values),
+            statistics.median(v / b for v, b in zip(values, results[base], strict=True)),
+        )
+        for name, values in results.items()
+    }
 
 
 # -- 2. latency from post to handler ----------------------------------------------------
@@ -180,7 +193,7 @@ def producer(queue: Any, messages: list[dict[str, Any]]) -> float:
     return len(messages) / (time.perf_counter() - start)
 
 
-def bench_producer(client: Client, count: int, rounds: int) -> dict[str, float]:
+def bench_producer(client: Client, count: int, rounds: int) -> dict[str, list[float]]:
     messages = _payloads(count)
     contenders = {
         "one message per request": one_per_request,
@@ -196,7 +209,7 @@ def bench_producer(client: Client, count: int, rounds: int) -> dict[str, float]:
             subset = messages[: max(1, count // 5)] if name.startswith("one") else messages
             results[name].append(run(queue, subset))
             queue.delete()
-    return {name: statistics.median(values) for name, values in results.items()}
+    return results
 
 
 # -- driver ---------------------------------------------------------------------------------
@@ -230,21 +243,21 @@ def main(argv: list[str] | None = None) -> int:
         latency = bench_latency(ws, http, args.latency_samples)
         produced = bench_producer(http, args.messages, args.rounds)
 
-    base = consumer["hand claim+delete-many loop"]
-    print(f"\n1. consumer throughput, {args.messages} messages, median of {args.rounds} "
-          "interleaved rounds")
-    for name, value in consumer.items():
-        print(f"   {name:38s} {value:8.0f} msg/s  {value / base:5.2f}x")
+    print(f"\n1. consumer throughput, {args.messages} messages, {args.rounds} interleaved "
+          "rounds: median msg/s, median of per-round ratios")
+    for name, (rate, ratio) in _paired(consumer, "hand claim+delete-many loop").items():
+        print(f"   {name:38s} {rate:8.0f} msg/s  {ratio:5.2f}x")
     print(f"\n2. post -> handler latency, {args.latency_samples} messages")
     for name, value in latency.items():
         print(f"   {name:38s} {value:8.1f}")
     push, poll = latency.values()
     print(f"   push / polling p50: {push / poll:.3f}")
     print(f"\n3. producer throughput, {args.messages} messages (one-per-request: a fifth)")
-    one, ten = produced["one message per request"], produced["hand-packed batches of 10"]
-    for name, value in produced.items():
-        print(f"   {name:38s} {value:8.0f} msg/s  {value / one:6.1f}x one-per-request  "
-              f"{value / ten:5.2f}x batches of 10")
+    one = _paired(produced, "one message per request")
+    ten = _paired(produced, "hand-packed batches of 10")
+    for name, (rate, ratio) in one.items():
+        print(f"   {name:38s} {rate:8.0f} msg/s  {ratio:6.1f}x one-per-request  "
+              f"{ten[name][1]:5.2f}x batches of 10")
     return 0
 
 

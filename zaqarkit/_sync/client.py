@@ -880,7 +880,9 @@ class Queue:
         packer = self._packer(max_count, max_bytes)
         posted: list[str] = []
         if isinstance(messages, (list, tuple)):
-            items = [self._post_item(item, i) for i, item in enumerate(messages)]
+            # One validation pass for the whole list: its field names
+            # (messages[i]) are already positions in the input.
+            items = self._api._message_items(messages) if messages else []
             sizes = [packer.cost(item, i) for i, item in enumerate(items)]
             pairs: Iterable[tuple[dict[str, Any], int | None]] = zip(items, sizes, strict=True)
         else:

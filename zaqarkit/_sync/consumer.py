@@ -314,6 +314,12 @@ class Consumer:
             if delivery.settled is not None:
                 return
             delivery.settled = "ack" if ok else "nack"
+            if delivery._lease.done:
+                # Its claim was released (shutdown past the drain): the
+                # message is someone else's now, nothing is sent.
+                log.warning("message %s settled after its claim was released; it will be "
+                            "delivered again", delivery.id)
+                return
             actions = self._state.settle(delivery.claim_id, delivery.id, ok)
             if ok and actions:
                 self._acking[delivery.id] = delivery

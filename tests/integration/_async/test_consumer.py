@@ -316,3 +316,26 @@ async def test_a_lost_lease_is_reported_on_the_delivery(
     assert report[0]
     assert stats.renewal_failures >= 1
     await queue.delete()
+
+
+async def test_a_handler_outliving_the_drain_has_its_message_released(
+    client: AsyncClient,
+) -> None:
+    queue = client.queue(_name())
+    [message_id] = await queue.post([{"body": "slow", "ttl": 600}])
+    started: list[str] = []
+
+    async def handler(delivery: Any) -> None:
+        started.append(delivery.id)
+        delivery.consumer.stop()
+        await _sleep(3.0)  # longer than the drain allows
+
+    stats = await queue.consume(handler, concurrency=1, batch=1, drain_timeout=0.5)
+    assert started == [message_id]
+    assert stats.acked == 0
+    queue_stats = await queue.stats()
+    assert (queue_stats.claimed, queue_stats.free) == (0, 1)  # released, not acked
+    claim = await queue.claim(ttl=60, limit=1)  # available to the next consumer
+    assert [m.id for m in claim] == [message_id]
+    await claim.delete()
+    await queue.delete()

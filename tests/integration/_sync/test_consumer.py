@@ -314,3 +314,26 @@ def test_a_lost_lease_is_reported_on_the_delivery(
     assert report[0]
     assert stats.renewal_failures >= 1
     queue.delete()
+
+
+def test_a_handler_outliving_the_drain_has_its_message_released(
+    client: Client,
+) -> None:
+    queue = client.queue(_name())
+    [message_id] = queue.post([{"body": "slow", "ttl": 600}])
+    started: list[str] = []
+
+    def handler(delivery: Any) -> None:
+        started.append(delivery.id)
+        delivery.consumer.stop()
+        _sleep(3.0)  # longer than the drain allows
+
+    stats = queue.consume(handler, concurrency=1, batch=1, drain_timeout=0.5)
+    assert started == [message_id]
+    assert stats.acked == 0
+    queue_stats = queue.stats()
+    assert (queue_stats.claimed, queue_stats.free) == (0, 1)  # released, not acked
+    claim = queue.claim(ttl=60, limit=1)  # available to the next consumer
+    assert [m.id for m in claim] == [message_id]
+    claim.delete()
+    queue.delete()
