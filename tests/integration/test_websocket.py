@@ -211,9 +211,9 @@ def test_sync_close_mid_flight_fails_all_promptly(zaqar_server: ZaqarServer, ctx
             for i in range(200)
         ]
         deadline = time.monotonic() + 10
-        while transport._session.pending < 200 and time.monotonic() < deadline:
+        while transport._m.session.pending < 200 and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert transport._session.pending == 200
+        assert transport._m.session.pending == 200
         started = time.monotonic()
         threading.Thread(target=transport.close).start()
         done, not_done = wait(futures, timeout=10)
@@ -237,7 +237,7 @@ def test_sync_request_timeout(zaqar_server: ZaqarServer, ctx: Context) -> None:
             with pytest.raises(errors.TimeoutError, match="queue_get"):
                 do(api.queue_get("slow"))
             assert time.monotonic() - started < 2
-            assert transport._session.pending == 0
+            assert transport._m.session.pending == 0
 
 
 def test_sync_keepalive_drops_a_silent_connection(zaqar_server: ZaqarServer, ctx: Context) -> None:
@@ -282,7 +282,7 @@ def test_sync_push_for_http_post_while_requests_in_flight(
             do(api.message_post("push", [{"body": "ws", "ttl": 60}]))
             assert stream.get(timeout=10).body == "ws"
         assert stream.closed
-        assert transport._session.push_subscriptions == {}
+        assert transport._m.session.push_subscriptions == {}
 
 
 def test_sync_reconnect_restores_push(
@@ -308,9 +308,9 @@ def test_sync_drop_fails_in_flight_as_retryable(zaqar_server: ZaqarServer, ctx: 
             with frozen(zaqar_server):
                 futures = [pool.submit(do, api.queue_get("drop")) for _ in range(20)]
                 deadline = time.monotonic() + 10
-                while transport._session.pending < 20 and time.monotonic() < deadline:
+                while transport._m.session.pending < 20 and time.monotonic() < deadline:
                     time.sleep(0.01)
-                assert transport._session.pending == 20
+                assert transport._m.session.pending == 20
                 kill_frozen_websocket(zaqar_server)
             done, not_done = wait(futures, timeout=10)
             assert not not_done
@@ -445,7 +445,7 @@ async def test_async_close_mid_flight_fails_all_promptly(
             for i in range(200):
                 tg.start_soon(post, i)
             with anyio.fail_after(10):
-                while transport._session.pending < 200:
+                while transport._m.session.pending < 200:
                     await anyio.sleep(0.01)
             started = time.monotonic()
             await transport.aclose()
@@ -478,7 +478,7 @@ async def test_async_timeout(zaqar_server: ZaqarServer, ctx: Context) -> None:
         with frozen(zaqar_server):
             with pytest.raises(errors.TimeoutError, match="queue_get"):
                 await do(api.queue_get("aslow"))
-            assert transport._session.pending == 0
+            assert transport._m.session.pending == 0
 
 
 @pytest.mark.anyio

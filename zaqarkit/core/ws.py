@@ -38,7 +38,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from zaqarkit.core import validate as v
 from zaqarkit.core.api import ApiV2
@@ -285,6 +285,8 @@ class Notification:
     ttl: int | None
     raw: Mapping[str, Any]
     subscribed: bool = True
+    #: Push streams also yield gap markers (``gap`` True); this is a message.
+    gap: ClassVar[bool] = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,9 +299,13 @@ class UnmatchedReply:
 
 @dataclass(frozen=True, slots=True)
 class FrameError:
-    """A frame that is neither a reply nor a notification; ``error`` says why."""
+    """A frame that is neither a reply nor a notification; ``error`` says why.
+
+    ``request_id`` names the pending request it answered (a reply without a
+    usable status), which is then no longer pending."""
 
     error: ProtocolError
+    request_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -551,17 +557,21 @@ class WsSession:
     def _reply(self, frame: Mapping[str, Any]) -> Event:
         headers = frame.get("headers")
         status = headers.get("status") if isinstance(headers, dict) else None
-        if not isinstance(status, int) or isinstance(status, bool):
-            return FrameError(ProtocolError(f"reply without an integer status: {status!r}"))
         request_id = _echoed_id(frame.get("request"))
         pending: _Pending | None
         if request_id is None:
             # Frames the server could not decode come back with empty request
             # headers; it answers in order, so the oldest pending one is it.
             if not self._pending:
-                return UnmatchedReply(None, status)
+                return UnmatchedReply(None, status if isinstance(status, int) else 0)
             request_id = next(iter(self._pending))
         pending = self._pending.pop(request_id, None)
+        if not isinstance(status, int) or isinstance(status, bool):
+            # A malformed reply fails its request at once, not at its timeout.
+            return FrameError(
+                ProtocolError(f"WebSocket reply without an integer status: {status!r:.80}"),
+                request_id if pending is not None else None,
+            )
         if pending is None:
             return UnmatchedReply(request_id, status)
         response = _normalise(pending.request, status, frame.get("body"))
@@ -600,7 +610,8 @@ class WsSession:
                 error = ReadError(
                     f"WebSocket connection lost (code {code}{', ' + reason if reason else ''}) "
                     f"while {what} was in flight; it was not resent",
-                    retryable=True,
+                    sent=True,
+                    operation=None if pending.internal else what,
                 )
             failed.append(RequestFailed(request_id, error, pending.request))
         self._pending.clear()

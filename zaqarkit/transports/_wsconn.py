@@ -6,8 +6,13 @@ that matches replies to callers) before reaching the caller. Measured on a
 loopback replay server that extra hop cost about a third of the transport's
 CPU per request. Here our reader thread reads the socket itself.
 
-The protocol object is not thread-safe: every call into it, and every write
-to the socket, happens under one lock. Only the reader thread reads.
+The protocol object is not thread-safe: every call into it happens under one
+short lock. Writes to the socket happen under a second lock, acquired and
+held only until the writer's deadline: a peer that stops reading makes that
+write fail with :class:`WriteTimeout` instead of blocking every thread (and
+``close``) behind it. The socket is in timeout mode for that (Python polls
+before each send and recv); the reader simply reads again after a timeout.
+Only the reader thread reads.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import socket
 import ssl as _ssl
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from websockets.client import ClientProtocol
 from websockets.extensions.permessage_deflate import enable_client_permessage_deflate
@@ -26,7 +31,7 @@ from websockets.http11 import Response as HandshakeResponse
 from websockets.protocol import State
 from websockets.uri import parse_uri
 
-__all__ = ["READ_SIZE", "SyncWebSocket"]
+__all__ = ["READ_SIZE", "SyncWebSocket", "WriteTimeout"]
 
 #: Close code websockets reports when no close frame was received.
 ABNORMAL_CLOSURE = 1006
@@ -34,6 +39,18 @@ ABNORMAL_CLOSURE = 1006
 #: read: above glibc's mmap threshold (128 KiB) every recv became an
 #: mmap/munmap pair, measured at ~20 us of CPU per reply with 256 KiB.
 READ_SIZE = 65_536
+#: Longest single wait of a socket operation: a writer re-checks its deadline
+#: (and the reader the connection's end) at least this often.
+_TICK = 0.25
+
+
+class WriteTimeout(Exception):
+    """A frame could not be written before the deadline. ``partial``: some of
+    it was, so the connection is unusable (a frame cannot be resumed later)."""
+
+    def __init__(self, partial: bool) -> None:
+        super().__init__("write timed out" + (" mid-frame" if partial else ""))
+        self.partial = partial
 
 
 class SyncWebSocket:
@@ -57,10 +74,9 @@ class SyncWebSocket:
         self._protocol = protocol
         self._pending = pending
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
         self._finished = threading.Event()
         self._fragments: list[Frame] = []
-        #: time.monotonic() of the last frame received: keepalive evidence.
-        self.last_heard = time.monotonic()
 
     @classmethod
     def connect(
@@ -73,10 +89,15 @@ class SyncWebSocket:
         ssl: _ssl.SSLContext | None = None,
         additional_headers: Mapping[str, str] | None = None,
         subprotocols: Sequence[str] | None = None,
+        on_socket: Callable[[socket.socket], None] | None = None,
     ) -> SyncWebSocket:
-        """Open a connection; raises OSError or websockets' InvalidHandshake."""
+        """Open a connection; raises OSError or websockets' InvalidHandshake.
+        ``on_socket`` gets the TCP socket as soon as it exists: shutting it
+        down from another thread abandons the handshake."""
         uri = parse_uri(url)
         sock = socket.create_connection((uri.host, uri.port), timeout=open_timeout)
+        if on_socket is not None:
+            on_socket(sock)
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if uri.secure:
@@ -94,7 +115,7 @@ class SyncWebSocket:
             protocol.send_request(request)
             sock.sendall(b"".join(protocol.data_to_send()))
             pending = cls._handshake(sock, protocol)
-            sock.settimeout(None)
+            sock.settimeout(_TICK)
         except BaseException:
             sock.close()
             raise
@@ -130,16 +151,19 @@ class SyncWebSocket:
             while True:
                 try:
                     data = self._sock.recv(READ_SIZE)
+                except TimeoutError:  # socket.timeout: nothing yet, keep reading
+                    continue
                 except OSError:
                     data = b""
                 with self._lock:
                     if data:
-                        self.last_heard = time.monotonic()
                         self._protocol.receive_data(data)
                     else:
                         self._protocol.receive_eof()
                     events = self._protocol.events_received()
-                    self._flush()  # pongs and the closing handshake
+                    out = self._protocol.data_to_send()  # pongs, the closing handshake
+                if out:
+                    self._flush(out, -1)
                 for event in events:
                     message = self._assemble(event) if isinstance(event, Frame) else None
                     if message is not None:
@@ -163,30 +187,66 @@ class SyncWebSocket:
 
     # -- sending (any thread) ---------------------------------------------------------------
 
-    def send(self, data: str | bytes) -> None:
-        """Send one text (``str``) or binary (``bytes``) message."""
-        with self._lock:
-            if isinstance(data, str):
-                self._protocol.send_text(data.encode())
-            else:
-                self._protocol.send_binary(data)
-            self._flush()
+    def send(self, data: str | bytes, deadline: float | None = None) -> None:
+        """Send one text (``str``) or binary (``bytes``) message by ``deadline``
+        (``time.monotonic()``; None waits as long as it takes). Raises
+        :class:`WriteTimeout` after it, OSError when the socket fails."""
+        if not self._write_lock.acquire(timeout=_left(deadline, -1)):
+            raise WriteTimeout(partial=False)
+        try:
+            with self._lock:
+                if isinstance(data, str):
+                    self._protocol.send_text(data.encode())
+                else:
+                    self._protocol.send_binary(data)
+                chunks = self._protocol.data_to_send()
+            self._write(chunks, deadline)
+        finally:
+            self._write_lock.release()
 
-    def _flush(self) -> None:
-        # Called with the lock held. An empty chunk means "half-close".
-        for chunk in self._protocol.data_to_send():
-            if chunk:
-                self._sock.sendall(chunk)
-            else:
+    def _write(self, chunks: list[bytes], deadline: float | None) -> None:
+        # With the write lock held. An empty chunk means "half-close".
+        written = False
+        for chunk in chunks:
+            if not chunk:
                 with contextlib.suppress(OSError):
                     self._sock.shutdown(socket.SHUT_WR)
+                continue
+            view = memoryview(chunk)
+            while view:
+                if _left(deadline, 1.0) <= 0:
+                    raise WriteTimeout(partial=written)
+                try:
+                    sent = self._sock.send(view)
+                except TimeoutError:  # socket.timeout: the peer is not reading
+                    continue
+                written = True
+                view = view[sent:]
+
+    def _flush(self, chunks: list[bytes], wait: float) -> None:
+        # Control frames (pongs, ping, close), taken from the protocol under
+        # its lock, written after the frame being written now if any (waiting
+        # ``wait`` seconds at most, -1: as long as that writer's deadline).
+        # Frames of their own are not compressed, so they may go after a data
+        # frame encoded later.
+        if not self._write_lock.acquire(timeout=wait):
+            self.abort()  # a peer that reads nothing gets no pong either
+            return
+        try:
+            self._write(chunks, time.monotonic() + max(wait, _TICK))
+        except (WriteTimeout, OSError):
+            self.abort()
+        finally:
+            self._write_lock.release()
 
     def ping(self) -> None:
-        """Send a ping; its pong (like any frame) updates :attr:`last_heard`."""
+        """Send a ping; any frame received (the pong too) proves the peer alive."""
         with self._lock:
-            if self._protocol.state is State.OPEN:
-                self._protocol.send_ping(b"zaqarkit")
-                self._flush()
+            if self._protocol.state is not State.OPEN:
+                return
+            self._protocol.send_ping(b"zaqarkit")
+            out = self._protocol.data_to_send()
+        self._flush(out, 1.0)
 
     def abort(self) -> None:
         """Drop the connection at once (a peer that stopped answering)."""
@@ -197,10 +257,12 @@ class SyncWebSocket:
         """Start the closing handshake and wait up to ``timeout`` for the
         reader to see the connection end; then drop the socket."""
         with self._lock:
+            out: list[bytes] = []
             if self._protocol.state is State.OPEN:
                 self._protocol.send_close(1000)
-                with contextlib.suppress(OSError):
-                    self._flush()
+                out = self._protocol.data_to_send()
+        if out:
+            self._flush(out, timeout)
         if not self._finished.wait(timeout):
             # Wakes a reader blocked in recv (closing the fd alone would not).
             with contextlib.suppress(OSError):
@@ -217,3 +279,8 @@ class SyncWebSocket:
     def close_reason(self) -> str:
         received = self._protocol.close_rcvd
         return "" if received is None else received.reason
+
+
+def _left(deadline: float | None, default: float) -> float:
+    """Seconds until ``deadline``; ``default`` when there is none."""
+    return default if deadline is None else max(0.0, deadline - time.monotonic())
