@@ -28,7 +28,7 @@ from zaqarkit.core.operations import Operation
 from zaqarkit.core.paginate import Pagination
 from zaqarkit.core.wire import Call, Request
 from zaqarkit.testing import ZaqarServer
-from zaqarkit.transports.websocket import AsyncWebSocketTransport, WebSocketTransport
+from zaqarkit.transports.websocket import AsyncWebSocketTransport, PushGap, WebSocketTransport
 
 T = TypeVar("T")
 api = ApiV2()
@@ -229,9 +229,13 @@ def test_sync_close_mid_flight_fails_all_promptly(zaqar_server: ZaqarServer, ctx
 
 
 def test_sync_request_timeout(zaqar_server: ZaqarServer, ctx: Context) -> None:
-    with WebSocketTransport(zaqar_server.ws_url, timeout=0.5, close_timeout=0.2) as transport:
+    # The first handshake gets a generous budget of its own (a cold machine
+    # may take seconds); only the request under test gets 0.5 s.
+    with WebSocketTransport(zaqar_server.ws_url, timeout=60, close_timeout=0.2) as transport:
         do = Sync(transport, ctx)
         do(api.queue_create("slow"))
+        assert transport.connected
+        transport.timeout = 0.5
         with frozen(zaqar_server):
             started = time.monotonic()
             with pytest.raises(errors.TimeoutError, match="queue_get"):
@@ -296,8 +300,12 @@ def test_sync_reconnect_restores_push(
         zaqar_server.restart_websocket()
         assert retry_sync(do, api.queue_stats("phoenix")).total == 0
         assert stream.subscription_id not in (None, before)
+        # The reconnect is reported: what was pushed meanwhile is lost.
+        gap = stream.get(timeout=10)
+        assert gap.gap and isinstance(gap, PushGap) and gap.queue_name == "phoenix"
         http_post(zaqar_server, project_id, "phoenix", "after restart")
-        assert stream.get(timeout=10).body == "after restart"
+        note = stream.get(timeout=10)
+        assert not note.gap and note.body == "after restart"
 
 
 def test_sync_drop_fails_in_flight_as_retryable(zaqar_server: ZaqarServer, ctx: Context) -> None:
@@ -523,8 +531,11 @@ async def test_async_reconnect_restores_push(
         await anyio.to_thread.run_sync(zaqar_server.restart_websocket)
         assert (await retry_async(do, api.queue_stats("aphoenix"))).total == 0
         assert stream.subscription_id not in (None, before)
+        gap = await stream.get(timeout=10)
+        assert gap.gap and isinstance(gap, PushGap) and gap.queue_name == "aphoenix"
         await anyio.to_thread.run_sync(http_post, zaqar_server, project_id, "aphoenix", "back")
-        assert (await stream.get(timeout=10)).body == "back"
+        note = await stream.get(timeout=10)
+        assert not note.gap and note.body == "back"
     assert stream.closed
 
 

@@ -9,6 +9,7 @@ the jitter source is given at construction, so tests are deterministic.
 Inputs: :meth:`~WsConnection.request`, :meth:`~WsConnection.subscribe`,
 :meth:`~WsConnection.unsubscribe`, :meth:`~WsConnection.connected`,
 :meth:`~WsConnection.connect_failed`, :meth:`~WsConnection.receive`,
+:meth:`~WsConnection.heard`,
 :meth:`~WsConnection.lost`, :meth:`~WsConnection.timer_fired`,
 :meth:`~WsConnection.token`, :meth:`~WsConnection.token_failed`,
 :meth:`~WsConnection.timed_out`, :meth:`~WsConnection.write_failed`,
@@ -407,6 +408,7 @@ class WsConnection:
         self._failures = 0  # consecutive failed reconnects: the backoff exponent
         self._ever_opened = False
         self._bootstrap_left = 0
+        self._restoring = False
         self._need_token = False
         self._wake_at: float | None = None
         self._last_heard = 0.0
@@ -693,6 +695,7 @@ class WsConnection:
             self._restore()
 
     def _restore(self) -> None:
+        self._restoring = True
         for queue, sub in self._subs.items():
             if sub.streams and sub.confirmed:
                 self._next_ticket += 1
@@ -701,8 +704,12 @@ class WsConnection:
                 self._write(self._next_ticket, ticket)
                 self._bootstrap_left += 1
         if self._bootstrap_left == 0:
-            self._go("bootstrapped", State.OPEN)
-            self._opened(None)
+            self._bootstrapped()
+
+    def _bootstrapped(self) -> None:
+        self._restoring = False
+        self._go("bootstrapped", State.OPEN)
+        self._opened(None)
 
     def _opened(self, now: float | None) -> None:
         self._ever_opened = True
@@ -721,6 +728,7 @@ class WsConnection:
         """Forget what was written on the socket; returns the request tickets."""
         self.session.connection_lost()
         self._bootstrap_left = 0
+        self._restoring = False
         lost = []
         for frame_id, number in self._inflight.items():
             state = self._tickets[number]
@@ -735,6 +743,11 @@ class WsConnection:
         return lost
 
     # -- receiving ------------------------------------------------------------------------
+
+    def heard(self, *, now: float) -> None:
+        """Something arrived that is not a message (a pong): the peer is alive."""
+        self._last_heard = now
+        self._pinged_at = None
 
     def receive(self, data: str | bytes, *, now: float) -> None:
         """One received frame (``str`` text, ``bytes`` binary)."""
@@ -790,7 +803,10 @@ class WsConnection:
             return
         self._bootstrap_left -= 1
         if self._bootstrap_left == 0:
-            self._restore()
+            if self._restoring:
+                self._bootstrapped()
+            else:
+                self._restore()
 
     def _subscribed(self, number: int, state: _Ticket, response: Response) -> None:
         assert state.queue is not None

@@ -141,7 +141,9 @@ class SyncWebSocket:
 
     # -- receiving (one thread) --------------------------------------------------------
 
-    def __iter__(self) -> Iterator[str | bytes]:
+    def __iter__(self) -> Iterator[str | bytes | None]:
+        """Messages until the connection ends; None after a read that brought
+        only control frames (a pong: keepalive evidence)."""
         try:
             for frame in self._pending:
                 message = self._assemble(frame)
@@ -164,10 +166,14 @@ class SyncWebSocket:
                     out = self._protocol.data_to_send()  # pongs, the closing handshake
                 if out:
                     self._flush(out, -1)
+                messages = 0
                 for event in events:
                     message = self._assemble(event) if isinstance(event, Frame) else None
                     if message is not None:
+                        messages += 1
                         yield message
+                if data and not messages:
+                    yield None
                 if not data or self._protocol.state is State.CLOSED:
                     return
         finally:

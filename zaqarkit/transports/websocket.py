@@ -553,6 +553,9 @@ transport (Zaqar implements no such action); use the HTTP transport
         try:
             for data in ws:
                 with self._lock:
+                    if data is None:
+                        self._m.heard(now=time.monotonic())
+                        continue
                     self._m.receive(data, now=time.monotonic())
                     work = self._settle(self._m.drain())
                 if work:
@@ -768,7 +771,7 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
                 await self._refresh()
             elif ws is not None and kind is Ping:
                 with contextlib.suppress(Exception):
-                    await ws.ping()
+                    self._spawn("pong", self._pong, await ws.ping())
             elif ws is not None:  # Abort, CloseSocket
                 with anyio.move_on_after(0 if kind is Abort else self._close_timeout), \
                         contextlib.suppress(Exception):
@@ -814,6 +817,10 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
                 await self._feed(self._m.write_failed, out.ticket, _connect_error(exc),
                                  partial=False)
 
+    async def _pong(self, pong: Any) -> None:
+        await pong  # websockets answers pings itself: the pong is keepalive evidence
+        self._m.heard(now=time.monotonic())
+
     async def _run_timer(self, until: float) -> None:
         await anyio.sleep(max(0.0, until - time.monotonic()))
         self._scopes.pop("timer", None)
@@ -852,13 +859,17 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
                         work = self._settle(self._m.drain())
                         if work:
                             await self._do(work)
-        finally:
+        except anyio.get_cancelled_exc_class():
+            # Closed by aclose() (already accounted for), or its event loop is
+            # ending: the next loop's first request starts afresh (_bind_loop).
             with anyio.CancelScope(shield=True):
-                if self._ws is ws:
-                    self._ws = None
                 await _abort(ws)
-                await self._feed(self._m.lost, attempt, ws.close_code or 1006,
-                                 ws.close_reason or "")
+            raise
+        if self._ws is ws:
+            self._ws = None
+        with anyio.CancelScope(shield=True):
+            await _abort(ws)
+            await self._feed(self._m.lost, attempt, ws.close_code or 1006, ws.close_reason or "")
 
     async def _refresh(self) -> None:
         assert self._token_refresh is not None
