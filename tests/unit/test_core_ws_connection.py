@@ -152,11 +152,13 @@ def test_first_attempt_failure_fails_its_callers_and_does_not_retry() -> None:
     rig.drain()
     rig.m.connect_failed(rig.attempt(), "refused", now=0.1)
     outs = rig.drain()
-    assert not rig.of(Sleep, outs) and not rig.of(Connect, outs)
+    assert not rig.of(Sleep, outs)
+    assert not rig.of(Connect, outs)
     (failed,) = rig.of(Failed, outs)
     assert failed.ticket == post
     assert isinstance(failed.error, ConnectError)
-    assert failed.error.sent is False and failed.error.retryable is True
+    assert failed.error.sent is False
+    assert failed.error.retryable is True
     assert rig.m.state is State.IDLE
     rig.m.request(api.queue_get("q").request, now=1.0)
     assert rig.of(Connect)  # the next request tries again
@@ -187,11 +189,15 @@ def test_timeout_says_whether_the_request_was_written() -> None:
     post = rig.m.request(api.message_post("q", [{"body": 1}]).request, now=1.0)
     rig.drain()
     error = rig.m.timed_out(post, now=31.0)
-    assert isinstance(error, TimeoutError) and error.sent is True and not error.retryable
+    assert isinstance(error, TimeoutError)
+    assert error.sent is True
+    assert not error.retryable
     rig2 = Rig()
     queued = rig2.m.request(api.message_post("q", [{"body": 1}]).request, now=0.0)
     error2 = rig2.m.timed_out(queued, now=30.0)
-    assert isinstance(error2, TimeoutError) and error2.sent is False and error2.retryable
+    assert isinstance(error2, TimeoutError)
+    assert error2.sent is False
+    assert error2.retryable
 
 
 def test_connect_attempt_is_cancelled_with_its_last_caller_only() -> None:
@@ -219,7 +225,8 @@ def test_malformed_reply_fails_its_request_at_once() -> None:
     bad = json.dumps({"request": {"headers": frame(send)["headers"]}, "headers": {}})
     rig.m.receive(bad, now=1.1)
     (failed,) = rig.of(Failed)
-    assert failed.ticket == ticket and isinstance(failed.error, ProtocolError)
+    assert failed.ticket == ticket
+    assert isinstance(failed.error, ProtocolError)
     rig.m.request(api.queue_get("q").request, now=2.0)
     rig.drain()
     rig.m.receive("{not json", now=2.1)
@@ -235,7 +242,8 @@ def test_write_failure_is_not_sent_and_a_partial_frame_aborts() -> None:
     outs = rig.drain()
     assert rig.of(Abort, outs)
     (failed,) = rig.of(Failed, outs)
-    assert isinstance(failed.error, TimeoutError) and failed.error.sent is False
+    assert isinstance(failed.error, TimeoutError)
+    assert failed.error.sent is False
 
 
 # -- drops, reconnects, backoff ------------------------------------------------------
@@ -251,7 +259,8 @@ def test_in_flight_requests_fail_exactly_once_marked_sent() -> None:
     failed = {f.ticket: f.error for f in rig.of(Failed, outs)}
     assert set(failed) == {post, get}
     assert all(isinstance(e, ReadError) and e.sent for e in failed.values())
-    assert failed[post].retryable is False and failed[get].retryable is True
+    assert failed[post].retryable is False
+    assert failed[get].retryable is True
     assert rig.m.timed_out(post, now=3.0) is None  # never a second outcome
     rig.m.lost(rig.attempt(), 1006, now=3.0)
     assert not rig.of(Failed)
@@ -276,7 +285,9 @@ def test_backoff_schedule_with_seeded_jitter() -> None:
         rig.m.timer_fired(now=now)
         rig.drain()
         rig.m.connect_failed(rig.attempt(), "refused", now=now)
-    assert wakes[0] < 0.2 and max(wakes) <= 1.0 and wakes[-1] >= 0.5
+    assert wakes[0] < 0.2
+    assert max(wakes) <= 1.0
+    assert wakes[-1] >= 0.5
     # A successful reconnect starts the schedule over.
     (sleep,) = rig.of(Sleep)
     rig.m.timer_fired(now=sleep.until)
@@ -325,7 +336,8 @@ def test_reconnect_restores_every_live_subscription_and_reports_a_gap() -> None:
     assert {rig.m.subscription_id(a), rig.m.subscription_id(b)} == {"sub-10", "sub-11"}
     rig.m.receive(note("a", {"x": 1}), now=11.0)
     (push,) = rig.of(Push)
-    assert push.streams == (a,) and push.notification.body == {"x": 1}
+    assert push.streams == (a,)
+    assert push.notification.body == {"x": 1}
 
 
 def test_a_subscription_that_cannot_be_restored_ends_its_streams() -> None:
@@ -338,7 +350,8 @@ def test_a_subscription_that_cannot_be_restored_ends_its_streams() -> None:
     (restore,) = rig.of(Send, rig.open())
     outs = rig.answer(restore, 404, {"error": "gone"})
     (ended,) = rig.of(StreamEnded, outs)
-    assert ended.streams == (a,) and isinstance(ended.error, TransportError)
+    assert ended.streams == (a,)
+    assert isinstance(ended.error, TransportError)
     assert rig.m.state is State.OPEN
 
 
@@ -354,7 +367,8 @@ def test_reauthenticates_with_a_new_token_after_close_4003() -> None:
     rig.m.timer_fired(now=10.0)
     rig.drain()
     outs = rig.open()
-    assert rig.of(RefreshToken, outs) and not rig.of(Send, outs)
+    assert rig.of(RefreshToken, outs)
+    assert not rig.of(Send, outs)
     rig.m.token(("new", "p2"), now=10.1)
     (auth,) = rig.of(Send)
     assert frame(auth)["headers"]["X-Auth-Token"] == "new"
@@ -399,7 +413,8 @@ def test_keepalive_pings_a_quiet_line_and_drops_a_silent_peer() -> None:
     assert rig.of(Sleep, rig.log)[-1].until == 20.0
     rig.m.timer_fired(now=20.0)
     outs = rig.drain()
-    assert rig.of(Ping, outs) and rig.of(Sleep, outs) == [Sleep(30.0)]
+    assert rig.of(Ping, outs)
+    assert rig.of(Sleep, outs) == [Sleep(30.0)]
     rig.m.timer_fired(now=30.0)
     assert rig.of(Abort)
 
@@ -411,7 +426,8 @@ def test_keepalive_any_frame_proves_the_peer_alive() -> None:
     rig.m.receive(note("x", 1), now=25.0)
     rig.m.timer_fired(now=30.0)
     outs = rig.drain()
-    assert not rig.of(Abort, outs) and not rig.of(Ping, outs)
+    assert not rig.of(Abort, outs)
+    assert not rig.of(Ping, outs)
     assert rig.of(Sleep, outs) == [Sleep(45.0)]
 
 
@@ -422,7 +438,8 @@ def test_reconnect_false_ends_streams_and_reconnects_lazily() -> None:
     outs = rig.drain()
     assert not rig.of(Sleep, outs)
     (ended,) = rig.of(StreamEnded, outs)
-    assert ended.streams == (a,) and isinstance(ended.error, ReadError)
+    assert ended.streams == (a,)
+    assert isinstance(ended.error, ReadError)
     assert rig.m.state is State.IDLE
     rig.m.request(api.queue_get("q").request, now=6.0)
     assert rig.of(Connect)
@@ -437,7 +454,8 @@ def test_close_mid_flight_fails_everything_once() -> None:
     outs = rig.drain()
     failed = rig.of(Failed, outs)
     assert [f.ticket for f in failed] == [sent]
-    assert type(failed[0].error) is TransportError and failed[0].error.sent is True
+    assert type(failed[0].error) is TransportError
+    assert failed[0].error.sent is True
     assert rig.of(StreamEnded, outs) == [StreamEnded((a,), None)]
     assert rig.of(CloseSocket, outs)
     with pytest.raises(TransportError):
@@ -450,7 +468,8 @@ def test_two_streams_share_one_server_subscription() -> None:
     rig = open_rig()
     first = subscribed(rig, "q", 1)
     second, ticket = rig.m.subscribe("q", now=1.0)
-    assert ticket is None and not rig.of(Send)
+    assert ticket is None
+    assert not rig.of(Send)
     assert rig.m.subscription_id(second) == "sub-1"
     rig.m.receive(note("q", "hi"), now=2.0)
     assert rig.of(Push)[0].streams == (first, second)

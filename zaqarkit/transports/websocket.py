@@ -818,7 +818,9 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
                                  partial=False)
 
     async def _pong(self, pong: Any) -> None:
-        await pong  # websockets answers pings itself: the pong is keepalive evidence
+        # websockets matches the pong: asyncio gives a future, trio an Event.
+        wait = getattr(pong, "wait", None)
+        await (wait() if wait is not None else pong)
         self._m.heard(now=time.monotonic())
 
     async def _run_timer(self, until: float) -> None:
