@@ -265,7 +265,7 @@ def backoff_delay(attempt: int, initial: float, maximum: float, rand: float) -> 
     >>> [backoff_delay(n, 0.2, 1.0, 0.5) for n in range(5)]
     [0.15000000000000002, 0.30000000000000004, 0.6000000000000001, 0.75, 0.75]
     """
-    delay = min(maximum, initial * 2**attempt)
+    delay: float = min(maximum, initial * 2.0**attempt)
     return delay / 2 + rand * delay / 2
 
 

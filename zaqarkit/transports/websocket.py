@@ -257,27 +257,26 @@ class _Driver:
         """Deliver outcomes, push events and log lines; return the I/O work."""
         work: list[Output] = []
         for out in outs:
-            kind = type(out)
-            if kind is Answer or kind is Failed:
-                waiter = self._waiters.pop(out.ticket, None)  # type: ignore[union-attr]
+            if isinstance(out, (Answer, Failed)):
+                waiter = self._waiters.pop(out.ticket, None)
                 if waiter is not None:
-                    if kind is Answer:
-                        waiter.settle(out.response, None)  # type: ignore[union-attr]
+                    if isinstance(out, Answer):
+                        waiter.settle(out.response, None)
                     else:
-                        waiter.settle(None, out.error)  # type: ignore[union-attr]
-            elif kind is Push or kind is Gap:
-                item = out.notification if kind is Push else out.reason  # type: ignore[union-attr]
-                for number in out.streams:  # type: ignore[union-attr]
+                        waiter.settle(None, out.error)
+            elif isinstance(out, (Push, Gap)):
+                item = out.notification if isinstance(out, Push) else out.reason
+                for number in out.streams:
                     stream = self._streams.get(number)
                     if stream is not None:
                         stream._put(item)
-            elif kind is StreamEnded:
-                for number in out.streams:  # type: ignore[union-attr]
+            elif isinstance(out, StreamEnded):
+                for number in out.streams:
                     stream = self._streams.pop(number, None)
                     if stream is not None:
-                        stream._end(out.error)  # type: ignore[union-attr]
-            elif kind is Log:
-                logger.log(out.level, "%s (%s)", out.message, self.url)  # type: ignore[union-attr]
+                        stream._end(out.error)
+            elif isinstance(out, Log):
+                logger.log(out.level, "%s (%s)", out.message, self.url)
             else:
                 work.append(out)
         return work
@@ -465,31 +464,30 @@ transport (Zaqar implements no such action); use the HTTP transport
 
     def _do(self, work: list[Output], deadline: float | None) -> None:
         for out in work:
-            kind = type(out)
-            if kind is Send:
-                self._write(out, deadline)  # type: ignore[arg-type]
-            elif kind is Sleep:
+            if isinstance(out, Send):
+                self._write(out, deadline)
+            elif isinstance(out, Sleep):
                 with self._lock:
-                    self._wake_at = out.until  # type: ignore[union-attr]
+                    self._wake_at = out.until
                     if self._timer is None:
                         self._timer = self._thread(self._run_timer, "timer")
                     self._tick.notify_all()
-            elif kind is Connect:
+            elif isinstance(out, Connect):
                 self._thread(self._connect, "connect", out)
-            elif kind is CancelConnect:
-                sock = self._connecting.pop(out.attempt, None)  # type: ignore[union-attr]
+            elif isinstance(out, CancelConnect):
+                sock = self._connecting.pop(out.attempt, None)
                 if sock is not None:
                     with contextlib.suppress(OSError):
                         sock.shutdown(socket.SHUT_RDWR)
-            elif kind is RefreshToken:
+            elif isinstance(out, RefreshToken):
                 self._refresh()
             elif self._ws is not None:
                 ws = self._ws
-                if kind is Ping:
+                if isinstance(out, Ping):
                     ws.ping()
-                elif kind is Abort:
+                elif isinstance(out, Abort):
                     ws.abort()
-                elif kind is CloseSocket:
+                elif isinstance(out, CloseSocket):
                     ws.close(self._close_timeout)
 
     @staticmethod
@@ -755,26 +753,25 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
 
     async def _do(self, work: list[Output]) -> None:
         for out in work:
-            kind = type(out)
             ws = self._ws
-            if kind is Send:
-                await self._write(out)  # type: ignore[arg-type]
-            elif kind is Sleep:
-                self._spawn("timer", self._run_timer, out.until)  # type: ignore[union-attr]
-            elif kind is Connect:
-                self._spawn(f"attempt {out.attempt}", self._connect, out)  # type: ignore[union-attr]
-            elif kind is CancelConnect:
-                scope = self._scopes.pop(f"attempt {out.attempt}", None)  # type: ignore[union-attr]
+            if isinstance(out, Send):
+                await self._write(out)
+            elif isinstance(out, Sleep):
+                self._spawn("timer", self._run_timer, out.until)
+            elif isinstance(out, Connect):
+                self._spawn(f"attempt {out.attempt}", self._connect, out)
+            elif isinstance(out, CancelConnect):
+                scope = self._scopes.pop(f"attempt {out.attempt}", None)
                 if scope is not None:
                     scope.cancel()
-            elif kind is RefreshToken:
+            elif isinstance(out, RefreshToken):
                 await self._refresh()
-            elif ws is not None and kind is Ping:
+            elif ws is not None and isinstance(out, Ping):
                 with contextlib.suppress(Exception):
                     self._spawn("pong", self._pong, await ws.ping())
             elif ws is not None:  # Abort, CloseSocket
-                with anyio.move_on_after(0 if kind is Abort else self._close_timeout), \
-                        contextlib.suppress(Exception):
+                wait = 0 if isinstance(out, Abort) else self._close_timeout
+                with anyio.move_on_after(wait), contextlib.suppress(Exception):
                     await (getattr(ws, "aclose", None) or ws.close)()  # trio's is aclose
                 await _abort(ws)
 
