@@ -674,7 +674,9 @@ class Queue:
 
         Yields an iterator of :class:`zaqarkit.core.ws.Notification` (``body``,
         ``ttl``, ``queue_name``); leaving the block deletes the subscription.
-        After a dropped connection the transport reconnects and re-subscribes.
+        After a dropped connection the transport reconnects and re-subscribes,
+        and the iterator yields a :class:`zaqarkit.core.wsconn.PushGap` (as it
+        does when its bounded buffer dropped notifications): ``note.gap``.
 
         Example::
 
