@@ -429,6 +429,11 @@ class WsConnection:
         """Requests waiting for an outcome (queued or in flight)."""
         return sum(1 for t in self._tickets.values() if t.kind in ("call", "subscribe"))
 
+    @property
+    def connecting(self) -> int | None:
+        """The connect attempt under way, if any."""
+        return self._attempt if self.state is State.CONNECTING else None
+
     def subscription_id(self, stream: int) -> str | None:
         """The server's id of the push subscription serving ``stream``."""
         queue = self._streams.get(stream)

@@ -10,14 +10,15 @@ The protocol object is not thread-safe: every call into it happens under one
 short lock. Writes to the socket happen under a second lock, acquired and
 held only until the writer's deadline: a peer that stops reading makes that
 write fail with :class:`WriteTimeout` instead of blocking every thread (and
-``close``) behind it. The socket is in timeout mode for that (Python polls
-before each send and recv); the reader simply reads again after a timeout.
+``close``) behind it. Plain sockets are written with ``MSG_DONTWAIT`` for that,
+TLS ones in timeout mode (the reader then reads again after each timeout).
 Only the reader thread reads.
 """
 
 from __future__ import annotations
 
 import contextlib
+import select
 import socket
 import ssl as _ssl
 import threading
@@ -75,6 +76,8 @@ class SyncWebSocket:
         self._pending = pending
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
+        # TLS sockets take no send flags: they run in timeout mode instead.
+        self._plain = not isinstance(sock, _ssl.SSLSocket)
         self._finished = threading.Event()
         self._fragments: list[Frame] = []
 
@@ -115,7 +118,7 @@ class SyncWebSocket:
             protocol.send_request(request)
             sock.sendall(b"".join(protocol.data_to_send()))
             pending = cls._handshake(sock, protocol)
-            sock.settimeout(_TICK)
+            sock.settimeout(_TICK if isinstance(sock, _ssl.SSLSocket) else None)
         except BaseException:
             sock.close()
             raise
@@ -220,14 +223,25 @@ class SyncWebSocket:
                 continue
             view = memoryview(chunk)
             while view:
-                if _left(deadline, 1.0) <= 0:
-                    raise WriteTimeout(partial=written)
                 try:
-                    sent = self._sock.send(view)
-                except TimeoutError:  # socket.timeout: the peer is not reading
+                    sent = self._send(view)
+                except (BlockingIOError, TimeoutError):  # the peer is not reading (yet)
+                    left = _left(deadline, _TICK)
+                    if left <= 0:
+                        raise WriteTimeout(partial=written) from None
+                    if self._plain:
+                        select.select((), (self._sock,), (), min(left, _TICK))
                     continue
                 written = True
                 view = view[sent:]
+
+    def _send(self, view: memoryview) -> int:
+        if self._plain:
+            # Never blocks, and costs no poll() before each send: the reader's
+            # recv stays a plain blocking call (a timeout mode would add a
+            # poll() and a GIL hand-off to every read and write).
+            return self._sock.send(view, socket.MSG_DONTWAIT)
+        return self._sock.send(view)  # TLS: the socket is in timeout mode
 
     def _flush(self, chunks: list[bytes], wait: float) -> None:
         # Control frames (pongs, ping, close), taken from the protocol under

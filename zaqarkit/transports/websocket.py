@@ -84,6 +84,11 @@ TokenRefresh = Callable[
 ]
 
 
+#: ``connect_kwargs`` the sync transport's own connection supports.
+_SYNC_OPTIONS = frozenset({"max_size", "compression", "ssl", "additional_headers",
+                           "subprotocols"})
+
+
 class _Signal:
     """A one-shot event on a bare C lock: waking a blocked caller this way costs
     a fraction of ``threading.Event`` (a Condition written in Python)."""
@@ -375,15 +380,20 @@ transport (Zaqar implements no such action); use the HTTP transport
         self._connecting: dict[int, socket.socket] = {}
         super().__init__(url, **options)
 
-    def _feed(self, input: Callable[..., Any], *args: Any, deadline: float | None = None,
-              **kwargs: Any) -> Any:
+    def _feed(self, input: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Give the machine one input; carry out what it asks; return its result."""
         with self._lock:
             result = input(*args, now=time.monotonic(), **kwargs)
             work = self._settle(self._m.drain())
         if work:
-            self._do(work, deadline)
+            self._do(work, self._background_deadline())
         return result
+
+    def _background_deadline(self) -> float | None:
+        # Frames written by the transport's own threads (bootstrap, queued
+        # requests) are bounded too: a peer that stops reading must not stall
+        # the reader forever.
+        return None if self.timeout is None else time.monotonic() + self.timeout
 
     def handle_request(self, request: Request) -> Response:
         response = self._call(self._m.request, request)
@@ -528,13 +538,17 @@ transport (Zaqar implements no such action); use the HTTP transport
             self._feed(self._m.timer_fired)
 
     def _connect(self, out: Connect) -> None:
-        options = {k: v for k, v in self._connect_kwargs.items() if k != "ping_interval"}
+        options = {k: v for k, v in self._connect_kwargs.items() if k in _SYNC_OPTIONS}
+
+        def started(sock: socket.socket) -> None:
+            self._connecting[out.attempt] = sock
+            if self._m.connecting != out.attempt:  # cancelled before it had a socket
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
         try:
-            ws = SyncWebSocket.connect(
-                self.url, open_timeout=out.timeout,
-                on_socket=lambda sock: self._connecting.__setitem__(out.attempt, sock),
-                **options,
-            )
+            ws = SyncWebSocket.connect(self.url, open_timeout=out.timeout, on_socket=started,
+                                       **options)
         except Exception as exc:
             self._connecting.pop(out.attempt, None)
             self._feed(self._m.connect_failed, out.attempt, _connect_error(exc))
@@ -557,7 +571,7 @@ transport (Zaqar implements no such action); use the HTTP transport
                     self._m.receive(data, now=time.monotonic())
                     work = self._settle(self._m.drain())
                 if work:
-                    self._do(work, None)
+                    self._do(work, self._background_deadline())
         except Exception:  # never let the reader die silently with requests pending
             logger.exception("WebSocket reader failed")
         with self._lock:
@@ -826,7 +840,8 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
         await self._feed(self._m.timer_fired)
 
     def _connect_to(self, timeout: float | None) -> Any:
-        kwargs = {**self._connect_kwargs, "open_timeout": timeout}
+        kwargs = {**self._connect_kwargs, "open_timeout": timeout,
+                  "close_timeout": self._close_timeout}
         if self.backend == "trio":
             from websockets.trio.client import connect as trio_connect
 

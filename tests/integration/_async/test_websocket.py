@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools  # async-only
 import json
+import statistics
 import time
 import uuid
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from zaqarkit import errors
 from zaqarkit.core.api import ApiV2
 from zaqarkit.core.context import Context
 from zaqarkit.core.operations import Operation
+from zaqarkit.core.paginate import Pagination
 from zaqarkit.core.wire import Call, Request
 from zaqarkit.core.wsconn import PushGap
 from zaqarkit.testing import ZaqarServer
@@ -154,6 +156,69 @@ async def test_flow(zaqar_server: ZaqarServer, ctx: Context, codec: str) -> None
             await do(api.health())
         await do(api.queue_delete("flow"))
         assert (await do(api.queue_stats("flow"))).total == 0  # 404 + zeros over WS
+
+
+async def test_pagination_follows_synthesised_links(
+    zaqar_server: ZaqarServer, ctx: Context
+) -> None:
+    async with AsyncWebSocketTransport(zaqar_server.ws_url, timeout=10) as transport:
+        do = Do(transport, ctx)
+        names = [f"page-{i}" for i in range(5)]
+        for name in names:
+            await do(api.queue_create(name))
+        pages = Pagination(api.queue_list(limit=2), zaqar_server.ws_url)
+        seen: list[str] = []
+        sent = 0
+        while (call := pages.next_call()) is not None:
+            sent += 1
+            seen += [q.name for q in pages.accept(await do(call))]
+        assert seen == names
+        assert sent == 3  # 2 + 2 + 1: the short page ends the listing
+
+
+async def test_rejected_frames_are_typed_errors(zaqar_server: ZaqarServer, ctx: Context) -> None:
+    async with AsyncWebSocketTransport(zaqar_server.ws_url, codec="msgpack", timeout=10) as t:
+        do = Do(t, ctx)
+        with pytest.raises(errors.BadRequest, match="Schema validation failed"):
+            await do(schema_violation())
+        with pytest.raises(errors.NotFound, match="does not exist"):
+            await do(api.message_get("nowhere", "0123456789abcdef01234567"))
+        with pytest.raises(errors.UnsupportedOperation, match=r"ping_node.*WebSocket"):
+            await do(api.ping())
+        patch = api.queue_update("q", [{"op": "remove", "path": "/metadata/a"}])
+        with pytest.raises(errors.UnsupportedOperation):
+            await t.handle_async_request(patch.request)
+
+
+async def test_unsupported_operation_opens_no_connection(zaqar_server: ZaqarServer) -> None:
+    async with AsyncWebSocketTransport(zaqar_server.ws_url) as transport:
+        patch = api.queue_update("q", [{"op": "remove", "path": "/metadata/a"}])
+        with pytest.raises(errors.UnsupportedOperation):
+            await transport.handle_async_request(patch.request)
+        assert not transport.connected
+
+
+async def test_push_latency(
+    zaqar_server: ZaqarServer, ctx: Context, project_id: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """HTTP post -> WebSocket notification, p50 over 30 messages."""
+    async with AsyncWebSocketTransport(zaqar_server.ws_url, timeout=20) as transport:
+        await Do(transport, ctx)(api.queue_create("latency"))
+        stream = await transport.subscribe("latency", headers=ctx.headers)
+        await blocking(http_post, zaqar_server, project_id, "latency", "warm-up")
+        await stream.get(timeout=10)
+        samples = []
+        for i in range(30):
+            started = time.perf_counter()
+            await blocking(http_post, zaqar_server, project_id, "latency", i)
+            assert (await stream.get(timeout=10)).body == i
+            samples.append(time.perf_counter() - started)
+        await stream.aclose()
+    p50 = statistics.median(samples)
+    with capsys.disabled():
+        print(f"\npush latency (HTTP post -> WS notification, {type(transport).__name__}): "
+              f"p50 {p50 * 1000:.1f} ms over {len(samples)} messages")
+    assert p50 < 1.0
 
 
 async def test_200_concurrent_requests_each_get_their_own_reply(

@@ -10,6 +10,7 @@ Every call goes core builder -> ``Context.prepare`` -> transport -> parser.
 from __future__ import annotations
 
 import json
+import statistics
 import time
 import uuid
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from zaqarkit import errors
 from zaqarkit.core.api import ApiV2
 from zaqarkit.core.context import Context
 from zaqarkit.core.operations import Operation
+from zaqarkit.core.paginate import Pagination
 from zaqarkit.core.wire import Call, Request
 from zaqarkit.core.wsconn import PushGap
 from zaqarkit.testing import ZaqarServer
@@ -147,6 +149,69 @@ def test_flow(zaqar_server: ZaqarServer, ctx: Context, codec: str) -> None:
             do(api.health())
         do(api.queue_delete("flow"))
         assert (do(api.queue_stats("flow"))).total == 0  # 404 + zeros over WS
+
+
+def test_pagination_follows_synthesised_links(
+    zaqar_server: ZaqarServer, ctx: Context
+) -> None:
+    with WebSocketTransport(zaqar_server.ws_url, timeout=10) as transport:
+        do = Do(transport, ctx)
+        names = [f"page-{i}" for i in range(5)]
+        for name in names:
+            do(api.queue_create(name))
+        pages = Pagination(api.queue_list(limit=2), zaqar_server.ws_url)
+        seen: list[str] = []
+        sent = 0
+        while (call := pages.next_call()) is not None:
+            sent += 1
+            seen += [q.name for q in pages.accept(do(call))]
+        assert seen == names
+        assert sent == 3  # 2 + 2 + 1: the short page ends the listing
+
+
+def test_rejected_frames_are_typed_errors(zaqar_server: ZaqarServer, ctx: Context) -> None:
+    with WebSocketTransport(zaqar_server.ws_url, codec="msgpack", timeout=10) as t:
+        do = Do(t, ctx)
+        with pytest.raises(errors.BadRequest, match="Schema validation failed"):
+            do(schema_violation())
+        with pytest.raises(errors.NotFound, match="does not exist"):
+            do(api.message_get("nowhere", "0123456789abcdef01234567"))
+        with pytest.raises(errors.UnsupportedOperation, match=r"ping_node.*WebSocket"):
+            do(api.ping())
+        patch = api.queue_update("q", [{"op": "remove", "path": "/metadata/a"}])
+        with pytest.raises(errors.UnsupportedOperation):
+            t.handle_request(patch.request)
+
+
+def test_unsupported_operation_opens_no_connection(zaqar_server: ZaqarServer) -> None:
+    with WebSocketTransport(zaqar_server.ws_url) as transport:
+        patch = api.queue_update("q", [{"op": "remove", "path": "/metadata/a"}])
+        with pytest.raises(errors.UnsupportedOperation):
+            transport.handle_request(patch.request)
+        assert not transport.connected
+
+
+def test_push_latency(
+    zaqar_server: ZaqarServer, ctx: Context, project_id: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """HTTP post -> WebSocket notification, p50 over 30 messages."""
+    with WebSocketTransport(zaqar_server.ws_url, timeout=20) as transport:
+        Do(transport, ctx)(api.queue_create("latency"))
+        stream = transport.subscribe("latency", headers=ctx.headers)
+        blocking(http_post, zaqar_server, project_id, "latency", "warm-up")
+        stream.get(timeout=10)
+        samples = []
+        for i in range(30):
+            started = time.perf_counter()
+            blocking(http_post, zaqar_server, project_id, "latency", i)
+            assert (stream.get(timeout=10)).body == i
+            samples.append(time.perf_counter() - started)
+        stream.close()
+    p50 = statistics.median(samples)
+    with capsys.disabled():
+        print(f"\npush latency (HTTP post -> WS notification, {type(transport).__name__}): "
+              f"p50 {p50 * 1000:.1f} ms over {len(samples)} messages")
+    assert p50 < 1.0
 
 
 def test_200_concurrent_requests_each_get_their_own_reply(
