@@ -558,3 +558,29 @@ def test_random_interleavings_answer_every_request_exactly_once(
     assert all(count == 1 for count in outcomes.values()), outcomes
     assert set(outcomes) == set(issued)
     assert m.pending == 0
+
+
+# -- listings and metadata: partial over WebSocket, said once ---------------------------
+
+
+def test_full_message_page_warns_once_that_the_listing_may_go_on() -> None:
+    rig = open_rig()
+    warnings = []
+    for limit, count in ((5, 2), (2, 2), (2, 2)):
+        rig.m.request(api.message_list("q", limit=limit).request, now=1.0)
+        (send,) = rig.of(Send)
+        outs = rig.answer(send, 200, {"messages": [{"id": str(i)} for i in range(count)]})
+        assert rig.of(Answer, outs)
+        warnings += [o for o in outs if getattr(o, "level", 0) == 30]
+    assert len(warnings) == 1  # a short page is complete; a full one is said once
+    assert "http_url" in warnings[0].message
+
+
+def test_queue_metadata_over_websocket_warns_once() -> None:
+    rig = open_rig()
+    for _ in range(2):
+        rig.m.request(api.queue_get("q").request, now=1.0)
+        rig.answer(rig.of(Send)[0], 200, {"color": "red"})
+    warned = [o for o in rig.log if getattr(o, "level", 0) == 30]
+    assert len(warned) == 1
+    assert "_default_message_ttl" in warned[0].message

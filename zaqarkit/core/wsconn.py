@@ -53,9 +53,11 @@ from typing import Any, ClassVar
 
 from zaqarkit.core import parse as p
 from zaqarkit.core.api import ApiV2
+from zaqarkit.core.operations import Operation
 from zaqarkit.core.wire import Request, Response
 from zaqarkit.core.ws import (
     REAUTH_CLOSE_CODE,
+    WS_INCOMPLETE,
     Codec,
     FrameError,
     Notification,
@@ -63,6 +65,7 @@ from zaqarkit.core.ws import (
     WsSession,
     push_subscription_create,
     ws_action,
+    ws_incomplete,
 )
 from zaqarkit.errors import (
     ConnectError,
@@ -415,6 +418,7 @@ class WsConnection:
         self._pinged_at: float | None = None
         self._subs: dict[str, _ServerSub] = {}
         self._streams: dict[int, str] = {}
+        self._warned: set[Operation] = set()
         self._next_stream = 0
 
     # -- introspection -------------------------------------------------------------
@@ -785,6 +789,8 @@ class WsConnection:
         state = self._tickets.pop(number)
         kind = state.kind
         if kind == "call":
+            if state.request.operation in WS_INCOMPLETE:
+                self._incomplete(state.request, response)
             self._emit(Answer(number, response))
         elif kind == "subscribe":
             self._subscribed(number, state, response)
@@ -802,6 +808,15 @@ class WsConnection:
         elif kind == "restore":
             self._restored(state, response)
             self._bootstrap_step()
+
+    def _incomplete(self, request: Request, response: Response) -> None:
+        op = request.operation
+        if op in self._warned or response.status >= 300:
+            return
+        reason = ws_incomplete(request, response.data)
+        if reason is not None:
+            self._warned.add(op)  # once per connection object: a hint, not noise
+            self._emit(Log(WARNING, reason))
 
     def _bootstrap_step(self) -> None:
         if self.state is not State.BOOTSTRAP:

@@ -485,3 +485,20 @@ async def test_reauthenticates_with_a_new_token_after_close_4003() -> None:
     assert tokens == ["t1", "t2"]
     assert actions[0] == "authenticate"
     assert actions[-1] == "queue_get"
+
+
+async def test_listings_and_metadata_go_to_http_url_when_given(
+    zaqar_server: ZaqarServer, project_id: str
+) -> None:
+    from zaqarkit import AsyncClient
+
+    async with AsyncClient(zaqar_server.ws_url, http_url=zaqar_server.url,
+                           project_id=project_id) as cli:
+        queue = cli.queue("pages")
+        await queue.post([{"body": i, "ttl": 300} for i in range(10)])
+        await queue.post([{"body": i, "ttl": 300} for i in range(10, 15)])
+        # Over WebSocket alone the walk would stop after the first page of 4.
+        bodies = [m.body async for m in queue.messages(echo=True, limit=4)]
+        assert sorted(bodies) == list(range(15))
+        meta = await queue.metadata()
+        assert "_default_message_ttl" in meta  # HTTP merges the reserved defaults
