@@ -584,3 +584,17 @@ def test_queue_metadata_over_websocket_warns_once() -> None:
     warned = [o for o in rig.log if getattr(o, "level", 0) == 30]
     assert len(warned) == 1
     assert "_default_message_ttl" in warned[0].message
+
+
+def test_a_token_expiry_from_token_refresh_reaches_the_machine_clock() -> None:
+    import datetime as dt
+    import time
+
+    from zaqarkit.transports.websocket import _token_input
+
+    soon = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=100)
+    token, expiry = _token_input(("t", "p", soon))
+    assert token == ("t", "p")
+    assert abs(expiry["expires_at"] - (time.monotonic() + 100)) < 5
+    assert _token_input(("t", "p", None)) == (("t", "p"), {})
+    assert _token_input("t") == ("t", {})

@@ -149,11 +149,13 @@ class AsyncClient(AsyncClosing):
             timeout=timeout, insecure=settings.insecure, cacert=settings.cacert
         )
 
-    async def _ws_credentials(self) -> tuple[str, str]:
-        # Zaqar's WebSocket wants an `authenticate` frame, not per-frame tokens.
+    async def _ws_credentials(self) -> tuple[str, str, Any]:
+        # Zaqar's WebSocket wants an `authenticate` frame, not per-frame tokens;
+        # with the expiry the transport re-authenticates before it comes.
         assert isinstance(self._auth, KeystoneAuth)
         credentials = await self._auth.async_credentials()
-        return credentials.token, credentials.project_id or self._settings.project_id
+        project = credentials.project_id or self._settings.project_id
+        return credentials.token, project, credentials.expires_at
 
     @classmethod
     async def discover(

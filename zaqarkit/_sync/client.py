@@ -148,11 +148,13 @@ class Client(Closing):
             timeout=timeout, insecure=settings.insecure, cacert=settings.cacert
         )
 
-    def _ws_credentials(self) -> tuple[str, str]:
-        # Zaqar's WebSocket wants an `authenticate` frame, not per-frame tokens.
+    def _ws_credentials(self) -> tuple[str, str, Any]:
+        # Zaqar's WebSocket wants an `authenticate` frame, not per-frame tokens;
+        # with the expiry the transport re-authenticates before it comes.
         assert isinstance(self._auth, KeystoneAuth)
         credentials = self._auth.credentials()
-        return credentials.token, credentials.project_id or self._settings.project_id
+        project = credentials.project_id or self._settings.project_id
+        return credentials.token, project, credentials.expires_at
 
     @classmethod
     def discover(

@@ -589,8 +589,11 @@ class WsConnection:
         self.session.forget_push(queue)
         if sub is None:
             return
+        # ``exclude``: the stream whose caller gets this error from its own
+        # request; it ends when that caller unsubscribes it.
         for stream in sub.streams:
-            self._streams.pop(stream, None)
+            if stream != exclude:
+                self._streams.pop(stream, None)
         ended = tuple(s for s in sub.streams if s != exclude)
         if ended:
             self._emit(StreamEnded(ended, error))

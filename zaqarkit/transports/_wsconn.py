@@ -221,7 +221,18 @@ class SyncWebSocket:
                 with contextlib.suppress(OSError):
                     self._sock.shutdown(socket.SHUT_WR)
                 continue
-            view = memoryview(chunk)
+            if self._plain:  # the common case: the whole frame fits in the socket buffer
+                try:
+                    sent = self._sock.send(chunk, socket.MSG_DONTWAIT)
+                except BlockingIOError:
+                    sent = 0
+                if sent == len(chunk):
+                    written = True
+                    continue
+                written = written or sent > 0
+                view = memoryview(chunk)[sent:]
+            else:
+                view = memoryview(chunk)
             while view:
                 try:
                     sent = self._send(view)

@@ -20,6 +20,7 @@ What both share (configuration, delivering outcomes and push events) is
 from __future__ import annotations
 
 import contextlib
+import datetime as _dt
 import inspect
 import logging
 import math
@@ -78,10 +79,10 @@ DEFAULT_TIMEOUT = 30.0
 #: Zaqar's largest reply is a page of 20 messages of 256 KiB each.
 DEFAULT_MAX_SIZE = 16 * 2**20
 
-#: A token (or a ``(token, project_id)`` pair), possibly from a coroutine.
-TokenRefresh = Callable[
-    [], "str | tuple[str, str] | Awaitable[str] | Awaitable[tuple[str, str]]"
-]
+#: A token, a ``(token, project_id)`` pair or a ``(token, project_id,
+#: expires_at)`` triple (an aware UTC datetime, or None), possibly from a coroutine.
+TokenValue = "str | tuple[str, str] | tuple[str, str, _dt.datetime | None]"
+TokenRefresh = Callable[[], "TokenValue | Awaitable[TokenValue]"]
 
 
 #: ``connect_kwargs`` the sync transport's own connection supports.
@@ -262,7 +263,9 @@ class _Driver:
         """Deliver outcomes, push events and log lines; return the I/O work."""
         work: list[Output] = []
         for out in outs:
-            if isinstance(out, (Answer, Failed)):
+            if type(out) is Send:  # the common case first: this runs on every request
+                work.append(out)
+            elif isinstance(out, (Answer, Failed)):
                 waiter = self._waiters.pop(out.ticket, None)
                 if waiter is not None:
                     if isinstance(out, Answer):
@@ -285,6 +288,18 @@ class _Driver:
             else:
                 work.append(out)
         return work
+
+
+def _token_input(value: Any) -> tuple[Any, dict[str, Any]]:
+    """The machine's ``token`` input for what ``token_refresh`` returned: a
+    known expiry becomes a time on the monotonic clock the machine runs on."""
+    if isinstance(value, tuple) and len(value) == 3:
+        token, project, expires = value
+        if expires is None:
+            return (token, project), {}
+        left = (expires - _dt.datetime.now(_dt.timezone.utc)).total_seconds()
+        return (token, project), {"expires_at": time.monotonic() + left}
+    return value, {}
 
 
 def _connect_error(exc: BaseException) -> str:
@@ -589,7 +604,8 @@ transport (Zaqar implements no such action); use the HTTP transport
         except Exception as exc:
             self._feed(self._m.token_failed, _connect_error(exc))
             return
-        self._feed(self._m.token, value)
+        token, expiry = _token_input(value)
+        self._feed(self._m.token, token, **expiry)
 
 
 # -- async -------------------------------------------------------------------------
@@ -894,7 +910,8 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
         except Exception as exc:
             await self._feed(self._m.token_failed, _connect_error(exc))
             return
-        await self._feed(self._m.token, value)
+        token, expiry = _token_input(value)
+        await self._feed(self._m.token, token, **expiry)
 
 
 async def _abort(ws: Any) -> None:
