@@ -30,7 +30,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, TypeAlias
 
 import anyio
 
@@ -81,7 +81,7 @@ DEFAULT_MAX_SIZE = 16 * 2**20
 
 #: A token, a ``(token, project_id)`` pair or a ``(token, project_id,
 #: expires_at)`` triple (an aware UTC datetime, or None), possibly from a coroutine.
-TokenValue = "str | tuple[str, str] | tuple[str, str, _dt.datetime | None]"
+TokenValue: TypeAlias = "str | tuple[str, str] | tuple[str, str, _dt.datetime | None]"
 TokenRefresh = Callable[[], "TokenValue | Awaitable[TokenValue]"]
 
 
