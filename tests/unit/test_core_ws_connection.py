@@ -598,3 +598,24 @@ def test_a_token_expiry_from_token_refresh_reaches_the_machine_clock() -> None:
     assert abs(expiry["expires_at"] - (time.monotonic() + 100)) < 5
     assert _token_input(("t", "p", None)) == (("t", "p"), {})
     assert _token_input("t") == ("t", {})
+
+
+def test_log_lines_for_connect_reconnect_reauth_and_drops() -> None:
+    from zaqarkit.core.wsconn import INFO, WARNING, Log
+
+    rig = Rig(auth_token="t", project_id="p", refresh=True)
+    rig.m.request(api.queue_list().request, now=0.0)
+    rig.drain()
+    rig.answer(rig.of(Send, rig.open())[0], 200, {})
+    rig.m.lost(rig.attempt(), 4003, now=1.0)
+    rig.drain()
+    rig.m.timer_fired(now=5.0)
+    rig.drain()
+    rig.open()
+    rig.m.token("t2", now=5.1)
+    rig.drain()
+    lines = [(o.level, o.message) for o in rig.log if isinstance(o, Log)]
+    assert (INFO, "WebSocket connected, authenticating") in lines
+    assert (WARNING, "WebSocket connection dropped (code 4003)") in lines
+    assert (INFO, "WebSocket reconnected, authenticating") in lines
+    assert (INFO, "WebSocket authenticating with a new token") in lines
