@@ -166,11 +166,14 @@ class CancelConnect:
 
 @dataclass(frozen=True, slots=True)
 class Send:
-    """Write one frame (``str`` text, ``bytes`` binary); ``ticket`` is the
-    request it carries (None for the connection's own frames)."""
+    """Write one frame (``str`` text, ``bytes`` binary) on the socket of
+    connect attempt ``attempt`` (never on a later one: the request was failed
+    with that socket); ``ticket`` is the request it carries (None for the
+    connection's own frames)."""
 
     data: str | bytes
     ticket: int | None
+    attempt: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -487,7 +490,7 @@ class WsConnection:
         out = self.session.send(ticket.request)
         ticket.frame_id = out.request_id
         self._inflight[out.request_id] = number
-        self._emit(Send(out.data, number))
+        self._emit(Send(out.data, number, self._attempt))
 
     def timed_out(self, ticket: int, *, now: float) -> ZaqarError | None:
         """The caller of ``ticket`` stops waiting. Returns the error to raise
@@ -702,7 +705,7 @@ class WsConnection:
             self._tickets[self._next_ticket] = ticket
             self._inflight[out.request_id] = self._next_ticket
             self._bootstrap_left += 1 if self.state is State.BOOTSTRAP else 0
-            self._emit(Send(out.data, None))
+            self._emit(Send(out.data, None, self._attempt))
         if self.state is State.BOOTSTRAP and self._bootstrap_left == 0:
             self._restore()
 

@@ -523,7 +523,7 @@ transport (Zaqar implements no such action); use the HTTP transport
         return thread
 
     def _write(self, out: Send, deadline: float | None) -> None:
-        ws = self._ws
+        ws = self._ws if self._ws_attempt == out.attempt else None
         try:
             if ws is None:
                 raise OSError("no connection")
@@ -536,7 +536,8 @@ transport (Zaqar implements no such action); use the HTTP transport
                 ws.abort()
         except Exception as exc:  # the socket is gone: the reader reports it
             if out.ticket is not None:
-                self._feed(self._m.write_failed, out.ticket, _connect_error(exc), partial=True)
+                self._feed(self._m.write_failed, out.ticket, _connect_error(exc),
+                           partial=ws is not None)
 
     def _run_timer(self) -> None:
         while True:
@@ -834,7 +835,7 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
             task.add_done_callback(self._tasks.discard)
 
     async def _write(self, out: Send) -> None:
-        ws = self._ws
+        ws = self._ws if self._ws_attempt == out.attempt else None
         try:
             if ws is None:
                 raise OSError("no connection")
@@ -923,4 +924,10 @@ async def _abort(ws: Any) -> None:
     if stream is not None:
         import trio
 
-        await trio.aclose_forcefully(stream)
+        # Shut the socket down rather than close it under websockets' own
+        # reader and writer: they then see an ordinary end of stream.
+        sock = getattr(getattr(stream, "transport_stream", stream), "socket", None)
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except (AttributeError, OSError):
+            await trio.aclose_forcefully(stream)
