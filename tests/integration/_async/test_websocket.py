@@ -356,7 +356,11 @@ async def test_push_buffer_is_bounded_and_counts_what_it_dropped(
         gap = await stream.get(timeout=5)
         assert isinstance(gap, PushGap)
         assert gap.missed == 5
-        assert [(await stream.get(timeout=5)).body for _ in range(3)] == [5, 6, 7]
+        # Zaqar may push in any order: the 3 kept are 3 distinct ones (the
+        # oldest-first drop itself is PushBuffer's, tested in memory).
+        kept = [(await stream.get(timeout=5)).body for _ in range(3)]
+        assert len(set(kept)) == 3
+        assert set(kept) <= set(range(8))
 
 
 async def test_drop_fails_in_flight_once_marked_sent(
