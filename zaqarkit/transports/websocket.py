@@ -532,7 +532,7 @@ transport (Zaqar implements no such action); use the HTTP transport
             if out.ticket is not None:
                 self._feed(self._m.write_failed, out.ticket, "timed out", partial=exc.partial,
                            timeout=True)
-            elif exc.partial:
+            elif exc.partial and ws is not None:
                 ws.abort()
         except Exception as exc:  # the socket is gone: the reader reports it
             if out.ticket is not None:
@@ -926,7 +926,7 @@ async def _abort(ws: Any) -> None:
 
         # Shut the socket down rather than close it under websockets' own
         # reader and writer: they then see an ordinary end of stream.
-        sock = getattr(getattr(stream, "transport_stream", stream), "socket", None)
+        sock: Any = getattr(getattr(stream, "transport_stream", stream), "socket", None)
         try:
             sock.shutdown(socket.SHUT_RDWR)
         except (AttributeError, OSError):
