@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import contextvars
 import ssl
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,7 @@ from urllib.parse import urlsplit
 import certifi
 import httpx
 
+from zaqarkit.core.timeouts import DEFAULT_TIMEOUT, Timeout, TimeoutArg
 from zaqarkit.core.wire import Request, Response
 from zaqarkit.errors import (
     ConnectError,
@@ -35,6 +37,7 @@ from zaqarkit.errors import (
     TransportError,
     TransportProtocolError,
 )
+from zaqarkit.transports import deadline
 from zaqarkit.transports._loops import EventLoopBinding, run_at_loop_end
 from zaqarkit.transports.base import AsyncClosing, Closing
 
@@ -53,12 +56,11 @@ __all__ = [
 #: httpx's own pool default: at most 100 connections, 20 of them kept alive.
 DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 
-#: Seconds allowed for each of connect, read, write and pool acquisition.
-#: Zaqar answers quickly; long-polling is not part of its HTTP API, so 30 s
-#: only trips on a dead or overloaded server.
-DEFAULT_TIMEOUT = 30.0
-
-TimeoutArg = float | httpx.Timeout | None
+#: Whether the request in progress wrote anything (a one-element list per
+#: attempt): decides ``TransportError.sent``.
+_WRITTEN: contextvars.ContextVar[list[bool] | None] = contextvars.ContextVar(
+    "zaqarkit_http_written", default=None
+)
 
 _CLOSED = "transport is closed"
 
@@ -113,16 +115,21 @@ def _redacted_url(url: str) -> str:
     return f"{url[:start]}***{url[at:]}"
 
 
-def translate_error(exc: Exception, request: Request) -> TransportError:
+def translate_error(
+    exc: Exception, request: Request, *, sent: bool = True
+) -> TransportError:
     """Map an httpx exception to zaqarkit's; callers ``raise ... from exc``.
 
-    The message names the method and URL and never header values (they can
-    carry tokens). h11 quotes offending header values in protocol errors, so
-    for those only the exception type is kept; the original stays reachable
-    as ``__cause__``.
+    ``sent`` says whether any byte of the request was written (the error then
+    says the outcome is unknown); a failed connect or a pool timeout never
+    sent anything, whatever ``sent`` says. The message names the method and
+    URL and never header values (they can carry tokens). h11 quotes
+    offending header values in protocol errors, so for those only the
+    exception type is kept; the original stays reachable as ``__cause__``.
     """
     where = f"{request.method} {_redacted_url(request.url)}"
     kind = type(exc).__name__
+    operation = str(request.operation)
     httpcore = _httpcore()
     # Order matters: ConnectTimeout is a TimeoutException and RemoteProtocolError
     # a ProtocolError, and both belong to the more specific group.
@@ -130,20 +137,154 @@ def translate_error(exc: Exception, request: Request) -> TransportError:
     # raises httpcore's, a caller's httpx.Client raises httpx's.
     if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpcore.ConnectError,
                         httpcore.ConnectTimeout)):
-        return ConnectError(f"cannot connect for {where}: {kind}: {exc}")
+        return ConnectError(f"cannot connect for {where}: {kind}: {exc}", operation=operation)
+    if isinstance(exc, (httpx.PoolTimeout, httpcore.PoolTimeout)):
+        return TimeoutError(
+            f"no free connection for {where}: {kind}: {exc}", sent=False, operation=operation
+        )
     if isinstance(exc, (httpx.TimeoutException, httpcore.TimeoutException)):
-        # A pool timeout means the request never left; retrying is safe.
-        retryable = isinstance(exc, (httpx.PoolTimeout, httpcore.PoolTimeout))
-        return TimeoutError(f"timed out during {where}: {kind}: {exc}", retryable=retryable)
+        return TimeoutError(f"timed out during {where}: {kind}: {exc}", sent=sent,
+                            operation=operation)
     if isinstance(exc, (httpx.ReadError, httpx.WriteError, httpx.CloseError, httpcore.ReadError,
                         httpcore.WriteError, httpcore.NetworkError)):
-        return ReadError(f"connection broken during {where}: {kind}: {exc}")
+        return ReadError(f"connection broken during {where}: {kind}: {exc}", sent=sent,
+                         operation=operation)
     if isinstance(exc, (httpx.RemoteProtocolError, httpcore.RemoteProtocolError)):
-        return ReadError(f"connection broken during {where}: {kind}")
+        return ReadError(f"connection broken during {where}: {kind}", sent=sent,
+                         operation=operation)
     # LocalProtocolError and the base classes
     if isinstance(exc, (httpx.ProtocolError, httpcore.ProtocolError)):
-        return TransportProtocolError(f"HTTP protocol error during {where}: {kind}")
-    return TransportError(f"transport failure during {where}: {kind}: {exc}")
+        return TransportProtocolError(f"HTTP protocol error during {where}: {kind}", sent=sent,
+                                      operation=operation)
+    return TransportError(f"transport failure during {where}: {kind}: {exc}", sent=sent,
+                          operation=operation)
+
+
+def _left(timeout: float | None, error: str) -> float | None:
+    """``timeout`` bounded by the call's deadline; the httpcore ``error`` once it passed."""
+    left = deadline.bounded(timeout)
+    if left is not None and left <= 0:
+        raise getattr(_httpcore(), error)("the call's total timeout has passed")
+    return left
+
+
+def _mark_written() -> None:
+    written = _WRITTEN.get()
+    if written is not None:
+        written[0] = True
+
+
+class _DeadlineStream:
+    """A blocking httpcore stream whose every read and write ends by the
+    call's deadline: per-read timeouts alone let a server that drips one byte
+    at a time hold a call for as long as it likes."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        data: bytes = self._stream.read(max_bytes, _left(timeout, "ReadTimeout"))
+        return data
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        _mark_written()
+        self._stream.write(buffer, _left(timeout, "WriteTimeout"))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> _DeadlineStream:
+        return _DeadlineStream(
+            self._stream.start_tls(ssl_context, server_hostname, _left(timeout, "ConnectTimeout"))
+        )
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend:
+    """httpcore's blocking network backend, with :class:`_DeadlineStream` streams."""
+
+    def __init__(self) -> None:
+        self._backend = _httpcore().SyncBackend()
+
+    def connect_tcp(
+        self, host: str, port: int, timeout: float | None = None,
+        local_address: str | None = None, socket_options: Any = None,
+    ) -> _DeadlineStream:
+        return _DeadlineStream(self._backend.connect_tcp(
+            host, port, _left(timeout, "ConnectTimeout"), local_address, socket_options
+        ))
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> _DeadlineStream:
+        return _DeadlineStream(self._backend.connect_unix_socket(
+            path, _left(timeout, "ConnectTimeout"), socket_options
+        ))
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+class _AsyncDeadlineStream:
+    """The async twin of :class:`_DeadlineStream` (asyncio and trio)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        data: bytes = await self._stream.read(max_bytes, _left(timeout, "ReadTimeout"))
+        return data
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        _mark_written()
+        await self._stream.write(buffer, _left(timeout, "WriteTimeout"))
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+    async def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> _AsyncDeadlineStream:
+        return _AsyncDeadlineStream(await self._stream.start_tls(
+            ssl_context, server_hostname, _left(timeout, "ConnectTimeout")
+        ))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _AsyncDeadlineBackend:
+    """httpcore's async network backend (asyncio or trio, picked per call),
+    with :class:`_AsyncDeadlineStream` streams."""
+
+    def __init__(self) -> None:
+        from httpcore._backends.auto import AutoBackend
+
+        self._backend = AutoBackend()
+
+    async def connect_tcp(
+        self, host: str, port: int, timeout: float | None = None,
+        local_address: str | None = None, socket_options: Any = None,
+    ) -> _AsyncDeadlineStream:
+        return _AsyncDeadlineStream(await self._backend.connect_tcp(
+            host, port, _left(timeout, "ConnectTimeout"), local_address, socket_options
+        ))
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> _AsyncDeadlineStream:
+        return _AsyncDeadlineStream(await self._backend.connect_unix_socket(
+            path, _left(timeout, "ConnectTimeout"), socket_options
+        ))
+
+    async def sleep(self, seconds: float) -> None:
+        await self._backend.sleep(seconds)
 
 
 def _response_headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
@@ -181,28 +322,39 @@ def _ssl_context(verify: bool | ssl.SSLContext) -> ssl.SSLContext:
     return context
 
 
-def _timeouts(timeout: TimeoutArg) -> dict[str, float | None]:
+def _timeout(timeout: TimeoutArg | httpx.Timeout) -> Timeout:
     if isinstance(timeout, httpx.Timeout):
-        return timeout.as_dict()
-    return {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
+        phases = timeout.as_dict()
+        return Timeout(None, **phases)
+    return Timeout.of(timeout)
+
+
+def _bounded_phases(phases: dict[str, float | None]) -> dict[str, float | None]:
+    """Each phase's timeout, bounded by what is left of the call's deadline."""
+    return {name: deadline.bounded(value) for name, value in phases.items()}
 
 
 class _RequestShaper:
     """Turns prepared requests into httpcore's arguments, caching per origin
     what only depends on the origin (parsed URL parts and the Host header)."""
 
-    def __init__(self, timeout: TimeoutArg) -> None:
+    def __init__(self, timeout: Timeout) -> None:
         self._origins: dict[str, tuple[bytes, bytes, int | None, tuple[bytes, bytes]]] = {}
-        self.extensions: dict[str, Any] = {"timeout": _timeouts(timeout)}
+        self.timeout = timeout
+        self.extensions: dict[str, Any] = {"timeout": timeout.as_dict()}
         self._url_type = _httpcore().URL
         self._request_type = _httpcore().Request
 
     def build(self, request: Request) -> httpcore.Request:
         """The httpcore request for a prepared ``request``."""
         method, url, headers = self.shape(request)
+        extensions = self.extensions
+        if deadline.current() is not None:
+            # Connect and pool waits must not outlast the call either.
+            extensions = {"timeout": _bounded_phases(extensions["timeout"])}
         built: httpcore.Request = self._request_type(
             method, url, headers=headers, content=request.body or b"",
-            extensions=self.extensions,
+            extensions=extensions,
         )
         return built
 
@@ -287,8 +439,9 @@ class _AsyncConnections:
         self._open: set[Any] = set()
         self._loop = EventLoopBinding("HTTP connections")
         self._cancel_guard: Callable[[], None] | None = None
+        self._backend = _AsyncDeadlineBackend()
 
-    async def request(self, request: Any) -> Any:
+    async def request(self, request: Any, operation: str | None = None) -> Any:
         """Send ``request`` (an httpcore.Request); return (response, body)."""
         import anyio
 
@@ -304,14 +457,16 @@ class _AsyncConnections:
         try:
             self._slots.acquire_nowait()
         except anyio.WouldBlock:
+            wait = deadline.bounded(self._pool_timeout)
             try:
-                with anyio.fail_after(self._pool_timeout):
+                with anyio.fail_after(wait):
                     await self._slots.acquire()
             except builtins.TimeoutError:  # from fail_after
                 raise TimeoutError(
-                    f"no free connection within {self._pool_timeout} s "
+                    f"no free connection within {wait} s "
                     f"({self._max_connections} in use)",
-                    retryable=True,  # nothing was sent
+                    sent=False,
+                    operation=operation,
                 ) from None
         try:
             return await self._send(request)
@@ -330,6 +485,7 @@ class _AsyncConnections:
                 self._origin_type(url.scheme, url.host, port),
                 ssl_context=self._ssl_context,
                 keepalive_expiry=self._keepalive_expiry,
+                network_backend=self._backend,
             )
             self._open.add(connection)
         try:
@@ -386,8 +542,10 @@ def _response(status: int, raw_headers: Iterable[tuple[bytes, bytes]], body: byt
 class HttpxTransport(Closing):
     """Blocking HTTP transport over one long-lived connection pool.
 
-    ``timeout`` is seconds (or an :class:`httpx.Timeout`; ``None`` waits
-    forever), default :data:`DEFAULT_TIMEOUT`. TLS certificates are verified
+    ``timeout`` is seconds or a :class:`zaqarkit.Timeout` (an
+    :class:`httpx.Timeout` is accepted for its phases; ``None`` waits
+    forever), default :data:`DEFAULT_TIMEOUT`. A float or ``Timeout.total``
+    bounds each request as a whole, however slowly the server answers. TLS certificates are verified
     unless ``insecure=True`` (or ``verify=False``); ``cacert`` names a CA
     bundle to trust. ``limits`` bounds the connection pool (default
     :data:`DEFAULT_LIMITS`).
@@ -408,7 +566,7 @@ class HttpxTransport(Closing):
     def __init__(
         self,
         *,
-        timeout: TimeoutArg = DEFAULT_TIMEOUT,
+        timeout: TimeoutArg | httpx.Timeout = DEFAULT_TIMEOUT,
         verify: bool = True,
         cacert: str | None = None,
         insecure: bool = False,
@@ -418,29 +576,36 @@ class HttpxTransport(Closing):
         _check_owned_options(client, verify, cacert, insecure, limits)
         self._client: httpx.Client | None = client
         self._pool: httpcore.ConnectionPool | None = None
+        self._timeout = _timeout(timeout)
         if client is None:
             self._pool = _httpcore().ConnectionPool(
-                **_pool_options(verify, cacert, insecure, limits)
+                **_pool_options(verify, cacert, insecure, limits),
+                network_backend=_DeadlineBackend(),
             )
-            self._shaper = _RequestShaper(timeout)
+            self._shaper = _RequestShaper(self._timeout)
         self._closed = False
 
     def handle_request(self, request: Request) -> Response:
         if self._closed:
-            raise TransportError(_CLOSED)
+            raise TransportError(_CLOSED, sent=False, operation=str(request.operation))
         pool = self._pool
+        written = [False]
+        token = _WRITTEN.set(written)
         try:
-            if pool is None:
-                return self._send_with_client(request)
-            response = pool.handle_request(self._shaper.build(request))
-            try:
-                body = response.read()
-            finally:
-                response.close()
+            with deadline.scope(self._timeout.total):
+                if pool is None:
+                    return self._send_with_client(request)
+                response = pool.handle_request(self._shaper.build(request))
+                try:
+                    body = response.read()
+                finally:
+                    response.close()
         except Exception as exc:
             if not _is_library_error(exc):
                 raise
-            raise translate_error(exc, request) from exc
+            raise translate_error(exc, request, sent=written[0] or pool is None) from exc
+        finally:
+            _WRITTEN.reset(token)
         return _response(response.status, response.headers, body)
 
     def _send_with_client(self, request: Request) -> Response:
@@ -451,7 +616,8 @@ class HttpxTransport(Closing):
         # the encoded query: passing params would append it a second time.
         response = client.send(
             client.build_request(
-                request.method, request.url, headers=request.headers, content=request.body
+                request.method, request.url, headers=request.headers, content=request.body,
+                extensions={"timeout": _bounded_phases(client.timeout.as_dict())},
             )
         )
         return _response(response.status_code, response.headers.raw, response.content)
@@ -487,7 +653,7 @@ class AsyncHttpxTransport(AsyncClosing):
     def __init__(
         self,
         *,
-        timeout: TimeoutArg = DEFAULT_TIMEOUT,
+        timeout: TimeoutArg | httpx.Timeout = DEFAULT_TIMEOUT,
         verify: bool = True,
         cacert: str | None = None,
         insecure: bool = False,
@@ -497,26 +663,33 @@ class AsyncHttpxTransport(AsyncClosing):
         _check_owned_options(client, verify, cacert, insecure, limits)
         self._client: httpx.AsyncClient | None = client
         self._pool: _AsyncConnections | None = None
+        self._timeout = _timeout(timeout)
         if client is None:
-            self._shaper = _RequestShaper(timeout)
+            self._shaper = _RequestShaper(self._timeout)
             self._pool = _AsyncConnections(
-                _pool_options(verify, cacert, insecure, limits),
-                self._shaper.extensions["timeout"]["pool"],
+                _pool_options(verify, cacert, insecure, limits), self._timeout.pool
             )
         self._closed = False
 
     async def handle_async_request(self, request: Request) -> Response:
         if self._closed:
-            raise TransportError(_CLOSED)
+            raise TransportError(_CLOSED, sent=False, operation=str(request.operation))
         pool = self._pool
+        written = [False]
+        token = _WRITTEN.set(written)
         try:
-            if pool is None:
-                return await self._send_with_client(request)
-            response, body = await pool.request(self._shaper.build(request))
+            with deadline.scope(self._timeout.total):
+                if pool is None:
+                    return await self._send_with_client(request)
+                response, body = await pool.request(
+                    self._shaper.build(request), str(request.operation)
+                )
         except Exception as exc:
             if not _is_library_error(exc):
                 raise
-            raise translate_error(exc, request) from exc
+            raise translate_error(exc, request, sent=written[0] or pool is None) from exc
+        finally:
+            _WRITTEN.reset(token)
         return _response(response.status, response.headers, body)
 
     async def _send_with_client(self, request: Request) -> Response:
@@ -524,7 +697,8 @@ class AsyncHttpxTransport(AsyncClosing):
         assert client is not None
         response = await client.send(
             client.build_request(
-                request.method, request.url, headers=request.headers, content=request.body
+                request.method, request.url, headers=request.headers, content=request.body,
+                extensions={"timeout": _bounded_phases(client.timeout.as_dict())},
             )
         )
         return _response(response.status_code, response.headers.raw, response.content)
