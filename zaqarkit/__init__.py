@@ -16,6 +16,8 @@ from zaqarkit._async.client import (
     AsyncSubscription,
 )
 from zaqarkit._sync.client import Claim, Client, Flavor, Message, Pool, Queue, Subscription
+from zaqarkit.core.retry import RetryPolicy
+from zaqarkit.core.timeouts import Timeout
 from zaqarkit.core.validate import Limits
 from zaqarkit.errors import *  # noqa: F403
 from zaqarkit.errors import __all__ as _error_names
@@ -37,7 +39,9 @@ __all__ = [
     "Message",
     "Pool",
     "Queue",
+    "RetryPolicy",
     "Subscription",
+    "Timeout",
     "__version__",
     *_error_names,
 ]

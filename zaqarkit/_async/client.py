@@ -10,23 +10,35 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools  # async-only
+# sync-only: import time
 import warnings
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractContextManager, asynccontextmanager
 from dataclasses import replace
 from typing import Any, TypeVar
 
 import anyio  # async-only
 
+from zaqarkit import _calls
 from zaqarkit._settings import resolve
 from zaqarkit.auth import Auth, KeystoneAuth, SignedURLAuth
 from zaqarkit.core import models
 from zaqarkit.core.api import metadata_patch
 from zaqarkit.core.api_v1 import queue_exists_call, queue_replace_metadata_call
-from zaqarkit.core.auth import MAX_ATTEMPTS, should_reauthenticate, with_credentials
+from zaqarkit.core.auth import with_credentials
 from zaqarkit.core.context import Context
 from zaqarkit.core.models import Page
 from zaqarkit.core.paginate import Pagination
+from zaqarkit.core.retry import (
+    DEFAULT_RETRIES,
+    Outcome,
+    RetryArg,
+    RetryPolicy,
+    Send,
+    Sleep,
+    call_flow,
+)
+from zaqarkit.core.timeouts import Timeout, TimeoutArg
 from zaqarkit.core.urls import normalize_endpoint, split_ref
 from zaqarkit.core.validate import Limits
 from zaqarkit.core.validate import name as validate_name
@@ -38,7 +50,7 @@ from zaqarkit.errors import (
     UnsupportedOperation,
     ValidationError,
 )
-from zaqarkit.transports import AsyncHttpxTransport, AsyncTransport
+from zaqarkit.transports import AsyncHttpxTransport, AsyncTransport, deadline
 from zaqarkit.transports.base import AsyncClosing
 
 __all__ = [
@@ -53,6 +65,9 @@ __all__ = [
 
 T = TypeVar("T")
 
+#: ping() answers "is it up now?": retrying would only delay the answer.
+_NO_RETRIES = RetryPolicy(attempts=1)
+
 
 class AsyncClient(AsyncClosing):
     """A Zaqar client. Every call that does I/O is a coroutine; listings are
@@ -64,8 +79,10 @@ class AsyncClient(AsyncClosing):
     ``OS_PROJECT_ID``), ``client_id`` (a UUID; one per client, it drives
     ``echo``), ``roles`` (sent as ``X-Roles`` for admin calls on a no-auth
     server), ``transport`` (any :class:`~zaqarkit.transports.AsyncTransport`),
-    ``timeout``, ``insecure``, ``cacert``, ``limits`` (server limits used for
-    validation).
+    ``timeout`` (seconds or a :class:`zaqarkit.Timeout`; it bounds each call
+    as a whole, retries included), ``retries`` (a :class:`zaqarkit.RetryPolicy`,
+    a number of retries, or ``0``/``None`` for none; see :meth:`retry_unsafe`),
+    ``insecure``, ``cacert``, ``limits`` (server limits used for validation).
 
     Authentication (see :mod:`zaqarkit.auth`): ``conf['auth_opts']['backend']``
     picks ``noauth`` (the default), ``keystone`` or ``signed-url``;
@@ -74,7 +91,7 @@ class AsyncClient(AsyncClosing):
     endpoint comes from the service catalog (type ``messaging``); that lookup
     happens once, in the constructor, and blocks (the async client's
     ``discover()`` runs it in a worker thread). A request rejected with 401
-    renews the token once and is retried once.
+    renews the token once and is resent once.
 
     Example::
 
@@ -97,7 +114,8 @@ class AsyncClient(AsyncClosing):
         client_id: str | None = None,
         roles: Iterable[str] | None = None,
         headers: Mapping[str, str] | None = None,
-        timeout: float | None = 30.0,
+        timeout: TimeoutArg = 30.0,
+        retries: RetryArg = DEFAULT_RETRIES,
         insecure: bool = False,
         cacert: str | None = None,
         limits: Limits | None = None,
@@ -111,6 +129,8 @@ class AsyncClient(AsyncClosing):
             cacert=cacert,
         )
         self._settings = settings
+        self._timeout = Timeout.of(timeout)
+        self._retries = RetryPolicy.of(retries)
         self._api = settings.api
         self._context = settings.context
         self._auth: Auth = settings.auth
@@ -128,7 +148,7 @@ class AsyncClient(AsyncClosing):
             )
         self._closed = False
 
-    def _default_transport(self, timeout: float | None, codec: str) -> AsyncTransport:
+    def _default_transport(self, timeout: TimeoutArg, codec: str) -> AsyncTransport:
         settings = self._settings
         if settings.scheme in ("ws", "wss"):
             # Imported here: websockets is an optional dependency.
@@ -233,20 +253,62 @@ class AsyncClient(AsyncClosing):
             f"project={self.project_id!r}>"
         )
 
-    async def _send(self, call: Call[T]) -> T:
+    async def _send(self, call: Call[T], retries: RetryPolicy | None = None) -> T:
         if self._closed:
-            raise TransportError("the client is closed")
+            raise TransportError("the client is closed", sent=False)
         transport, context = self._transport, self._context
         if self._fallback is not None and not ws_supports(call.request.operation):
             transport, context = self._fallback
         request = context.prepare(call.request)
-        # A rejected token is renewed once and the call retried once (core.auth).
-        for attempt in range(MAX_ATTEMPTS):
-            used = await self._auth.async_headers()
-            response = await transport.handle_async_request(with_credentials(request, used))
-            if not should_reauthenticate(response, attempt) or not self._auth.invalidate(used):
-                break
+        policy = retries or self._retries
+        total = self._timeout.total
+        # Every decision (re-authenticate on 401, retry, how long to wait) is
+        # the core's call flow; this loop only executes its steps.
+        flow = call_flow(
+            policy, str(request.operation), now=_calls.clock(), rand=_calls.jitter,
+            total=total, unsafe=_calls.unsafe_requested(),
+        )
+        reply: Any = None
+        used: tuple[tuple[str, str], ...] = ()
+        with deadline.scope(total):
+            while True:
+                try:
+                    step = flow.send(reply)
+                except StopIteration as done:
+                    response = done.value
+                    break
+                if isinstance(step, Send):
+                    used = await self._auth.async_headers()
+                    try:
+                        result: Any = await transport.handle_async_request(
+                            with_credentials(request, used)
+                        )
+                    except TransportError as exc:
+                        result = exc
+                    reply = Outcome(result, _calls.clock())
+                elif isinstance(step, Sleep):
+                    _calls.log_retry(step, policy)
+                    await anyio.sleep(step.seconds)  # async-only
+                    # sync-only: time.sleep(step.seconds)
+                    reply = _calls.clock()
+                else:
+                    reply = self._auth.invalidate(used)
         return self._auth.parse(call, request, response)
+
+    def retry_unsafe(self) -> AbstractContextManager[None]:
+        """A ``with`` block inside which calls are retried even when they may
+        already have been executed: a message post or claim whose reply was
+        lost is sent again, and may be stored or claimed twice. Outside it
+        only what is safe is retried (``err.retryable``; 429 and 503 answers).
+        Scoped to the current thread or task. The client-wide equivalent is
+        ``retries=RetryPolicy(retry_unsafe=True)``.
+
+        Example::
+
+            with cli.retry_unsafe():
+                await queue.post({"body": "at least once"})
+        """
+        return _calls.retry_unsafe()
 
     async def _iterate(self, first: Call[Page[T]]) -> AsyncIterator[T]:
         pages = Pagination(first, self._settings.endpoint)
@@ -282,7 +344,7 @@ class AsyncClient(AsyncClosing):
                 raise SystemExit("Zaqar is down")
         """
         try:
-            return await self._send(self._api.ping())
+            return await self._send(self._api.ping(), _NO_RETRIES)
         except (TransportError, ServerError):
             return False
 
