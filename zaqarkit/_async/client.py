@@ -28,6 +28,7 @@ from zaqarkit.core.api_v1 import queue_exists_call, queue_replace_metadata_call
 from zaqarkit.core.auth import with_credentials
 from zaqarkit.core.context import Context
 from zaqarkit.core.models import Page
+from zaqarkit.core.operations import Operation
 from zaqarkit.core.paginate import Pagination
 from zaqarkit.core.retry import (
     DEFAULT_RETRIES,
@@ -43,7 +44,7 @@ from zaqarkit.core.urls import normalize_endpoint, split_ref
 from zaqarkit.core.validate import Limits
 from zaqarkit.core.validate import name as validate_name
 from zaqarkit.core.wire import Call
-from zaqarkit.core.ws import ws_supports
+from zaqarkit.core.ws import ws_action, ws_supports
 from zaqarkit.errors import (
     ServerError,
     TransportError,
@@ -147,6 +148,8 @@ class AsyncClient(AsyncClosing):
                 replace(self._context, endpoint=normalize_endpoint(http_url, ("http", "https"))),
             )
         self._closed = False
+        # Over WebSocket, what Zaqar has no action for is refused before any I/O.
+        self._ws_only = settings.scheme in ("ws", "wss") and self._fallback is None
 
     def _default_transport(self, timeout: TimeoutArg, codec: str) -> AsyncTransport:
         settings = self._settings
@@ -259,6 +262,8 @@ class AsyncClient(AsyncClosing):
         transport, context = self._transport, self._context
         if self._fallback is not None and not ws_supports(call.request.operation):
             transport, context = self._fallback
+        elif self._ws_only:
+            ws_action(call.request.operation)  # refused before any I/O
         request = context.prepare(call.request)
         policy = retries or self._retries
         total = self._timeout.total
@@ -309,6 +314,14 @@ class AsyncClient(AsyncClosing):
                 await queue.post({"body": "at least once"})
         """
         return _calls.retry_unsafe()
+
+    def _check(self, *calls: Call[Any] | Operation) -> None:
+        """Raise UnsupportedOperation, before anything is sent, for a call (or
+        operation) this client's transport cannot carry; API versions refuse
+        at build time already."""
+        if self._ws_only:
+            for call in calls:
+                ws_action(call if isinstance(call, Operation) else call.request.operation)
 
     async def _iterate(self, first: Call[Page[T]]) -> AsyncIterator[T]:
         pages = Pagination(first, self._settings.endpoint)
@@ -553,8 +566,13 @@ class AsyncQueue:
     def __hash__(self) -> int:
         return hash(self.name)
 
-    async def _ready(self) -> None:
+    async def _ready(self, *calls: Call[Any] | Operation) -> None:
+        """Create the queue on first use, unless one of ``calls`` (what the
+        caller is about to send) cannot be sent at all: that refusal comes
+        first, so nothing reaches the server."""
+        self._client._check(*calls)
         if self._auto_create:
+            self._client._check(self._api.queue_create(self.name, self._create_metadata))
             await self.ensure_exists()
 
     async def ensure_exists(self, force_create: bool = False) -> None:
@@ -606,10 +624,14 @@ class AsyncQueue:
         replace = None
         if new_meta is not None:
             replace = queue_replace_metadata_call(self._api, self.name, new_meta)
-        await self._ready()
+        get = self._api.queue_get(self.name)
+        if replace is not None:
+            await self._ready(replace)
+        else:
+            await self._ready(get, *(() if new_meta is None else (Operation.QUEUE_UPDATE,)))
         if replace is not None:
             return await self._client._send(replace)
-        current = await self._client._send(self._api.queue_get(self.name))
+        current = await self._client._send(get)
         if new_meta is None:
             return current
         operations = metadata_patch(current, new_meta)
@@ -619,8 +641,9 @@ class AsyncQueue:
 
     async def stats(self) -> models.Stats:
         """Message counts (claimed, free, total) and the oldest and newest message."""
-        await self._ready()
-        return await self._client._send(self._api.queue_stats(self.name))
+        call = self._api.queue_stats(self.name)
+        await self._ready(call)
+        return await self._client._send(call)
 
     async def delete(self) -> None:
         """Delete the queue and its messages (no error if it does not exist)."""
@@ -629,8 +652,9 @@ class AsyncQueue:
 
     async def purge(self, resource_types: Iterable[str] | None = None) -> None:
         """Delete the queue's messages and/or subscriptions, keeping the queue."""
-        await self._ready()
-        await self._client._send(self._api.queue_purge(self.name, resource_types))
+        call = self._api.queue_purge(self.name, resource_types)
+        await self._ready(call)
+        await self._client._send(call)
 
     async def post(self, messages: Any) -> list[str]:
         """Post one message dict or a list of them; returns the new ids in order.
@@ -643,14 +667,16 @@ class AsyncQueue:
         # needed unless the queue is to get metadata.
         if self._api.post_creates_queue and self._create_metadata is None:
             self._auto_create = False
-        await self._ready()
-        ids = await self._client._send(self._api.message_post(self.name, messages))
+        call = self._api.message_post(self.name, messages)
+        await self._ready(call)
+        ids = await self._client._send(call)
         return list(ids)
 
     async def message(self, message_id: str) -> AsyncMessage:
         """One message by id (NotFound if it does not exist)."""
-        await self._ready()
-        record = await self._client._send(self._api.message_get(self.name, message_id))
+        call = self._api.message_get(self.name, message_id)
+        await self._ready(call)
+        record = await self._client._send(call)
         return AsyncMessage(self, record)
 
     async def messages(
@@ -663,9 +689,10 @@ class AsyncQueue:
     ) -> AsyncIterator[AsyncMessage]:
         """The given messages, or every message of the queue page by page
         (``limit`` is the page size). Missing ids are skipped."""
-        await self._ready()
         if ids:
-            found = await self._client._send(self._api.message_get_many(self.name, ids))
+            many = self._api.message_get_many(self.name, ids)
+            await self._ready(many)
+            found = await self._client._send(many)
             for record in found:
                 yield AsyncMessage(self, record)
             return
@@ -673,6 +700,7 @@ class AsyncQueue:
             self.name, limit=limit, echo=echo, include_claimed=include_claimed,
             include_delayed=include_delayed,
         )
+        await self._ready(first)
         async for item in self._client._iterate(first):
             yield AsyncMessage(self, item)
 
@@ -684,8 +712,9 @@ class AsyncQueue:
 
     async def pop(self, count: int = 1) -> list[AsyncMessage]:
         """Claim and delete up to ``count`` messages in one request."""
-        await self._ready()
-        records = await self._client._send(self._api.message_pop(self.name, count))
+        call = self._api.message_pop(self.name, count)
+        await self._ready(call)
+        records = await self._client._send(call)
         return [AsyncMessage(self, record) for record in records]
 
     async def claim(
@@ -699,14 +728,13 @@ class AsyncQueue:
 
         A claim that found nothing has ``id`` None and no messages.
         """
-        await self._ready()
         if id is not None:
-            record = await self._client._send(self._api.claim_get(self.name, id))
-            return AsyncClaim(self, record)
-        record = await self._client._send(
-            self._api.claim_create(self.name, ttl=ttl, grace=grace, limit=limit)
-        )
-        return AsyncClaim(self, record)
+            get = self._api.claim_get(self.name, id)
+            await self._ready(get)
+            return AsyncClaim(self, await self._client._send(get))
+        create = self._api.claim_create(self.name, ttl=ttl, grace=grace, limit=limit)
+        await self._ready(create)
+        return AsyncClaim(self, await self._client._send(create))
 
     async def signed_url(
         self,
@@ -716,15 +744,14 @@ class AsyncQueue:
     ) -> models.SignedURL:
         """A pre-signed URL granting ``methods`` on ``paths`` (messages,
         subscriptions, claims) for ``ttl_seconds`` (server default: one day)."""
-        await self._ready()
         expires = None
         if ttl_seconds is not None:
             if isinstance(ttl_seconds, bool) or not isinstance(ttl_seconds, int) or ttl_seconds < 1:
                 raise ValidationError("ttl_seconds", f"must be a positive int, got {ttl_seconds!r}")
             expires = _dt.datetime.now(_dt.timezone.utc) + _dt.timedelta(seconds=ttl_seconds)
-        return await self._client._send(
-            self._api.queue_share(self.name, paths=paths, methods=methods, expires=expires)
-        )
+        call = self._api.queue_share(self.name, paths=paths, methods=methods, expires=expires)
+        await self._ready(call)
+        return await self._client._send(call)
 
     async def subscriptions(self, *, limit: int | None = None) -> AsyncIterator[AsyncSubscription]:
         """Every subscription of this queue."""

@@ -27,6 +27,7 @@ from zaqarkit.core.api_v1 import queue_exists_call, queue_replace_metadata_call
 from zaqarkit.core.auth import with_credentials
 from zaqarkit.core.context import Context
 from zaqarkit.core.models import Page
+from zaqarkit.core.operations import Operation
 from zaqarkit.core.paginate import Pagination
 from zaqarkit.core.retry import (
     DEFAULT_RETRIES,
@@ -42,7 +43,7 @@ from zaqarkit.core.urls import normalize_endpoint, split_ref
 from zaqarkit.core.validate import Limits
 from zaqarkit.core.validate import name as validate_name
 from zaqarkit.core.wire import Call
-from zaqarkit.core.ws import ws_supports
+from zaqarkit.core.ws import ws_action, ws_supports
 from zaqarkit.errors import (
     ServerError,
     TransportError,
@@ -146,6 +147,8 @@ class Client(Closing):
                 replace(self._context, endpoint=normalize_endpoint(http_url, ("http", "https"))),
             )
         self._closed = False
+        # Over WebSocket, what Zaqar has no action for is refused before any I/O.
+        self._ws_only = settings.scheme in ("ws", "wss") and self._fallback is None
 
     def _default_transport(self, timeout: TimeoutArg, codec: str) -> Transport:
         settings = self._settings
@@ -256,6 +259,8 @@ class Client(Closing):
         transport, context = self._transport, self._context
         if self._fallback is not None and not ws_supports(call.request.operation):
             transport, context = self._fallback
+        elif self._ws_only:
+            ws_action(call.request.operation)  # refused before any I/O
         request = context.prepare(call.request)
         policy = retries or self._retries
         total = self._timeout.total
@@ -305,6 +310,14 @@ class Client(Closing):
                 queue.post({"body": "at least once"})
         """
         return _calls.retry_unsafe()
+
+    def _check(self, *calls: Call[Any] | Operation) -> None:
+        """Raise UnsupportedOperation, before anything is sent, for a call (or
+        operation) this client's transport cannot carry; API versions refuse
+        at build time already."""
+        if self._ws_only:
+            for call in calls:
+                ws_action(call if isinstance(call, Operation) else call.request.operation)
 
     def _iterate(self, first: Call[Page[T]]) -> Iterator[T]:
         pages = Pagination(first, self._settings.endpoint)
@@ -549,8 +562,13 @@ class Queue:
     def __hash__(self) -> int:
         return hash(self.name)
 
-    def _ready(self) -> None:
+    def _ready(self, *calls: Call[Any] | Operation) -> None:
+        """Create the queue on first use, unless one of ``calls`` (what the
+        caller is about to send) cannot be sent at all: that refusal comes
+        first, so nothing reaches the server."""
+        self._client._check(*calls)
         if self._auto_create:
+            self._client._check(self._api.queue_create(self.name, self._create_metadata))
             self.ensure_exists()
 
     def ensure_exists(self, force_create: bool = False) -> None:
@@ -602,10 +620,14 @@ class Queue:
         replace = None
         if new_meta is not None:
             replace = queue_replace_metadata_call(self._api, self.name, new_meta)
-        self._ready()
+        get = self._api.queue_get(self.name)
+        if replace is not None:
+            self._ready(replace)
+        else:
+            self._ready(get, *(() if new_meta is None else (Operation.QUEUE_UPDATE,)))
         if replace is not None:
             return self._client._send(replace)
-        current = self._client._send(self._api.queue_get(self.name))
+        current = self._client._send(get)
         if new_meta is None:
             return current
         operations = metadata_patch(current, new_meta)
@@ -615,8 +637,9 @@ class Queue:
 
     def stats(self) -> models.Stats:
         """Message counts (claimed, free, total) and the oldest and newest message."""
-        self._ready()
-        return self._client._send(self._api.queue_stats(self.name))
+        call = self._api.queue_stats(self.name)
+        self._ready(call)
+        return self._client._send(call)
 
     def delete(self) -> None:
         """Delete the queue and its messages (no error if it does not exist)."""
@@ -625,8 +648,9 @@ class Queue:
 
     def purge(self, resource_types: Iterable[str] | None = None) -> None:
         """Delete the queue's messages and/or subscriptions, keeping the queue."""
-        self._ready()
-        self._client._send(self._api.queue_purge(self.name, resource_types))
+        call = self._api.queue_purge(self.name, resource_types)
+        self._ready(call)
+        self._client._send(call)
 
     def post(self, messages: Any) -> list[str]:
         """Post one message dict or a list of them; returns the new ids in order.
@@ -639,14 +663,16 @@ class Queue:
         # needed unless the queue is to get metadata.
         if self._api.post_creates_queue and self._create_metadata is None:
             self._auto_create = False
-        self._ready()
-        ids = self._client._send(self._api.message_post(self.name, messages))
+        call = self._api.message_post(self.name, messages)
+        self._ready(call)
+        ids = self._client._send(call)
         return list(ids)
 
     def message(self, message_id: str) -> Message:
         """One message by id (NotFound if it does not exist)."""
-        self._ready()
-        record = self._client._send(self._api.message_get(self.name, message_id))
+        call = self._api.message_get(self.name, message_id)
+        self._ready(call)
+        record = self._client._send(call)
         return Message(self, record)
 
     def messages(
@@ -659,9 +685,10 @@ class Queue:
     ) -> Iterator[Message]:
         """The given messages, or every message of the queue page by page
         (``limit`` is the page size). Missing ids are skipped."""
-        self._ready()
         if ids:
-            found = self._client._send(self._api.message_get_many(self.name, ids))
+            many = self._api.message_get_many(self.name, ids)
+            self._ready(many)
+            found = self._client._send(many)
             for record in found:
                 yield Message(self, record)
             return
@@ -669,6 +696,7 @@ class Queue:
             self.name, limit=limit, echo=echo, include_claimed=include_claimed,
             include_delayed=include_delayed,
         )
+        self._ready(first)
         for item in self._client._iterate(first):
             yield Message(self, item)
 
@@ -680,8 +708,9 @@ class Queue:
 
     def pop(self, count: int = 1) -> list[Message]:
         """Claim and delete up to ``count`` messages in one request."""
-        self._ready()
-        records = self._client._send(self._api.message_pop(self.name, count))
+        call = self._api.message_pop(self.name, count)
+        self._ready(call)
+        records = self._client._send(call)
         return [Message(self, record) for record in records]
 
     def claim(
@@ -695,14 +724,13 @@ class Queue:
 
         A claim that found nothing has ``id`` None and no messages.
         """
-        self._ready()
         if id is not None:
-            record = self._client._send(self._api.claim_get(self.name, id))
-            return Claim(self, record)
-        record = self._client._send(
-            self._api.claim_create(self.name, ttl=ttl, grace=grace, limit=limit)
-        )
-        return Claim(self, record)
+            get = self._api.claim_get(self.name, id)
+            self._ready(get)
+            return Claim(self, self._client._send(get))
+        create = self._api.claim_create(self.name, ttl=ttl, grace=grace, limit=limit)
+        self._ready(create)
+        return Claim(self, self._client._send(create))
 
     def signed_url(
         self,
@@ -712,15 +740,14 @@ class Queue:
     ) -> models.SignedURL:
         """A pre-signed URL granting ``methods`` on ``paths`` (messages,
         subscriptions, claims) for ``ttl_seconds`` (server default: one day)."""
-        self._ready()
         expires = None
         if ttl_seconds is not None:
             if isinstance(ttl_seconds, bool) or not isinstance(ttl_seconds, int) or ttl_seconds < 1:
                 raise ValidationError("ttl_seconds", f"must be a positive int, got {ttl_seconds!r}")
             expires = _dt.datetime.now(_dt.timezone.utc) + _dt.timedelta(seconds=ttl_seconds)
-        return self._client._send(
-            self._api.queue_share(self.name, paths=paths, methods=methods, expires=expires)
-        )
+        call = self._api.queue_share(self.name, paths=paths, methods=methods, expires=expires)
+        self._ready(call)
+        return self._client._send(call)
 
     def subscriptions(self, *, limit: int | None = None) -> Iterator[Subscription]:
         """Every subscription of this queue."""
