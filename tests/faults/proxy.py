@@ -74,6 +74,8 @@ class FaultProxy:
         self._lock = threading.Lock()
         self._pairs: list[_Pair] = []
         self._listener = socket.create_server(("127.0.0.1", 0))
+        # close() does not wake a blocked accept(): poll for the stop flag.
+        self._listener.settimeout(0.1)
         self.port: int = self._listener.getsockname()[1]
         self.accepted = 0
         self._stopping = threading.Event()
@@ -119,8 +121,11 @@ class FaultProxy:
         while not self._stopping.is_set():
             try:
                 client, _ = self._listener.accept()
+            except socket.timeout:
+                continue
             except OSError:
                 return
+            client.settimeout(None)
             with self._lock:
                 mode = self._mode
                 pair = _Pair(client)

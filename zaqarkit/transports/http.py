@@ -21,7 +21,7 @@ import builtins
 import contextlib
 import contextvars
 import ssl
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -334,6 +334,33 @@ def _bounded_phases(phases: dict[str, float | None]) -> dict[str, float | None]:
     return {name: deadline.bounded(value) for name, value in phases.items()}
 
 
+class _Body:
+    """A request body for httpcore, iterable sync and async.
+
+    httpcore wraps plain bytes in an async *generator*; when a write times
+    out mid-body that generator is left unfinished, and trio reports it at
+    garbage collection. A plain iterator object has nothing to finalise.
+    """
+
+    __slots__ = ("_content",)
+
+    def __init__(self, content: bytes) -> None:
+        self._content = content
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter((self._content,))
+
+    def __aiter__(self) -> _Body:
+        return self
+
+    async def __anext__(self) -> bytes:
+        content = self._content
+        if content is None:
+            raise StopAsyncIteration
+        self._content = None  # type: ignore[assignment]
+        return content
+
+
 class _RequestShaper:
     """Turns prepared requests into httpcore's arguments, caching per origin
     what only depends on the origin (parsed URL parts and the Host header)."""
@@ -353,7 +380,7 @@ class _RequestShaper:
             # Connect and pool waits must not outlast the call either.
             extensions = {"timeout": _bounded_phases(extensions["timeout"])}
         built: httpcore.Request = self._request_type(
-            method, url, headers=headers, content=request.body or b"",
+            method, url, headers=headers, content=_Body(request.body or b""),
             extensions=extensions,
         )
         return built
