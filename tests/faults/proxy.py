@@ -15,6 +15,11 @@ Modes (``mode`` plus options):
 - ``swallow``: forward the request (the server acts on it), drop every reply byte;
 - ``stop_reading``: accept and never read from the client (its writes back up).
 
+``after_handshake=True`` lets the connection's first reply chunk (a
+WebSocket's ``101 Switching Protocols``) and everything before it through
+untouched, so the fault hits requests on an established connection rather
+than the opening handshake.
+
 Example::
 
     with FaultProxy(("127.0.0.1", 8888)) as proxy:
@@ -42,6 +47,7 @@ class _Mode:
     name: str = "pass"
     seconds: float = 0.0
     after: int = 0
+    after_handshake: bool = False
 
 
 @dataclass
@@ -49,6 +55,8 @@ class _Pair:
     client: socket.socket
     upstream: socket.socket | None = None
     closed: threading.Event = field(default_factory=threading.Event)
+    #: Set once the fault applies (at once, or after the first reply chunk).
+    faulty: threading.Event = field(default_factory=threading.Event)
 
     def close(self, *, reset: bool = False) -> None:
         if self.closed.is_set():
@@ -86,12 +94,14 @@ class FaultProxy:
     def url(self, scheme: str) -> str:
         return f"{scheme}://127.0.0.1:{self.port}"
 
-    def set_mode(self, name: str, *, seconds: float = 0.0, after: int = 0) -> None:
+    def set_mode(
+        self, name: str, *, seconds: float = 0.0, after: int = 0, after_handshake: bool = False
+    ) -> None:
         """Switch mode for new connections and cut the open ones."""
         if name not in MODES:
             raise ValueError(f"unknown mode {name!r}")
         with self._lock:
-            self._mode = _Mode(name, seconds, after)
+            self._mode = _Mode(name, seconds, after, after_handshake)
             pairs, self._pairs = self._pairs, []
         for pair in pairs:
             pair.close()
@@ -134,31 +144,44 @@ class FaultProxy:
             threading.Thread(target=self._serve, args=(pair, mode), daemon=True).start()
 
     def _serve(self, pair: _Pair, mode: _Mode) -> None:
+        if not mode.after_handshake:
+            pair.faulty.set()
         try:
-            if mode.name == "stop_reading":
-                # Never read: shrink the buffer so the client's writes block soon.
-                with contextlib.suppress(OSError):
-                    pair.client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-                pair.closed.wait()
-                return
-            if mode.name == "blackhole":
-                while not pair.closed.is_set() and pair.client.recv(65536):
-                    pass
+            if mode.name in ("stop_reading", "blackhole") and not mode.after_handshake:
+                self._pump_requests(pair, mode)
                 return
             pair.upstream = socket.create_connection(self.upstream, timeout=10)
             pair.upstream.settimeout(None)
-            forward = threading.Thread(target=self._pump_requests, args=(pair,), daemon=True)
+            forward = threading.Thread(target=self._pump_requests, args=(pair, mode),
+                                       daemon=True)
             forward.start()
             self._pump_replies(pair, mode)
-        except OSError:
+        except (OSError, ValueError):
             pass
         finally:
             pair.close(reset=mode.name == "reset")
 
-    def _pump_requests(self, pair: _Pair) -> None:
-        assert pair.upstream is not None
-        with contextlib.suppress(OSError):
-            while data := pair.client.recv(65536):
+    def _pump_requests(self, pair: _Pair, mode: _Mode) -> None:
+        # ValueError: select() on a socket that set_mode() just closed.
+        with contextlib.suppress(OSError, ValueError):
+            while True:
+                if pair.faulty.is_set() and mode.name == "stop_reading":
+                    # Never read again: shrink the buffer so the client's writes block soon.
+                    with contextlib.suppress(OSError):
+                        pair.client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                    pair.closed.wait()
+                    return
+                ready, _, _ = select.select([pair.client], [], [], 0.1)
+                if pair.closed.is_set():
+                    return
+                if not ready:
+                    continue
+                data = pair.client.recv(65536)
+                if not data:
+                    break
+                if pair.faulty.is_set() and mode.name == "blackhole":
+                    continue
+                assert pair.upstream is not None
                 pair.upstream.sendall(data)
         pair.close()
 
@@ -172,7 +195,11 @@ class FaultProxy:
             data = pair.upstream.recv(65536)
             if not data:
                 return
-            if mode.name == "swallow":
+            if not pair.faulty.is_set():
+                pair.client.sendall(data)  # the handshake goes through
+                pair.faulty.set()
+                continue
+            if mode.name in ("swallow", "blackhole", "stop_reading"):
                 continue
             if mode.name == "delay":
                 time.sleep(mode.seconds)
