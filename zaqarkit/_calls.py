@@ -15,13 +15,15 @@ from contextlib import contextmanager
 
 from zaqarkit.core.retry import RetryPolicy, Sleep
 
-__all__ = ["clock", "jitter", "log_retry", "retry_unsafe", "unsafe_requested"]
+__all__ = ["clock", "jitter", "log_retry", "retry_unsafe", "sleep", "unsafe_requested"]
 
 logger = logging.getLogger("zaqarkit.retry")
 
 #: The clock the call flow reads; the deadline of :mod:`zaqarkit.transports.deadline`
 #: uses the same one.
 clock = time.monotonic
+#: How the sync client waits between attempts.
+sleep = time.sleep
 
 _random = random.Random()
 jitter = _random.random

@@ -63,7 +63,7 @@ class StormServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-            do_GET = do_POST = do_PUT = _answer  # noqa: N815
+            do_GET = do_POST = do_PUT = _answer
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
@@ -121,7 +121,8 @@ def test_sync_storm_longer_than_the_policy(storm: StormServer, retry_log: Any) -
             pytest.raises(ServiceUnavailable) as info:
         cli.queue("q", auto_create=False).stats()
     assert len(storm.requests) == 4
-    assert info.value.retry_after == 0.1 and info.value.retryable
+    assert info.value.retry_after == 0.1
+    assert info.value.retryable
     assert len(retry_log()) == 3
 
 
@@ -132,7 +133,8 @@ def test_sync_retry_after_beyond_the_cap_is_raised_at_once(
     with Client(storm.url, project_id="p", retries=POLICY, timeout=20) as cli, \
             pytest.raises(ServiceUnavailable) as info:
         cli.queue("q", auto_create=False).stats()
-    assert len(storm.requests) == 1 and retry_log() == []
+    assert len(storm.requests) == 1
+    assert retry_log() == []
     assert info.value.retry_after == 120
 
 
@@ -149,7 +151,8 @@ async def test_async_503_storm_honours_retry_after(storm: StormServer, retry_log
     storm.storm, storm.status, storm.retry_after = 2, 503, "0.25"
     async with AsyncClient(storm.url, project_id="p", retries=POLICY, timeout=20) as cli:
         stats = await cli.queue("q", auto_create=False).stats()
-    assert stats.total == 3 and len(storm.requests) == 3
+    assert stats.total == 3
+    assert len(storm.requests) == 3
     assert retry_log() == [("503", 0.25)] * 2
 
 
@@ -170,4 +173,5 @@ async def test_async_storm_raises_too_many_requests(storm: StormServer) -> None:
     async with AsyncClient(storm.url, project_id="p", retries=POLICY, timeout=20) as cli:
         with pytest.raises(TooManyRequests) as info:
             await cli.queue("q", auto_create=False).stats()
-    assert info.value.retry_after == 0.05 and len(storm.requests) == 4
+    assert info.value.retry_after == 0.05
+    assert len(storm.requests) == 4

@@ -94,7 +94,8 @@ def test_sync_ws_fault(fault: Fault, ws_proxy: FaultProxy, project_id: str) -> N
         ws_proxy.set_mode("pass")
         # Recovers on the next call, within one timeout (no lingering connect attempt).
         took, error = elapsed(queue.stats)
-        assert error is None and took < fault.timeout + MARGIN
+        assert error is None
+        assert took < fault.timeout + MARGIN
         queue.delete()
 
 
@@ -163,11 +164,13 @@ def test_sync_ws_peer_that_stops_reading(ws_proxy: FaultProxy, project_id: str) 
     assert stuck == 0, f"{stuck} of 4 posting threads still blocked"
     assert closing, "close() still blocked"
     took_close, close_error = closing[0]
-    assert close_error is None and took_close < MARGIN, f"close() took {took_close:.1f} s"
+    assert close_error is None
+    assert took_close < MARGIN, f"close() took {took_close:.1f} s"
     for took, error in outcomes:
         assert isinstance(error, TransportError), repr(error)
         assert took < 2 + MARGIN
-        assert error.sent is True and error.retryable is False
+        assert error.sent is True
+        assert error.retryable is False
 
 
 @pytest.mark.anyio
@@ -218,7 +221,7 @@ def garbage_ws_server() -> Iterator[str]:
 
 def test_sync_malformed_reply_is_a_protocol_error(garbage_ws_server: str) -> None:
     with Client(garbage_ws_server, project_id="p", timeout=10, retries=0) as cli:
-        took, error = elapsed(lambda: cli.queue("q", auto_create=False).stats())
+        _took, error = elapsed(lambda: cli.queue("q", auto_create=False).stats())
     # At once, not as a TimeoutError after the full 10 s.
     assert isinstance(error, ProtocolError), repr(error)
 

@@ -109,13 +109,15 @@ def test_unsafe_transport_failures_are_not_retried() -> None:
     steps, final = _drive(
         call_flow(POLICY, "message_post", now=0.0, rand=_seeded()), iter([lost, Response(201)])
     )
-    assert final is lost and steps == [Send(1)]
+    assert final is lost
+    assert steps == [Send(1)]
     # ... unless the caller opts in.
     steps, final = _drive(
         call_flow(POLICY, "message_post", now=0.0, rand=_seeded(), unsafe=True),
         iter([lost, Response(201)]),
     )
-    assert final.status == 201 and len(steps) == 3
+    assert final.status == 201
+    assert len(steps) == 3
 
 
 def test_safe_transport_failures_are_retried() -> None:
@@ -144,7 +146,8 @@ def test_other_statuses_are_final() -> None:
     for status in (400, 404, 409, 500):
         steps, final = _drive(call_flow(POLICY, "queue_get", now=0.0, rand=_seeded()),
                               iter([Response(status)]))
-        assert final.status == status and steps == [Send(1)]
+        assert final.status == status
+        assert steps == [Send(1)]
 
 
 def test_one_reauthentication_per_call() -> None:
@@ -155,7 +158,8 @@ def test_one_reauthentication_per_call() -> None:
     # An auth that cannot renew its credentials (no-auth, signed URL): no resend.
     steps, final = _drive(call_flow(POLICY, "queue_get", now=0.0, rand=_seeded()),
                           iter([Response(401)]), reauth=False)
-    assert steps == [Send(1), Reauthenticate()] and final.status == 401
+    assert steps == [Send(1), Reauthenticate()]
+    assert final.status == 401
 
 
 def test_reauthentication_then_retry() -> None:
@@ -169,7 +173,8 @@ def test_disabled_policy_sends_once() -> None:
     for off in (RetryPolicy.of(0), RetryPolicy.of(None), RetryPolicy(attempts=1)):
         steps, final = _drive(call_flow(off, "queue_get", now=0.0, rand=_seeded()),
                               iter([Response(503)]))
-        assert steps == [Send(1)] and final.status == 503
+        assert steps == [Send(1)]
+        assert final.status == 503
 
 
 @pytest.mark.parametrize(
@@ -230,7 +235,8 @@ def test_sync_client_rides_out_a_503_storm(caplog: pytest.LogCaptureFixture) -> 
     assert (record.operation, record.attempt, record.reason) == (  # type: ignore[attr-defined]
         "queue_get_stats", 1, "503"
     )
-    assert "queue_get_stats" in record.getMessage() and "503" in record.getMessage()
+    assert "queue_get_stats" in record.getMessage()
+    assert "503" in record.getMessage()
 
 
 def test_sync_client_raises_the_last_answer_with_retry_after() -> None:
@@ -239,7 +245,8 @@ def test_sync_client_raises_the_last_answer_with_retry_after() -> None:
             pytest.raises(ServiceUnavailable) as info:
         cli.queue("q", auto_create=False).stats()
     assert len(requests) == 3
-    assert info.value.retry_after == 0.01 and info.value.retryable
+    assert info.value.retry_after == 0.01
+    assert info.value.retryable
 
 
 def test_sync_post_with_lost_reply_is_not_resent(caplog: pytest.LogCaptureFixture) -> None:
@@ -300,7 +307,8 @@ def test_timeout_total_bounds_retries(caplog: pytest.LogCaptureFixture) -> None:
                 timeout=Timeout(1.0)) as cli, pytest.raises(ServiceUnavailable):
         cli.queue("q", auto_create=False).stats()
     # A 10 s sleep would end past the 1 s budget: given up at once.
-    assert len(requests) == 1 and _retry_delays(caplog) == []
+    assert len(requests) == 1
+    assert _retry_delays(caplog) == []
 
 
 def test_unauthorized_without_renewable_credentials_is_raised() -> None:
@@ -331,7 +339,8 @@ async def test_async_client_gives_up_with_the_error() -> None:
                            retries=FAST) as cli:
         with pytest.raises(TooManyRequests) as info:
             await cli.queue("q", auto_create=False).stats()
-    assert len(requests) == 3 and info.value.retry_after == 0.01
+    assert len(requests) == 3
+    assert info.value.retry_after == 0.01
 
 
 @pytest.mark.anyio

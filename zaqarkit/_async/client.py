@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools  # async-only
-# sync-only: import time
 import warnings
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, asynccontextmanager
@@ -164,8 +163,11 @@ class AsyncClient(AsyncClosing):
                 ) from exc
 
             keystone = isinstance(settings.auth, KeystoneAuth)
+            # The WebSocket transport bounds each request by one number: the
+            # call's total budget (the per-phase values are HTTP's).
+            per_call = Timeout.of(timeout)
             return AsyncWebSocketTransport(
-                settings.endpoint, timeout=timeout, codec=codec,
+                settings.endpoint, timeout=per_call.total or per_call.read, codec=codec,
                 token_refresh=self._ws_credentials if keystone else None,
             )
         return AsyncHttpxTransport(
@@ -294,7 +296,7 @@ class AsyncClient(AsyncClosing):
                 elif isinstance(step, Sleep):
                     _calls.log_retry(step, policy)
                     await anyio.sleep(step.seconds)  # async-only
-                    # sync-only: time.sleep(step.seconds)
+                    # sync-only: _calls.sleep(step.seconds)
                     reply = _calls.clock()
                 else:
                     reply = self._auth.invalidate(used)

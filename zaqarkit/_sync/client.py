@@ -11,7 +11,6 @@ generates ``zaqarkit/_sync/client.py`` from it. A line ending in
 from __future__ import annotations
 
 import datetime as _dt
-import time
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
@@ -163,8 +162,11 @@ class Client(Closing):
                 ) from exc
 
             keystone = isinstance(settings.auth, KeystoneAuth)
+            # The WebSocket transport bounds each request by one number: the
+            # call's total budget (the per-phase values are HTTP's).
+            per_call = Timeout.of(timeout)
             return WebSocketTransport(
-                settings.endpoint, timeout=timeout, codec=codec,
+                settings.endpoint, timeout=per_call.total or per_call.read, codec=codec,
                 token_refresh=self._ws_credentials if keystone else None,
             )
         return HttpxTransport(
@@ -290,7 +292,7 @@ class Client(Closing):
                     reply = Outcome(result, _calls.clock())
                 elif isinstance(step, Sleep):
                     _calls.log_retry(step, policy)
-                    time.sleep(step.seconds)
+                    _calls.sleep(step.seconds)
                     reply = _calls.clock()
                 else:
                     reply = self._auth.invalidate(used)
