@@ -15,10 +15,6 @@ import pytest
 
 from .proxy import FaultProxy, split_url
 
-#: Slack allowed past a call's timeout: thread scheduling on a loaded
-#: 2-core machine, not network time (everything is loopback).
-MARGIN = 3.0
-
 
 @pytest.fixture
 def http_proxy(zaqar_server: Any) -> Iterator[FaultProxy]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -21,31 +20,12 @@ from zaqarkit import (
     RetryPolicy,
     Timeout,
     TimeoutError,
-    TransportError,
 )
 
-from .conftest import MARGIN
+from .cases import MARGIN, Fault, run_async
 from .proxy import FaultProxy, elapsed
 
 pytestmark = pytest.mark.integration
-
-
-@dataclass(frozen=True)
-class Fault:
-    mode: str
-    call: str  # "get" (queue stats, idempotent) or "post" (message post, not idempotent)
-    error: type[TransportError]
-    sent: bool
-    seconds: float = 0.0
-    after: int = 0
-    timeout: float = 2.0
-
-    @property
-    def retryable(self) -> bool:
-        return not self.sent or self.call == "get"
-
-    def __str__(self) -> str:
-        return f"{self.mode}-{self.call}"
 
 
 FAULTS = [
@@ -72,13 +52,6 @@ def _body(fault: Fault) -> dict[str, Any]:
     return {"body": "x" * size, "ttl": 300}
 
 
-def _check(fault: Fault, error: BaseException | None, took: float) -> None:
-    assert isinstance(error, fault.error), repr(error)
-    assert error.sent is fault.sent
-    assert error.retryable is fault.retryable
-    assert took < fault.timeout + MARGIN, f"{fault} took {took:.1f} s"
-
-
 @pytest.mark.parametrize("fault", FAULTS, ids=str)
 def test_sync_http_fault(
     fault: Fault, http_proxy: FaultProxy, zaqar_server: Any, project_id: str
@@ -87,10 +60,10 @@ def test_sync_http_fault(
                 retries=0) as cli:
         queue = cli.queue(_name())
         queue.ensure_exists()
-        http_proxy.set_mode(fault.mode, seconds=fault.seconds, after=fault.after)
+        fault.apply(http_proxy)
         action = queue.stats if fault.call == "get" else (lambda: queue.post(_body(fault)))
         took, error = elapsed(action)
-        _check(fault, error, took)
+        fault.check(error, took)
         http_proxy.set_mode("pass")
         assert queue.stats().total >= 0  # the client recovers on the next call
         if fault.mode == "swallow":
@@ -108,19 +81,8 @@ async def test_async_http_fault(
                            timeout=fault.timeout, retries=0) as cli:
         queue = cli.queue(_name())
         await queue.ensure_exists()
-        http_proxy.set_mode(fault.mode, seconds=fault.seconds, after=fault.after)
-        began = time.monotonic()
-        error: BaseException | None = None
-        # A hard outer bound, so a regression fails instead of hanging the suite.
-        with anyio.move_on_after(fault.timeout + 30):
-            try:
-                if fault.call == "get":
-                    await queue.stats()
-                else:
-                    await queue.post(_body(fault))
-            except TransportError as exc:
-                error = exc
-        _check(fault, error, time.monotonic() - began)
+        fault.apply(http_proxy)
+        await run_async(fault, queue, _body(fault))
         http_proxy.set_mode("pass")
         assert (await queue.stats()).total >= 0
         if fault.mode == "swallow":

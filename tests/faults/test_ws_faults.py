@@ -10,7 +10,6 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -26,71 +25,49 @@ from zaqarkit import (
     ZaqarError,
 )
 
-from .conftest import MARGIN
+from .cases import MARGIN, Fault, run_async
 from .proxy import FaultProxy, elapsed
 
 pytestmark = pytest.mark.integration
 
 
-@dataclass(frozen=True)
-class Fault:
-    mode: str
-    call: str  # "get" (queue stats, idempotent) or "post" (not idempotent)
-    error: type[TransportError]
-    sent: bool
-    after_handshake: bool = True
-    seconds: float = 0.0
-    after: int = 0
-    timeout: float = 2.0
-
-    @property
-    def retryable(self) -> bool:
-        return not self.sent or self.call == "get"
-
-    def __str__(self) -> str:
-        where = "" if self.after_handshake else "-handshake"
-        return f"{self.mode}{where}-{self.call}"
+def _ws(mode: str, call: str, error: type[TransportError], *, sent: bool,
+        handshake: bool = False, seconds: float = 0.0) -> Fault:
+    """A fault on an established connection, or (``handshake``) on its opening."""
+    return Fault(mode, call, error, sent=sent, seconds=seconds, after_handshake=not handshake)
 
 
 FAULTS = [
     # The server executed the request; its reply is lost: outcome unknown, as over HTTP.
-    Fault("swallow", "post", TimeoutError, sent=True),
-    Fault("swallow", "get", TimeoutError, sent=True),
-    Fault("drip", "get", TimeoutError, sent=True, seconds=0.25),
-    Fault("reset", "post", ReadError, sent=True),
-    Fault("close", "post", ReadError, sent=True),
+    _ws("swallow", "post", TimeoutError, sent=True),
+    _ws("swallow", "get", TimeoutError, sent=True),
+    _ws("drip", "get", TimeoutError, sent=True, seconds=0.25),
+    _ws("reset", "post", ReadError, sent=True),
+    _ws("close", "post", ReadError, sent=True),
     # The opening handshake never completes: no request frame left the client.
-    Fault("blackhole", "post", TimeoutError, sent=False, after_handshake=False),
-    Fault("drip", "get", TimeoutError, sent=False, after_handshake=False, seconds=0.25),
+    _ws("blackhole", "post", TimeoutError, sent=False, handshake=True),
+    _ws("drip", "get", TimeoutError, sent=False, handshake=True, seconds=0.25),
 ]
+
+
+def _id(fault: Fault) -> str:
+    return f"{fault}" if fault.after_handshake else f"{fault.mode}-handshake-{fault.call}"
 
 
 def _name() -> str:
     return "wsfault-" + uuid.uuid4().hex[:12]
 
 
-def _check(fault: Fault, error: BaseException | None, took: float) -> None:
-    assert isinstance(error, fault.error), repr(error)
-    assert error.sent is fault.sent, f"sent={error.sent}"
-    assert error.retryable is fault.retryable, f"retryable={error.retryable}"
-    assert took < fault.timeout + MARGIN, f"{fault} took {took:.1f} s"
-
-
-def _set(proxy: FaultProxy, fault: Fault) -> None:
-    proxy.set_mode(fault.mode, seconds=fault.seconds, after=fault.after,
-                   after_handshake=fault.after_handshake)
-
-
-@pytest.mark.parametrize("fault", FAULTS, ids=str)
+@pytest.mark.parametrize("fault", FAULTS, ids=_id)
 def test_sync_ws_fault(fault: Fault, ws_proxy: FaultProxy, project_id: str) -> None:
     with Client(ws_proxy.url("ws"), project_id=project_id, timeout=fault.timeout,
                 retries=0) as cli:
         queue = cli.queue(_name())
         queue.ensure_exists()
-        _set(ws_proxy, fault)
+        fault.apply(ws_proxy)
         action = queue.stats if fault.call == "get" else (lambda: queue.post({"body": 1}))
         took, error = elapsed(action)
-        _check(fault, error, took)
+        fault.check(error, took)
         ws_proxy.set_mode("pass")
         # Recovers on the next call, within one timeout (no lingering connect attempt).
         took, error = elapsed(queue.stats)
@@ -100,27 +77,17 @@ def test_sync_ws_fault(fault: Fault, ws_proxy: FaultProxy, project_id: str) -> N
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("fault", FAULTS, ids=str)
+@pytest.mark.parametrize("fault", FAULTS, ids=_id)
 async def test_async_ws_fault(fault: Fault, ws_proxy: FaultProxy, project_id: str) -> None:
     async with AsyncClient(ws_proxy.url("ws"), project_id=project_id, timeout=fault.timeout,
                            retries=0) as cli:
         queue = cli.queue(_name())
         await queue.ensure_exists()
-        _set(ws_proxy, fault)
+        fault.apply(ws_proxy)
         # set_mode() blocked the event loop while it cut the connection: let
         # the transport see the drop before the call, as it would in real life.
         await anyio.sleep(0.2)
-        began = time.monotonic()
-        error: BaseException | None = None
-        with anyio.move_on_after(fault.timeout + 30):
-            try:
-                if fault.call == "get":
-                    await queue.stats()
-                else:
-                    await queue.post({"body": 1})
-            except TransportError as exc:
-                error = exc
-        _check(fault, error, time.monotonic() - began)
+        await run_async(fault, queue, {"body": 1})
         ws_proxy.set_mode("pass")
         await anyio.sleep(0.2)
         began = time.monotonic()
