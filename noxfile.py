@@ -27,7 +27,7 @@ def tests_here(session: nox.Session) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """The whole suite, unit and integration against real servers, with branch coverage."""
-    session.install("-e", ".[all]", *TEST_DEPS)
+    session.install("-e", ".[all,bench]", *TEST_DEPS)
     session.run(
         "coverage", "run", "-m", "pytest", "--doctest-modules", "zaqarkit", "tests",
         *session.posargs,
@@ -50,7 +50,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typing(session: nox.Session) -> None:
     """mypy --strict on the package."""
-    session.install("-e", ".[all]", "mypy>=1.10", "pytest>=8")
+    session.install("-e", ".[all,bench,plot]", "mypy>=1.10", "pytest>=8")
     session.run("mypy", "--strict", "-p", "zaqarkit")
 
 
