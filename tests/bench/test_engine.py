@@ -113,12 +113,14 @@ def test_existing_queues_are_never_touched(zaqar_server: ZaqarServer, project_id
         assert "keep me" in bodies
 
 
-def test_python_m_entry_writes_json(zaqar_server: ZaqarServer, project_id: str,
+def test_zaqarkit_bench_command_writes_json(zaqar_server: ZaqarServer, project_id: str,
                                     tmp_path: Path) -> None:
     out = tmp_path / "r.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "zaqarkit.bench", "--url", zaqar_server.url, "--ws-url",
-         zaqar_server.ws_url, "--project-id", project_id, "--transport", "http,async-ws",
+        # Connection options on the root group, run options on the subcommand.
+        [sys.executable, "-m", "zaqarkit", "--os-url", zaqar_server.url, "--ws-url",
+         zaqar_server.ws_url, "--os-project-id", project_id, "bench", "--transport",
+         "http,async-ws",
          "--producers", "1", "--consumers", "1", "--time", "2", "--rounds", "2",
          "--no-progress", "--json", str(out)],
         capture_output=True, text=True, timeout=180, check=False,

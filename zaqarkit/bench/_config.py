@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import random
 import uuid
 from collections.abc import Mapping, Sequence
@@ -155,7 +156,9 @@ class BenchConfig:
         if len(set(self.transports)) != len(self.transports):
             raise ValidationError("transport", "each transport at most once")
         wires = {TRANSPORTS[t][2] for t in self.transports}
-        if "http" in wires and not self.url:
+        # With Keystone credentials the HTTP endpoint may come from the catalog.
+        catalog = "conf" in self.client_options or "session" in self.client_options
+        if "http" in wires and not self.url and not catalog:
             raise ValidationError("url", "the HTTP transports need --url")
         if "ws" in wires and not self.ws_url:
             raise ValidationError("ws_url", "the WebSocket transports need --ws-url")
@@ -197,6 +200,11 @@ class BenchConfig:
         if self.api_version != "2" and wires & {"ws"}:
             raise ValidationError("api_version", "Zaqar's WebSocket speaks API v2 only")
         self.message_pool()  # reads and checks the message file
+        try:
+            pickle.dumps(dict(self.client_options))
+        except Exception as exc:
+            raise ValidationError(
+                "client_options", f"must pickle to reach the role processes: {exc}") from None
 
     def message_pool(self) -> MessagePool:
         if self.message_file:

@@ -49,6 +49,7 @@ SUBCOMMANDS: dict[str, str] = {
     "homedoc": "zaqarkit.cli.service:homedoc",
     "tail": "zaqarkit.cli.tail:tail",
     "server": "zaqarkit.cli.server:server",
+    "bench": "zaqarkit.cli.bench:bench",
 }
 
 
