@@ -70,8 +70,13 @@ def run(config: BenchConfig) -> Report:
     for t in config.transports:
         report.server_cpu[t] = _mean_util(server_cpu[t])
         report.client_cpu[t] = _mean_util(client_cpu[t])
+        server = dict(report.server_cpu[t])
+        machine_busy = server.pop("(machine)", None)
+        report.machine_cpu[t] = machine_busy
+        report.server_cpu[t] = server
         if config.server_pids or report.client_cpu[t]:
-            report.saturation[t] = saturation(report.client_cpu[t], report.server_cpu[t])
+            report.saturation[t] = saturation(report.client_cpu[t], server,
+                                              machine=machine_busy)
     return report
 
 
@@ -219,6 +224,9 @@ def _turn(config: BenchConfig, transport: str, rnd: int, names: list[str], seed:
                             or time.monotonic() - last_change > DRAIN_IDLE):
                         stop.set()
         server = cpu.utilization()
+        busy = cpu.machine_busy()
+        if busy is not None:
+            server["(machine)"] = busy
     finally:
         stop.set()
         go.set()

@@ -197,6 +197,18 @@ def _name(pid: int) -> str:
     return (words[0].rsplit("/", 1)[-1] if words else str(pid))[:40]
 
 
+def _machine_jiffies() -> tuple[int, int] | None:
+    # First line of /proc/stat: "cpu user nice system idle iowait irq softirq steal ..."
+    try:
+        with open("/proc/stat") as f:
+            parts = f.readline().split()
+    except OSError:
+        return None
+    values = [int(v) for v in parts[1:9]]
+    idle = values[3] + values[4]
+    return sum(values) - idle, sum(values)
+
+
 class ProcessCpu:
     """CPU use of other local processes (a server under test) over a window.
 
@@ -217,6 +229,7 @@ class ProcessCpu:
         self.names = {pid: _name(pid) for pid in self.pids}
         self.start = time.perf_counter()
         self.cpu0 = {pid: _cpu_seconds(pid) for pid in self.pids}
+        self.machine0 = _machine_jiffies()
 
     def utilization(self) -> dict[str, float]:
         """``"name[pid]" -> cores used`` since construction."""
@@ -228,9 +241,18 @@ class ProcessCpu:
                 out[f"{self.names[pid]}[{pid}]"] = (c1 - c0) / wall
         return out
 
+    def machine_busy(self) -> float | None:
+        """Cores of the whole machine busy since construction (every process,
+        ours or not), or None where ``/proc/stat`` is missing."""
+        now = _machine_jiffies()
+        if now is None or self.machine0 is None or now[1] == self.machine0[1]:
+            return None
+        busy = (now[0] - self.machine0[0]) / (now[1] - self.machine0[1])
+        return busy * (os.cpu_count() or 1)
+
 
 def saturation(client: dict[str, float], server: dict[str, float],
-               threshold: float = 0.85) -> str:
+               threshold: float = 0.85, machine: float | None = None) -> str:
     """Which side limited a run, from cores used per process (``ProcessCpu``
     figures; ``client`` the same for the client's own processes).
 
@@ -238,6 +260,8 @@ def saturation(client: dict[str, float], server: dict[str, float],
     'saturated: server CPU (gunicorn[7] at 97% of a core)'
     >>> saturation({"bench[1]": 0.99}, {"gunicorn[7]": 0.4})
     'saturated: client CPU (bench[1] at 99% of a core)'
+    >>> saturation({"bench[1]": 0.3}, {"gunicorn[7]": 0.5}, machine=1.9)[:45]
+    'saturated: machine CPU (1.9 of 2 cores busy, '
     >>> saturation({"bench[1]": 0.3}, {})
     'not CPU-bound: no process above 85% of a core (client max 30%, server not measured)'
     """
@@ -255,6 +279,9 @@ def saturation(client: dict[str, float], server: dict[str, float],
     if total >= threshold * ncores:
         return (f"saturated: machine CPU (client and server together use {total:.1f} "
                 f"of {ncores} cores)")
+    if machine is not None and machine >= threshold * ncores:
+        return (f"saturated: machine CPU ({machine:.1f} of {ncores} cores busy, "
+                f"{max(machine - total, 0.0):.1f} of them outside this client and server)")
     srv = f"server max {sval:.0%} ({sname})" if server else "server not measured"
     return (f"not CPU-bound: no process above {threshold:.0%} of a core "
             f"(client max {cval:.0%}, {srv})")

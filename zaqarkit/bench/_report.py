@@ -108,6 +108,8 @@ class Report:
     queues: dict[str, list[str]] = field(default_factory=dict)
     server_cpu: dict[str, dict[str, float]] = field(default_factory=dict)
     client_cpu: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: cores of the whole machine busy during each transport's turns
+    machine_cpu: dict[str, float | None] = field(default_factory=dict)
     saturation: dict[str, str] = field(default_factory=dict)
     seed: int = 0
 
