@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zaqarkit.bench import Sample, percentile, summarize
-
 from benchmarks.contenders import CONTENDERS, SCENARIOS
+from zaqarkit.bench import Sample, percentile, summarize
 
 HERE = Path(__file__).resolve().parent
 TIERS = ("core", "replay", "real")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import math
@@ -10,10 +11,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from zaqarkit.bench import machine as _machine
-
 from benchmarks.contenders import REQUESTS_PER_OP, SCENARIOS
 from benchmarks.model import HERE, Results, Row
+from zaqarkit.bench import machine as _machine
+from zaqarkit.errors import UnsupportedOperation
 
 SCENARIO_TITLES = {
     "post1": "post 1 message",
@@ -374,11 +375,10 @@ def write_all(res: Results, md_path: Path, plot_dir: Path | None) -> list[Path]:
     write_json(res, md_path.with_name("results.json"))
     written = plots(res, plot_dir) if plot_dir is not None else []
     for n, rep in enumerate(res.bench):
+        # Without matplotlib the tables are the result.
         if plot_dir is not None:
-            try:
+            with contextlib.suppress(UnsupportedOperation):
                 written += rep.plot(plot_dir / f"roles{n or ''}")
-            except Exception:  # matplotlib missing: the tables are the result
-                pass
     return written
 
 

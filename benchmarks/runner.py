@@ -33,16 +33,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from zaqarkit.bench import (
-    BenchConfig,
-    ProcessCpu,
-    async_loop,
-    interleave,
-    saturation,
-    sync_loop,
-)
-from zaqarkit.bench import run as bench_run
-
 from benchmarks.contenders import (
     BATCH,
     BY_KEY,
@@ -62,6 +52,15 @@ from benchmarks.model import (
     Tier,
 )
 from benchmarks.pubsub import run_pubsub
+from zaqarkit.bench import (
+    BenchConfig,
+    ProcessCpu,
+    async_loop,
+    interleave,
+    saturation,
+    sync_loop,
+)
+from zaqarkit.bench import run as bench_run
 
 __all__ = ["CONCURRENCY", "HERE", "PROJECT", "TIERS", "Config", "Results", "Row", "Sample",
            "Tier", "memory_child", "replay_server", "run", "run_round"]

@@ -56,7 +56,6 @@ T = TypeVar("T")
 TRANSPORTS = ("http", "ws")
 
 
-@events.init_command_line_parser.add_listener
 def _options(parser: Any) -> None:
     env = os.environ.get
     parser.add_argument("--zaqar-transport", choices=TRANSPORTS,
@@ -90,7 +89,6 @@ def _queue_names(environment: Environment) -> list[str]:
     return [f"{prefix}-{i}" for i in range(count)]
 
 
-@events.quitting.add_listener
 def _cleanup(environment: Environment, **_: Any) -> None:
     # On quitting, not test_stop: by then the workers have stopped posting, so
     # no late post re-creates a deleted queue.
@@ -104,6 +102,12 @@ def _cleanup(environment: Environment, **_: Any) -> None:
     with Client(environment.host, project_id=project) as cli:
         for name in _queue_names(environment):
             cli.queue(name, auto_create=False).delete()
+
+
+# Locust's event hooks are untyped: registered through Any.
+_hooks: Any = events
+_hooks.init_command_line_parser.add_listener(_options)
+_hooks.quitting.add_listener(_cleanup)
 
 
 class ZaqarLocustClient:
@@ -132,7 +136,8 @@ class ZaqarLocustClient:
         except Exception as error:
             exc = error
         elapsed_ms = (time.perf_counter() - start) * 1000.0
-        self.environment.events.request.fire(
+        request: Any = self.environment.events.request  # its fire() is untyped
+        request.fire(
             request_type=self.request_type, name=name, response_time=elapsed_ms,
             response_length=count(result) if (count and exc is None and result is not None)
             else 0,

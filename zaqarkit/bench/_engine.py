@@ -142,7 +142,7 @@ def _specs(config: BenchConfig, transport: str, rnd: int, names: list[str],
         per_round = config.messages // config.rounds + (rnd < config.messages % config.rounds)
         quotas = [per_round // config.processes + (i < per_round % config.processes)
                   for i in range(config.processes)]
-    specs = []
+    specs: list[RoleSpec] = []
     for role in ROLES:
         workers = config.workers(role)
         if not workers:

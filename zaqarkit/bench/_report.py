@@ -124,8 +124,8 @@ class Report:
         return sum(r.errors for r in self.roles) + sum(len(r.failures) for r in self.roles)
 
     def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        return _finite(out)
+        out: dict[str, Any] = _finite(asdict(self))
+        return out
 
     def write_json(self, path: str | Path) -> Path:
         """Write :meth:`to_dict` as JSON (NaN becomes null)."""
