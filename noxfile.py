@@ -67,12 +67,13 @@ def demo(session: nox.Session) -> None:
     session.run("python", "examples/demo.py", *session.posargs)
 
 
-BENCH_DEPS = ["python-zaqarclient==4.7.0", "matplotlib>=3.7", "tqdm>=4.60"]
+BENCH_DEPS = ["python-zaqarclient==4.7.0", "tqdm>=4.60"]
 
 
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
-    """The benchmark suite (`benchmarks/README.md`): all tiers, writes benchmarks/RESULTS.md
-    and plots. Pass options after `--`, e.g. `nox -s bench -- --quick`."""
-    session.install("-e", ".[all]", *BENCH_DEPS)
+    """The benchmark suite (`benchmarks/README.md`) on the `zaqarkit.bench` engine: all tiers,
+    into a new benchmarks/runs/<time>/ folder. Pass options after `--`, e.g.
+    `nox -s bench -- --quick`, or `-- --update-results` to rewrite benchmarks/RESULTS.md."""
+    session.install("-e", ".[all,bench,plot]", *BENCH_DEPS)
     session.run("python", "-m", "benchmarks", *session.posargs)
