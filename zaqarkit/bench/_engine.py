@@ -343,6 +343,7 @@ class _Display:
 
     def turn(self, rnd: int, transport: str) -> None:
         self.n += 1
+        self.turn_started = time.perf_counter()
         self.current = f"round {rnd + 1}/{self.config.rounds}: {transport} (starting)"
         self._refresh()
 
