@@ -54,7 +54,7 @@ def test_master_and_two_workers(zaqar_server: ZaqarServer, project_id: str, tran
             [*common, "--master", "--master-bind-host", "127.0.0.1",
              "--master-bind-port", str(port), "--expect-workers", "2",
              "--expect-workers-max-wait", "60", "--headless", "-u", "6", "-r", "6",
-             "-t", "4s", "--host", zaqar_server.url, "--zaqar-transport", transport,
+             "-t", "8s", "--host", zaqar_server.url, "--zaqar-transport", transport,
              "--zaqar-ws-url", zaqar_server.ws_url, "--zaqar-project", project_id,
              "--zaqar-queue-prefix", "lt", "--zaqar-queues", "2", "--zaqar-delete-queues",
              "--csv", str(prefix), "--only-summary"],
@@ -72,8 +72,9 @@ def test_master_and_two_workers(zaqar_server: ZaqarServer, project_id: str, tran
     assert master.returncode == 0, master.stderr[-3000:]
     assert all(w.returncode == 0 for w in workers), errors
     stats = _stats(prefix)
+    logs = f"master: {master.stderr[-1500:]}\nworker: {errors[0][-1500:]}"
     for op in ("post", "claim", "delete", "list"):
-        assert op in stats, (op, sorted(stats))
+        assert op in stats, (op, sorted(stats), logs)
         row = stats[op]
         assert row["Type"] == f"zaqar-{transport}"
         assert int(row["Request Count"]) > 0, row
