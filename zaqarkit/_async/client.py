@@ -201,11 +201,13 @@ class AsyncClient(AsyncClosing):
             **self._network.http_options(),
         )
 
-    async def _ws_credentials(self) -> tuple[str, str]:
-        # Zaqar's WebSocket wants an `authenticate` frame, not per-frame tokens.
+    async def _ws_credentials(self) -> tuple[str, str, Any]:
+        # Zaqar's WebSocket wants an `authenticate` frame, not per-frame tokens;
+        # with the expiry the transport re-authenticates before it comes.
         assert isinstance(self._auth, KeystoneAuth)
         credentials = await self._auth.async_credentials()
-        return credentials.token, credentials.project_id or self._settings.project_id
+        project = credentials.project_id or self._settings.project_id
+        return credentials.token, project, credentials.expires_at
 
     @classmethod
     async def discover(
@@ -814,7 +816,9 @@ class AsyncQueue:
 
         Yields an iterator of :class:`zaqarkit.core.ws.Notification` (``body``,
         ``ttl``, ``queue_name``); leaving the block deletes the subscription.
-        After a dropped connection the transport reconnects and re-subscribes.
+        After a dropped connection the transport reconnects and re-subscribes,
+        and the iterator yields a :class:`zaqarkit.core.wsconn.PushGap` (as it
+        does when its bounded buffer dropped notifications): ``note.gap``.
 
         Example::
 

@@ -17,6 +17,7 @@ import click
 
 from zaqarkit.cli._common import client, echo_json_line, sigterm_as_interrupt
 from zaqarkit.cli._options import connection
+from zaqarkit.core.wsconn import PushGap
 
 __all__ = ["tail"]
 
@@ -52,6 +53,10 @@ def _over_websocket(queue_name: str, ttl: int | None, sink: _Sink) -> None:
     ) as notifications:
         _status(f"tailing {queue_name} over WebSocket push (Ctrl-C to stop)")
         for note in notifications:
+            if isinstance(note, PushGap):
+                # A reconnect or a full push buffer: notifications may be missing.
+                _status(f"possible gap in {queue_name}: {note.reason}")
+                continue
             if sink.emit({"queue": note.queue_name, "body": note.body, "ttl": note.ttl}):
                 return
 

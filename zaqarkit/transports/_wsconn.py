@@ -6,18 +6,24 @@ that matches replies to callers) before reaching the caller. Measured on a
 loopback replay server that extra hop cost about a third of the transport's
 CPU per request. Here our reader thread reads the socket itself.
 
-The protocol object is not thread-safe: every call into it, and every write
-to the socket, happens under one lock. Only the reader thread reads.
+The protocol object is not thread-safe: every call into it happens under one
+short lock. Writes to the socket happen under a second lock, acquired and
+held only until the writer's deadline: a peer that stops reading makes that
+write fail with :class:`WriteTimeout` instead of blocking every thread (and
+``close``) behind it. Plain sockets are written with ``MSG_DONTWAIT`` for that,
+TLS ones in timeout mode (the reader then reads again after each timeout).
+Only the reader thread reads.
 """
 
 from __future__ import annotations
 
 import contextlib
+import select
 import socket
 import ssl as _ssl
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from websockets.client import ClientProtocol
 from websockets.extensions.permessage_deflate import enable_client_permessage_deflate
@@ -26,7 +32,7 @@ from websockets.http11 import Response as HandshakeResponse
 from websockets.protocol import State
 from websockets.uri import parse_uri
 
-__all__ = ["READ_SIZE", "SyncWebSocket"]
+__all__ = ["READ_SIZE", "SyncWebSocket", "WriteTimeout"]
 
 #: Close code websockets reports when no close frame was received.
 ABNORMAL_CLOSURE = 1006
@@ -34,6 +40,18 @@ ABNORMAL_CLOSURE = 1006
 #: read: above glibc's mmap threshold (128 KiB) every recv became an
 #: mmap/munmap pair, measured at ~20 us of CPU per reply with 256 KiB.
 READ_SIZE = 65_536
+#: Longest single wait of a socket operation: a writer re-checks its deadline
+#: (and the reader the connection's end) at least this often.
+_TICK = 0.25
+
+
+class WriteTimeout(Exception):
+    """A frame could not be written before the deadline. ``partial``: some of
+    it was, so the connection is unusable (a frame cannot be resumed later)."""
+
+    def __init__(self, partial: bool) -> None:
+        super().__init__("write timed out" + (" mid-frame" if partial else ""))
+        self.partial = partial
 
 
 class SyncWebSocket:
@@ -57,10 +75,11 @@ class SyncWebSocket:
         self._protocol = protocol
         self._pending = pending
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        # TLS sockets take no send flags: they run in timeout mode instead.
+        self._plain = not isinstance(sock, _ssl.SSLSocket)
         self._finished = threading.Event()
         self._fragments: list[Frame] = []
-        #: time.monotonic() of the last frame received: keepalive evidence.
-        self.last_heard = time.monotonic()
 
     @classmethod
     def connect(
@@ -73,10 +92,15 @@ class SyncWebSocket:
         ssl: _ssl.SSLContext | None = None,
         additional_headers: Mapping[str, str] | None = None,
         subprotocols: Sequence[str] | None = None,
+        on_socket: Callable[[socket.socket], None] | None = None,
     ) -> SyncWebSocket:
-        """Open a connection; raises OSError or websockets' InvalidHandshake."""
+        """Open a connection; raises OSError or websockets' InvalidHandshake.
+        ``on_socket`` gets the TCP socket as soon as it exists: shutting it
+        down from another thread abandons the handshake."""
         uri = parse_uri(url)
         sock = socket.create_connection((uri.host, uri.port), timeout=open_timeout)
+        if on_socket is not None:
+            on_socket(sock)
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if uri.secure:
@@ -94,7 +118,7 @@ class SyncWebSocket:
             protocol.send_request(request)
             sock.sendall(b"".join(protocol.data_to_send()))
             pending = cls._handshake(sock, protocol)
-            sock.settimeout(None)
+            sock.settimeout(_TICK if isinstance(sock, _ssl.SSLSocket) else None)
         except BaseException:
             sock.close()
             raise
@@ -120,7 +144,9 @@ class SyncWebSocket:
 
     # -- receiving (one thread) --------------------------------------------------------
 
-    def __iter__(self) -> Iterator[str | bytes]:
+    def __iter__(self) -> Iterator[str | bytes | None]:
+        """Messages until the connection ends; None after a read that brought
+        only control frames (a pong: keepalive evidence)."""
         try:
             for frame in self._pending:
                 message = self._assemble(frame)
@@ -130,20 +156,27 @@ class SyncWebSocket:
             while True:
                 try:
                     data = self._sock.recv(READ_SIZE)
+                except TimeoutError:  # socket.timeout: nothing yet, keep reading
+                    continue
                 except OSError:
                     data = b""
                 with self._lock:
                     if data:
-                        self.last_heard = time.monotonic()
                         self._protocol.receive_data(data)
                     else:
                         self._protocol.receive_eof()
                     events = self._protocol.events_received()
-                    self._flush()  # pongs and the closing handshake
+                    out = self._protocol.data_to_send()  # pongs, the closing handshake
+                if out:
+                    self._flush(out, -1)
+                messages = 0
                 for event in events:
                     message = self._assemble(event) if isinstance(event, Frame) else None
                     if message is not None:
+                        messages += 1
                         yield message
+                if data and not messages:
+                    yield None
                 if not data or self._protocol.state is State.CLOSED:
                     return
         finally:
@@ -163,30 +196,88 @@ class SyncWebSocket:
 
     # -- sending (any thread) ---------------------------------------------------------------
 
-    def send(self, data: str | bytes) -> None:
-        """Send one text (``str``) or binary (``bytes``) message."""
-        with self._lock:
-            if isinstance(data, str):
-                self._protocol.send_text(data.encode())
-            else:
-                self._protocol.send_binary(data)
-            self._flush()
+    def send(self, data: str | bytes, deadline: float | None = None) -> None:
+        """Send one text (``str``) or binary (``bytes``) message by ``deadline``
+        (``time.monotonic()``; None waits as long as it takes). Raises
+        :class:`WriteTimeout` after it, OSError when the socket fails."""
+        if not self._write_lock.acquire(timeout=_left(deadline, -1)):
+            raise WriteTimeout(partial=False)
+        try:
+            with self._lock:
+                if isinstance(data, str):
+                    self._protocol.send_text(data.encode())
+                else:
+                    self._protocol.send_binary(data)
+                chunks = self._protocol.data_to_send()
+            self._write(chunks, deadline)
+        finally:
+            self._write_lock.release()
 
-    def _flush(self) -> None:
-        # Called with the lock held. An empty chunk means "half-close".
-        for chunk in self._protocol.data_to_send():
-            if chunk:
-                self._sock.sendall(chunk)
-            else:
+    def _write(self, chunks: list[bytes], deadline: float | None) -> None:
+        # With the write lock held. An empty chunk means "half-close".
+        written = False
+        for chunk in chunks:
+            if not chunk:
                 with contextlib.suppress(OSError):
                     self._sock.shutdown(socket.SHUT_WR)
+                continue
+            if self._plain:  # the common case: the whole frame fits in the socket buffer
+                try:
+                    sent = self._sock.send(chunk, socket.MSG_DONTWAIT)
+                except BlockingIOError:
+                    sent = 0
+                if sent == len(chunk):
+                    written = True
+                    continue
+                written = written or sent > 0
+                view = memoryview(chunk)[sent:]
+            else:
+                view = memoryview(chunk)
+            while view:
+                try:
+                    sent = self._send(view)
+                except (BlockingIOError, TimeoutError):  # the peer is not reading (yet)
+                    left = _left(deadline, _TICK)
+                    if left <= 0:
+                        raise WriteTimeout(partial=written) from None
+                    if self._plain:
+                        select.select((), (self._sock,), (), min(left, _TICK))
+                    continue
+                written = True
+                view = view[sent:]
+
+    def _send(self, view: memoryview) -> int:
+        if self._plain:
+            # Never blocks, and costs no poll() before each send: the reader's
+            # recv stays a plain blocking call (a timeout mode would add a
+            # poll() and a GIL hand-off to every read and write).
+            return self._sock.send(view, socket.MSG_DONTWAIT)
+        return self._sock.send(view)  # TLS: the socket is in timeout mode
+
+    def _flush(self, chunks: list[bytes], wait: float) -> None:
+        # Control frames (pongs, ping, close), taken from the protocol under
+        # its lock, written after the frame being written now if any (waiting
+        # ``wait`` seconds at most, -1: as long as that writer's deadline).
+        # Frames of their own are not compressed, so they may go after a data
+        # frame encoded later.
+        if not self._write_lock.acquire(timeout=wait):
+            self.abort()  # a peer that reads nothing gets no pong either
+            return
+        try:
+            self._write(chunks, time.monotonic() + max(wait, _TICK))
+        except (WriteTimeout, OSError):
+            self.abort()
+        finally:
+            self._write_lock.release()
 
     def ping(self) -> None:
-        """Send a ping; its pong (like any frame) updates :attr:`last_heard`."""
+        """Send a ping; any frame received (the pong too) proves the peer alive."""
         with self._lock:
-            if self._protocol.state is State.OPEN:
-                self._protocol.send_ping(b"zaqarkit")
-                self._flush()
+            if self._protocol.state is not State.OPEN:
+                return
+            self._protocol.send_ping(b"zaqarkit")
+            out = self._protocol.data_to_send()
+        self._flush(out, 1.0)
 
     def abort(self) -> None:
         """Drop the connection at once (a peer that stopped answering)."""
@@ -197,10 +288,12 @@ class SyncWebSocket:
         """Start the closing handshake and wait up to ``timeout`` for the
         reader to see the connection end; then drop the socket."""
         with self._lock:
+            out: list[bytes] = []
             if self._protocol.state is State.OPEN:
                 self._protocol.send_close(1000)
-                with contextlib.suppress(OSError):
-                    self._flush()
+                out = self._protocol.data_to_send()
+        if out:
+            self._flush(out, timeout)
         if not self._finished.wait(timeout):
             # Wakes a reader blocked in recv (closing the fd alone would not).
             with contextlib.suppress(OSError):
@@ -217,3 +310,8 @@ class SyncWebSocket:
     def close_reason(self) -> str:
         received = self._protocol.close_rcvd
         return "" if received is None else received.reason
+
+
+def _left(deadline: float | None, default: float) -> float:
+    """Seconds until ``deadline``; ``default`` when there is none."""
+    return default if deadline is None else max(0.0, deadline - time.monotonic())

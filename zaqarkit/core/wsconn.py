@@ -1,0 +1,1004 @@
+"""Sans-I/O client connection to Zaqar's WebSocket server: every decision, once.
+
+:class:`WsConnection` is shaped like h11's ``Connection`` or websockets'
+``Protocol``: the I/O layer feeds it inputs and drains its outputs, and
+decides nothing itself. It owns no socket, clock, thread, event loop or random
+source: ``now`` (seconds on any monotonic clock) comes with each input, and
+the jitter source is given at construction, so tests are deterministic.
+
+Inputs: :meth:`~WsConnection.request`, :meth:`~WsConnection.subscribe`,
+:meth:`~WsConnection.unsubscribe`, :meth:`~WsConnection.connected`,
+:meth:`~WsConnection.connect_failed`, :meth:`~WsConnection.receive`,
+:meth:`~WsConnection.heard`,
+:meth:`~WsConnection.lost`, :meth:`~WsConnection.timer_fired`,
+:meth:`~WsConnection.token`, :meth:`~WsConnection.token_failed`,
+:meth:`~WsConnection.timed_out`, :meth:`~WsConnection.write_failed`,
+:meth:`~WsConnection.close`. Outputs (:meth:`~WsConnection.drain`): frames
+to write (:class:`Send`), socket work (:class:`Connect`,
+:class:`CancelConnect`, :class:`Ping`, :class:`Abort`, :class:`CloseSocket`),
+:class:`Sleep` (call ``timer_fired`` then), :class:`RefreshToken`, outcomes
+(:class:`Answer`, :class:`Failed`), push events (:class:`Push`,
+:class:`Gap`, :class:`StreamEnded`) and :class:`Log` lines.
+
+What it decides: when to connect and reconnect (backoff with jitter), what a
+failed first attempt means (its callers fail with ConnectError, nothing is
+retried), the bootstrap (``authenticate`` only when a token is configured,
+then re-create every live push subscription), re-authentication (close code
+4003, or a token about to expire), keepalive (ping a quiet line, drop it when
+nothing answers), what a drop does to requests in flight (fail once with
+``ReadError(sent=True)``, never resent), ``reconnect=False`` (end the push
+streams, next request reconnects lazily), one server subscription shared by
+streams of a queue, and timeouts (whether the request may have been sent).
+
+>>> from zaqarkit.core.api import ApiV2
+>>> conn = WsConnection(default_headers=(("Client-ID", "c"), ("X-Project-ID", "p")))
+>>> ticket = conn.request(ApiV2().queue_create("q1").request, now=0.0)
+>>> [type(out).__name__ for out in conn.drain()]
+['Connect']
+>>> conn.connected(1, now=0.1)
+True
+>>> [type(out).__name__ for out in conn.drain()]
+['Log', 'Send', 'Sleep']
+>>> conn.state
+<State.OPEN: 'open'>
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar
+
+from zaqarkit.core import parse as p
+from zaqarkit.core.api import ApiV2
+from zaqarkit.core.operations import Operation
+from zaqarkit.core.wire import Request, Response
+from zaqarkit.core.ws import (
+    REAUTH_CLOSE_CODE,
+    WS_INCOMPLETE,
+    Codec,
+    FrameError,
+    Notification,
+    Reply,
+    WsSession,
+    push_subscription_create,
+    ws_action,
+    ws_incomplete,
+)
+from zaqarkit.errors import (
+    ConnectError,
+    ProtocolError,
+    ReadError,
+    TimeoutError,
+    TransportError,
+    ZaqarError,
+)
+
+__all__ = [
+    "DEBUG",
+    "INFO",
+    "WARNING",
+    "Abort",
+    "Answer",
+    "CancelConnect",
+    "CloseSocket",
+    "Connect",
+    "Failed",
+    "Gap",
+    "LocalProtocolError",
+    "Log",
+    "Output",
+    "Ping",
+    "Push",
+    "PushBuffer",
+    "PushGap",
+    "RefreshToken",
+    "Send",
+    "Sleep",
+    "State",
+    "StreamEnded",
+    "WsConnection",
+    "backoff_delay",
+]
+
+#: ``logging`` levels, without importing logging into the core.
+DEBUG, INFO, WARNING = 10, 20, 30
+
+#: Refresh a token with a known expiry this many seconds before it.
+_EXPIRY_MARGIN = 30.0
+
+
+class LocalProtocolError(ZaqarError, RuntimeError):
+    """The I/O layer fed an input the current state does not allow (a driver bug)."""
+
+
+class State(enum.Enum):
+    """Where the connection is. ``BOOTSTRAP``: the socket is open, the
+    ``authenticate`` and subscription-restore frames are not all answered yet;
+    requests wait. ``BACKOFF``: waiting to reconnect after a drop."""
+
+    IDLE = "idle"
+    CONNECTING = "connecting"
+    BOOTSTRAP = "bootstrap"
+    OPEN = "open"
+    BACKOFF = "backoff"
+    CLOSED = "closed"
+
+
+_S = State
+#: Transitions as data: input -> {state it is allowed in: states it may lead to}.
+#: An input absent for the current state raises LocalProtocolError.
+TRANSITIONS: Mapping[str, Mapping[State, frozenset[State]]] = {
+    "connect": {_S.IDLE: frozenset({_S.CONNECTING}), _S.BACKOFF: frozenset({_S.CONNECTING})},
+    "connected": {_S.CONNECTING: frozenset({_S.BOOTSTRAP, _S.OPEN})},
+    "connect_failed": {_S.CONNECTING: frozenset({_S.IDLE, _S.BACKOFF})},
+    "cancel_connect": {_S.CONNECTING: frozenset({_S.IDLE})},
+    "bootstrapped": {_S.BOOTSTRAP: frozenset({_S.OPEN})},
+    "bootstrap_failed": {_S.BOOTSTRAP: frozenset({_S.IDLE, _S.BACKOFF})},
+    "lost": {
+        _S.BOOTSTRAP: frozenset({_S.IDLE, _S.BACKOFF}),
+        _S.OPEN: frozenset({_S.IDLE, _S.BACKOFF}),
+    },
+    "close": {state: frozenset({_S.CLOSED}) for state in State if state is not _S.CLOSED},
+}
+
+
+# -- outputs -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Connect:
+    """Open a socket (attempt number ``attempt``), then report ``connected``
+    or ``connect_failed`` with that number. ``timeout`` bounds the handshake."""
+
+    attempt: int
+    timeout: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class CancelConnect:
+    """Abandon connect attempt ``attempt``: nobody waits for it any more."""
+
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Write one frame (``str`` text, ``bytes`` binary) on the socket of
+    connect attempt ``attempt`` (never on a later one: the request was failed
+    with that socket); ``ticket`` is the request it carries (None for the
+    connection's own frames)."""
+
+    data: str | bytes
+    ticket: int | None
+    attempt: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Ping:
+    """Send a WebSocket ping (any frame received counts as its answer)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Abort:
+    """Drop the socket now, then report ``lost``."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class CloseSocket:
+    """Close the socket politely (the transport is closing)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sleep:
+    """Call ``timer_fired`` at ``until`` (replaces any earlier Sleep)."""
+
+    until: float
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshToken:
+    """Get a new token, then report ``token`` (or ``token_failed``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The reply to request ``ticket``."""
+
+    ticket: int
+    response: Response
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """Request ``ticket`` gets no reply; raise ``error`` to its caller."""
+
+    ticket: int
+    error: ZaqarError
+
+
+@dataclass(frozen=True, slots=True)
+class Push:
+    """A notification for the streams ``streams``."""
+
+    streams: tuple[int, ...]
+    notification: Notification
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """The streams ``streams`` may have missed notifications (``reason`` says why).
+
+    Delivered after every reconnect, once the server subscription is restored,
+    and by a full stream buffer (``missed`` then counts the dropped ones).
+    """
+
+    streams: tuple[int, ...]
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEnded:
+    """The streams ``streams`` have ended; ``error`` (if any) is why."""
+
+    streams: tuple[int, ...]
+    error: ZaqarError | None
+
+
+@dataclass(frozen=True, slots=True)
+class Log:
+    """A line for the ``zaqarkit.websocket`` logger."""
+
+    level: int
+    message: str
+
+
+Output = (
+    Connect | CancelConnect | Send | Ping | Abort | CloseSocket | Sleep | RefreshToken
+    | Answer | Failed | Push | Gap | StreamEnded | Log
+)
+
+
+def backoff_delay(attempt: int, initial: float, maximum: float, rand: float) -> float:
+    """Seconds before reconnect attempt ``attempt`` (0 first): exponential with
+    "equal jitter", half fixed and half random (``rand`` in [0, 1)), so many
+    clients dropped by one server restart do not reconnect in lockstep.
+
+    >>> [backoff_delay(n, 0.2, 1.0, 0.5) for n in range(5)]
+    [0.15000000000000002, 0.30000000000000004, 0.6000000000000001, 0.75, 0.75]
+    """
+    delay: float = min(maximum, initial * 2.0**attempt)
+    return delay / 2 + rand * delay / 2
+
+
+#: Notifications a push stream holds for a consumer that does not read.
+DEFAULT_PUSH_BUFFER = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class PushGap:
+    """What a push stream yields where notifications may be missing.
+
+    After a reconnect (``missed`` None: how many is unknowable, Zaqar keeps
+    no backlog for a socket) and when the stream's buffer overflowed
+    (``missed`` counts the oldest notifications dropped). ``gap`` is True,
+    as ``Notification.gap`` is False, so a loop can tell them apart.
+    """
+
+    queue_name: str
+    reason: str
+    missed: int | None = None
+    gap: ClassVar[bool] = True
+    body: ClassVar[None] = None
+
+
+class PushBuffer:
+    """A push stream's bounded buffer: up to ``size`` notifications. When it
+    is full the oldest is dropped, and the next :meth:`get` returns a
+    :class:`PushGap` counting the drops before the notifications kept.
+
+    >>> buf = PushBuffer("q", size=2)
+    >>> for n in range(3):
+    ...     buf.put(n)
+    >>> buf.get(), buf.get(), buf.get(), buf.get()
+    (PushGap(queue_name='q', reason='push buffer full (2): oldest dropped', missed=1), 1, 2, None)
+    """
+
+    __slots__ = ("_items", "_missed", "queue_name", "size")
+
+    def __init__(self, queue_name: str, size: int = DEFAULT_PUSH_BUFFER) -> None:
+        if size < 1:
+            raise ValueError("a push buffer holds at least one notification")
+        self.queue_name = queue_name
+        self.size = size
+        self._items: deque[Any] = deque()
+        self._missed = 0
+
+    def __len__(self) -> int:
+        return len(self._items) + (1 if self._missed else 0)
+
+    def put(self, item: Any) -> None:
+        """Add a notification (or a :class:`PushGap`), dropping the oldest when full."""
+        items = self._items
+        if len(items) >= self.size:
+            dropped = items.popleft()
+            if not isinstance(dropped, PushGap):
+                self._missed += 1
+        items.append(item)
+
+    def gap(self, reason: str) -> None:
+        """Mark a possible gap of unknown size here (a reconnect)."""
+        self.put(PushGap(self.queue_name, reason))
+
+    def get(self) -> Any:
+        """The next item, or None when empty."""
+        if self._missed:
+            missed, self._missed = self._missed, 0
+            return PushGap(self.queue_name, f"push buffer full ({self.size}): oldest dropped",
+                           missed)
+        return self._items.popleft() if self._items else None
+
+
+# -- bookkeeping ----------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Ticket:
+    request: Request
+    kind: str = "call"  # "call", "subscribe", "unsubscribe", "auth", "restore"
+    queue: str | None = None
+    frame_id: str | None = None  # set once written: the request may reach the server
+
+
+@dataclass(slots=True)
+class _ServerSub:
+    """One server push subscription, shared by every stream of its queue."""
+
+    request: Request
+    streams: list[int] = field(default_factory=list)
+    subscription_id: str | None = None
+    confirmed: bool = False
+
+
+class WsConnection:
+    """The client side of one Zaqar WebSocket, across reconnects.
+
+    Options: ``reconnect`` (after a drop; False ends push streams and lets the
+    next request reconnect), ``backoff`` ``(initial, maximum)`` seconds,
+    ``ping_interval`` (ping a line quiet this long; None: no keepalive),
+    ``ping_timeout`` (drop it when nothing arrives this long after a ping),
+    ``open_timeout`` (each handshake), ``auth_token``/``project_id`` (sent in
+    an ``authenticate`` frame after each connect), ``refresh`` (a token can be
+    fetched: asked for when none is set and after close code 4003),
+    ``jitter`` (returns floats in [0, 1): ``random.random`` in production).
+    """
+
+    def __init__(
+        self,
+        *,
+        codec: Codec = "json",
+        default_headers: Iterable[tuple[str, str]] = (),
+        id_prefix: str = "zk",
+        reconnect: bool = True,
+        backoff: tuple[float, float] = (0.2, 30.0),
+        ping_interval: float | None = 20.0,
+        ping_timeout: float | None = 20.0,
+        open_timeout: float | None = 10.0,
+        auth_token: str | None = None,
+        project_id: str | None = None,
+        refresh: bool = False,
+        jitter: Callable[[], float] = lambda: 0.5,
+    ) -> None:
+        self.session = WsSession(codec=codec, default_headers=default_headers, id_prefix=id_prefix)
+        self.state = State.IDLE
+        self._reconnect = reconnect
+        self._backoff = backoff
+        self._ping = (ping_interval, ping_timeout)
+        self._open_timeout = open_timeout
+        self._token = auth_token
+        self._project_id = project_id
+        self._expires_at: float | None = None
+        self._refresh = refresh
+        self._jitter = jitter
+        self._out: list[Output] = []
+        self._tickets: dict[int, _Ticket] = {}
+        self._queued: dict[int, None] = {}  # tickets not written yet, in order
+        self._inflight: dict[str, int] = {}  # frame id -> ticket, in send order
+        self._next_ticket = 0
+        self._attempt = 0
+        self._first_attempt = True  # a failure reports to callers instead of retrying
+        self._failures = 0  # consecutive failed reconnects: the backoff exponent
+        self._ever_opened = False
+        self._bootstrap_left = 0
+        self._restoring = False
+        self._need_token = False
+        self._wake_at: float | None = None
+        self._last_heard = 0.0
+        self._pinged_at: float | None = None
+        self._subs: dict[str, _ServerSub] = {}
+        self._streams: dict[int, str] = {}
+        self._warned: set[Operation] = set()
+        self._next_stream = 0
+
+    # -- introspection -------------------------------------------------------------
+
+    def drain(self) -> list[Output]:
+        """The outputs of the inputs so far, in order; each is returned once."""
+        out, self._out = self._out, []
+        return out
+
+    @property
+    def pending(self) -> int:
+        """Requests waiting for an outcome (queued or in flight)."""
+        return sum(1 for t in self._tickets.values() if t.kind in ("call", "subscribe"))
+
+    @property
+    def connecting(self) -> int | None:
+        """The connect attempt under way, if any."""
+        return self._attempt if self.state is State.CONNECTING else None
+
+    def subscription_id(self, stream: int) -> str | None:
+        """The server's id of the push subscription serving ``stream``."""
+        queue = self._streams.get(stream)
+        sub = self._subs.get(queue) if queue is not None else None
+        return sub.subscription_id if sub is not None else None
+
+    def _go(self, event: str, target: State) -> None:
+        allowed = TRANSITIONS[event].get(self.state)
+        if allowed is None or target not in allowed:
+            raise LocalProtocolError(f"{event} is not allowed in state {self.state.name}")
+        self.state = target
+
+    def _check(self, event: str) -> None:
+        if self.state not in TRANSITIONS[event]:
+            raise LocalProtocolError(f"{event} is not allowed in state {self.state.name}")
+
+    def _emit(self, out: Output) -> None:
+        self._out.append(out)
+
+    # -- requests ---------------------------------------------------------------------
+
+    def request(self, request: Request, *, now: float) -> int:
+        """Register ``request``; returns its ticket. Its frame is written at
+        once when the connection is open, else once it is (connecting first
+        when idle). Raises UnsupportedOperation for what WebSocket cannot carry
+        and TransportError once closed, before anything is sent."""
+        ws_action(request.operation)
+        return self._add(_Ticket(request), now)
+
+    def _add(self, ticket: _Ticket, now: float) -> int:
+        if self.state is State.CLOSED:
+            raise TransportError(
+                "transport is closed", sent=False, operation=ticket.request.operation.value
+            )
+        self._next_ticket += 1
+        number = self._next_ticket
+        self._tickets[number] = ticket
+        if self.state is State.OPEN:
+            self._write(number, ticket)
+        else:
+            self._queued[number] = None
+            if self.state is State.IDLE:
+                self._connect(now, first=True)
+        return number
+
+    def _write(self, number: int, ticket: _Ticket) -> None:
+        out = self.session.send(ticket.request)
+        ticket.frame_id = out.request_id
+        self._inflight[out.request_id] = number
+        self._emit(Send(out.data, number, self._attempt))
+
+    def timed_out(self, ticket: int, *, now: float) -> ZaqarError | None:
+        """The caller of ``ticket`` stops waiting. Returns the error to raise
+        (None when the outcome was already drained). A request never written
+        is ``sent=False``; a connect attempt nobody else waits for is cancelled."""
+        state = self._tickets.pop(ticket, None)
+        if state is None:
+            return None
+        op = state.request.operation.value
+        self._queued.pop(ticket, None)
+        if state.frame_id is not None:
+            self._inflight.pop(state.frame_id, None)
+            self.session.cancel(state.frame_id)
+            error = TimeoutError(f"{op} got no reply in time", sent=True, operation=op)
+        else:
+            error = TimeoutError(
+                f"{op} found no open WebSocket connection in time", sent=False, operation=op
+            )
+        if state.kind == "subscribe" and state.queue is not None:
+            self._sub_failed(state.queue, error, exclude=None)
+        if self.state is State.CONNECTING and self._first_attempt and not self._queued:
+            self._go("cancel_connect", State.IDLE)
+            self._emit(CancelConnect(self._attempt))
+        return error
+
+    def write_failed(
+        self, ticket: int, reason: str, *, partial: bool, timeout: bool = False, now: float
+    ) -> None:
+        """The frame of ``ticket`` was not completely written (``reason``);
+        ``partial`` when some of it was, so the socket is unusable. An
+        incomplete frame cannot be executed: the request fails with sent=False."""
+        state = self._tickets.pop(ticket, None)
+        if partial:
+            self._emit(Abort(f"a frame was only partly written: {reason}"))
+        if state is None:
+            return
+        if state.frame_id is not None:
+            self._inflight.pop(state.frame_id, None)
+            self.session.cancel(state.frame_id)
+        op = state.request.operation.value
+        error: ZaqarError
+        if timeout:
+            error = TimeoutError(f"{op} could not be written in time", sent=False, operation=op)
+        else:
+            error = ReadError(f"WebSocket send failed for {op}: {reason}", sent=False, operation=op)
+        self._emit(Failed(ticket, error))
+
+    # -- push streams ----------------------------------------------------------------------
+
+    def subscribe(
+        self,
+        queue: str,
+        *,
+        now: float,
+        ttl: int | None = None,
+        options: Mapping[str, Any] | None = None,
+        headers: tuple[tuple[str, str], ...] = (),
+    ) -> tuple[int, int | None]:
+        """A push stream for ``queue``: returns ``(stream, ticket)``. Streams of
+        a queue share one server subscription; ``ticket`` is the request
+        creating it (parse its Answer for the id), None when it exists already."""
+        call = push_subscription_create(queue, ttl=ttl, options=options)
+        if self.state is State.CLOSED:
+            raise TransportError("transport is closed", sent=False, operation="subscription_create")
+        self._next_stream += 1
+        stream = self._next_stream
+        sub = self._subs.get(queue)
+        if sub is not None:
+            sub.streams.append(stream)
+            self._streams[stream] = queue
+            return stream, None
+        request = replace(call.request, headers=headers)
+        self._subs[queue] = _ServerSub(request, [stream])
+        self._streams[stream] = queue
+        return stream, self._add(_Ticket(request, "subscribe", queue), now)
+
+    def unsubscribe(self, stream: int, *, now: float) -> None:
+        """End ``stream``; the server subscription is deleted with its last stream."""
+        queue = self._streams.pop(stream, None)
+        if queue is None:
+            return
+        self._emit(StreamEnded((stream,), None))
+        sub = self._subs.get(queue)
+        if sub is None:
+            return
+        if stream in sub.streams:
+            sub.streams.remove(stream)
+        if sub.streams:
+            return
+        del self._subs[queue]
+        self.session.forget_push(queue)
+        if sub.subscription_id is not None and self.state is State.OPEN:
+            headers = sub.request.headers
+            call = ApiV2().subscription_delete(queue, sub.subscription_id)
+            self._add(_Ticket(replace(call.request, headers=headers), "unsubscribe"), now)
+
+    def _sub_failed(self, queue: str, error: ZaqarError, exclude: int | None) -> None:
+        sub = self._subs.pop(queue, None)
+        self.session.forget_push(queue)
+        if sub is None:
+            return
+        # ``exclude``: the stream whose caller gets this error from its own
+        # request; it ends when that caller unsubscribes it.
+        for stream in sub.streams:
+            if stream != exclude:
+                self._streams.pop(stream, None)
+        ended = tuple(s for s in sub.streams if s != exclude)
+        if ended:
+            self._emit(StreamEnded(ended, error))
+
+    # -- connecting ------------------------------------------------------------------------
+
+    def _connect(self, now: float, *, first: bool) -> None:
+        self._go("connect", State.CONNECTING)
+        self._first_attempt = first
+        self._attempt += 1
+        self._emit(Connect(self._attempt, self._open_timeout))
+
+    def connected(self, attempt: int, *, now: float) -> bool:
+        """The socket of ``attempt`` is open. False: that attempt is stale
+        (cancelled, or the transport closed): close the socket."""
+        if attempt != self._attempt or self.state is not State.CONNECTING:
+            return False
+        self._last_heard = now
+        self._pinged_at = None
+        restoring = any(sub.streams for sub in self._subs.values())
+        what = "reconnected" if self._ever_opened else "connected"
+        self._emit(Log(INFO, f"WebSocket {what}" + (", authenticating" if self._token else "")))
+        if self._needs_token():
+            self._go("connected", State.BOOTSTRAP)
+            self._emit(RefreshToken())
+        elif self._token is not None or restoring:
+            self._go("connected", State.BOOTSTRAP)
+            self._authenticate()
+        else:
+            self._go("connected", State.OPEN)
+            self._opened(now)
+        return True
+
+    def _needs_token(self) -> bool:
+        return self._refresh and (self._token is None or self._need_token)
+
+    def connect_failed(self, attempt: int, reason: str, *, now: float) -> None:
+        """Connect attempt ``attempt`` failed (``reason``)."""
+        if attempt != self._attempt or self.state is not State.CONNECTING:
+            return
+        self._failed_attempt(ConnectError(f"cannot connect: {reason}", sent=False), now,
+                             "connect_failed")
+
+    def _failed_attempt(self, error: ZaqarError, now: float, event: str) -> None:
+        if self._first_attempt:
+            # The first attempt reports to its callers; the next request retries.
+            self._go(event, State.IDLE)
+            self._emit(Log(INFO, f"WebSocket connection failed: {error}"))
+            for number in list(self._queued):
+                state = self._tickets.pop(number)
+                if state.kind == "subscribe" and state.queue is not None:
+                    self._sub_failed(state.queue, error, exclude=number)
+                if state.kind in ("call", "subscribe"):
+                    self._emit(Failed(number, _for(error, state.request)))
+            self._queued.clear()
+            return
+        self._go(event, State.BACKOFF)
+        self._emit(Log(INFO, f"WebSocket reconnect failed: {error}"))
+        self._schedule_reconnect(now)
+
+    def _schedule_reconnect(self, now: float) -> None:
+        delay = backoff_delay(self._failures, *self._backoff, self._jitter())
+        self._failures += 1
+        self._wake_at = now + delay
+        self._emit(Log(INFO, f"WebSocket reconnecting in {delay:.2f} s"))
+        self._emit(Sleep(self._wake_at))
+
+    # -- bootstrap ----------------------------------------------------------------------
+
+    def token(
+        self,
+        value: str | tuple[str, str],
+        *,
+        now: float,
+        expires_at: float | None = None,
+    ) -> None:
+        """A token (or ``(token, project_id)``), with its expiry on ``now``'s clock."""
+        token, project = value if isinstance(value, tuple) else (value, self._project_id)
+        if project is None:
+            self._bootstrap_failure(ConnectError(
+                "authenticate: X-Project-ID is required with a token", sent=False), now)
+            return
+        self._token, self._project_id = token, project
+        self._expires_at = expires_at
+        self._need_token = False
+        if self.state in (State.BOOTSTRAP, State.OPEN):
+            self._emit(Log(INFO, "WebSocket authenticating with a new token"))
+            self._authenticate()
+            if expires_at is not None:
+                self._arm(now)
+
+    def token_failed(self, reason: str, *, now: float) -> None:
+        """Getting a token failed."""
+        error = ConnectError(f"no token for the WebSocket: {reason}", sent=False)
+        if self.state is State.BOOTSTRAP:
+            self._bootstrap_failure(error, now)
+        else:
+            self._emit(Log(WARNING, str(error)))
+
+    def _authenticate(self) -> None:
+        if self._token is not None:
+            assert self._project_id is not None
+            out = self.session.authenticate(self._token, self._project_id)
+            self._next_ticket += 1
+            ticket = _Ticket(out_request(out), "auth", frame_id=out.request_id)
+            self._tickets[self._next_ticket] = ticket
+            self._inflight[out.request_id] = self._next_ticket
+            self._bootstrap_left += 1 if self.state is State.BOOTSTRAP else 0
+            self._emit(Send(out.data, None, self._attempt))
+        if self.state is State.BOOTSTRAP and self._bootstrap_left == 0:
+            self._restore()
+
+    def _restore(self) -> None:
+        self._restoring = True
+        for queue, sub in self._subs.items():
+            if sub.streams and sub.confirmed:
+                self._next_ticket += 1
+                ticket = _Ticket(sub.request, "restore", queue)
+                self._tickets[self._next_ticket] = ticket
+                self._write(self._next_ticket, ticket)
+                self._bootstrap_left += 1
+        if self._bootstrap_left == 0:
+            self._bootstrapped()
+
+    def _bootstrapped(self) -> None:
+        self._restoring = False
+        self._go("bootstrapped", State.OPEN)
+        self._opened(None)
+
+    def _opened(self, now: float | None) -> None:
+        self._ever_opened = True
+        self._failures = 0
+        for number in list(self._queued):
+            self._write(number, self._tickets[number])
+        self._queued.clear()
+        self._arm(now if now is not None else self._last_heard)
+
+    def _bootstrap_failure(self, error: ZaqarError, now: float) -> None:
+        self._drop_socket_state()
+        self._emit(Abort(f"bootstrap failed: {error}"))
+        self._failed_attempt(error, now, "bootstrap_failed")
+
+    def _drop_socket_state(self) -> list[int]:
+        """Forget what was written on the socket; returns the request tickets."""
+        self.session.connection_lost()
+        self._bootstrap_left = 0
+        self._restoring = False
+        lost = []
+        for frame_id, number in self._inflight.items():
+            state = self._tickets[number]
+            if state.kind in ("call", "subscribe"):
+                lost.append(number)
+            else:
+                del self._tickets[number]
+            del frame_id
+        self._inflight.clear()
+        for sub in self._subs.values():
+            sub.subscription_id = None  # Zaqar deletes a socket's subscriptions on close
+        return lost
+
+    # -- receiving ------------------------------------------------------------------------
+
+    def heard(self, *, now: float) -> None:
+        """Something arrived that is not a message (a pong): the peer is alive."""
+        self._last_heard = now
+        self._pinged_at = None
+
+    def receive(self, data: str | bytes, *, now: float) -> None:
+        """One received frame (``str`` text, ``bytes`` binary)."""
+        self._last_heard = now
+        self._pinged_at = None
+        event = self.session.receive(data)
+        if isinstance(event, Reply):
+            number = self._inflight.pop(event.request_id, None)
+            if number is not None:
+                self._answered(number, event.response, now)
+        elif isinstance(event, Notification):
+            sub = self._subs.get(event.queue_name)
+            if sub is not None and sub.streams:
+                self._emit(Push(tuple(sub.streams), event))
+        elif isinstance(event, FrameError):
+            frame_id = event.request_id
+            if frame_id is None and self._inflight:
+                # The server answers in order: an unreadable reply is the oldest's.
+                frame_id = next(iter(self._inflight))
+                self.session.cancel(frame_id)
+            number = self._inflight.pop(frame_id, None) if frame_id is not None else None
+            if number is None:
+                self._emit(Log(WARNING, f"WebSocket frame ignored: {event.error}"))
+                return
+            self._protocol_error(number, event.error, now)
+        else:
+            self._emit(Log(DEBUG, f"WebSocket reply to no pending request: {event!r}"))
+
+    def _answered(self, number: int, response: Response, now: float) -> None:
+        state = self._tickets.pop(number)
+        kind = state.kind
+        if kind == "call":
+            if state.request.operation in WS_INCOMPLETE:
+                self._incomplete(state.request, response)
+            self._emit(Answer(number, response))
+        elif kind == "subscribe":
+            self._subscribed(number, state, response)
+        elif kind == "auth":
+            try:
+                p.raise_for_status(response, "authenticate")
+            except ZaqarError as exc:
+                if self.state is State.BOOTSTRAP:
+                    self._bootstrap_failure(exc, now)
+                else:
+                    self._emit(Log(WARNING, f"WebSocket re-authentication failed: {exc}"))
+                    self._emit(Abort("re-authentication failed"))
+                return
+            self._bootstrap_step()
+        elif kind == "restore":
+            self._restored(state, response)
+            self._bootstrap_step()
+
+    def _incomplete(self, request: Request, response: Response) -> None:
+        op = request.operation
+        if op in self._warned or response.status >= 300:
+            return
+        reason = ws_incomplete(request, response.data)
+        if reason is not None:
+            self._warned.add(op)  # once per connection object: a hint, not noise
+            self._emit(Log(WARNING, reason))
+
+    def _bootstrap_step(self) -> None:
+        if self.state is not State.BOOTSTRAP:
+            return
+        self._bootstrap_left -= 1
+        if self._bootstrap_left == 0:
+            if self._restoring:
+                self._bootstrapped()
+            else:
+                self._restore()
+
+    def _subscribed(self, number: int, state: _Ticket, response: Response) -> None:
+        assert state.queue is not None
+        sub = self._subs.get(state.queue)
+        try:
+            sub_id = push_subscription_create(state.queue).parse(response)
+        except ZaqarError as exc:
+            self._sub_failed(state.queue, exc, exclude=self._first_stream(sub))
+        else:
+            if sub is not None:
+                sub.subscription_id, sub.confirmed = sub_id, True
+        self._emit(Answer(number, response))
+
+    @staticmethod
+    def _first_stream(sub: _ServerSub | None) -> int | None:
+        return sub.streams[0] if sub is not None and sub.streams else None
+
+    def _restored(self, state: _Ticket, response: Response) -> None:
+        assert state.queue is not None
+        sub = self._subs.get(state.queue)
+        if sub is None:
+            return
+        try:
+            sub.subscription_id = push_subscription_create(state.queue).parse(response)
+        except ZaqarError as exc:
+            self._sub_failed(state.queue, TransportError(
+                f"push subscription to {state.queue!r} could not be restored after "
+                f"reconnecting: {exc}"), exclude=None)
+            return
+        self._emit(Gap(tuple(sub.streams), "reconnected: notifications pushed while the "
+                                            "connection was down are lost"))
+
+    def _protocol_error(self, number: int, error: ProtocolError, now: float) -> None:
+        state = self._tickets.pop(number)
+        if state.kind in ("auth", "restore") and self.state is State.BOOTSTRAP:
+            self._bootstrap_failure(error, now)
+        elif state.kind in ("call", "subscribe"):
+            if state.kind == "subscribe" and state.queue is not None:
+                self._sub_failed(state.queue, error, exclude=self._first_stream(
+                    self._subs.get(state.queue)))
+            self._emit(Failed(number, error))
+
+    # -- losing the connection ----------------------------------------------------------------
+
+    def lost(self, attempt: int, code: int | None, reason: str = "", *, now: float) -> None:
+        """The socket of ``attempt`` closed (``code`` as received, 1006 without
+        a close frame)."""
+        if attempt != self._attempt or self.state in (State.CLOSED, State.IDLE, State.BACKOFF):
+            return  # already accounted for (close(), an aborted bootstrap)
+        self._check("lost")
+        why = f"code {code}{', ' + reason if reason else ''}"
+        if self.state is State.BOOTSTRAP:
+            self._bootstrap_failure(ReadError(f"WebSocket closed during bootstrap ({why})"), now)
+            return
+        for number in self._drop_socket_state():
+            state = self._tickets.pop(number)
+            op = state.request.operation.value
+            error = ReadError(f"WebSocket connection lost ({why}) while {op} was in flight; "
+                              "it was not resent", sent=True, operation=op)
+            if state.kind == "subscribe" and state.queue is not None:
+                self._sub_failed(state.queue, error, exclude=self._first_stream(
+                    self._subs.get(state.queue)))
+            self._emit(Failed(number, error))
+        if code == REAUTH_CLOSE_CODE and self._refresh:
+            self._need_token = True
+        self._emit(Log(WARNING, f"WebSocket connection dropped ({why})"))
+        if not self._reconnect:
+            self._go("lost", State.IDLE)
+            error = ReadError(f"WebSocket connection lost ({why})", sent=True)
+            for queue in list(self._subs):
+                self._sub_failed(queue, error, exclude=None)
+            return
+        self._go("lost", State.BACKOFF)
+        self._schedule_reconnect(now)
+
+    # -- time -------------------------------------------------------------------------------
+
+    def timer_fired(self, *, now: float) -> None:
+        """The time of the last :class:`Sleep` (or any later time) has come."""
+        if self.state is State.BACKOFF:
+            if self._wake_at is not None and now >= self._wake_at:
+                self._wake_at = None
+                self._connect(now, first=False)
+            elif self._wake_at is not None:
+                self._emit(Sleep(self._wake_at))
+        elif self.state is State.OPEN:
+            if self._keepalive(now):
+                return
+            if self._expires_at is not None and now >= self._expires_at - _EXPIRY_MARGIN:
+                self._expires_at = None
+                if self._refresh:
+                    self._emit(Log(INFO, "WebSocket token expires soon: refreshing it"))
+                    self._emit(RefreshToken())
+            self._arm(now)
+
+    def _keepalive(self, now: float) -> bool:
+        interval, patience = self._ping
+        if interval is None:
+            return False
+        if self._pinged_at is not None:
+            if patience is not None and now - self._pinged_at >= patience:
+                self._emit(Log(WARNING, f"WebSocket peer silent {patience} s after a ping: "
+                                        "dropping the connection"))
+                self._emit(Abort("keepalive timeout"))
+                return True
+        elif now - self._last_heard >= interval:
+            self._pinged_at = now
+            self._emit(Ping())
+        return False
+
+    def _arm(self, now: float) -> None:
+        interval, patience = self._ping
+        wake: float | None = None
+        if interval is not None:
+            if self._pinged_at is not None and patience is not None:
+                wake = self._pinged_at + patience
+            elif self._pinged_at is None:
+                wake = max(now, self._last_heard + interval)
+        if self._expires_at is not None and self._refresh:
+            refresh_at = self._expires_at - _EXPIRY_MARGIN
+            wake = refresh_at if wake is None else min(wake, refresh_at)
+        if wake is not None:
+            self._wake_at = wake
+            self._emit(Sleep(wake))
+
+    # -- closing -------------------------------------------------------------------------------
+
+    def close(self, *, now: float) -> None:
+        """The transport closes: every request and stream ends, at once."""
+        if self.state is State.CLOSED:
+            return
+        had_socket = self.state in (State.CONNECTING, State.BOOTSTRAP, State.OPEN)
+        attempt_pending = self.state is State.CONNECTING
+        self._go("close", State.CLOSED)
+        self.session.connection_lost(by_client=True)
+        for number, state in list(self._tickets.items()):
+            if state.kind not in ("call", "subscribe"):
+                continue
+            op = state.request.operation.value
+            self._emit(Failed(number, TransportError(
+                f"transport closed while {op} was in flight",
+                sent=state.frame_id is not None, operation=op)))
+        self._tickets.clear()
+        self._queued.clear()
+        self._inflight.clear()
+        streams = tuple(self._streams)
+        self._streams.clear()
+        self._subs.clear()
+        if streams:
+            self._emit(StreamEnded(streams, None))
+        if attempt_pending:
+            self._emit(CancelConnect(self._attempt))
+        elif had_socket:
+            self._emit(CloseSocket())
+
+
+def out_request(out: Any) -> Request:
+    """The request an :class:`~zaqarkit.core.ws.Outgoing` carries."""
+    request: Request = out.request
+    return request
+
+
+def _for(error: ZaqarError, request: Request) -> ZaqarError:
+    """``error`` naming ``request``'s operation (for its ``retryable``)."""
+    if isinstance(error, TransportError):
+        clone = type(error)(str(error), sent=error.sent, operation=request.operation.value)
+        clone.__cause__ = error.__cause__
+        return clone
+    return error
