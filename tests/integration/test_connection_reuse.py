@@ -79,7 +79,10 @@ def test_32_threads_sharing_a_client_reuse_their_connections(
         assert not errors, errors[:3]
         assert queue.stats().total == threads * per_thread
     opened = _local_ports_to(port) - before
-    assert 1 <= len(opened) <= threads + 4, len(opened)
+    # About one per thread; on a loaded machine some are replaced along the
+    # way (48 seen with two other suites running). The defect this guards
+    # against opened one per request: 1,258 here.
+    assert 1 <= len(opened) <= 2 * threads, len(opened)
 
 
 def test_pool_limits_bound_the_connections(zaqar_server: Any, project_id: str) -> None:
