@@ -14,10 +14,10 @@ other versions subclass it and override only what differs on the wire.
 from __future__ import annotations
 
 import datetime as _dt
-import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from zaqarkit.core import _json as fastjson
 from zaqarkit.core import parse as p
 from zaqarkit.core import validate as v
 from zaqarkit.core.models import (
@@ -66,12 +66,8 @@ _SHARE_METHODS = ("GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE")
 _PURGE_TYPES = ("messages", "subscriptions")
 
 
-#: One encoder for every body: json.dumps with arguments builds a new one per call.
-_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-
-
 def _encode(data: Any) -> bytes:
-    return _JSON.encode(data).encode()
+    return fastjson.dumps(data)  # msgspec when installed, same JSON (core._json)
 
 
 def _flag(value: bool) -> str:

@@ -110,6 +110,27 @@ class _Signal:
         return self._lock.acquire(timeout=-1 if timeout is None else timeout)
 
 
+class _FutureSignal:
+    """A one-shot event on an asyncio future: ``anyio.Event`` costs about
+    twice as much per request (measured 11.5 vs 4.8 us with its wait)."""
+
+    __slots__ = ("_future",)
+
+    def __init__(self, future: Any) -> None:
+        self._future = future
+
+    def set(self) -> None:
+        future = self._future
+        if not future.done():
+            # A future of an event loop that has ended cannot be woken (and
+            # nobody waits on it any more).
+            with contextlib.suppress(RuntimeError):
+                future.set_result(None)
+
+    async def wait(self) -> None:
+        await self._future
+
+
 class _Waiter:
     """One request's outcome, set once."""
 
@@ -693,6 +714,9 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
         self._scopes: dict[str, anyio.CancelScope] = {}  # "timer", "attempt N"
         self._tasks: set[Any] = set()
         self.backend: str | None = None
+        #: The running asyncio loop this transport is bound to (None: trio,
+        #: or not bound yet): requests then take the asyncio fast path.
+        self._asyncio_loop: Any = None
 
     async def _feed(self, input: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Give the machine one input; carry out what it asks; return its result."""
@@ -708,6 +732,9 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
 
     async def _call(self, ticket: int) -> Response:
         """Send what the machine has queued and wait for ``ticket``'s outcome."""
+        loop = self._asyncio_loop
+        if loop is not None:
+            return await self._call_asyncio(loop, ticket)
         waiter = _Waiter(anyio.Event())
         self._waiters[ticket] = waiter
         try:
@@ -715,16 +742,41 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
                 await self._feed(lambda now: None)
                 await waiter.event.wait()
         except TimeoutError:  # the builtin, from fail_after
-            error = await self._feed(self._m.timed_out, ticket)
-            self._waiters.pop(ticket, None)
-            if error is not None:
-                raise error from None
+            await self._timed_out(ticket)
         except BaseException:  # the caller was cancelled: stop tracking it
-            with anyio.CancelScope(shield=True):
-                await self._feed(self._m.timed_out, ticket)
-            self._waiters.pop(ticket, None)
+            await self._cancelled(ticket)
             raise
         return waiter.outcome()
+
+    async def _call_asyncio(self, loop: Any, ticket: int) -> Response:
+        # The same as _call on the asyncio primitives themselves: anyio's
+        # cancel scope and Event cost about 35 us per request together
+        # (measured), asyncio.timeout and a bare future about 14.
+        import asyncio
+
+        waiter = _Waiter(_FutureSignal(loop.create_future()))
+        self._waiters[ticket] = waiter
+        try:
+            async with asyncio.timeout(self.timeout):
+                await self._feed(lambda now: None)
+                await waiter.event.wait()
+        except TimeoutError:  # the builtin, from asyncio.timeout
+            await self._timed_out(ticket)
+        except BaseException:  # the caller was cancelled: stop tracking it
+            await self._cancelled(ticket)
+            raise
+        return waiter.outcome()
+
+    async def _timed_out(self, ticket: int) -> None:
+        error = await self._feed(self._m.timed_out, ticket)
+        self._waiters.pop(ticket, None)
+        if error is not None:
+            raise error from None
+
+    async def _cancelled(self, ticket: int) -> None:
+        with anyio.CancelScope(shield=True):
+            await self._feed(self._m.timed_out, ticket)
+        self._waiters.pop(ticket, None)
 
     async def subscribe(
         self,
@@ -770,7 +822,14 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
         # One asyncio.run or trio.run after another (as test frameworks do):
         # what the ended loop left behind is dropped and the next request
         # connects afresh. Use from two live loops at once is refused.
-        if self._loop.rebind() and self._m.state is not State.IDLE and not self.closed:
+        running = _running_asyncio_loop()
+        if running is not None and running is self._asyncio_loop:
+            return  # the loop of the previous request: the common case, no sniffio
+        self._asyncio_loop = None
+        rebound = self._loop.rebind()
+        if running is not None and current_backend() == "asyncio":
+            self._asyncio_loop = running
+        if rebound and self._m.state is not State.IDLE and not self.closed:
             ended = errors.ReadError("the event loop of this WebSocket ended", sent=True)
             for waiter in self._waiters.values():
                 waiter.settle(None, ended)
@@ -913,6 +972,13 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
             return
         token, expiry = _token_input(value)
         await self._feed(self._m.token, token, **expiry)
+
+
+def _running_asyncio_loop() -> Any:
+    """The running asyncio loop, or None (under trio, or outside a loop)."""
+    import asyncio
+
+    return asyncio.events._get_running_loop()
 
 
 async def _abort(ws: Any) -> None:
