@@ -9,7 +9,8 @@ life per client, each in its own process so its RSS is its own:
   transports), each posting ``--messages`` messages (batches of 10) and
   consuming them (claim 10, delete the claimed ones by id) against the replay
   server (``benchmarks/replay.py``);
-* one push consumer, ``push-zk-ws``: ``WebSocketTransport.subscribe()`` fed
+* one push consumer, ``push-zk-ws`` (sampled every ``--push-every``):
+  ``WebSocketTransport.subscribe()`` fed
   ``--notifications`` notifications by a small push server of its own
   (``push-server`` below, websockets' asyncio server in another process).
 
@@ -32,7 +33,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -131,17 +131,17 @@ def _push_child(push_url: str, notifications: int, every: int) -> Any:
     sample = _Sampler()
     received = gaps = 0
     tracemalloc.start()
-    with WebSocketTransport(push_url, project_id=PROJECT, timeout=60) as transport:
-        with transport.subscribe("b-push", ttl=3600) as stream:
-            while received < notifications:
-                item = stream.get(timeout=60)
-                if item.gap:
-                    gaps += 1
-                    received += getattr(item, "missed", 0) or 0
-                    continue
-                received += 1
-                if received % every == 0:
-                    sample(received)
+    with (WebSocketTransport(push_url, project_id=PROJECT, timeout=60) as transport,
+          transport.subscribe("b-push", ttl=3600) as stream):
+        while received < notifications:
+            item = stream.get(timeout=60)
+            if item.gap:
+                gaps += 1
+                received += getattr(item, "missed", 0) or 0
+                continue
+            received += 1
+            if received % every == 0:
+                sample(received)
     return {"samples": sample.samples, "gaps": gaps}
 
 
@@ -152,7 +152,6 @@ def push_server(count: int) -> None:
     """Answers a push ``subscription_create`` with 201, then pushes ``count``
     notifications on that socket; answers any other frame with 204."""
     from websockets.asyncio.server import serve
-
     from websockets.exceptions import ConnectionClosed
 
     async def handler(ws: Any) -> None:
@@ -222,20 +221,24 @@ def growth(samples: list[dict[str, float]], key: str) -> float | None:
     return samples[-1][key] / samples[0][key] - 1
 
 
-def run(messages: int, notifications: int, every: int, progress: Callable[[str], None]
+def run(messages: int, notifications: int, every: int, push_every: int,
+        progress: Callable[[str], None], only: tuple[str, ...] = (*CLIENTS, PUSH)
         ) -> dict[str, Any]:
     results: dict[str, Any] = {"messages": messages, "notifications": notifications,
-                               "every": every, "clients": {}}
-    with _process(["benchmarks.replay"]) as ports:
-        http_url, ws_url = f"http://127.0.0.1:{ports[0]}", f"ws://127.0.0.1:{ports[1]}"
-        for key in CLIENTS:
-            progress(key)
-            out = _child([key, http_url, ws_url, str(messages), str(every)])
-            results["clients"][key] = out if isinstance(out, dict) else {"samples": out}
-    progress(PUSH)
-    with _process(["benchmarks.memory_bench", "push-server", str(notifications)]) as (port,):
-        results["clients"][PUSH] = _child([PUSH, f"ws://127.0.0.1:{port}", "",
-                                           str(notifications), str(every)])
+                               "every": every, "push_every": push_every, "clients": {}}
+    clients = [key for key in CLIENTS if key in only]
+    if clients:
+        with _process(["benchmarks.replay"]) as ports:
+            http_url, ws_url = f"http://127.0.0.1:{ports[0]}", f"ws://127.0.0.1:{ports[1]}"
+            for key in clients:
+                progress(key)
+                out = _child([key, http_url, ws_url, str(messages), str(every)])
+                results["clients"][key] = out if isinstance(out, dict) else {"samples": out}
+    if PUSH in only:
+        progress(PUSH)
+        with _process(["benchmarks.memory_bench", "push-server", str(notifications)]) as (port,):
+            results["clients"][PUSH] = _child([PUSH, f"ws://127.0.0.1:{port}", "",
+                                               str(notifications), str(push_every)])
     for out in results["clients"].values():
         samples = out.get("samples", [])
         out["rss_growth"] = growth(samples, "rss_mib")
@@ -249,7 +252,8 @@ def markdown(results: dict[str, Any]) -> str:
     lines = [
         f"Memory: {results['messages']:,} messages posted and consumed per client, "
         f"{results['notifications']:,} push notifications; a sample every "
-        f"{results['every']:,}; growth from the first (warm-up) sample to the last, "
+        f"{results['every']:,} messages ({results['push_every']:,} notifications); "
+        "growth from the first (warm-up) sample to the last, "
         f"target < {TARGET:.0%}.",
         "",
         "| client | RSS MiB (warm-up -> last) | RSS growth | traced MiB (warm-up -> last) "
@@ -318,15 +322,26 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--notifications", type=int, default=20_000)
-    parser.add_argument("--every", type=int, default=10_000)
+    parser.add_argument("--every", type=int, default=10_000, help="messages between samples")
+    parser.add_argument("--push-every", type=int, default=2_000,
+                        help="notifications between samples")
+    parser.add_argument("--only", action="append",
+                        help=f"run only these (comma-separated): {', '.join((*CLIENTS, PUSH))}")
     parser.add_argument("--output", type=Path,
                         default=Path(tempfile.gettempdir()) / "zaqarkit-memory")
     parser.add_argument("--plot", type=Path)
     args = parser.parse_args(argv)
-    if args.every % len(BATCH) or args.every > min(args.messages, args.notifications):
-        parser.error("--every must be a multiple of 10, at most --messages and --notifications")
-    results = run(args.messages, args.notifications, args.every,
-                  lambda key: print(f"memory: {key} ...", file=sys.stderr, flush=True))
+    if args.every % len(BATCH) or args.every > args.messages:
+        parser.error("--every must be a multiple of 10, at most --messages")
+    if args.push_every > args.notifications:
+        parser.error("--push-every must be at most --notifications")
+    only = tuple(k for item in args.only or [",".join((*CLIENTS, PUSH))]
+                 for k in item.split(",") if k)
+    for key in only:
+        if key not in (*CLIENTS, PUSH):
+            parser.error(f"unknown client {key!r}")
+    results = run(args.messages, args.notifications, args.every, args.push_every,
+                  lambda key: print(f"memory: {key} ...", file=sys.stderr, flush=True), only)
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / "memory.json").write_text(json.dumps(results, indent=1))
     text = markdown(results)

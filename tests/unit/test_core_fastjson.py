@@ -52,10 +52,11 @@ def _ws_frames() -> list[tuple[str, str]]:
     """Each recorded answer as the WebSocket reply Zaqar would send."""
     frames = []
     for path in FILES:
-        fixture, call, _ = _replay(path)
+        fixture, _, _ = _replay(path)
         answer = fixture["response"]
         body = json.loads(answer["body"]) if answer["body"] else None
-        frames.append((path.name, json.dumps({"body": body, "headers": {"status": answer["status"]}})))
+        reply = {"body": body, "headers": {"status": answer["status"]}}
+        frames.append((path.name, json.dumps(reply)))
     for action, sample in json.loads(BENCH_WS.read_text()).items():
         frames.append((f"ws:{action}", json.dumps(sample)))
     return frames
@@ -131,9 +132,9 @@ def test_loads_is_json_loads(text: str) -> None:
 
 @pytest.mark.parametrize("text", ["nope", '{"a": ', "", '{"a": 1} x'])
 def test_loads_refuses_what_json_refuses(text: str) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(json.JSONDecodeError):
         json.loads(text)
-    with pytest.raises(ValueError):
+    with pytest.raises(json.JSONDecodeError):
         fastjson.loads(text)
 
 
@@ -141,7 +142,7 @@ def test_loads_refuses_what_json_refuses(text: str) -> None:
     "value",
     [
         {"nan": math.nan, "inf": math.inf},  # json writes NaN; msgspec would write null
-        {1: "int key", True: "bool key", None: "none key"},
+        {1: "int key", False: "bool key", None: "none key"},
         {"big": 2**70},
         (1, "é", None, [True, False]),
         {"nested": {"list": [1.5, -0.0, 10**15]}},
