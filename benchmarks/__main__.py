@@ -1,6 +1,11 @@
 """``python -m benchmarks``: run the suite, profile a path, or serve as a memory child.
 
     python -m benchmarks [--quick] [--tier core|replay|real|all] [--scenario NAME ...]
+                         [--output RESULTS.md | --update-results]
+
+A run writes its markdown, ``results.json`` and plots to ``--output``'s folder,
+or to a new folder ``benchmarks/runs/<UTC time>/``; only ``--update-results``
+rewrites the committed ``benchmarks/RESULTS.md``, ``results.json`` and ``plots/``.
     python -m benchmarks profile [--scenario post1] [--ops 5000] [--top 30]
     python -m benchmarks memory-child KEY HTTP_URL WS_URL MESSAGES WINDOWS   (internal)
 """
@@ -8,14 +13,15 @@
 from __future__ import annotations
 
 import argparse
+import datetime as _dt
 import sys
-import tempfile
 from pathlib import Path
 
 from benchmarks.contenders import CONTENDERS, SCENARIOS
-from benchmarks.runner import HERE, TIERS, Config, memory_child, run
+from benchmarks.model import HERE, TIERS, Config
+from benchmarks.runner import memory_child, run
 
-EXTRA_SCENARIOS = ("concurrency", "pubsub", "memory")
+EXTRA_SCENARIOS = ("concurrency", "pubsub", "memory", "roles")
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -26,7 +32,7 @@ def main_run(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true",
-                        help="tiny budget (CI smoke, < 2 min); writes to a temp dir by default")
+                        help="tiny budget (CI smoke, < 2 min)")
     parser.add_argument("--tier", action="append",
                         help="core, replay, real or all (repeat or comma-separate)")
     parser.add_argument("--scenario", action="append",
@@ -39,7 +45,12 @@ def main_run(argv: list[str]) -> int:
     parser.add_argument("--seed", type=int)
     parser.add_argument("--no-pin", action="store_true", help="do not pin client and server CPUs")
     parser.add_argument("--no-progress", action="store_true")
-    parser.add_argument("--output", type=Path, help="RESULTS.md path")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--output", type=Path,
+                       help="markdown path (results.json and plots/ go beside it); default: "
+                            "a new folder benchmarks/runs/<UTC time>/")
+    where.add_argument("--update-results", action="store_true",
+                       help="rewrite the committed benchmarks/RESULTS.md, results.json, plots/")
     parser.add_argument("--plots", type=Path, help="folder for the PNG plots")
     parser.add_argument("--no-plots", action="store_true")
     args = parser.parse_args(argv)
@@ -69,13 +80,16 @@ def main_run(argv: list[str]) -> int:
             kw[name] = getattr(args, name)
     cfg = Config.quick_mode(**kw) if args.quick else Config(**kw)  # type: ignore[arg-type]
 
-    if args.output is not None:
-        md = args.output
-    elif args.quick:
-        # A smoke run must not overwrite the committed results.
-        md = Path(tempfile.gettempdir()) / "zaqarkit-bench-quick" / "RESULTS.md"
-    else:
+    if args.update_results:
+        if args.quick:
+            parser.error("--update-results with --quick: a smoke run must not replace the "
+                         "committed results")
         md = HERE / "RESULTS.md"
+    elif args.output is not None:
+        md = args.output
+    else:
+        stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+        md = HERE / "runs" / f"{stamp}{'-quick' if args.quick else ''}" / "RESULTS.md"
     plot_dir = None if args.no_plots else (args.plots or md.parent / "plots")
 
     results = run(cfg)
@@ -103,7 +117,8 @@ def main_profile(argv: list[str]) -> int:
     import pstats
 
     from benchmarks.contenders import BY_KEY, Target
-    from benchmarks.runner import PROJECT, replay_server
+    from benchmarks.model import PROJECT
+    from benchmarks.runner import replay_server
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks profile")
     parser.add_argument("--scenario", default="post1", choices=SCENARIOS)

@@ -619,6 +619,8 @@ CONTENDERS: tuple[Contender, ...] = (
               _amake(ZaqarkitAsync), ("trio",), concurrent=True),
     Contender("httpx-async", "plain httpx.AsyncClient (asyncio)", "asyncio", "http", NET,
               _amake(AsyncHttpxPlain), ("httpx",), concurrent=True),
+    Contender("httpx-trio", "plain httpx.AsyncClient (trio)", "trio", "http", NET,
+              _amake(AsyncHttpxPlain), ("httpx", "trio"), concurrent=True),
     Contender("websockets", "plain websockets sync client", "sync", "ws", NET, WebsocketsPlain,
               ("websockets.sync.client",)),
     Contender("zk-ws", "zaqarkit Client (WebSocket)", "sync", "ws", NET,

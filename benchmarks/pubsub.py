@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from benchmarks.contenders import Contender
-from benchmarks.runner import PROJECT, Config, Results, Row, Sample, Tier
+from benchmarks.model import PROJECT, Config, Results, Row, Sample, Tier
 
 WARMUP_MESSAGES = 5
 CLIENT_ID = "6c1f5b0e-7d3a-4c71-9b0f-2f0a1d7e4b22"

@@ -29,7 +29,6 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -37,193 +36,34 @@ from urllib.parse import urlsplit
 from benchmarks.contenders import (
     BATCH,
     BY_KEY,
-    CONTENDERS,
     SCENARIOS,
     Contender,
     Target,
 )
+from benchmarks.model import (
+    CONCURRENCY,
+    HERE,
+    PROJECT,
+    TIERS,
+    Config,
+    Results,
+    Row,
+    Sample,
+    Tier,
+)
+from benchmarks.pubsub import run_pubsub
+from zaqarkit.bench import (
+    BenchConfig,
+    ProcessCpu,
+    async_loop,
+    interleave,
+    saturation,
+    sync_loop,
+)
+from zaqarkit.bench import run as bench_run
 
-HERE = Path(__file__).resolve().parent
-TIERS = ("core", "replay", "real")
-CONCURRENCY = (1, 8, 32)
-PROJECT = "bench"
-
-
-@dataclass
-class Config:
-    rounds: int = 5
-    duration: float = 0.8
-    warmup: float = 0.2
-    tiers: tuple[str, ...] = TIERS
-    scenarios: tuple[str, ...] = (*SCENARIOS, "concurrency", "pubsub", "memory")
-    contenders: tuple[str, ...] = tuple(c.key for c in CONTENDERS)
-    concurrency: tuple[int, ...] = CONCURRENCY
-    seed: int = 20240501
-    quick: bool = False
-    #: messages per memory window, and windows (the first is warm-up)
-    memory_messages: int = 10_000
-    memory_windows: int = 4
-    #: seconds per pub/sub round and producer interval
-    pubsub_seconds: float = 3.0
-    pubsub_interval: float = 0.01
-    pin: bool = True
-    progress: bool = True
-
-    @classmethod
-    def quick_mode(cls, **kw: Any) -> Config:
-        base: dict[str, Any] = dict(
-            rounds=2, duration=0.15, warmup=0.05, quick=True, memory_messages=2_000,
-            memory_windows=3, pubsub_seconds=0.6,
-        )
-        base.update(kw)
-        return cls(**base)
-
-
-@dataclass
-class Sample:
-    """One measured round of one contender."""
-
-    ops: int
-    wall: float
-    cpu: float
-    messages: int
-    lat_ns: list[int]
-
-
-@dataclass
-class Row:
-    tier: str
-    scenario: str
-    contender: str
-    label: str
-    concurrency: int = 1
-    samples: list[Sample] = field(default_factory=list)
-    error: str | None = None
-    note: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None and bool(self.samples)
-
-    @property
-    def ops_per_s(self) -> float:
-        return statistics.median(s.ops / s.wall for s in self.samples if s.wall > 0)
-
-    @property
-    def cpu_us(self) -> float:
-        return statistics.median(s.cpu / s.ops * 1e6 for s in self.samples if s.ops)
-
-    @property
-    def cpu_us_min(self) -> float:
-        return min(s.cpu / s.ops * 1e6 for s in self.samples if s.ops)
-
-    def percentile(self, q: float) -> float:
-        lat = sorted(x for s in self.samples for x in s.lat_ns)
-        if not lat:
-            return float("nan")
-        return lat[min(len(lat) - 1, int(q * len(lat)))] / 1e3
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "tier": self.tier, "scenario": self.scenario, "contender": self.contender,
-            "label": self.label, "concurrency": self.concurrency, "error": self.error,
-            "note": self.note,
-        }
-        if self.ok:
-            out.update(
-                ops_per_s=self.ops_per_s, cpu_us=self.cpu_us, cpu_us_min=self.cpu_us_min,
-                p50_us=self.percentile(0.5), p99_us=self.percentile(0.99),
-                rounds=len(self.samples), ops=sum(s.ops for s in self.samples),
-            )
-        return out
-
-
-@dataclass
-class Results:
-    config: Config
-    rows: list[Row] = field(default_factory=list)
-    memory: list[dict[str, Any]] = field(default_factory=list)
-    unavailable: dict[str, str] = field(default_factory=dict)
-    tier_notes: dict[str, str] = field(default_factory=dict)
-    started: float = field(default_factory=time.time)
-    elapsed: float = 0.0
-
-    def row(self, tier: str, scenario: str, contender: str, concurrency: int = 1) -> Row | None:
-        for r in self.rows:
-            if (r.tier, r.scenario, r.contender, r.concurrency) == (
-                tier, scenario, contender, concurrency
-            ):
-                return r
-        return None
-
-
-# -- measurement loops ---------------------------------------------------------------
-
-
-def _sync_loop(op: Callable[[], int], seconds: float,
-               prepare: Callable[[], None] | None = None) -> Sample:
-    lat: list[int] = []
-    append = lat.append
-    clock = time.perf_counter_ns
-    ops = messages = 0
-    prep_cpu = 0.0
-    prep_wall = 0
-    deadline = clock() + int(seconds * 1e9)
-    c0 = time.process_time()
-    start = clock()
-    now = start
-    while now < deadline:
-        if prepare is not None:
-            pc, pw = time.process_time(), clock()
-            prepare()
-            prep_cpu += time.process_time() - pc
-            prep_wall += clock() - pw
-        t0 = clock()
-        messages += op()
-        now = clock()
-        append(now - t0)
-        ops += 1
-    cpu = time.process_time() - c0 - prep_cpu
-    return Sample(ops, (now - start - prep_wall) / 1e9, cpu, messages, lat)
-
-
-async def _async_loop(op: Callable[[], Any], seconds: float, concurrency: int = 1,
-                      prepare: Callable[[], None] | None = None) -> Sample:
-    import anyio
-
-    lat: list[int] = []
-    clock = time.perf_counter_ns
-    counters = [0, 0]
-    prep = [0.0, 0]
-    deadline = clock() + int(seconds * 1e9)
-
-    async def worker() -> None:
-        append = lat.append
-        while clock() < deadline:
-            if prepare is not None:
-                pc, pw = time.process_time(), clock()
-                prepare()
-                prep[0] += time.process_time() - pc
-                prep[1] += clock() - pw
-            t0 = clock()
-            # Await first: `counters[1] += await op()` would read the counter
-            # before suspending and lose the other producers' updates.
-            handled = await op()
-            append(clock() - t0)
-            counters[0] += 1
-            counters[1] += handled
-
-    c0 = time.process_time()
-    start = clock()
-    if concurrency == 1:
-        await worker()
-    else:
-        async with anyio.create_task_group() as tg:
-            for _ in range(concurrency):
-                tg.start_soon(worker)
-    end = clock()
-    cpu = time.process_time() - c0 - prep[0]
-    return Sample(counters[0], (end - start - prep[1]) / 1e9, cpu, counters[1], lat)
+__all__ = ["CONCURRENCY", "HERE", "PROJECT", "TIERS", "Config", "Results", "Row", "Sample",
+           "Tier", "memory_child", "replay_server", "run", "run_round"]
 
 
 def run_round(contender: Contender, target: Target, method: str, cfg: Config,
@@ -233,8 +73,8 @@ def run_round(contender: Contender, target: Target, method: str, cfg: Config,
         driver = contender.make(target)
         try:
             op = getattr(driver, method)
-            _sync_loop(op, cfg.warmup, prepare)
-            return _sync_loop(op, cfg.duration, prepare)
+            sync_loop(op, cfg.warmup, prepare)
+            return sync_loop(op, cfg.duration, prepare)
         finally:
             driver.close()
 
@@ -242,8 +82,8 @@ def run_round(contender: Contender, target: Target, method: str, cfg: Config,
         driver = await contender.make(target)
         try:
             op = getattr(driver, method)
-            await _async_loop(op, cfg.warmup, concurrency, prepare)
-            return await _async_loop(op, cfg.duration, concurrency, prepare)
+            await async_loop(op, cfg.warmup, concurrency, prepare)
+            return await async_loop(op, cfg.duration, concurrency, prepare)
         finally:
             await driver.aclose()
 
@@ -253,15 +93,6 @@ def run_round(contender: Contender, target: Target, method: str, cfg: Config,
 
 
 # -- tiers -----------------------------------------------------------------------------
-
-
-@dataclass
-class Tier:
-    name: str
-    http_url: str = ""
-    ws_url: str = ""
-    seeder: Seeder | None = None
-    server: Any = None
 
 
 class Seeder:
@@ -361,7 +192,8 @@ def open_tier(name: str, cfg: Config, results: Results) -> Iterator[Tier]:
             f"Zaqar {srv.release.name} via gunicorn gthread ({srv.gunicorn_threads} threads, "
             "1 worker, keep-alive) and its WebSocket server; redis; all on this machine")
         try:
-            yield Tier("real", srv.url, srv.ws_url if srv.websocket else "", seeder, srv)
+            yield Tier("real", srv.url, srv.ws_url if srv.websocket else "", seeder, srv,
+                       tuple(srv.pids()))
         finally:
             seeder.close()
 
@@ -447,6 +279,8 @@ def run(cfg: Config) -> Results:
         extra += cfg.rounds * 3
     if "memory" in cfg.scenarios and "replay" in cfg.tiers:
         extra += len(_memory_contenders(cfg, contenders))
+    if "roles" in cfg.scenarios and "real" in cfg.tiers:
+        extra += 1
     total = sum(cfg.rounds * len(group) for _, _, group, _ in plan) + extra
     progress = Progress(total, cfg.progress)
     t_start = time.perf_counter()
@@ -455,7 +289,8 @@ def run(cfg: Config) -> Results:
             groups = [g for g in plan if g[0] == tier]
             wants_pubsub = tier == "real" and "pubsub" in cfg.scenarios
             wants_memory = tier == "replay" and "memory" in cfg.scenarios
-            if not groups and not wants_pubsub and not wants_memory:
+            wants_roles = tier == "real" and "roles" in cfg.scenarios
+            if not groups and not wants_pubsub and not wants_memory and not wants_roles:
                 continue
             try:
                 with open_tier(tier, cfg, results) as env:
@@ -464,9 +299,10 @@ def run(cfg: Config) -> Results:
                     if wants_memory:
                         _run_memory(env, cfg, contenders, results, progress)
                     if wants_pubsub:
-                        from benchmarks.pubsub import run_pubsub
-
                         run_pubsub(env, cfg, contenders, results, progress.step)
+                    if wants_roles:
+                        progress.step("real roles (zaqarkit bench)")
+                        _run_roles(env, cfg, contenders, results)
             except Exception as exc:  # a tier that cannot start is reported, not fatal
                 results.tier_notes[tier] = f"tier failed: {type(exc).__name__}: {exc}"
     finally:
@@ -480,9 +316,7 @@ def _run_group(env: Tier, scenario: str, group: list[Contender], conc: int, cfg:
     method = "post1" if scenario == "concurrency" else scenario
     rows = {c.key: Row(env.name, scenario, c.key, c.label, conc) for c in group}
     results.rows.extend(rows.values())
-    for rnd in range(cfg.rounds):
-        order = list(group)
-        rng.shuffle(order)
+    for rnd, order in enumerate(interleave(group, cfg.rounds, rng)):
         for c in order:
             row = rows[c.key]
             progress.step(f"{env.name} {scenario} x{conc} {c.key}")
@@ -501,15 +335,46 @@ def _run_group(env: Tier, scenario: str, group: list[Contender], conc: int, cfg:
                         seeder.post(queue, 10)
                     elif scenario.startswith("claim"):
                         prepare = _refill(seeder, queue)
+                server = ProcessCpu(env.server_pids)
                 sample = run_round(c, target, method, cfg, conc, prepare)
                 _check(scenario, sample)
                 row.samples.append(sample)
+                if env.server_pids:
+                    # What limited this round: the server's processes or this one.
+                    client = {"client": sample.cpu / sample.wall if sample.wall else 0.0}
+                    row.saturation.append(saturation(client, server.utilization(),
+                                                     machine=server.machine_busy()))
             except Exception as exc:
                 row.error = f"{type(exc).__name__}: {exc}"[:300]
             finally:
                 if seeder is not None:
                     with contextlib.suppress(Exception):
                         seeder.purge(queue)
+
+
+#: zaqarkit contender -> zaqarkit bench transport, for the `roles` scenario
+ROLE_TRANSPORTS = {"zk-http": "http", "zk-ws": "ws", "zk-async-http": "async-http",
+                   "zk-async-ws": "async-ws", "zk-trio-http": "trio-http"}
+
+
+def _run_roles(env: Tier, cfg: Config, contenders: list[Contender], results: Results) -> None:
+    """zaqar-bench's producer/consumer roles through ``zaqarkit bench``'s engine,
+    every zaqarkit transport interleaved, the server's CPU watched."""
+    keys = {c.key for c in contenders}
+    transports = [t for k, t in ROLE_TRANSPORTS.items() if k in keys
+                  and (t.endswith("http") or env.ws_url)]
+    if {"zk-trio-http", "zk-async-ws"} <= keys and env.ws_url:
+        transports.append("trio-ws")
+    if not transports:
+        return
+    n = cfg.roles_workers
+    bench = BenchConfig(
+        url=env.http_url, ws_url=env.ws_url or None, transports=tuple(transports),
+        producers=n, consumers=n, time=cfg.roles_seconds * cfg.rounds, rounds=cfg.rounds,
+        seed=cfg.seed, client_options={"project_id": PROJECT}, server_pids=env.server_pids,
+        progress=False,
+    )
+    results.bench.append(bench_run(bench))
 
 
 def _refill(seeder: Seeder, queue: str) -> Callable[[], None]:

@@ -22,7 +22,11 @@ from zaqarkit._observe import RequestEvent, ResponseEvent
 from zaqarkit._sync.client import Claim, Client, Flavor, Message, Pool, Queue, Subscription
 from zaqarkit._sync.consumer import Consumer, Delivery
 from zaqarkit._sync.producer import Producer
+from zaqarkit.core.retry import RetryPolicy
+from zaqarkit.core.timeouts import Timeout
 from zaqarkit.core.validate import Limits
+from zaqarkit.core.ws import Notification
+from zaqarkit.core.wsconn import PushGap
 from zaqarkit.errors import *  # noqa: F403
 from zaqarkit.errors import __all__ as _error_names
 
@@ -47,13 +51,17 @@ __all__ = [
     "Flavor",
     "Limits",
     "Message",
+    "Notification",
     "Pool",
     "PoolLimits",
     "Producer",
+    "PushGap",
     "Queue",
     "RequestEvent",
     "ResponseEvent",
+    "RetryPolicy",
     "Subscription",
+    "Timeout",
     "__version__",
     *_error_names,
 ]

@@ -12,12 +12,11 @@ from typing import Any, ClassVar
 
 import httpx
 
-from zaqarkit.core.operations import Operation
 from zaqarkit.core.redact import redact_url
 from zaqarkit.core.validate import Limits
 from zaqarkit.errors import ValidationError
 
-__all__ = ["NetworkOptions", "PoolLimits", "websocket_refusal"]
+__all__ = ["NetworkOptions", "PoolLimits"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,16 +207,3 @@ class NetworkOptions:
             "limits": self.pool_limits,
             "http2": self.http2,
         }
-
-
-def websocket_refusal(operation: Operation) -> str:
-    """Why ``operation`` cannot go over a ws:// client, and the option that helps.
-
-    >>> websocket_refusal(Operation.HEALTH)  # doctest: +ELLIPSIS
-    "check_node_health is not available over WebSocket (...): pass http_url='http://...' ..."
-    """
-    return (
-        f"{operation.value} is not available over WebSocket (Zaqar implements no such "
-        "action): pass http_url='http://...' (the server's HTTP endpoint) to the client "
-        "and it is sent there, or use an http:// url="
-    )

@@ -39,6 +39,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from zaqarkit.core.operations import Operation
+from zaqarkit.core.retry import RetryPolicy
 from zaqarkit.core.wire import Call, Request, Response
 from zaqarkit.errors import UnsupportedOperation, ValidationError
 
@@ -355,12 +356,12 @@ class Observer(_Base):
     """Hooks, logging and tracing around a sync client's requests."""
 
     def traced(
-        self, deliver: Callable[[Call[T], Request, Transport], T], call: Call[T],
-        request: Request, transport: Transport,
+        self, deliver: Callable[[Call[T], Request, Transport, RetryPolicy], T], call: Call[T],
+        request: Request, transport: Transport, policy: RetryPolicy,
     ) -> T:
-        """``deliver(call, request, transport)`` inside the operation's span."""
+        """``deliver(call, request, transport, policy)`` inside the operation's span."""
         with _Span(self.tracer, request) as span:
-            return span.result(deliver(call, request, transport))
+            return span.result(deliver(call, request, transport, policy))
 
     def send(self, transport: Transport, request: Request) -> Response:
         """Send ``request`` through ``transport``, observed."""
@@ -390,12 +391,12 @@ class AsyncObserver(_Base):
     _allow_async = True
 
     async def traced(
-        self, deliver: Callable[[Call[T], Request, AsyncTransport], Awaitable[T]],
-        call: Call[T], request: Request, transport: AsyncTransport,
+        self, deliver: Callable[[Call[T], Request, AsyncTransport, RetryPolicy], Awaitable[T]],
+        call: Call[T], request: Request, transport: AsyncTransport, policy: RetryPolicy,
     ) -> T:
-        """``await deliver(call, request, transport)`` inside the operation's span."""
+        """``await deliver(call, request, transport, policy)`` inside the operation's span."""
         with _Span(self.tracer, request) as span:
-            return span.result(await deliver(call, request, transport))
+            return span.result(await deliver(call, request, transport, policy))
 
     async def send(self, transport: AsyncTransport, request: Request) -> Response:
         """Send ``request`` through ``transport``, observed."""

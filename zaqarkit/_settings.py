@@ -237,7 +237,7 @@ def resolve(
         # Without Keystone, Zaqar takes roles from this header: admin calls need it.
         pairs.append(("X-Roles", ",".join(role_names)))
     for name, value in (headers or {}).items():
-        pairs.append((validate.header_value("headers", name), validate.header_value(name, value)))
+        pairs.append((validate.header_name(name), validate.header_value(name, value)))
 
     api = api_for(api_version, limits or DEFAULT_LIMITS)
     return Settings(

@@ -17,7 +17,7 @@ from keystoneauth1 import exceptions as ka_exc
 from zaqarkit import AsyncClient, Client, ConnectError, NotFound, Unauthorized, ValidationError
 from zaqarkit._settings import resolve
 from zaqarkit.auth import Credentials, KeystoneAuth, NoAuth, SignedURLAuth, signed_url_from
-from zaqarkit.core.auth import should_reauthenticate, with_credentials
+from zaqarkit.core.auth import with_credentials
 from zaqarkit.core.models import SignedURL
 from zaqarkit.core.operations import Operation
 from zaqarkit.core.wire import Request, Response
@@ -322,9 +322,6 @@ def test_persistent_401_is_unauthorized_without_a_loop() -> None:
 
 
 def test_decisions_are_pure() -> None:
-    assert should_reauthenticate(Response(401), 0)
-    assert not should_reauthenticate(Response(401), 1)
-    assert not should_reauthenticate(Response(404), 0)
     request = Request(Operation.PING, "GET", "/v2/ping", headers=(("x-project-id", "a"),))
     assert with_credentials(request, (("X-Project-ID", "b"),)).headers == (("X-Project-ID", "b"),)
 

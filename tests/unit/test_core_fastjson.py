@@ -27,7 +27,7 @@ needs_msgspec = pytest.mark.skipif(not fastjson.FAST, reason="msgspec is not ins
 def _std(fn: Any) -> Any:
     """``fn()`` on the standard-library paths only, as without the ``fast`` extra."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(fastjson, "dumps", fastjson.dumps_std)
+        patch.setattr(fastjson, "dumps_frame", fastjson.dumps_std)
         patch.setattr(fastjson, "loads", fastjson.loads_std)
         patch.setattr(fastjson, "reply_head", lambda data: None)
         return fn()
@@ -150,14 +150,14 @@ def test_loads_refuses_what_json_refuses(text: str) -> None:
     ],
 )
 def test_dumps_is_json_dumps(value: Any) -> None:
-    assert fastjson.dumps(value) == fastjson.dumps_std(value)
+    assert fastjson.dumps_frame(value) == fastjson.dumps_std(value)
 
 
 def test_dumps_raises_what_json_raises() -> None:
     with pytest.raises(TypeError):
-        fastjson.dumps({"x": object()})
+        fastjson.dumps_frame({"x": object()})
     with pytest.raises(UnicodeEncodeError):
-        fastjson.dumps({"x": "\ud800"})
+        fastjson.dumps_frame({"x": "\ud800"})
 
 
 @pytest.mark.parametrize(

@@ -658,4 +658,8 @@ def test_validate_helpers_return_their_input() -> None:
     assert v.body_size(b"x" * 262_144, DEFAULT_LIMITS) == b"x" * 262_144
     assert v.choice("a", "f", iter(["a"])) == "a"
     assert v.ids(("a", "b"), "ids", DEFAULT_LIMITS) == ("a", "b")
-    assert v.identifier("6a1f-\u00e9", "id") == "6a1f-\u00e9"
+    assert v.identifier("6a1f-e", "id") == "6a1f-e"
+    # Zaqar's ids are ASCII (hex, ObjectIds, integers): a non-ASCII one is a typo,
+    # and would not fit in the HTTP request line.
+    with pytest.raises(ValidationError, match="characters an id cannot have"):
+        v.identifier("6a1f-\u00e9", "id")

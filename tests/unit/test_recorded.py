@@ -63,7 +63,10 @@ BUILD: dict[Operation, Callable[[Params, Query], Call[Any]]] = {
     Operation.MESSAGE_LIST: lambda p, q: API.message_list(
         p["queue_name"], limit=int(q["limit"]) if "limit" in q else None, echo=True
     ),
-    Operation.MESSAGE_POST: lambda p, q: API.message_post(p["queue_name"], {"body": 1}),
+    # The recorded post stored four messages; the answer must name as many ids.
+    Operation.MESSAGE_POST: lambda p, q: API.message_post(
+        p["queue_name"], [{"body": n} for n in range(4)]
+    ),
     Operation.MESSAGE_GET: lambda p, q: API.message_get(p["queue_name"], p["message_id"]),
     Operation.MESSAGE_GET_MANY: lambda p, q: API.message_get_many(
         p["queue_name"], q["ids"].split(",")

@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -330,7 +331,7 @@ def test_protocols() -> None:
 def test_default_timeout_is_applied() -> None:
     with HttpxTransport() as transport:
         assert transport._shaper.extensions["timeout"] == dict.fromkeys(
-            ("connect", "read", "write", "pool"), DEFAULT_TIMEOUT
+            ("connect", "read", "write", "pool"), DEFAULT_TIMEOUT.total
         )
     with HttpxTransport(timeout=None) as transport:
         assert set(transport._shaper.extensions["timeout"].values()) == {None}
@@ -527,29 +528,36 @@ _HX_REQ = httpx.Request("PATCH", "http://zaqar.example:8888/v2/queues/q")
 
 
 @pytest.mark.parametrize(
-    ("exc", "expected", "retryable"),
+    ("exc", "expected", "sent"),
     [
-        (httpx.ConnectError("refused", request=_HX_REQ), ConnectError, True),
-        (httpx.ConnectTimeout("slow", request=_HX_REQ), ConnectError, True),
-        (httpx.ReadTimeout("slow", request=_HX_REQ), TimeoutError, False),
-        (httpx.WriteTimeout("slow", request=_HX_REQ), TimeoutError, False),
-        (httpx.PoolTimeout("busy", request=_HX_REQ), TimeoutError, True),
-        (httpx.ReadError("reset", request=_HX_REQ), ReadError, False),
-        (httpx.WriteError("pipe", request=_HX_REQ), ReadError, False),
-        (httpx.CloseError("close", request=_HX_REQ), ReadError, False),
-        (httpx.RemoteProtocolError("eof", request=_HX_REQ), ReadError, False),
-        (httpx.LocalProtocolError("bad", request=_HX_REQ), TransportProtocolError, False),
-        (httpx.ProtocolError("bad", request=_HX_REQ), TransportProtocolError, False),
-        (httpx.UnsupportedProtocol("ftp", request=_HX_REQ), TransportError, False),
-        (httpx.TooManyRedirects("loop", request=_HX_REQ), TransportError, False),
-        (httpx.DecodingError("gzip", request=_HX_REQ), TransportError, False),
-        (httpx.InvalidURL("bad"), TransportError, False),
+        (httpx.ConnectError("refused", request=_HX_REQ), ConnectError, False),
+        (httpx.ConnectTimeout("slow", request=_HX_REQ), ConnectError, False),
+        (httpx.ReadTimeout("slow", request=_HX_REQ), TimeoutError, True),
+        (httpx.WriteTimeout("slow", request=_HX_REQ), TimeoutError, True),
+        (httpx.PoolTimeout("busy", request=_HX_REQ), TimeoutError, False),
+        (httpx.ReadError("reset", request=_HX_REQ), ReadError, True),
+        (httpx.WriteError("pipe", request=_HX_REQ), ReadError, True),
+        (httpx.CloseError("close", request=_HX_REQ), ReadError, True),
+        (httpx.RemoteProtocolError("eof", request=_HX_REQ), ReadError, True),
+        (httpx.LocalProtocolError("bad", request=_HX_REQ), TransportProtocolError, True),
+        (httpx.ProtocolError("bad", request=_HX_REQ), TransportProtocolError, True),
+        (httpx.UnsupportedProtocol("ftp", request=_HX_REQ), TransportError, True),
+        (httpx.TooManyRedirects("loop", request=_HX_REQ), TransportError, True),
+        (httpx.DecodingError("gzip", request=_HX_REQ), TransportError, True),
+        (httpx.InvalidURL("bad"), TransportError, True),
     ],
 )
-def test_translate_error(exc: Exception, expected: type[TransportError], retryable: bool) -> None:
+def test_translate_error(exc: Exception, expected: type[TransportError], sent: bool) -> None:
     translated = translate_error(exc, _REQ)
     assert type(translated) is expected
-    assert translated.retryable is retryable
+    # sent=False only where nothing can have left: a failed connect, a pool wait.
+    assert translated.sent is sent
+    assert translated.operation == "ping_node"
+    assert translated.retryable is True  # ping is idempotent
+    post = replace(_REQ, operation=Operation.MESSAGE_POST)
+    assert translate_error(exc, post).retryable is not sent
+    # Nothing written at all: then not sent, whatever the failure.
+    assert translate_error(exc, post, sent=False).sent is False
     message = str(translated)
     assert "PATCH http://***@zaqar.example:8888/v2/queues/q" in message
     assert "pw" not in message

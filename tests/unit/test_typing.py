@@ -83,13 +83,16 @@ PROGRAMS = {
     "websocket_consumer": '''
         import anyio
 
-        from zaqarkit import AsyncClient, Client
+        from zaqarkit import AsyncClient, Client, PushGap
 
         def sync_consumer() -> None:
             with Client("ws://127.0.0.1:9000", project_id="demo") as cli:
                 with cli.queue("orders").subscribe(ttl=600) as notes:
                     reveal_type(notes)  # zaqarkit.transports.websocket.PushStream
                     for note in notes:
+                        if isinstance(note, PushGap):
+                            reveal_type(note.missed)  # builtins.int | None
+                            continue
                         reveal_type(note)  # zaqarkit.core.ws.Notification
                         reveal_type(note.queue_name)  # builtins.str
                         reveal_type(note.ttl)  # builtins.int | None
@@ -99,7 +102,8 @@ PROGRAMS = {
                 async with cli.queue("orders").subscribe() as notes:
                     reveal_type(notes)  # zaqarkit.transports.websocket.AsyncPushStream
                     async for note in notes:
-                        reveal_type(note)  # zaqarkit.core.ws.Notification
+                        if not isinstance(note, PushGap):
+                            reveal_type(note)  # zaqarkit.core.ws.Notification
 
         anyio.run(async_consumer)
     ''',

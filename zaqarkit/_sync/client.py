@@ -13,39 +13,51 @@ from __future__ import annotations
 import datetime as _dt
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from zaqarkit._network import NetworkOptions, PoolLimits, websocket_refusal
+from zaqarkit import _calls
+from zaqarkit._network import NetworkOptions, PoolLimits
 from zaqarkit._observe import Observer
 from zaqarkit._settings import resolve
 from zaqarkit.auth import Auth, KeystoneAuth, SignedURLAuth
 from zaqarkit.core import models
 from zaqarkit.core.api import metadata_patch
 from zaqarkit.core.api_v1 import queue_exists_call, queue_replace_metadata_call
-from zaqarkit.core.auth import MAX_ATTEMPTS, should_reauthenticate, with_credentials
+from zaqarkit.core.auth import with_credentials
 from zaqarkit.core.consumer import ConsumerSettings
 from zaqarkit.core.context import Context
 from zaqarkit.core.models import Page
+from zaqarkit.core.operations import Operation
 from zaqarkit.core.paginate import Pagination
 from zaqarkit.core.producer import DEFAULT_MAX_COUNT, Packer, packer_for
+from zaqarkit.core.retry import (
+    DEFAULT_RETRIES,
+    Outcome,
+    RetryArg,
+    RetryPolicy,
+    Send,
+    Sleep,
+    call_flow,
+)
+from zaqarkit.core.timeouts import Timeout, TimeoutArg
 from zaqarkit.core.urls import normalize_endpoint, split_ref
 from zaqarkit.core.validate import Limits
 from zaqarkit.core.validate import integer as validate_integer
 from zaqarkit.core.validate import message_ttl as validate_message_ttl
 from zaqarkit.core.validate import name as validate_name
 from zaqarkit.core.wire import Call, Request
-from zaqarkit.core.ws import ws_supports
+from zaqarkit.core.ws import ws_action, ws_supports
 from zaqarkit.errors import (
     ServerError,
     TransportError,
     UnsupportedOperation,
     ValidationError,
 )
-from zaqarkit.transports import HttpxTransport, Transport
+from zaqarkit.transports import HttpxTransport, Transport, deadline
 from zaqarkit.transports.base import Closing
 
 if TYPE_CHECKING:
@@ -66,6 +78,9 @@ __all__ = [
 
 T = TypeVar("T")
 
+#: ping() answers "is it up now?": retrying would only delay the answer.
+_NO_RETRIES = RetryPolicy(attempts=1)
+
 
 class Client(Closing):
     """A Zaqar client. Every call that does I/O is a coroutine; listings are
@@ -77,8 +92,11 @@ class Client(Closing):
     ``OS_PROJECT_ID``), ``client_id`` (a UUID; one per client, it drives
     ``echo``), ``roles`` (sent as ``X-Roles`` for admin calls on a no-auth
     server), ``transport`` (any :class:`~zaqarkit.transports.Transport`),
-    ``timeout``, ``insecure``, ``cacert``, ``limits`` (the server's limits,
-    used to validate input before sending).
+    ``timeout`` (seconds or a :class:`zaqarkit.Timeout`; it bounds each call
+    as a whole, retries included), ``retries`` (a :class:`zaqarkit.RetryPolicy`,
+    a number of retries, or ``0``/``None`` for none; see :meth:`retry_unsafe`),
+    ``insecure``, ``cacert``, ``limits`` (the server's limits, used to validate
+    input before sending).
 
     Network options (HTTP; see the README's "Network options"): ``trust_env``
     (default True: ``HTTP_PROXY``/``HTTPS_PROXY``/``ALL_PROXY``/``NO_PROXY``
@@ -103,7 +121,7 @@ class Client(Closing):
     endpoint comes from the service catalog (type ``messaging``); that lookup
     happens once, in the constructor, and blocks (the async client's
     ``discover()`` runs it in a worker thread). A request rejected with 401
-    renews the token once and is retried once.
+    renews the token once and is resent once.
 
     Example::
 
@@ -126,7 +144,8 @@ class Client(Closing):
         client_id: str | None = None,
         roles: Iterable[str] | None = None,
         headers: Mapping[str, str] | None = None,
-        timeout: float | None = 30.0,
+        timeout: TimeoutArg = 30.0,
+        retries: RetryArg = DEFAULT_RETRIES,
         insecure: bool = False,
         cacert: str | None = None,
         limits: Limits | None = None,
@@ -152,6 +171,8 @@ class Client(Closing):
             cacert=cacert,
         )
         self._settings = settings
+        self._timeout = Timeout.of(timeout)
+        self._retries = RetryPolicy.of(retries)
         self._api = settings.api
         self._context = settings.context
         self._auth: Auth = settings.auth
@@ -174,10 +195,12 @@ class Client(Closing):
         # Zaqar serves some operations over HTTP only (core.ws.ws_supports).
         self._websocket = settings.scheme in ("ws", "wss")
         self._closed = False
+        # Over WebSocket, what Zaqar has no action for is refused before any I/O.
+        self._ws_only = self._websocket and self._fallback is None
         self._declared: dict[tuple[str, str], Pool | Flavor] = {}
 
     def _default_transport(
-        self, timeout: float | None, codec: str, *, has_http_url: bool
+        self, timeout: TimeoutArg, codec: str, *, has_http_url: bool
     ) -> Transport:
         settings = self._settings
         if settings.scheme in ("ws", "wss"):
@@ -192,8 +215,11 @@ class Client(Closing):
 
             self._network.check_websocket(has_http_url)
             keystone = isinstance(settings.auth, KeystoneAuth)
+            # The WebSocket transport bounds each request by one number: the
+            # call's total budget (the per-phase values are HTTP's).
+            per_call = Timeout.of(timeout)
             return WebSocketTransport(
-                settings.endpoint, timeout=timeout, codec=codec,
+                settings.endpoint, timeout=per_call.total or per_call.read, codec=codec,
                 token_refresh=self._ws_credentials if keystone else None,
             )
         return HttpxTransport(
@@ -285,29 +311,81 @@ class Client(Closing):
             f"project={self.project_id!r}>"
         )
 
-    def _send(self, call: Call[T]) -> T:
+    def _send(self, call: Call[T], retries: RetryPolicy | None = None) -> T:
         if self._closed:
-            raise TransportError("the client is closed")
+            raise TransportError("the client is closed", sent=False)
         transport, context = self._transport, self._context
-        if self._websocket and not ws_supports(call.request.operation):
-            if self._fallback is None:
-                raise UnsupportedOperation(websocket_refusal(call.request.operation))
+        if self._fallback is not None and not ws_supports(call.request.operation):
             transport, context = self._fallback
+        elif self._ws_only:
+            ws_action(call.request.operation)  # refused before any I/O
         request = context.prepare(call.request)
         if self._observer.tracer is not None:
             # One span for the whole operation, its retries included (_observe).
-            return self._observer.traced(self._deliver, call, request, transport)
-        return self._deliver(call, request, transport)
+            return self._observer.traced(
+                self._deliver, call, request, transport, retries or self._retries
+            )
+        return self._deliver(call, request, transport, retries or self._retries)
 
-    def _deliver(self, call: Call[T], request: Request, transport: Transport) -> T:
-        # A rejected token is renewed once and the call retried once (core.auth).
-        for attempt in range(MAX_ATTEMPTS):
-            used = self._auth.headers()
-            # Hooks and a DEBUG line per request sent (_observe).
-            response = self._observer.send(transport, with_credentials(request, used))
-            if not should_reauthenticate(response, attempt) or not self._auth.invalidate(used):
-                break
+    def _deliver(
+        self, call: Call[T], request: Request, transport: Transport, policy: RetryPolicy
+    ) -> T:
+        total = self._timeout.total
+        # Every decision (re-authenticate on 401, retry, how long to wait) is
+        # the core's call flow; this loop only executes its steps.
+        flow = call_flow(
+            policy, str(request.operation), now=_calls.clock(), rand=_calls.jitter,
+            total=total, unsafe=_calls.unsafe_requested(),
+        )
+        reply: Any = None
+        used: tuple[tuple[str, str], ...] = ()
+        with deadline.scope(total):
+            while True:
+                try:
+                    step = flow.send(reply)
+                except StopIteration as done:
+                    response = done.value
+                    break
+                if isinstance(step, Send):
+                    used = self._auth.headers()
+                    try:
+                        # Hooks and a DEBUG line per request sent (_observe).
+                        result: Any = self._observer.send(
+                            transport, with_credentials(request, used)
+                        )
+                    except TransportError as exc:
+                        result = exc
+                    reply = Outcome(result, _calls.clock())
+                elif isinstance(step, Sleep):
+                    _calls.log_retry(step, policy)
+                    _calls.sleep(step.seconds)
+                    reply = _calls.clock()
+                else:
+                    reply = self._auth.invalidate(used)
         return self._auth.parse(call, request, response)
+
+    def retry_unsafe(self) -> AbstractContextManager[None]:
+        """A ``with`` block inside which calls are retried even when they may
+        already have been executed: a message post or claim whose reply was
+        lost is sent again, and may be stored or claimed twice. Outside it
+        only what is safe is retried (``err.retryable``; 429 and 503 answers).
+        Scoped to the current thread or task. The client-wide equivalent is
+        ``retries=RetryPolicy(retry_unsafe=True)``.
+
+        Example::
+
+            with cli.retry_unsafe():
+                queue.post({"body": "at least once"})
+        """
+        return _calls.retry_unsafe()
+
+    def _check(self, *calls: Call[Any] | Operation) -> None:
+        """Raise UnsupportedOperation, before anything is sent, for a call (or
+        operation) this client's transport cannot carry; API versions refuse
+        at build time already."""
+        if self._ws_only:
+            for call in calls:
+                ws_action(call if isinstance(call, Operation) else call.request.operation)
 
     def _iterate(self, first: Call[Page[T]]) -> Iterator[T]:
         pages = Pagination(first, self._settings.endpoint)
@@ -349,7 +427,7 @@ class Client(Closing):
         if self._closed:
             raise TransportError("the client is closed", sent=False)
         try:
-            return self._send(self._api.ping())
+            return self._send(self._api.ping(), _NO_RETRIES)
         except (TransportError, ServerError):
             return False
 
@@ -607,8 +685,13 @@ class Queue:
     def __hash__(self) -> int:
         return hash(self.name)
 
-    def _ready(self) -> None:
+    def _ready(self, *calls: Call[Any] | Operation) -> None:
+        """Create the queue on first use, unless one of ``calls`` (what the
+        caller is about to send) cannot be sent at all: that refusal comes
+        first, so nothing reaches the server."""
+        self._client._check(*calls)
         if self._auto_create:
+            self._client._check(self._api.queue_create(self.name, self._create_metadata))
             self.ensure_exists()
 
     def ensure_exists(self, force_create: bool = False) -> None:
@@ -671,10 +754,14 @@ class Queue:
         replace = None
         if new_meta is not None:
             replace = queue_replace_metadata_call(self._api, self.name, new_meta)
-        self._ready()
+        get = self._api.queue_get(self.name)
+        if replace is not None:
+            self._ready(replace)
+        else:
+            self._ready(get, *(() if new_meta is None else (Operation.QUEUE_UPDATE,)))
         if replace is not None:
             return self._client._send(replace)
-        current = self._client._send(self._api.queue_get(self.name))
+        current = self._client._send(get)
         if new_meta is None:
             return current
         operations = metadata_patch(current, new_meta, keep_reserved=keep_reserved)
@@ -684,8 +771,9 @@ class Queue:
 
     def stats(self) -> models.Stats:
         """Message counts (claimed, free, total) and the oldest and newest message."""
-        self._ready()
-        return self._client._send(self._api.queue_stats(self.name))
+        call = self._api.queue_stats(self.name)
+        self._ready(call)
+        return self._client._send(call)
 
     def delete(self) -> None:
         """Delete the queue and its messages (no error if it does not exist)."""
@@ -694,8 +782,9 @@ class Queue:
 
     def purge(self, resource_types: Iterable[str] | None = None) -> None:
         """Delete the queue's messages and/or subscriptions, keeping the queue."""
-        self._ready()
-        self._client._send(self._api.queue_purge(self.name, resource_types))
+        call = self._api.queue_purge(self.name, resource_types)
+        self._ready(call)
+        self._client._send(call)
 
     def post(self, messages: Any) -> list[str]:
         """Post one message dict or a list of them; returns the new ids in order.
@@ -708,14 +797,16 @@ class Queue:
         # needed unless the queue is to get metadata.
         if self._api.post_creates_queue and self._create_metadata is None:
             self._auto_create = False
-        self._ready()
-        ids = self._client._send(self._api.message_post(self.name, messages))
+        call = self._api.message_post(self.name, messages)
+        self._ready(call)
+        ids = self._client._send(call)
         return list(ids)
 
     def message(self, message_id: str) -> Message:
         """One message by id (NotFound if it does not exist)."""
-        self._ready()
-        record = self._client._send(self._api.message_get(self.name, message_id))
+        call = self._api.message_get(self.name, message_id)
+        self._ready(call)
+        record = self._client._send(call)
         return Message(self, record)
 
     def messages(
@@ -730,9 +821,10 @@ class Queue:
         """The given messages, or every message of the queue page by page
         (``limit`` is the page size, ``marker`` where to start: a previous
         page's ``next`` marker). Missing ids are skipped."""
-        self._ready()
         if ids:
-            found = self._client._send(self._api.message_get_many(self.name, ids))
+            many = self._api.message_get_many(self.name, ids)
+            self._ready(many)
+            found = self._client._send(many)
             for record in found:
                 yield Message(self, record)
             return
@@ -740,6 +832,7 @@ class Queue:
             self.name, limit=limit, marker=marker, echo=echo,
             include_claimed=include_claimed, include_delayed=include_delayed,
         )
+        self._ready(first)
         for item in self._client._iterate(first):
             yield Message(self, item)
 
@@ -751,8 +844,9 @@ class Queue:
 
     def pop(self, count: int = 1) -> list[Message]:
         """Claim and delete up to ``count`` messages in one request."""
-        self._ready()
-        records = self._client._send(self._api.message_pop(self.name, count))
+        call = self._api.message_pop(self.name, count)
+        self._ready(call)
+        records = self._client._send(call)
         return [Message(self, record) for record in records]
 
     def claim(
@@ -766,14 +860,13 @@ class Queue:
 
         A claim that found nothing has ``id`` None and no messages.
         """
-        self._ready()
         if id is not None:
-            record = self._client._send(self._api.claim_get(self.name, id))
-            return Claim(self, record)
-        record = self._client._send(
-            self._api.claim_create(self.name, ttl=ttl, grace=grace, limit=limit)
-        )
-        return Claim(self, record)
+            get = self._api.claim_get(self.name, id)
+            self._ready(get)
+            return Claim(self, self._client._send(get))
+        create = self._api.claim_create(self.name, ttl=ttl, grace=grace, limit=limit)
+        self._ready(create)
+        return Claim(self, self._client._send(create))
 
     def signed_url(
         self,
@@ -783,15 +876,14 @@ class Queue:
     ) -> models.SignedURL:
         """A pre-signed URL granting ``methods`` on ``paths`` (messages,
         subscriptions, claims) for ``ttl_seconds`` (server default: one day)."""
-        self._ready()
         expires = None
         if ttl_seconds is not None:
             if isinstance(ttl_seconds, bool) or not isinstance(ttl_seconds, int) or ttl_seconds < 1:
                 raise ValidationError("ttl_seconds", f"must be a positive int, got {ttl_seconds!r}")
             expires = _dt.datetime.now(_dt.timezone.utc) + _dt.timedelta(seconds=ttl_seconds)
-        return self._client._send(
-            self._api.queue_share(self.name, paths=paths, methods=methods, expires=expires)
-        )
+        call = self._api.queue_share(self.name, paths=paths, methods=methods, expires=expires)
+        self._ready(call)
+        return self._client._send(call)
 
     def subscriptions(
         self,

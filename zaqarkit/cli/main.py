@@ -50,6 +50,7 @@ SUBCOMMANDS: dict[str, str] = {
     "tail": "zaqarkit.cli.tail:tail",
     "consume": "zaqarkit.cli.consume:consume",
     "server": "zaqarkit.cli.server:server",
+    "bench": "zaqarkit.cli.bench:bench",
 }
 
 

@@ -5,7 +5,9 @@ Both give the same result, by construction rather than by hope: msgspec is
 tried first, and whatever it refuses or might render differently goes through
 the standard library, so results and errors are exactly ``json``'s.
 
-* :func:`dumps`: msgspec writes ``NaN`` and ``Infinity`` as ``null`` where
+* :func:`dumps_frame` (WebSocket frames only: msgspec also encodes sets,
+  bytes and datetimes, which ``json`` refuses, so it is used only on values
+  ``json`` has encoded once already): msgspec writes ``NaN`` and ``Infinity`` as ``null`` where
   ``json`` writes ``NaN``; output containing ``null`` is therefore redone by
   ``json`` (a body with a real ``null`` pays both encoders, about 1 us extra).
   Types msgspec does not encode as ``json`` does (integer keys, integers over
@@ -25,7 +27,7 @@ Measured on this project's 2-core box (CPython 3.11, msgspec 0.23): a
 post-10 reply decodes in 2.7 us typed, 17.8 us with ``json.loads``; a
 post-10 frame encodes in 1.1 us, 16.5 us with ``json``.
 
->>> dumps({"a": [1, "é"]})
+>>> dumps_frame({"a": [1, "é"]})
 b'{"a":[1,"\\xc3\\xa9"]}'
 >>> loads(b'{"n": NaN}')["n"]
 nan
@@ -36,7 +38,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-__all__ = ["FAST", "dumps", "dumps_std", "loads", "loads_std", "reply_head"]
+__all__ = ["FAST", "dumps_frame", "dumps_std", "loads", "loads_std", "reply_head"]
 
 #: One encoder for every body: json.dumps with arguments builds a new one per call.
 _STD_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
@@ -81,8 +83,12 @@ if msgspec is not None:
 
     _reply_json = msgspec.json.Decoder(_Reply).decode
 
-    def dumps(value: Any) -> bytes:
-        """Compact UTF-8 JSON, byte-equal in meaning to :func:`dumps_std`."""
+    def dumps_frame(value: Any) -> bytes:
+        """Compact UTF-8 JSON of a WebSocket frame, equal in meaning to
+        :func:`dumps_std`, for values the standard library has already
+        encoded once: a frame's body holds the request's params, which
+        ``validate.encode_body`` encoded as the HTTP body (so a set, bytes or a
+        datetime, which msgspec would encode and json refuses, never get here)."""
         try:
             out = _encode(value)
         except (TypeError, ValueError, OverflowError, UnicodeError):
@@ -111,7 +117,7 @@ if msgspec is not None:
         return reply.request.headers.request_id, status, reply.body
 
 else:  # pragma: no cover - exercised by the no-extra test environment
-    dumps = dumps_std
+    dumps_frame = dumps_std
     loads = loads_std
 
     def reply_head(data: str | bytes) -> tuple[str, int, Any] | None:

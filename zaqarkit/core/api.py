@@ -17,7 +17,6 @@ import datetime as _dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from zaqarkit.core import _json as fastjson
 from zaqarkit.core import parse as p
 from zaqarkit.core import validate as v
 from zaqarkit.core.models import (
@@ -67,7 +66,7 @@ _PURGE_TYPES = ("messages", "subscriptions")
 
 
 def _encode(data: Any) -> bytes:
-    return fastjson.dumps(data)  # msgspec when installed, same JSON (core._json)
+    return v.encode_body(data)
 
 
 def _flag(value: bool) -> str:
@@ -95,6 +94,25 @@ def _json(operation: Operation, convert: Callable[[Any], T]) -> Callable[[Respon
     def parse(response: Response) -> T:
         p.raise_for_status(response, operation.value)
         return convert(p.decode_json(response))
+
+    return parse
+
+
+def _posted(operation: Operation, count: int) -> Callable[[Response], tuple[str, ...]]:
+    """A post's answer must name one id per message posted: a 2xx without
+    them leaves the caller unable to tell what was stored."""
+
+    def parse(response: Response) -> tuple[str, ...]:
+        p.raise_for_status(response, operation.value)
+        data = p.decode_json(response)
+        ids = p.message_ids(data)
+        if len(ids) != count:
+            p.fail(
+                f"{operation.value} answered {response.status} with {len(ids)} ids "
+                f"for {count} posted messages",
+                data,
+            )
+        return ids
 
     return parse
 
@@ -206,7 +224,7 @@ class ApiV2:
         if limit is not None:
             query.append(("limit", str(v.page_limit(limit, self.limits))))
         if marker is not None:
-            query.append(("marker", v.header_value("marker", marker)))
+            query.append(("marker", v.query_value("marker", marker)))
         query.extend((name, _flag(value)) for name, value in flags.items() if value is not None)
         return query
 
@@ -265,10 +283,10 @@ class ApiV2:
         if with_count is not None:
             extra.append(("with_count", _flag(with_count)))
         if name is not None:
-            extra.append(("name", v.header_value("name", name)))
+            extra.append(("name", v.query_value("name", name)))
         for key, value in filters.items():
             text = _flag(value) if isinstance(value, bool) else str(value)
-            extra.append((key, v.header_value(key, text)))
+            extra.append((key, v.query_value(key, text)))
         return self._collection_list(
             Operation.QUEUE_LIST, "queues", p.queue, limit, marker, detailed, extra
         )
@@ -398,7 +416,7 @@ class ApiV2:
             params={"queue_name": queue, "messages": items},
         )
         v.body_size(request.body or b"", self.limits)
-        return Call(request, _json(op, p.message_ids))
+        return Call(request, _posted(op, len(items)))
 
     def _message_items(self, messages: Any) -> list[dict[str, Any]]:
         """The validated messages of a post (older versions refuse more)."""
@@ -790,7 +808,7 @@ class ApiV2:
         items = v.messages(messages, self.limits)
         request = self._request(op, {"topic_name": topic}, body={"messages": items})
         v.body_size(request.body or b"", self.limits)
-        return Call(request, _json(op, p.message_ids))
+        return Call(request, _posted(op, len(items)))
 
     def topic_message_list(
         self, topic: str, *, limit: int | None = None, marker: str | None = None,

@@ -1,16 +1,11 @@
-"""Pure decisions of the authentication flow: which headers, whether to retry.
+"""Pure pieces of authentication: which headers a request carries, what a
+404 to a signed URL means.
 
 The I/O side (fetching tokens from Keystone, in a thread for async clients)
-lives in :mod:`zaqarkit.auth`; the facades only wire the two together. The
-flow for one call is::
-
-    for attempt in range(2):
-        response = send(with_credentials(request, auth_headers))
-        if not should_reauthenticate(response, attempt) or not auth.invalidate(...):
-            break
-
-so a rejected token is renewed at most once and the call is retried at most
-once: a wrong password fails fast instead of looping.
+lives in :mod:`zaqarkit.auth`. Whether to re-authenticate after a 401 is a
+step of the call flow in :mod:`zaqarkit.core.retry`: a rejected token is
+renewed at most once per call, so a wrong password fails fast instead of
+looping.
 """
 
 from __future__ import annotations
@@ -18,19 +13,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 from zaqarkit.core.models import SignedURL
-from zaqarkit.core.wire import Headers, Request, Response
+from zaqarkit.core.wire import Headers, Request
 from zaqarkit.errors import NotFound
 
 __all__ = [
-    "MAX_ATTEMPTS",
-    "should_reauthenticate",
     "signed_url_not_found",
     "with_credentials",
 ]
-
-#: One try, plus one retry after renewing a rejected token.
-MAX_ATTEMPTS = 2
-
 
 def with_credentials(request: Request, credentials: Headers) -> Request:
     """``request`` with ``credentials`` added, replacing same-named headers.
@@ -50,20 +39,6 @@ def with_credentials(request: Request, credentials: Headers) -> Request:
     names = {name.lower() for name, _ in credentials}
     kept = tuple((k, v) for k, v in request.headers if k.lower() not in names)
     return replace(request, headers=credentials + kept)
-
-
-def should_reauthenticate(response: Response, attempt: int) -> bool:
-    """True when ``response`` rejected the credentials and a retry is still allowed.
-
-    ``attempt`` counts from 0. Only a 401 qualifies: a 403 is a policy decision
-    that a fresh token of the same user would not change.
-
-    >>> should_reauthenticate(Response(401), 0), should_reauthenticate(Response(401), 1)
-    (True, False)
-    >>> should_reauthenticate(Response(403), 0)
-    False
-    """
-    return response.status == 401 and attempt + 1 < MAX_ATTEMPTS
 
 
 def signed_url_not_found(error: NotFound, request: Request, signed: SignedURL) -> NotFound:

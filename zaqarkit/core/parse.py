@@ -39,6 +39,7 @@ __all__ = [
     "decode_json",
     "expect_object",
     "raise_for_status",
+    "retry_after",
 ]
 
 T = TypeVar("T")
@@ -61,7 +62,13 @@ def decode_json(response: Response, *, allow_empty: bool = False) -> Any:
         ) from exc
 
 
-def _retry_after(response: Response) -> float | None:
+def retry_after(response: Response) -> float | None:
+    """The ``Retry-After`` of ``response`` in seconds, or None.
+
+    >>> from zaqarkit.core.wire import Response
+    >>> retry_after(Response(503, {"retry-after": "2"})), retry_after(Response(503))
+    (2.0, None)
+    """
     value = response.header("retry-after")
     if value is None:
         return None
@@ -114,7 +121,7 @@ def raise_for_status(response: Response, operation: str | None = None) -> None:
         request_id=response.header("x-openstack-request-id"),
     )
     if error.retryable:
-        error.retry_after = _retry_after(response)
+        error.retry_after = retry_after(response)
     raise error
 
 

@@ -7,6 +7,8 @@ and the rule. Limits that a Zaqar operator can configure (``[transport]`` in
 
 from __future__ import annotations
 
+import json
+import math
 import re
 import uuid
 from collections.abc import Iterable, Sequence
@@ -90,7 +92,7 @@ def identifier(value: Any, field: str) -> str:
     # Spelled out rather than any(...): ids are checked by the dozen per call.
     if (
         "/" in value or "?" in value or "#" in value or "," in value or " " in value
-        or not value.isprintable()
+        or not value.isprintable() or not value.isascii()
     ):
         raise ValidationError(field, f"contains characters an id cannot have: {value!r}")
     return value
@@ -122,11 +124,128 @@ def client_id(value: Any) -> str:
 
 
 def header_value(field: str, value: Any) -> str:
-    """A header value: text without CR or LF (they would split the header)."""
+    """A header value: printable ASCII, no CR or LF (they would split the header).
+
+    HTTP carries header values as bytes that Zaqar reads as ASCII; there is
+    no percent-encoding to fall back on.
+
+    >>> header_value("X-Project-ID", "caf\u00e9")
+    Traceback (most recent call last):
+    ...
+    zaqarkit.errors.ValidationError: X-Project-ID: must be printable ASCII, got 'café'
+    """
     text = str(value)
     if "\r" in text or "\n" in text:
         raise ValidationError(field, "must not contain CR or LF characters")
+    if not text.isascii() or not text.isprintable():
+        raise ValidationError(field, f"must be printable ASCII, got {text!r}")
     return text
+
+
+def header_name(value: Any) -> str:
+    """A header name: an HTTP token (letters, digits and ``!#$%&'*+-.^_`|~``)."""
+    text = value if isinstance(value, str) else ""
+    if not _TOKEN.fullmatch(text):
+        raise ValidationError("headers", f"{value!r} is not a valid header name")
+    return text
+
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+def query_value(field: str, value: Any) -> str:
+    """A query value: any text without control characters (non-ASCII is
+    percent-encoded in the URL, and sent as is over WebSocket).
+
+    >>> query_value("marker", "caf\u00e9")
+    'café'
+    """
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        raise ValidationError(field, f"must be a string, got {type(value).__name__}")
+    text = str(value)
+    if "\r" in text or "\n" in text:
+        raise ValidationError(field, "must not contain CR or LF characters")
+    if not text.isprintable():
+        raise ValidationError(field, f"must not contain control characters, got {text!r}")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError(field, "contains a lone surrogate, which UTF-8 cannot encode") \
+            from None
+    return text
+
+
+#: One encoder for every body: json.dumps with arguments builds a new one per
+#: call. ``allow_nan=False``: NaN and infinity are not JSON, and Zaqar cannot
+#: store them.
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def encode_body(data: Any, field: str = "body") -> bytes:
+    """``data`` as UTF-8 JSON, or a ValidationError naming the part that cannot be.
+
+    >>> encode_body({"messages": [{"body": {"n": 1}}]})
+    b'{"messages":[{"body":{"n":1}}]}'
+    >>> encode_body({"messages": [{"body": {"when": {1, 2}}}]})
+    Traceback (most recent call last):
+    ...
+    zaqarkit.errors.ValidationError: messages[0].body.when: has a set, which JSON cannot encode
+    >>> encode_body({"messages": [{"body": float("nan")}]})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    zaqarkit.errors.ValidationError: messages[0].body: is nan; ... cannot store NaN or infinity
+    """
+    try:
+        return _JSON.encode(data).encode()
+    except (TypeError, ValueError, UnicodeEncodeError, RecursionError):
+        pass
+    # The slow path runs only for a body that failed: find and name the culprit.
+    try:
+        found = _unencodable(data, "", set())
+    except RecursionError:
+        found = ("", "is nested too deeply to encode")
+    path, rule = found or ("", "cannot be encoded as JSON")
+    raise ValidationError(path.lstrip(".") or field, rule) from None
+
+
+def _unencodable(value: Any, path: str, seen: set[int]) -> tuple[str, str] | None:
+    if value is None or isinstance(value, (bool, int)):
+        return None
+    if isinstance(value, str):
+        return _unencodable_text(value, path)
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return None
+        return path, f"is {value!r}; JSON (and so Zaqar) cannot store NaN or infinity"
+    if isinstance(value, (dict, list, tuple)):
+        if id(value) in seen:
+            return path, "refers to itself (a circular structure)"
+        seen.add(id(value))
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    if key is not None and not isinstance(key, (int, float)):
+                        return path, f"has a {type(key).__name__} key, but JSON keys are strings"
+                    key = str(key)
+                elif (bad := _unencodable_text(key, path)) is not None:
+                    return bad
+                if (bad := _unencodable(item, f"{path}.{key}", seen)) is not None:
+                    return bad
+        else:
+            for index, item in enumerate(value):
+                if (bad := _unencodable(item, f"{path}[{index}]", seen)) is not None:
+                    return bad
+        seen.discard(id(value))
+        return None
+    return path, f"has a {type(value).__name__}, which JSON cannot encode"
+
+
+def _unencodable_text(text: str, path: str) -> tuple[str, str] | None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return path, "contains a lone surrogate, which UTF-8 cannot encode"
+    return None
 
 
 def project_id(value: Any) -> str:

@@ -220,13 +220,15 @@ def ws_action(operation: Operation) -> str:
     >>> ws_action(Operation.PING)
     Traceback (most recent call last):
     ...
-    zaqarkit.errors.UnsupportedOperation: ping_node is not available over the WebSocket \
-transport (Zaqar implements no such action); use the HTTP transport
+    zaqarkit.errors.UnsupportedOperation: ping_node is not available over WebSocket \
+(Zaqar implements no such action): pass http_url='http://...' (the server's HTTP endpoint) \
+to the client and it is sent there, or use an http:// url=
     """
     if operation not in _SUPPORTED:
         raise UnsupportedOperation(
-            f"{operation.value} is not available over the WebSocket transport "
-            "(Zaqar implements no such action); use the HTTP transport"
+            f"{operation.value} is not available over WebSocket (Zaqar implements no "
+            "such action): pass http_url='http://...' (the server's HTTP endpoint) to the "
+            "client and it is sent there, or use an http:// url="
         )
     return _ACTIONS.get(operation, operation.value)
 
@@ -272,7 +274,7 @@ def encode_frame(frame: Mapping[str, Any], codec: Codec = "json") -> str | bytes
 
         packed: bytes = msgpack.packb(frame, use_bin_type=True)
         return packed
-    return fastjson.dumps(frame).decode()
+    return fastjson.dumps_frame(frame).decode()
 
 
 def decode_frame(data: str | bytes) -> Any:

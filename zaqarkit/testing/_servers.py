@@ -217,6 +217,12 @@ class _Process:
             return []
         return _group_pids(self.popen.pid)
 
+    def kill(self) -> None:
+        """SIGKILL the whole process group now (a crash, not a shutdown)."""
+        if self.popen is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.popen.pid, signal.SIGKILL)
+
     def stop(self) -> None:
         popen, self.popen = self.popen, None
         if popen is not None:
@@ -595,8 +601,9 @@ class ZaqarServer(_WorkdirLifecycle):
         self._started = False
         self._release_workdir("Zaqar server")
 
-    def restart_websocket(self) -> None:
-        """Stop the WebSocket process and start it again on the same port.
+    def restart_websocket(self, *, kill: bool = False) -> None:
+        """Stop the WebSocket process and start it again on the same port
+        (``kill=True``: SIGKILL at once, as in a crash).
 
         Connected WebSocket clients see their connection drop; new connections
         succeed once this returns.
@@ -610,9 +617,32 @@ class ZaqarServer(_WorkdirLifecycle):
             raise RuntimeError("cannot restart the WebSocket side of an attached external server")
         if not self.websocket:
             raise RuntimeError("this ZaqarServer was started with websocket=False")
+        if kill:
+            self._procs["websocket"].kill()
         self._procs["websocket"].stop()
         self._start_websocket()
         self._wait_ready({"websocket": lambda: _websocket_ready(self.ws_port)})
+
+    def restart_http(self, *, kill: bool = False) -> None:
+        """Stop the HTTP (gunicorn) process and start it again on the same port.
+
+        ``kill=True`` sends SIGKILL at once instead of a graceful SIGTERM.
+        Messages live in redis, which keeps running: nothing stored is lost.
+        Requests in flight fail; new ones succeed once this returns.
+
+        Example::
+
+            srv.restart_http()   # the url stays the same
+        """
+        self._require_started()
+        if self._external is not None:
+            raise RuntimeError("cannot restart the HTTP side of an attached external server")
+        proc = self._procs["http"]
+        if kill:
+            proc.kill()
+        proc.stop()
+        proc.start()
+        self._wait_ready({"http": lambda: _http_root_ready(self.http_port)})
 
     # -- internals ---------------------------------------------------------
 

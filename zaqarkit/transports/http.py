@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import contextvars
 import ssl
+import threading
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -30,6 +32,7 @@ import httpx
 
 from zaqarkit._observe import async_connection_trace, connection_trace
 from zaqarkit.core.redact import redact_url as _redacted_url
+from zaqarkit.core.timeouts import DEFAULT_TIMEOUT, Timeout, TimeoutArg
 from zaqarkit.core.wire import Request, Response
 from zaqarkit.errors import (
     ConnectError,
@@ -40,6 +43,7 @@ from zaqarkit.errors import (
     UnsupportedOperation,
     ValidationError,
 )
+from zaqarkit.transports import deadline
 from zaqarkit.transports._loops import EventLoopBinding, run_at_loop_end
 from zaqarkit.transports.base import AsyncClosing, Closing
 
@@ -61,19 +65,15 @@ __all__ = [
 #: request.)
 DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
 
-#: Seconds allowed for each of connect, read, write and pool acquisition.
-#: Zaqar answers quickly; long-polling is not part of its HTTP API, so 30 s
-#: only trips on a dead or overloaded server.
-DEFAULT_TIMEOUT = 30.0
-
-TimeoutArg = float | httpx.Timeout | None
 #: A client certificate: one PEM file holding certificate and key, or (cert, key).
 CertArg = str | tuple[str, str] | None
+#: Whether the request in progress wrote anything (a one-element list per
+#: attempt): decides ``TransportError.sent``.
+_WRITTEN: contextvars.ContextVar[list[bool] | None] = contextvars.ContextVar(
+    "zaqarkit_http_written", default=None
+)
 
 _CLOSED = "transport is closed"
-#: Request extensions for the httpx-client path (its timeouts are the client's).
-_CLIENT_EXTENSIONS = {"trace": connection_trace}
-_ASYNC_CLIENT_EXTENSIONS = {"trace": async_connection_trace}
 
 
 
@@ -111,16 +111,21 @@ def verify_setting(
     return True
 
 
-def translate_error(exc: Exception, request: Request) -> TransportError:
+def translate_error(
+    exc: Exception, request: Request, *, sent: bool = True
+) -> TransportError:
     """Map an httpx exception to zaqarkit's; callers ``raise ... from exc``.
 
-    The message names the method and URL and never header values (they can
-    carry tokens). h11 quotes offending header values in protocol errors, so
-    for those only the exception type is kept; the original stays reachable
-    as ``__cause__``.
+    ``sent`` says whether any byte of the request was written (the error then
+    says the outcome is unknown); a failed connect or a pool timeout never
+    sent anything, whatever ``sent`` says. The message names the method and
+    URL and never header values (they can carry tokens). h11 quotes
+    offending header values in protocol errors, so for those only the
+    exception type is kept; the original stays reachable as ``__cause__``.
     """
     where = f"{request.method} {_redacted_url(request.url)}"
     kind = type(exc).__name__
+    operation = str(request.operation)
     httpcore = _httpcore()
     # Order matters: ConnectTimeout is a TimeoutException and RemoteProtocolError
     # a ProtocolError, and both belong to the more specific group.
@@ -128,20 +133,154 @@ def translate_error(exc: Exception, request: Request) -> TransportError:
     # raises httpcore's, a caller's httpx.Client raises httpx's.
     if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpcore.ConnectError,
                         httpcore.ConnectTimeout)):
-        return ConnectError(f"cannot connect for {where}: {kind}: {exc}")
+        return ConnectError(f"cannot connect for {where}: {kind}: {exc}", operation=operation)
+    if isinstance(exc, (httpx.PoolTimeout, httpcore.PoolTimeout)):
+        return TimeoutError(
+            f"no free connection for {where}: {kind}: {exc}", sent=False, operation=operation
+        )
     if isinstance(exc, (httpx.TimeoutException, httpcore.TimeoutException)):
-        # A pool timeout means the request never left; retrying is safe.
-        retryable = isinstance(exc, (httpx.PoolTimeout, httpcore.PoolTimeout))
-        return TimeoutError(f"timed out during {where}: {kind}: {exc}", retryable=retryable)
+        return TimeoutError(f"timed out during {where}: {kind}: {exc}", sent=sent,
+                            operation=operation)
     if isinstance(exc, (httpx.ReadError, httpx.WriteError, httpx.CloseError, httpcore.ReadError,
                         httpcore.WriteError, httpcore.NetworkError)):
-        return ReadError(f"connection broken during {where}: {kind}: {exc}")
+        return ReadError(f"connection broken during {where}: {kind}: {exc}", sent=sent,
+                         operation=operation)
     if isinstance(exc, (httpx.RemoteProtocolError, httpcore.RemoteProtocolError)):
-        return ReadError(f"connection broken during {where}: {kind}")
+        return ReadError(f"connection broken during {where}: {kind}", sent=sent,
+                         operation=operation)
     # LocalProtocolError and the base classes
     if isinstance(exc, (httpx.ProtocolError, httpcore.ProtocolError)):
-        return TransportProtocolError(f"HTTP protocol error during {where}: {kind}")
-    return TransportError(f"transport failure during {where}: {kind}: {exc}")
+        return TransportProtocolError(f"HTTP protocol error during {where}: {kind}", sent=sent,
+                                      operation=operation)
+    return TransportError(f"transport failure during {where}: {kind}: {exc}", sent=sent,
+                          operation=operation)
+
+
+def _left(timeout: float | None, error: str) -> float | None:
+    """``timeout`` bounded by the call's deadline; the httpcore ``error`` once it passed."""
+    left = deadline.bounded(timeout)
+    if left is not None and left <= 0:
+        raise getattr(_httpcore(), error)("the call's total timeout has passed")
+    return left
+
+
+def _mark_written() -> None:
+    written = _WRITTEN.get()
+    if written is not None:
+        written[0] = True
+
+
+class _DeadlineStream:
+    """A blocking httpcore stream whose every read and write ends by the
+    call's deadline: per-read timeouts alone let a server that drips one byte
+    at a time hold a call for as long as it likes."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        data: bytes = self._stream.read(max_bytes, _left(timeout, "ReadTimeout"))
+        return data
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        _mark_written()
+        self._stream.write(buffer, _left(timeout, "WriteTimeout"))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> _DeadlineStream:
+        return _DeadlineStream(
+            self._stream.start_tls(ssl_context, server_hostname, _left(timeout, "ConnectTimeout"))
+        )
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend:
+    """httpcore's blocking network backend, with :class:`_DeadlineStream` streams."""
+
+    def __init__(self) -> None:
+        self._backend = _httpcore().SyncBackend()
+
+    def connect_tcp(
+        self, host: str, port: int, timeout: float | None = None,
+        local_address: str | None = None, socket_options: Any = None,
+    ) -> _DeadlineStream:
+        return _DeadlineStream(self._backend.connect_tcp(
+            host, port, _left(timeout, "ConnectTimeout"), local_address, socket_options
+        ))
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> _DeadlineStream:
+        return _DeadlineStream(self._backend.connect_unix_socket(
+            path, _left(timeout, "ConnectTimeout"), socket_options
+        ))
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+class _AsyncDeadlineStream:
+    """The async twin of :class:`_DeadlineStream` (asyncio and trio)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        data: bytes = await self._stream.read(max_bytes, _left(timeout, "ReadTimeout"))
+        return data
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        _mark_written()
+        await self._stream.write(buffer, _left(timeout, "WriteTimeout"))
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+    async def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> _AsyncDeadlineStream:
+        return _AsyncDeadlineStream(await self._stream.start_tls(
+            ssl_context, server_hostname, _left(timeout, "ConnectTimeout")
+        ))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _AsyncDeadlineBackend:
+    """httpcore's async network backend (asyncio or trio, picked per call),
+    with :class:`_AsyncDeadlineStream` streams."""
+
+    def __init__(self) -> None:
+        from httpcore._backends.auto import AutoBackend
+
+        self._backend = AutoBackend()
+
+    async def connect_tcp(
+        self, host: str, port: int, timeout: float | None = None,
+        local_address: str | None = None, socket_options: Any = None,
+    ) -> _AsyncDeadlineStream:
+        return _AsyncDeadlineStream(await self._backend.connect_tcp(
+            host, port, _left(timeout, "ConnectTimeout"), local_address, socket_options
+        ))
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> _AsyncDeadlineStream:
+        return _AsyncDeadlineStream(await self._backend.connect_unix_socket(
+            path, _left(timeout, "ConnectTimeout"), socket_options
+        ))
+
+    async def sleep(self, seconds: float) -> None:
+        await self._backend.sleep(seconds)
 
 
 def _response_headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
@@ -177,7 +316,7 @@ def _env_proxies() -> bool:
 
 
 def _owned_httpx_options(
-    timeout: TimeoutArg, verify: bool, cacert: str | None, insecure: bool,
+    timeout: Timeout, verify: bool, cacert: str | None, insecure: bool,
     limits: httpx.Limits | None, cert: CertArg, proxy: str | None, trust_env: bool,
     http2: bool,
 ) -> dict[str, Any] | None:
@@ -196,7 +335,7 @@ def _owned_httpx_options(
     return {
         "verify": tls,
         "limits": limits if limits is not None else DEFAULT_LIMITS,
-        "timeout": timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout),
+        "timeout": httpx.Timeout(**timeout.as_dict()),
         "proxy": proxy,
         "trust_env": trust_env,
         "http2": http2,
@@ -224,31 +363,67 @@ def _ssl_context(verify: bool | ssl.SSLContext, cert: CertArg = None) -> ssl.SSL
     return context
 
 
-def _timeouts(timeout: TimeoutArg) -> dict[str, float | None]:
+def _timeout(timeout: TimeoutArg | httpx.Timeout) -> Timeout:
     if isinstance(timeout, httpx.Timeout):
-        return timeout.as_dict()
-    return {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
+        phases = timeout.as_dict()
+        return Timeout(None, **phases)
+    return Timeout.of(timeout)
+
+
+def _bounded_phases(phases: dict[str, float | None]) -> dict[str, float | None]:
+    """Each phase's timeout, bounded by what is left of the call's deadline."""
+    return {name: deadline.bounded(value) for name, value in phases.items()}
+
+
+class _Body:
+    """A request body for httpcore, iterable sync and async.
+
+    httpcore wraps plain bytes in an async *generator*; when a write times
+    out mid-body that generator is left unfinished, and trio reports it at
+    garbage collection. A plain iterator object has nothing to finalise.
+    """
+
+    __slots__ = ("_content",)
+
+    def __init__(self, content: bytes) -> None:
+        self._content = content
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter((self._content,))
+
+    def __aiter__(self) -> _Body:
+        return self
+
+    async def __anext__(self) -> bytes:
+        content = self._content
+        if content is None:
+            raise StopAsyncIteration
+        self._content = None  # type: ignore[assignment]
+        return content
 
 
 class _RequestShaper:
     """Turns prepared requests into httpcore's arguments, caching per origin
     what only depends on the origin (parsed URL parts and the Host header)."""
 
-    def __init__(self, timeout: TimeoutArg, trace: Callable[..., Any] = connection_trace) -> None:
+    def __init__(self, timeout: Timeout, trace: Callable[..., Any] = connection_trace) -> None:
         self._origins: dict[str, tuple[bytes, bytes, int | None, tuple[bytes, bytes]]] = {}
+        self.timeout = timeout
         # "trace": an INFO log line per new connection (zaqarkit._observe).
-        self.extensions: dict[str, Any] = {
-            "timeout": _timeouts(timeout), "trace": trace,
-        }
+        self.extensions: dict[str, Any] = {"timeout": timeout.as_dict(), "trace": trace}
         self._url_type = _httpcore().URL
         self._request_type = _httpcore().Request
 
     def build(self, request: Request) -> httpcore.Request:
         """The httpcore request for a prepared ``request``."""
         method, url, headers = self.shape(request)
+        extensions = self.extensions
+        if deadline.current() is not None:
+            # Connect and pool waits must not outlast the call either.
+            extensions = {"timeout": _bounded_phases(extensions["timeout"])}
         built: httpcore.Request = self._request_type(
-            method, url, headers=headers, content=request.body or b"",
-            extensions=self.extensions,
+            method, url, headers=headers, content=_Body(request.body or b""),
+            extensions=extensions,
         )
         return built
 
@@ -295,6 +470,13 @@ class _RequestShaper:
         )
 
 
+def _admission_wait(pool_timeout: float | None) -> float:
+    """Seconds to wait for a free connection: the pool timeout, bounded by the
+    call's deadline (-1, forever, for neither; acquire() takes no None)."""
+    left = deadline.bounded(pool_timeout)
+    return -1 if left is None else max(0.0, left)
+
+
 def _pool_options(
     verify: bool, cacert: str | None, insecure: bool, limits: httpx.Limits | None,
     cert: CertArg = None,
@@ -334,8 +516,9 @@ class _AsyncConnections:
         self._open: set[Any] = set()
         self._loop = EventLoopBinding("HTTP connections")
         self._cancel_guard: Callable[[], None] | None = None
+        self._backend = _AsyncDeadlineBackend()
 
-    async def request(self, request: Any) -> Any:
+    async def request(self, request: Any, operation: str | None = None) -> Any:
         """Send ``request`` (an httpcore.Request); return (response, body)."""
         import anyio
 
@@ -351,14 +534,16 @@ class _AsyncConnections:
         try:
             self._slots.acquire_nowait()
         except anyio.WouldBlock:
+            wait = deadline.bounded(self._pool_timeout)
             try:
-                with anyio.fail_after(self._pool_timeout):
+                with anyio.fail_after(wait):
                     await self._slots.acquire()
             except builtins.TimeoutError:  # from fail_after
                 raise TimeoutError(
-                    f"no free connection within {self._pool_timeout} s "
+                    f"no free connection within {wait} s "
                     f"({self._max_connections} in use)",
-                    retryable=True,  # nothing was sent
+                    sent=False,
+                    operation=operation,
                 ) from None
         try:
             return await self._send(request)
@@ -377,6 +562,7 @@ class _AsyncConnections:
                 self._origin_type(url.scheme, url.host, port),
                 ssl_context=self._ssl_context,
                 keepalive_expiry=self._keepalive_expiry,
+                network_backend=self._backend,
             )
             self._open.add(connection)
         try:
@@ -433,8 +619,10 @@ def _response(status: int, raw_headers: Iterable[tuple[bytes, bytes]], body: byt
 class HttpxTransport(Closing):
     """Blocking HTTP transport over one long-lived connection pool.
 
-    ``timeout`` is seconds (or an :class:`httpx.Timeout`; ``None`` waits
-    forever), default :data:`DEFAULT_TIMEOUT`. TLS certificates are verified
+    ``timeout`` is seconds or a :class:`zaqarkit.Timeout` (an
+    :class:`httpx.Timeout` is accepted for its phases; ``None`` waits
+    forever), default :data:`DEFAULT_TIMEOUT`. A float or ``Timeout.total``
+    bounds each request as a whole, however slowly the server answers. TLS certificates are verified
     unless ``insecure=True`` (or ``verify=False``); ``cacert`` names a CA
     bundle to trust; ``cert`` is a client certificate (a PEM file with its
     key, or a ``(cert, key)`` pair). ``limits`` bounds the connection pool
@@ -462,7 +650,7 @@ class HttpxTransport(Closing):
     def __init__(
         self,
         *,
-        timeout: TimeoutArg = DEFAULT_TIMEOUT,
+        timeout: TimeoutArg | httpx.Timeout = DEFAULT_TIMEOUT,
         verify: bool = True,
         cacert: str | None = None,
         insecure: bool = False,
@@ -477,35 +665,59 @@ class HttpxTransport(Closing):
         self._client: httpx.Client | None = client
         self._owns_client = False
         self._pool: httpcore.ConnectionPool | None = None
+        self._timeout = _timeout(timeout)
         if client is None:
             owned = _owned_httpx_options(
-                timeout, verify, cacert, insecure, limits, cert, proxy, trust_env, http2
+                self._timeout, verify, cacert, insecure, limits, cert, proxy, trust_env, http2
             )
             if owned is not None:
                 self._client, self._owns_client = httpx.Client(**owned), True
             else:
+                options = _pool_options(verify, cacert, insecure, limits, cert)
                 self._pool = _httpcore().ConnectionPool(
-                    **_pool_options(verify, cacert, insecure, limits, cert)
+                    **options, network_backend=_DeadlineBackend()
                 )
-                self._shaper = _RequestShaper(timeout)
+                # httpcore's sync pool can close an idle connection it has just
+                # assigned to a queued request (encode/httpcore#1110: the
+                # waiting thread then reads a closed socket, EBADF). Admitting
+                # at most max_connections requests at once means none queues.
+                self._admission: threading.BoundedSemaphore | None = (
+                    threading.BoundedSemaphore(options["max_connections"])
+                    if options["max_connections"] is not None else None
+                )
+                self._shaper = _RequestShaper(self._timeout)
         self._closed = False
 
     def handle_request(self, request: Request) -> Response:
         if self._closed:
-            raise TransportError(_CLOSED)
+            raise TransportError(_CLOSED, sent=False, operation=str(request.operation))
         pool = self._pool
+        written = [False]
+        token = _WRITTEN.set(written)
         try:
-            if pool is None:
-                return self._send_with_client(request)
-            response = pool.handle_request(self._shaper.build(request))
-            try:
-                body = response.read()
-            finally:
-                response.close()
+            with deadline.scope(self._timeout.total):
+                if pool is None:
+                    return self._send_with_client(request)
+                admission = self._admission
+                if admission is not None and not admission.acquire(
+                    timeout=_admission_wait(self._timeout.pool)
+                ):
+                    raise _httpcore().PoolTimeout("no connection became free in time")
+                try:
+                    response = pool.handle_request(self._shaper.build(request))
+                    try:
+                        body = response.read()
+                    finally:
+                        response.close()
+                finally:
+                    if admission is not None:
+                        admission.release()
         except Exception as exc:
             if not _is_library_error(exc):
                 raise
-            raise translate_error(exc, request) from exc
+            raise translate_error(exc, request, sent=written[0] or pool is None) from exc
+        finally:
+            _WRITTEN.reset(token)
         return _response(response.status, response.headers, body)
 
     def _send_with_client(self, request: Request) -> Response:
@@ -517,7 +729,10 @@ class HttpxTransport(Closing):
         response = client.send(
             client.build_request(
                 request.method, request.url, headers=request.headers, content=request.body,
-                extensions=_CLIENT_EXTENSIONS,
+                extensions={
+                    "timeout": _bounded_phases(client.timeout.as_dict()),
+                    "trace": connection_trace,
+                },
             )
         )
         return _response(response.status_code, response.headers.raw, response.content)
@@ -555,7 +770,7 @@ class AsyncHttpxTransport(AsyncClosing):
     def __init__(
         self,
         *,
-        timeout: TimeoutArg = DEFAULT_TIMEOUT,
+        timeout: TimeoutArg | httpx.Timeout = DEFAULT_TIMEOUT,
         verify: bool = True,
         cacert: str | None = None,
         insecure: bool = False,
@@ -570,32 +785,39 @@ class AsyncHttpxTransport(AsyncClosing):
         self._client: httpx.AsyncClient | None = client
         self._owns_client = False
         self._pool: _AsyncConnections | None = None
+        self._timeout = _timeout(timeout)
         if client is None:
             owned = _owned_httpx_options(
-                timeout, verify, cacert, insecure, limits, cert, proxy, trust_env, http2
+                self._timeout, verify, cacert, insecure, limits, cert, proxy, trust_env, http2
             )
             if owned is not None:
                 self._client, self._owns_client = httpx.AsyncClient(**owned), True
             else:
-                self._shaper = _RequestShaper(timeout, async_connection_trace)
+                self._shaper = _RequestShaper(self._timeout, async_connection_trace)
                 self._pool = _AsyncConnections(
-                    _pool_options(verify, cacert, insecure, limits, cert),
-                    self._shaper.extensions["timeout"]["pool"],
+                    _pool_options(verify, cacert, insecure, limits, cert), self._timeout.pool
                 )
         self._closed = False
 
     async def handle_async_request(self, request: Request) -> Response:
         if self._closed:
-            raise TransportError(_CLOSED)
+            raise TransportError(_CLOSED, sent=False, operation=str(request.operation))
         pool = self._pool
+        written = [False]
+        token = _WRITTEN.set(written)
         try:
-            if pool is None:
-                return await self._send_with_client(request)
-            response, body = await pool.request(self._shaper.build(request))
+            with deadline.scope(self._timeout.total):
+                if pool is None:
+                    return await self._send_with_client(request)
+                response, body = await pool.request(
+                    self._shaper.build(request), str(request.operation)
+                )
         except Exception as exc:
             if not _is_library_error(exc):
                 raise
-            raise translate_error(exc, request) from exc
+            raise translate_error(exc, request, sent=written[0] or pool is None) from exc
+        finally:
+            _WRITTEN.reset(token)
         return _response(response.status, response.headers, body)
 
     async def _send_with_client(self, request: Request) -> Response:
@@ -604,7 +826,10 @@ class AsyncHttpxTransport(AsyncClosing):
         response = await client.send(
             client.build_request(
                 request.method, request.url, headers=request.headers, content=request.body,
-                extensions=_ASYNC_CLIENT_EXTENSIONS,
+                extensions={
+                    "timeout": _bounded_phases(client.timeout.as_dict()),
+                    "trace": async_connection_trace,
+                },
             )
         )
         return _response(response.status_code, response.headers.raw, response.content)

@@ -403,8 +403,9 @@ class WebSocketTransport(_Driver, Closing):
     >>> transport.handle_request(ApiV2().ping().request)
     Traceback (most recent call last):
     ...
-    zaqarkit.errors.UnsupportedOperation: ping_node is not available over the WebSocket \
-transport (Zaqar implements no such action); use the HTTP transport
+    zaqarkit.errors.UnsupportedOperation: ping_node is not available over WebSocket \
+(Zaqar implements no such action): pass http_url='http://...' (the server's HTTP endpoint) \
+to the client and it is sent there, or use an http:// url=
     >>> transport.close()
     """
 

@@ -235,6 +235,23 @@ def test_v2_only_operations_send_nothing(
     assert counting.sent == []
 
 
+def test_refusals_come_before_lazy_queue_creation(
+    client: Client, counting: CountingTransport
+) -> None:
+    # The handles auto-create: a refusal must not first send the queue PUT.
+    with pytest.raises(UnsupportedOperation, match=r"v1(\.1)?$"):
+        client.queue(_name()).signed_url()
+    with pytest.raises(UnsupportedOperation, match=r"v1(\.1)?$"):
+        client.queue(_name()).purge()
+    if client.api_version == "1":
+        with pytest.raises(UnsupportedOperation, match=r"'message_pop'.*v1$"):
+            client.queue(_name()).pop()
+    else:
+        with pytest.raises(UnsupportedOperation, match=r"queue_update.*v1\.1"):
+            client.queue(_name()).metadata({"owner": "x"})
+    assert counting.sent == []
+
+
 def test_pools(pooled_client: Client) -> None:
     names = [p.name for p in pooled_client.pools()]
     assert "pool1" in names

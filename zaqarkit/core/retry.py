@@ -1,0 +1,244 @@
+"""The retry and re-authentication flow of one call, as a pure generator.
+
+The facades drive :func:`call_flow` with a short loop; the flow decides,
+they execute. It yields three kinds of step:
+
+- :class:`Send`: send the request (with fresh credentials) and send back a
+  :class:`Outcome` (the response or the :class:`~zaqarkit.errors.TransportError`,
+  and the clock reading afterwards);
+- :class:`Reauthenticate`: the credentials were rejected (401); forget them
+  and send back whether new ones can be had (``auth.invalidate(...)``);
+- :class:`Sleep`: wait, log the retry, and send back the clock reading.
+
+and returns the final :class:`~zaqarkit.core.wire.Response` (which the
+caller parses: an error status becomes an ApiError) or raises the final
+TransportError. Time and randomness are inputs (the clock readings sent in,
+and ``rand``), so tests are deterministic.
+
+What is retried: a TransportError whose ``retryable`` is true (nothing was
+sent, or the operation is idempotent); 429 and 503 answers, which say that
+the server did not act (honouring ``Retry-After`` up to a cap); 502 and 504
+only for idempotent operations, since a gateway may have forwarded the
+request. ``RetryPolicy(retry_unsafe=True)`` (or the ``unsafe`` argument,
+per call) also resends what may already have been executed: a message post
+whose reply was lost may then be stored twice.
+
+>>> policy = RetryPolicy(attempts=3, backoff=1.0, jitter=0.0)
+>>> flow = call_flow(policy, "queue_get", now=0.0, rand=lambda: 0.5)
+>>> next(flow)
+Send(attempt=1)
+>>> flow.send(Outcome(Response(503, {"retry-after": "2"}), now=0.1))
+Sleep(seconds=2.0, attempt=1, reason='503', operation='queue_get')
+>>> flow.send(2.1)
+Send(attempt=2)
+>>> try:
+...     flow.send(Outcome(Response(200, {}, b"{}"), now=2.2))
+... except StopIteration as done:
+...     print(done.value.status)
+200
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias
+
+from zaqarkit.core.operations import is_idempotent
+from zaqarkit.core.parse import retry_after
+from zaqarkit.core.wire import Response
+from zaqarkit.errors import RETRYABLE_STATUSES, TransportError, ValidationError
+
+__all__ = [
+    "DEFAULT_RETRIES",
+    "Outcome",
+    "Reauthenticate",
+    "RetryArg",
+    "RetryPolicy",
+    "Send",
+    "Sleep",
+    "Step",
+    "call_flow",
+]
+
+#: Statuses that mean "not done, try later" whatever the operation: Zaqar
+#: answers 503 when its storage is down, 429 when rate limited, both before
+#: acting on the request.
+_REFUSED_STATUSES = frozenset({429, 503})
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How a client retries a failed call.
+
+    ``attempts`` counts the first try (1 disables retries). Delays grow from
+    ``backoff`` by ``multiplier`` up to ``max_backoff``, with jitter: with
+    ``jitter=1.0`` ("full jitter") each delay is drawn between 0 and that
+    value; with ``0.0`` it is exact. A ``Retry-After`` of at most
+    ``max_retry_after`` seconds is honoured (the delay is at least that); a
+    longer one ends the retries and the error carries it. ``retry_unsafe``
+    also resends calls that may already have been executed (see the module).
+    The call's total timeout bounds retries and sleeps too.
+
+    >>> RetryPolicy().attempts
+    3
+    >>> RetryPolicy.of(0).attempts, RetryPolicy.of(None).attempts, RetryPolicy.of(5).attempts
+    (1, 1, 6)
+    >>> RetryPolicy(attempts=0)
+    Traceback (most recent call last):
+    ...
+    zaqarkit.errors.ValidationError: retries.attempts: must be an int of at least 1, got 0
+    """
+
+    attempts: int = 3
+    backoff: float = 0.5
+    multiplier: float = 2.0
+    max_backoff: float = 8.0
+    jitter: float = 1.0
+    max_retry_after: float = 30.0
+    retry_unsafe: bool = False
+    statuses: frozenset[int] = field(default=RETRYABLE_STATUSES)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.attempts, bool) or not isinstance(self.attempts, int) \
+                or self.attempts < 1:
+            raise ValidationError(
+                "retries.attempts", f"must be an int of at least 1, got {self.attempts!r}"
+            )
+        for name in ("backoff", "multiplier", "max_backoff", "max_retry_after"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or not 0 <= value < float("inf"):
+                raise ValidationError(
+                    f"retries.{name}", f"must be a finite number >= 0, got {value!r}"
+                )
+        if isinstance(self.jitter, bool) or not isinstance(self.jitter, (int, float)) \
+                or not 0 <= self.jitter <= 1:
+            raise ValidationError(
+                "retries.jitter", f"must be between 0 and 1, got {self.jitter!r}"
+            )
+
+    @classmethod
+    def of(cls, value: RetryArg) -> RetryPolicy:
+        """Accept a policy, a number of retries (``0`` turns retrying off) or None (off)."""
+        if isinstance(value, RetryPolicy):
+            return value
+        if value is None:
+            return cls(attempts=1)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValidationError(
+                "retries", f"must be a RetryPolicy, an int >= 0 or None, got {value!r}"
+            )
+        return cls(attempts=value + 1)
+
+    def delay(self, retry: int, rand: float) -> float:
+        """Backoff before retry number ``retry`` (1-based), given ``rand`` in [0, 1).
+
+        >>> p = RetryPolicy(backoff=0.5, multiplier=2, max_backoff=3, jitter=0)
+        >>> [p.delay(n, 0.9) for n in (1, 2, 3, 4)]
+        [0.5, 1.0, 2.0, 3.0]
+        >>> RetryPolicy(backoff=1, jitter=1).delay(1, 0.25)
+        0.25
+        """
+        ceiling = min(self.max_backoff, self.backoff * self.multiplier ** (retry - 1))
+        return ceiling * (1 - self.jitter) + ceiling * self.jitter * rand
+
+
+RetryArg: TypeAlias = "RetryPolicy | int | None"
+
+#: The clients' default: two retries, delays of up to 0.5 s and 1 s.
+DEFAULT_RETRIES = RetryPolicy()
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Send the request now (``attempt`` counts from 1; a resend after
+    re-authentication keeps its number)."""
+
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class Reauthenticate:
+    """The server rejected the credentials: invalidate them and answer whether
+    fresh ones can be obtained."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sleep:
+    """Wait ``seconds`` before the next attempt (log it: this is a retry)."""
+
+    seconds: float
+    attempt: int
+    reason: str
+    operation: str
+
+
+Step: TypeAlias = "Send | Reauthenticate | Sleep"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a :class:`Send` produced, and the clock reading after it."""
+
+    result: Response | TransportError
+    now: float
+
+
+def call_flow(
+    policy: RetryPolicy,
+    operation: str,
+    *,
+    now: float,
+    rand: Callable[[], float],
+    total: float | None = None,
+    unsafe: bool = False,
+) -> Generator[Step, Any, Response]:
+    """Decide one call's sends, re-authentication and retries (see the module).
+
+    ``now`` is the clock when the call starts and ``total`` its budget in
+    seconds (None: unbounded); no sleep is started that would end past
+    ``now + total``. ``rand()`` returns a float in [0, 1) for the jitter.
+    ``unsafe`` (or ``policy.retry_unsafe``) also retries what may have been
+    executed already.
+    """
+    deadline = None if total is None else now + total
+    idempotent = is_idempotent(operation)
+    unsafe = unsafe or policy.retry_unsafe
+    reauthenticated = False
+    attempt = 1
+    while True:
+        outcome: Outcome = yield Send(attempt)
+        result = outcome.result
+        if isinstance(result, Response):
+            if result.status == 401 and not reauthenticated:
+                reauthenticated = True
+                if (yield Reauthenticate()):
+                    continue
+                return result
+            if result.status not in policy.statuses:
+                return result
+            if result.status not in _REFUSED_STATUSES and not (idempotent or unsafe):
+                return result  # a gateway error: the server may have acted
+            reason = str(result.status)
+            wait = retry_after(result) if result.status in _REFUSED_STATUSES else None
+        else:
+            if not (result.retryable or unsafe):
+                raise result
+            reason = type(result).__name__
+            wait = None
+        if attempt >= policy.attempts or (wait is not None and wait > policy.max_retry_after):
+            return _give_up(result)
+        delay = policy.delay(attempt, rand())
+        if wait is not None:
+            delay = max(delay, wait)
+        if deadline is not None and outcome.now + delay >= deadline:
+            return _give_up(result)
+        yield Sleep(delay, attempt, reason, operation)
+        attempt += 1
+
+
+def _give_up(result: Response | TransportError) -> Response:
+    if isinstance(result, TransportError):
+        raise result
+    return result
