@@ -15,25 +15,19 @@ openstacksdk 4.22 ``create_claim`` fails whenever something was claimed
 resource's computed cloud location, not the Location header): the
 claim scenario then reports that error, as a user would meet it.
 
-Until this contender is in the contender table, run it with
-``python -m benchmarks.openstacksdk_contender`` followed by the options of
-``python -m benchmarks``; it adds the key ``openstacksdk`` to the table and
-runs the suite, e.g.::
+Its key in the contender table (``benchmarks/contenders.py``) is
+``openstacksdk``, e.g.::
 
-    python -m benchmarks.openstacksdk_contender --tier replay \\
-        --scenario post1,post10,list10,claim_delete \\
+    python -m benchmarks --tier replay --scenario post1,post10,list10,claim_delete \\
         --contender openstacksdk,zaqarclient,zk-http --rounds 5 --duration 2 --no-plots
 """
 
 from __future__ import annotations
 
 import itertools
-import sys
 from typing import Any
 
 from benchmarks import contenders as _c
-
-KEY = "openstacksdk"
 
 
 class OpenstackSdkPeer:
@@ -83,25 +77,3 @@ class OpenstackSdkPeer:
 
     def close(self) -> None:
         self.conn.close()
-
-
-CONTENDER = _c.Contender(KEY, "openstacksdk message proxy", "sync", "http", _c.NET,
-                         OpenstackSdkPeer, ("openstack.message.v2._proxy",))
-
-
-def register() -> None:
-    """Add the contender to ``benchmarks.contenders`` (before the runner is imported)."""
-    if KEY not in _c.BY_KEY:
-        _c.CONTENDERS = (*_c.CONTENDERS, CONTENDER)
-        _c.BY_KEY[KEY] = CONTENDER
-
-
-def main(argv: list[str] | None = None) -> int:
-    register()
-    from benchmarks.__main__ import main_run
-
-    return main_run(list(sys.argv[1:] if argv is None else argv))
-
-
-if __name__ == "__main__":
-    sys.exit(main())
