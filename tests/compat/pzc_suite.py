@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,9 +68,18 @@ def prepare(workdir: Path) -> Path:
     return tree
 
 
-def run(url: str, target: str, tree: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
+def run(
+    url: str,
+    target: str,
+    tree: Path,
+    env: dict[str, str] | None = None,
+    select: Sequence[str] = (SUITE,),
+) -> dict[str, Any]:
     """Run the suite in a subprocess; returns ``{"passed": [...], "failed":
-    {test: reason}, "skipped": [...], "foreign": [...]}``."""
+    {test: reason}, "skipped": [...], "foreign": [...]}``.
+
+    ``select`` is what pytest collects, relative to the tree (the whole v2
+    suite by default; a module, or the suite with ``--ignore=...``)."""
     out = tree / f"result-{target}.json"
     environ = {
         **os.environ,
@@ -78,7 +88,7 @@ def run(url: str, target: str, tree: Path, env: dict[str, str] | None = None) ->
         **(env or {}),
     }
     subprocess.run(
-        [sys.executable, str(Path(__file__)), "--child", target, str(tree), str(out)],
+        [sys.executable, str(Path(__file__)), "--child", target, str(tree), str(out), *select],
         cwd=tree, env=environ, check=False, timeout=900,
     )
     return dict(json.loads(out.read_text()))
@@ -111,7 +121,7 @@ def _alias_compat(tree: Path) -> None:
     spec.loader.exec_module(module)
 
 
-def _child(target: str, tree: Path, out: Path) -> int:
+def _child(target: str, tree: Path, out: Path, select: Sequence[str]) -> int:
     import pytest
 
     if target == "compat":
@@ -130,7 +140,7 @@ def _child(target: str, tree: Path, out: Path) -> int:
 
     code = pytest.main(
         ["-q", "-p", "no:cacheprovider", "--rootdir", str(tree), "-c", str(tree / "pytest.ini"),
-         SUITE],
+         *(select or [SUITE])],
         plugins=[Collect()],
     )
     compat_root = str(Path(__file__).resolve().parents[2] / "zaqarkit" / "compat")
@@ -147,7 +157,7 @@ def _child(target: str, tree: Path, out: Path) -> int:
 
 def main(argv: list[str]) -> int:
     if argv[:1] == ["--child"]:
-        return _child(argv[1], Path(argv[2]), Path(argv[3]))
+        return _child(argv[1], Path(argv[2]), Path(argv[3]), argv[4:])
     url, target = argv[0], argv[1]
     workdir = Path(tempfile.mkdtemp(prefix="pzc-suite-"))
     try:

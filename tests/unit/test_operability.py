@@ -214,7 +214,8 @@ def test_debug_line_for_a_request_without_response(caplog: pytest.LogCaptureFixt
     def down(request: Request) -> Response:
         raise ConnectError("refused")
 
-    cli = Client(URL, project_id="p", transport=MockTransport(down))
+    # retries=0: one attempt, one line (each retried attempt logs its own).
+    cli = Client(URL, project_id="p", transport=MockTransport(down), retries=0)
     with pytest.raises(ConnectError):
         cli.queue("q", auto_create=False).stats()
     (record,) = [r for r in caplog.records if r.name == "zaqarkit.http"]

@@ -36,7 +36,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 from zaqarkit.core import _json as fastjson
@@ -298,10 +298,17 @@ def decode_frame(data: str | bytes) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    """A frame to write: ``data`` is ``str`` (send as text) or ``bytes`` (binary)."""
+    """A frame to write: ``data`` is ``str`` (send as text) or ``bytes`` (binary).
+
+    ``data`` stays out of the repr: the frame's headers carry the token or
+    signature (the ``request``'s own repr masks them).
+
+    >>> Outgoing("1", '{"headers": {"X-Auth-Token": "s3cret"}}', None)  # doctest: +ELLIPSIS
+    Outgoing(request_id='1', request=None)
+    """
 
     request_id: str
-    data: str | bytes
+    data: str | bytes = field(repr=False)
     request: Request
 
 

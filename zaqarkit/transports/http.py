@@ -420,7 +420,7 @@ class _RequestShaper:
         extensions = self.extensions
         if deadline.current() is not None:
             # Connect and pool waits must not outlast the call either.
-            extensions = {"timeout": _bounded_phases(extensions["timeout"])}
+            extensions = {**extensions, "timeout": _bounded_phases(extensions["timeout"])}
         built: httpcore.Request = self._request_type(
             method, url, headers=headers, content=_Body(request.body or b""),
             extensions=extensions,
