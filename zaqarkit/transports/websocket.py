@@ -110,27 +110,6 @@ class _Signal:
         return self._lock.acquire(timeout=-1 if timeout is None else timeout)
 
 
-class _FutureSignal:
-    """A one-shot event on an asyncio future: ``anyio.Event`` costs about
-    twice as much per request (measured 11.5 vs 4.8 us with its wait)."""
-
-    __slots__ = ("_future",)
-
-    def __init__(self, future: Any) -> None:
-        self._future = future
-
-    def set(self) -> None:
-        future = self._future
-        if not future.done():
-            # A future of an event loop that has ended cannot be woken (and
-            # nobody waits on it any more).
-            with contextlib.suppress(RuntimeError):
-                future.set_result(None)
-
-    async def wait(self) -> None:
-        await self._future
-
-
 class _Waiter:
     """One request's outcome, set once."""
 
@@ -715,9 +694,6 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
         self._scopes: dict[str, anyio.CancelScope] = {}  # "timer", "attempt N"
         self._tasks: set[Any] = set()
         self.backend: str | None = None
-        #: The running asyncio loop this transport is bound to (None: trio,
-        #: or not bound yet): requests then take the asyncio fast path.
-        self._asyncio_loop: Any = None
 
     async def _feed(self, input: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Give the machine one input; carry out what it asks; return its result."""
@@ -733,9 +709,6 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
 
     async def _call(self, ticket: int) -> Response:
         """Send what the machine has queued and wait for ``ticket``'s outcome."""
-        loop = self._asyncio_loop
-        if loop is not None:
-            return await self._call_asyncio(loop, ticket)
         waiter = _Waiter(anyio.Event())
         self._waiters[ticket] = waiter
         try:
@@ -743,41 +716,16 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
                 await self._feed(lambda now: None)
                 await waiter.event.wait()
         except TimeoutError:  # the builtin, from fail_after
-            await self._timed_out(ticket)
+            error = await self._feed(self._m.timed_out, ticket)
+            self._waiters.pop(ticket, None)
+            if error is not None:
+                raise error from None
         except BaseException:  # the caller was cancelled: stop tracking it
-            await self._cancelled(ticket)
+            with anyio.CancelScope(shield=True):
+                await self._feed(self._m.timed_out, ticket)
+            self._waiters.pop(ticket, None)
             raise
         return waiter.outcome()
-
-    async def _call_asyncio(self, loop: Any, ticket: int) -> Response:
-        # The same as _call on the asyncio primitives themselves: anyio's
-        # cancel scope and Event cost about 35 us per request together
-        # (measured), asyncio.timeout and a bare future about 14.
-        import asyncio
-
-        waiter = _Waiter(_FutureSignal(loop.create_future()))
-        self._waiters[ticket] = waiter
-        try:
-            async with asyncio.timeout(self.timeout):
-                await self._feed(lambda now: None)
-                await waiter.event.wait()
-        except TimeoutError:  # the builtin, from asyncio.timeout
-            await self._timed_out(ticket)
-        except BaseException:  # the caller was cancelled: stop tracking it
-            await self._cancelled(ticket)
-            raise
-        return waiter.outcome()
-
-    async def _timed_out(self, ticket: int) -> None:
-        error = await self._feed(self._m.timed_out, ticket)
-        self._waiters.pop(ticket, None)
-        if error is not None:
-            raise error from None
-
-    async def _cancelled(self, ticket: int) -> None:
-        with anyio.CancelScope(shield=True):
-            await self._feed(self._m.timed_out, ticket)
-        self._waiters.pop(ticket, None)
 
     async def subscribe(
         self,
@@ -823,14 +771,7 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
         # One asyncio.run or trio.run after another (as test frameworks do):
         # what the ended loop left behind is dropped and the next request
         # connects afresh. Use from two live loops at once is refused.
-        running = _running_asyncio_loop()
-        if running is not None and running is self._asyncio_loop:
-            return  # the loop of the previous request: the common case, no sniffio
-        self._asyncio_loop = None
-        rebound = self._loop.rebind()
-        if running is not None and current_backend() == "asyncio":
-            self._asyncio_loop = running
-        if rebound and self._m.state is not State.IDLE and not self.closed:
+        if self._loop.rebind() and self._m.state is not State.IDLE and not self.closed:
             ended = errors.ReadError("the event loop of this WebSocket ended", sent=True)
             for waiter in self._waiters.values():
                 waiter.settle(None, ended)
@@ -925,7 +866,6 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
             return trio_connect(self.url, **kwargs)
         from websockets.asyncio.client import connect as asyncio_connect
 
-        kwargs.setdefault("create_connection", _asyncio_connection_class())
         return asyncio_connect(self.url, **kwargs)
 
     async def _connect(self, out: Connect) -> None:
@@ -945,8 +885,6 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
         self._ws, self._ws_attempt = ws, attempt
         try:
             if await self._feed(self._m.connected, attempt):
-                if hasattr(ws, "on_message"):
-                    ws.on_message = self._on_message
                 with contextlib.suppress(ConnectionClosed):
                     async for data in ws:
                         self._m.receive(data, now=time.monotonic())
@@ -965,23 +903,6 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
             await _abort(ws)
             await self._feed(self._m.lost, attempt, ws.close_code or 1006, ws.close_reason or "")
 
-    def _on_message(self, data: str | bytes) -> None:
-        # Called by _DirectConnection from the protocol's data_received: the
-        # reply settles its caller's future at once, with no hop through a
-        # reader task (measured: that hop doubled the client CPU of a request
-        # compared with plain websockets awaiting its own recv()).
-        self._m.receive(data, now=time.monotonic())
-        work = self._settle(self._m.drain())
-        if work:
-            self._spawn_work(work)
-
-    def _spawn_work(self, work: list[Output]) -> None:
-        import asyncio
-
-        task = asyncio.get_running_loop().create_task(self._do(work))
-        self._tasks.add(task)  # the loop keeps only weak references to tasks
-        task.add_done_callback(self._tasks.discard)
-
     async def _refresh(self) -> None:
         assert self._token_refresh is not None
         try:
@@ -993,57 +914,6 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
             return
         token, expiry = _token_input(value)
         await self._feed(self._m.token, token, **expiry)
-
-
-_DIRECT: Any = None
-
-
-def _asyncio_connection_class() -> Any:
-    """websockets' asyncio ClientConnection, handing each complete data frame
-    to ``on_message`` (once set) from ``data_received`` itself. Everything
-    else (the handshake, control frames, fragmented messages, text that is
-    not UTF-8) takes websockets' own path, and so ``async for`` in
-    :meth:`AsyncWebSocketTransport._serve`."""
-    global _DIRECT
-    if _DIRECT is None:
-        from websockets.asyncio.client import ClientConnection
-        from websockets.frames import Frame, Opcode
-
-        text, binary = Opcode.TEXT, Opcode.BINARY
-
-        class _DirectConnection(ClientConnection):
-            on_message: Callable[[str | bytes], None] | None = None
-
-            def process_event(self, event: Any) -> None:
-                deliver = self.on_message
-                if deliver is not None and type(event) is Frame and event.fin:
-                    if event.opcode is text:
-                        try:
-                            message: str | bytes = bytes(event.data).decode()
-                        except UnicodeDecodeError:
-                            super().process_event(event)  # websockets fails the connection
-                            return
-                    elif event.opcode is binary:
-                        message = bytes(event.data)
-                    else:
-                        super().process_event(event)
-                        return
-                    try:
-                        deliver(message)
-                    except Exception:  # never break the protocol's data_received
-                        logger.exception("WebSocket message handling failed")
-                    return
-                super().process_event(event)
-
-        _DIRECT = _DirectConnection
-    return _DIRECT
-
-
-def _running_asyncio_loop() -> Any:
-    """The running asyncio loop, or None (under trio, or outside a loop)."""
-    import asyncio
-
-    return asyncio.events._get_running_loop()
 
 
 async def _abort(ws: Any) -> None:
