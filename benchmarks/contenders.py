@@ -599,6 +599,12 @@ def _amake(cls: Callable[..., Any], **kw: Any) -> Callable[[Target], Awaitable[A
     return lambda t: _async_make(cls, t, **kw)
 
 
+def _openstacksdk(t: Target) -> Any:
+    from benchmarks.openstacksdk_contender import OpenstackSdkPeer
+
+    return OpenstackSdkPeer(t)
+
+
 NET = ("replay", "real")
 WS_MODULE = "zaqarkit.transports.websocket"
 
@@ -612,6 +618,8 @@ CONTENDERS: tuple[Contender, ...] = (
     Contender("httpx", "plain httpx.Client", "sync", "http", NET, HttpxPlain, ("httpx",)),
     Contender("zaqarclient", "python-zaqarclient 4.7.0", "sync", "http", NET, ZaqarClientPeer,
               ("zaqarclient.queues.client",)),
+    Contender("openstacksdk", "openstacksdk message proxy", "sync", "http", NET, _openstacksdk,
+              ("openstack.message.v2._proxy",)),
     Contender("zk-http", "zaqarkit Client (HTTP)", "sync", "http", NET, ZaqarkitSync),
     Contender("zk-async-http", "zaqarkit AsyncClient (HTTP, asyncio)", "asyncio", "http", NET,
               _amake(ZaqarkitAsync), concurrent=True),

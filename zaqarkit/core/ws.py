@@ -35,11 +35,11 @@ True
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
+from zaqarkit.core import _json as fastjson
 from zaqarkit.core import validate as v
 from zaqarkit.core.api import ApiV2
 from zaqarkit.core.context import encode_query
@@ -267,10 +267,6 @@ def frame_body(request: Request) -> dict[str, Any]:
     return body
 
 
-#: One encoder for every frame: json.dumps with arguments builds a new one per call.
-_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-
-
 def encode_frame(frame: Mapping[str, Any], codec: Codec = "json") -> str | bytes:
     """A text frame (``str``, JSON) or a binary frame (``bytes``, MessagePack)."""
     if codec == "msgpack":
@@ -278,7 +274,7 @@ def encode_frame(frame: Mapping[str, Any], codec: Codec = "json") -> str | bytes
 
         packed: bytes = msgpack.packb(frame, use_bin_type=True)
         return packed
-    return _JSON.encode(frame)
+    return fastjson.dumps_frame(frame).decode()
 
 
 def decode_frame(data: str | bytes) -> Any:
@@ -288,7 +284,7 @@ def decode_frame(data: str | bytes) -> Any:
     """
     try:
         if isinstance(data, str):
-            return json.loads(data)
+            return fastjson.loads(data)
         import msgpack  # type: ignore[import-untyped,unused-ignore]
 
         return msgpack.unpackb(data, raw=False)
@@ -586,6 +582,10 @@ class WsSession:
 
     def receive(self, data: str | bytes) -> Event:
         """Interpret one received frame (``str`` text / ``bytes`` binary)."""
+        head = fastjson.reply_head(data)
+        if head is not None:
+            # A well-formed reply, decoded in one typed pass (core._json).
+            return self._matched(*head)
         try:
             frame = decode_frame(data)
         except ProtocolError as exc:
@@ -618,16 +618,20 @@ class WsSession:
             if not self._pending:
                 return UnmatchedReply(None, status if isinstance(status, int) else 0)
             request_id = next(iter(self._pending))
-        pending = self._pending.pop(request_id, None)
         if not isinstance(status, int) or isinstance(status, bool):
+            pending = self._pending.pop(request_id, None)
             # A malformed reply fails its request at once, not at its timeout.
             return FrameError(
                 ProtocolError(f"WebSocket reply without an integer status: {status!r:.80}"),
                 request_id if pending is not None else None,
             )
+        return self._matched(request_id, status, frame.get("body"))
+
+    def _matched(self, request_id: str, status: int, body: Any) -> Event:
+        pending = self._pending.pop(request_id, None)
         if pending is None:
             return UnmatchedReply(request_id, status)
-        response = _normalise(pending.request, status, frame.get("body"))
+        response = _normalise(pending.request, status, body)
         if pending.push and status == 201:
             self._record_push(pending.request, response)
         return Reply(request_id, response, pending.request)

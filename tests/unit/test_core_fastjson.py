@@ -1,0 +1,215 @@
+"""The msgspec paths of zaqarkit.core._json give exactly what the standard
+library gives: every recorded answer in tests/data (over HTTP, and rendered as
+a Zaqar WebSocket reply) parses to the same values and errors both ways, and a
+malformed WebSocket reply still fails its request with ProtocolError."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from zaqarkit.core import ApiV2, Response
+from zaqarkit.core import _json as fastjson
+from zaqarkit.core.ws import FrameError, Reply, UnmatchedReply, WsSession
+from zaqarkit.errors import ProtocolError, ZaqarError
+
+from .test_recorded import FILES, _replay
+
+BENCH_WS = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "ws_recordings.json"
+
+needs_msgspec = pytest.mark.skipif(not fastjson.FAST, reason="msgspec is not installed")
+
+
+def _std(fn: Any) -> Any:
+    """``fn()`` on the standard-library paths only, as without the ``fast`` extra."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fastjson, "dumps_frame", fastjson.dumps_std)
+        patch.setattr(fastjson, "loads", fastjson.loads_std)
+        patch.setattr(fastjson, "reply_head", lambda data: None)
+        return fn()
+
+
+def _outcome(fn: Any, *args: Any) -> Any:
+    try:
+        return ("ok", fn(*args))
+    except ZaqarError as exc:
+        return ("error", type(exc), str(exc))
+
+
+def _parse_all() -> list[Any]:
+    results = []
+    for path in FILES:
+        _, call, response = _replay(path)
+        results.append((path.name, call.request.body, _outcome(call.parse, response)))
+    return results
+
+
+def _ws_frames() -> list[tuple[str, str]]:
+    """Each recorded answer as the WebSocket reply Zaqar would send."""
+    frames = []
+    for path in FILES:
+        fixture, _, _ = _replay(path)
+        answer = fixture["response"]
+        body = json.loads(answer["body"]) if answer["body"] else None
+        reply = {"body": body, "headers": {"status": answer["status"]}}
+        frames.append((path.name, json.dumps(reply)))
+    for action, sample in json.loads(BENCH_WS.read_text()).items():
+        frames.append((f"ws:{action}", json.dumps(sample)))
+    return frames
+
+
+def _receive_all() -> list[Any]:
+    results = []
+    api = ApiV2()
+    for name, tail in _ws_frames():
+        session = WsSession(default_headers=(("Client-ID", "c"), ("X-Project-ID", "p")))
+        out = session.send(api.message_list("q", limit=10, echo=True).request)
+        # Zaqar echoes the request frame, its headers (and so the id) included.
+        frame = '{"request": ' + str(out.data) + ", " + tail[1:]
+        event = session.receive(frame)
+        assert isinstance(event, Reply), (name, event)
+        results.append((name, event.response.status, event.response.data))
+    return results
+
+
+@needs_msgspec
+def test_every_recorded_answer_parses_identically() -> None:
+    want = _std(_parse_all)
+    fast = _parse_all()
+    assert len(fast) == len(FILES) > 40
+    for got, expected in zip(fast, want, strict=True):
+        name, body, outcome = got
+        assert name == expected[0]
+        # Request bodies: the same JSON value (msgspec writes 1e16 for 1e+16).
+        assert (body is None) == (expected[1] is None), name
+        if body is not None:
+            assert json.loads(body) == json.loads(expected[1]), name
+        assert outcome == expected[2], name
+        assert outcome[0] == "ok" or issubclass(outcome[1], ZaqarError), name
+
+
+@needs_msgspec
+def test_every_recorded_answer_as_a_websocket_reply_decodes_identically() -> None:
+    want = _std(_receive_all)
+    got = _receive_all()
+    assert len(got) == len(FILES) + len(json.loads(BENCH_WS.read_text()))
+    assert got == want
+
+
+def test_the_typed_path_takes_well_formed_replies() -> None:
+    frame = ('{"request": {"action": "x", "headers": {"X-Request-ID": "zk-1"}},'
+             ' "headers": {"status": 201}, "body": {"a": [1]}}')
+    expected = ("zk-1", 201, {"a": [1]}) if fastjson.FAST else None
+    assert fastjson.reply_head(frame) == expected
+    assert fastjson.reply_head(frame.encode()) is None  # binary: MessagePack, checked path
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"n": NaN, "i": -Infinity}',  # msgspec refuses; json accepts
+        '{"big": 100000000000000000000000000}',  # beyond 64 bits
+        '"\\ud800"',  # a lone surrogate
+        '{"a": 1, "a": 2}',
+        "1e400",
+        '{"a": -0, "b": 1.0, "c": 1E2, "d": "\\u00e9"}',
+        "[" * 3000 + "]" * 3000,  # deeper than msgspec allows
+    ],
+)
+def test_loads_is_json_loads(text: str) -> None:
+    def both(fn: Any) -> Any:
+        try:
+            return ascii(fn(text)), ascii(fn(text.encode("utf-8", "surrogatepass")))
+        except (ValueError, RecursionError) as exc:
+            return type(exc)
+
+    assert both(fastjson.loads) == both(json.loads)
+
+
+@pytest.mark.parametrize("text", ["nope", '{"a": ', "", '{"a": 1} x'])
+def test_loads_refuses_what_json_refuses(text: str) -> None:
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(text)
+    with pytest.raises(json.JSONDecodeError):
+        fastjson.loads(text)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"nan": math.nan, "inf": math.inf},  # json writes NaN; msgspec would write null
+        {1: "int key", False: "bool key", None: "none key"},
+        {"big": 2**70},
+        (1, "é", None, [True, False]),
+        {"nested": {"list": [1.5, -0.0, 10**15]}},
+        type("S", (str,), {})("a str subclass"),
+    ],
+)
+def test_dumps_is_json_dumps(value: Any) -> None:
+    assert fastjson.dumps_frame(value) == fastjson.dumps_std(value)
+
+
+def test_dumps_raises_what_json_raises() -> None:
+    with pytest.raises(TypeError):
+        fastjson.dumps_frame({"x": object()})
+    with pytest.raises(UnicodeEncodeError):
+        fastjson.dumps_frame({"x": "\ud800"})
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        '"headers": {"status": "201"}, "body": {}}',
+        '"headers": {"status": true}, "body": {}}',
+        '"headers": {"status": 201.0}, "body": {}}',
+        '"headers": {}, "body": {}}',
+        '"headers": [201], "body": {}}',
+    ],
+)
+@pytest.mark.parametrize("path", ["fast", "std"])
+def test_a_reply_without_an_integer_status_fails_its_request(
+    tail: str, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if path == "std":
+        monkeypatch.setattr(fastjson, "reply_head", lambda data: None)
+    session = WsSession(default_headers=(("Client-ID", "c"), ("X-Project-ID", "p")))
+    out = session.send(ApiV2().queue_create("q").request)
+    event = session.receive('{"request": ' + str(out.data) + ", " + tail)
+    assert isinstance(event, FrameError)
+    assert isinstance(event.error, ProtocolError)
+    assert event.request_id == out.request_id
+    assert session.pending == 0
+
+
+def test_a_reply_to_no_pending_request_is_unmatched() -> None:
+    session = WsSession()
+    frame = '{"request": {"headers": {"X-Request-ID": "zk-9"}}, "headers": {"status": 201}}'
+    assert session.receive(frame) == UnmatchedReply("zk-9", 201)
+
+
+def test_a_reply_whose_echo_lost_its_id_goes_to_the_oldest_request() -> None:
+    # Frames Zaqar could not decode come back without the request's headers:
+    # the typed path declines them and the checked path matches by order.
+    session = WsSession(default_headers=(("Client-ID", "c"), ("X-Project-ID", "p")))
+    first = session.send(ApiV2().queue_create("a").request)
+    session.send(ApiV2().queue_create("b").request)
+    event = session.receive('{"request": {}, "headers": {"status": 400}, "body": {"error": "x"}}')
+    assert isinstance(event, Reply)
+    assert (event.request_id, event.response.status) == (first.request_id, 400)
+
+
+def test_notifications_are_not_replies() -> None:
+    session = WsSession()
+    event = session.receive('{"body": {"a": 1}, "ttl": 60, "queue_name": "q", '
+                            '"Message_Type": "Notification"}')
+    assert getattr(event, "body", None) == {"a": 1}
+
+
+def test_response_data_is_what_parse_uses() -> None:
+    # decode_json prefers the already-decoded body of a WebSocket reply.
+    response = Response(200, data={"messages": []})
+    assert ApiV2().message_list("q").parse(response).items == ()
