@@ -14,21 +14,6 @@ from .counting import CountingTransport
 pytestmark = pytest.mark.anyio  # async-only
 
 
-@pytest.fixture(params=["http", "websocket"])
-async def client(request: pytest.FixtureRequest, zaqar_server: Any, project_id: str) -> Any:
-    """The same tests over HTTP, and over WebSocket with an HTTP endpoint for the
-    operations Zaqar serves only over HTTP (health, PATCH, share, pools...)."""
-    if request.param == "http":
-        cli = AsyncClient(zaqar_server.url, project_id=project_id, roles=["admin"])
-    else:
-        cli = AsyncClient(
-            zaqar_server.ws_url, http_url=zaqar_server.url, project_id=project_id,
-            roles=["admin"],
-        )
-    async with cli:
-        yield cli
-
-
 @pytest.fixture
 async def http_client(zaqar_server: Any, project_id: str) -> Any:
     async with AsyncClient(zaqar_server.url, project_id=project_id) as cli:

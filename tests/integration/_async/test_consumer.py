@@ -16,19 +16,6 @@ pytestmark = pytest.mark.anyio  # async-only
 LIMIT = 262_144  # Zaqar's default max_messages_post_size
 
 
-@pytest.fixture(params=["http", "websocket"])
-async def client(request: pytest.FixtureRequest, zaqar_server: Any, project_id: str) -> Any:
-    if request.param == "http":
-        cli = AsyncClient(zaqar_server.url, project_id=project_id, roles=["admin"])
-    else:
-        cli = AsyncClient(
-            zaqar_server.ws_url, http_url=zaqar_server.url, project_id=project_id,
-            roles=["admin"],
-        )
-    async with cli:
-        yield cli
-
-
 def _name() -> str:
     return "c-" + uuid.uuid4().hex[:12]
 

@@ -14,21 +14,6 @@ from zaqarkit import Client, NotFound, UnsupportedOperation, ValidationError
 from .counting import CountingTransport
 
 
-@pytest.fixture(params=["http", "websocket"])
-def client(request: pytest.FixtureRequest, zaqar_server: Any, project_id: str) -> Any:
-    """The same tests over HTTP, and over WebSocket with an HTTP endpoint for the
-    operations Zaqar serves only over HTTP (health, PATCH, share, pools...)."""
-    if request.param == "http":
-        cli = Client(zaqar_server.url, project_id=project_id, roles=["admin"])
-    else:
-        cli = Client(
-            zaqar_server.ws_url, http_url=zaqar_server.url, project_id=project_id,
-            roles=["admin"],
-        )
-    with cli:
-        yield cli
-
-
 @pytest.fixture
 def http_client(zaqar_server: Any, project_id: str) -> Any:
     with Client(zaqar_server.url, project_id=project_id) as cli:

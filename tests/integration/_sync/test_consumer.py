@@ -15,19 +15,6 @@ from zaqarkit import Client, ValidationError
 LIMIT = 262_144  # Zaqar's default max_messages_post_size
 
 
-@pytest.fixture(params=["http", "websocket"])
-def client(request: pytest.FixtureRequest, zaqar_server: Any, project_id: str) -> Any:
-    if request.param == "http":
-        cli = Client(zaqar_server.url, project_id=project_id, roles=["admin"])
-    else:
-        cli = Client(
-            zaqar_server.ws_url, http_url=zaqar_server.url, project_id=project_id,
-            roles=["admin"],
-        )
-    with cli:
-        yield cli
-
-
 def _name() -> str:
     return "c-" + uuid.uuid4().hex[:12]
 
