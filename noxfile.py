@@ -13,15 +13,8 @@ import nox
 nox.options.sessions = ["lint", "typing", "docs", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
-TEST_DEPS = [
-    "pytest>=8", "anyio>=4", "trio>=0.25", "coverage[toml]>=7", "hypothesis>=6", "trustme>=1",
-    # Observability and network-option tests: in-memory spans, an HTTP/2 TLS
-    # endpoint, and mypy --strict over typed user programs.
-    "opentelemetry-sdk>=1.20", "hypercorn>=0.16", "mypy>=1.10",
-    # tests/compat: python-zaqarclient's own functional suite (its sdist is fetched at
-    # test time) needs its test libraries; pzc itself runs too, for the comparison.
-    "python-zaqarclient==4.7.0", "testtools>=2.7", "fixtures>=4",
-]
+# One list: pyproject.toml's [dependency-groups] test.
+TEST_DEPS = nox.project.dependency_groups(nox.project.load_toml("pyproject.toml"), "test")
 LINT_DEPS = ["ruff>=0.6"]
 DOCS_DEPS = ["mkdocs>=1.6,<2", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26",
              "mkdocs-click>=0.9"]

@@ -1,6 +1,6 @@
 """A short tour of zaqarkit against a real local Zaqar.
 
-    python3 -m pip install nox && nox -s demo
+    python3 -m pip install 'nox>=2025.2.9' && nox -s demo
 
 starts Redis and Zaqar (cached in ~/.cache/zaqarkit), then runs the same
 producer/consumer story with the sync Client and with the AsyncClient.
