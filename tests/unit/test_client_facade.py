@@ -132,11 +132,11 @@ def test_post_skips_the_put_because_posting_creates_the_queue() -> None:
 
 def test_listing_walks_every_page_against_the_prefix() -> None:
     pages = {
-        "": {"queues": [{"name": "a"}, {"name": "b"}],
-             "links": [{"rel": "next", "href": "/v2/queues?marker=b&limit=2"}]},
-        "marker=b&limit=2": {"queues": [{"name": "c"}],
+        "limit=2": {"queues": [{"name": "a"}, {"name": "b"}],
+                    "links": [{"rel": "next", "href": "/v2/queues?marker=b&limit=2"}]},
+        "limit=2&marker=b": {"queues": [{"name": "c"}],
                              "links": [{"rel": "next", "href": "/v2/queues?marker=c&limit=2"}]},
-        "marker=c&limit=2": {"queues": [], "links": []},
+        "limit=2&marker=c": {"queues": [], "links": []},
     }
 
     def handler(request: Request) -> Response:
@@ -145,11 +145,11 @@ def test_listing_walks_every_page_against_the_prefix() -> None:
 
     mock = MockTransport(handler)
     cli = Client("http://zaqar.test/messaging", project_id="p", transport=mock)
-    assert [q.name for q in cli.queues()] == ["a", "b", "c"]
+    assert [q.name for q in cli.queues(limit=2)] == ["a", "b", "c"]
     assert [r.url for r in mock.requests] == [
-        "http://zaqar.test/messaging/v2/queues",
-        "http://zaqar.test/messaging/v2/queues?marker=b&limit=2",
-        "http://zaqar.test/messaging/v2/queues?marker=c&limit=2",
+        "http://zaqar.test/messaging/v2/queues?limit=2",
+        "http://zaqar.test/messaging/v2/queues?limit=2&marker=b",
+        "http://zaqar.test/messaging/v2/queues?limit=2&marker=c",
     ]
 
 

@@ -251,6 +251,12 @@ CASES: list[tuple[str, Build, Operation, str, str, tuple[tuple[str, str], ...], 
         b'{"subscriber":"mailto:ops@example.com","ttl":3600,"options":{"subject":"hi"}}',
     ),
     (
+        "push_subscription_create",
+        lambda a: a.push_subscription_create("q", ttl=3600),
+        Operation.SUBSCRIPTION_CREATE, "POST", "/v2/queues/q/subscriptions", (),
+        b'{"ttl":3600}',
+    ),
+    (
         "subscription_get",
         lambda a: a.subscription_get("q", SUB),
         Operation.SUBSCRIPTION_GET, "GET", f"/v2/queues/q/subscriptions/{SUB}", (), None,
@@ -484,9 +490,9 @@ def test_patch_content_type_is_zaqars_json_patch_type() -> None:
 @pytest.mark.parametrize(
     ("build", "params"),
     [
-        (lambda a: a.queue_list(limit=2, marker="a"), {"limit": "2", "marker": "a"}),
+        (lambda a: a.queue_list(limit=2, marker="a"), {"limit": 2, "marker": "a"}),
         (lambda a: a.queue_create("q", {"a": 1}), {"queue_name": "q", "metadata": {"a": 1}}),
-        (lambda a: a.queue_create("q"), {"queue_name": "q", "metadata": {}}),
+        (lambda a: a.queue_create("q"), {"queue_name": "q"}),
         (lambda a: a.queue_get("q"), {"queue_name": "q"}),
         (lambda a: a.queue_delete("q"), {"queue_name": "q"}),
         (lambda a: a.queue_stats("q"), {"queue_name": "q"}),
@@ -499,7 +505,7 @@ def test_patch_content_type_is_zaqars_json_patch_type() -> None:
             lambda a: a.message_post("q", {"body": 1}),
             {"queue_name": "q", "messages": [{"body": 1}]},
         ),
-        (lambda a: a.message_list("q", limit=2), {"queue_name": "q"}),
+        (lambda a: a.message_list("q", limit=2), {"queue_name": "q", "limit": 2}),
         (lambda a: a.message_get("q", "m"), {"queue_name": "q", "message_id": "m"}),
         (
             lambda a: a.message_get_many("q", ["m", "n"]),
@@ -533,7 +539,7 @@ def test_patch_content_type_is_zaqars_json_patch_type() -> None:
         (lambda a: a.subscription_delete("q", "s"), {"queue_name": "q", "subscription_id": "s"}),
     ],
 )
-def test_builders_keep_structured_params_for_websocket_frames(
+def test_builders_keep_typed_canonical_params(
     build: Build, params: dict[str, Any]
 ) -> None:
     assert dict(build(ApiV2()).request.params) == params

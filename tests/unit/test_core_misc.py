@@ -412,7 +412,7 @@ def test_signed_url_hides_its_signature() -> None:
 
 def test_models_are_frozen_and_slotted() -> None:
     page: Page[int] = Page((1, 2))
-    assert (page.items, page.next_href, page.count) == ((1, 2), None, None)
+    assert (page.items, page.marker, page.count) == ((1, 2), None, None)
     with pytest.raises(dataclasses.FrozenInstanceError):
         page.count = 3  # type: ignore[misc]
     assert not hasattr(Health({}), "__dict__")

@@ -1,4 +1,5 @@
-"""The pagination flow follows next links, stops on an empty or stale page and never loops."""
+"""The pagination flow asks for the page after each marker, stops on an empty or stale page
+and never loops."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import pytest
 
 from zaqarkit.core import ApiV2, Call, Context, Pagination, Request, Response
 from zaqarkit.core.models import Message, Page, Queue
-from zaqarkit.errors import ValidationError
 
 API = ApiV2()
 Server = Callable[[Request], Response]
@@ -71,14 +71,14 @@ def _zaqar_queues(names: list[str], *, redis_quirk: bool) -> Server:
 def test_follows_next_links_and_stops_on_the_empty_page() -> None:
     names = [f"q{i:02d}" for i in range(7)]
     items, sent = _drive(
-        Pagination(API.queue_list(limit=3), "http://h"), _zaqar_queues(names, redis_quirk=False)
+        Pagination(API.queue_list(limit=3)), _zaqar_queues(names, redis_quirk=False)
     )
     assert [q.name for q in items] == names
     assert [r.query for r in sent] == [
         (("limit", "3"),),
-        (("marker", "q02"), ("limit", "3")),
-        (("marker", "q05"), ("limit", "3")),
-        (("marker", "q06"), ("limit", "3")),
+        (("limit", "3"), ("marker", "q02")),
+        (("limit", "3"), ("marker", "q05")),
+        (("limit", "3"), ("marker", "q06")),
     ]
     assert all(r.path == "/v2/queues" for r in sent)
 
@@ -87,7 +87,7 @@ def test_follows_next_links_and_stops_on_the_empty_page() -> None:
 def test_redis_rank_zero_quirk_yields_every_item_once(limit: int) -> None:
     names = ["aaa", "bbb", "ccc", "ddd", "eee"]
     items, _ = _drive(
-        Pagination(API.queue_list(limit=limit), "http://h"), _zaqar_queues(names, redis_quirk=True)
+        Pagination(API.queue_list(limit=limit)), _zaqar_queues(names, redis_quirk=True)
     )
     assert [q.name for q in items] == names
 
@@ -95,7 +95,7 @@ def test_redis_rank_zero_quirk_yields_every_item_once(limit: int) -> None:
 def test_redis_limit_one_ends_after_the_first_item_instead_of_looping() -> None:
     names = ["aaa", "bbb", "ccc"]
     items, sent = _drive(
-        Pagination(API.queue_list(limit=1), "http://h"), _zaqar_queues(names, redis_quirk=True)
+        Pagination(API.queue_list(limit=1)), _zaqar_queues(names, redis_quirk=True)
     )
     assert [q.name for q in items] == ["aaa"]
     assert len(sent) == 2
@@ -110,7 +110,7 @@ def test_a_marker_that_restarts_from_the_beginning_terminates() -> None:
             "/v2/queues?marker=bbb",
         )
 
-    items, sent = _drive(Pagination(API.queue_list(), "http://h"), serve)
+    items, sent = _drive(Pagination(API.queue_list()), serve)
     assert [q.name for q in items] == ["aaa", "ccc"]
     assert len(sent) == 2
 
@@ -123,12 +123,12 @@ def test_one_message_returned_on_every_next_page_is_yielded_once() -> None:
         calls += 1
         return _page("messages", [_message("m1")], f"/v2/queues/q/messages?marker=m1&n={calls}")
 
-    items, sent = _drive(Pagination(API.message_list("q", echo=True), "http://h"), serve)
+    items, sent = _drive(Pagination(API.message_list("q", echo=True)), serve)
     assert items == [Message("m1", "m1", 60, 1, "/v2/queues/q/messages/m1")]
     assert len(sent) == 2
 
 
-def test_a_repeated_href_stops_even_when_the_page_brought_new_items() -> None:
+def test_a_repeated_marker_stops_even_when_the_page_brought_new_items() -> None:
     pages = iter(
         [
             _page("messages", [_message("m1")], "/v2/queues/q/messages?marker=x"),
@@ -136,7 +136,7 @@ def test_a_repeated_href_stops_even_when_the_page_brought_new_items() -> None:
             _page("messages", [_message("m3")], "/v2/queues/q/messages?marker=y"),
         ]
     )
-    items, sent = _drive(Pagination(API.message_list("q"), "http://h"), lambda r: next(pages))
+    items, sent = _drive(Pagination(API.message_list("q")), lambda r: next(pages))
     assert [m.id for m in items] == ["m1", "m2"]
     assert len(sent) == 2
 
@@ -149,14 +149,14 @@ def test_a_page_mixing_old_and_new_items_yields_only_the_new_ones() -> None:
             _page("messages", [], None),
         ]
     )
-    items, sent = _drive(Pagination(API.message_list("q"), "http://h"), lambda r: next(pages))
+    items, sent = _drive(Pagination(API.message_list("q")), lambda r: next(pages))
     assert [m.id for m in items] == ["m1", "m2", "m3"]
     assert len(sent) == 3
 
 
 def test_a_missing_next_link_ends_the_listing() -> None:
     items, sent = _drive(
-        Pagination(API.queue_list(), "http://h"),
+        Pagination(API.queue_list()),
         lambda r: _page("queues", [{"name": "a"}], None),
     )
     assert [q.name for q in items] == ["a"]
@@ -165,53 +165,47 @@ def test_a_missing_next_link_ends_the_listing() -> None:
 
 def test_an_empty_first_page_ends_at_once() -> None:
     items, sent = _drive(
-        Pagination(API.queue_list(), "http://h"),
+        Pagination(API.queue_list()),
         lambda r: _page("queues", [], "/v2/queues?marker="),
     )
     assert (items, len(sent)) == ([], 1)
 
 
-def test_hrefs_resolve_against_an_endpoint_with_a_path_prefix() -> None:
+def test_the_next_request_is_rendered_from_the_first_not_from_the_href() -> None:
     endpoint = "http://host:8888/messaging"
     ctx = Context(endpoint)
-    pages = Pagination(API.queue_list(limit=2), endpoint)
+    pages = Pagination(API.queue_list(limit=2))
     first = pages.next_call()
     assert first is not None
     assert ctx.prepare(first.request).url == "http://host:8888/messaging/v2/queues?limit=2"
-    pages.accept(Page((Queue("a"),), "/v2/queues?marker=a&limit=2"))
+    # Only the marker of the server's link is used: its path, origin and other
+    # keys are not (an href on another origin would take the credentials there).
+    pages.accept(first.parse(_page("queues", [{"name": "a"}],
+                                   "http://evil.example/elsewhere?marker=a&limit=99")))
     second = pages.next_call()
     assert second is not None
-    assert (second.request.path, second.request.query) == (
-        "/v2/queues", (("marker", "a"), ("limit", "2")),
-    )
     assert ctx.prepare(second.request).url == (
-        "http://host:8888/messaging/v2/queues?marker=a&limit=2"
+        "http://host:8888/messaging/v2/queues?limit=2&marker=a"
     )
-    # an absolute href on the same origin, prefix included, resolves the same way
-    pages.accept(Page((Queue("b"),), "http://host:8888/messaging/v2/queues?marker=b&limit=2"))
-    third = pages.next_call()
-    assert third is not None
-    assert ctx.prepare(third.request).url == (
-        "http://host:8888/messaging/v2/queues?marker=b&limit=2"
-    )
+    assert second.parse is first.parse
 
 
 def test_query_filters_the_server_drops_are_carried_to_every_page() -> None:
     names = ["a", "b", "c"]
     first = API.queue_list(limit=2, detailed=True, color="red", size=3)
-    items, sent = _drive(Pagination(first, "http://h"), _zaqar_queues(names, redis_quirk=False))
+    items, sent = _drive(Pagination(first), _zaqar_queues(names, redis_quirk=False))
     assert [q.name for q in items] == names
     assert sent[1].query == (
-        ("marker", "b"), ("limit", "2"), ("detailed", "true"), ("color", "red"), ("size", "3"),
+        ("limit", "2"), ("detailed", "true"), ("color", "red"), ("size", "3"), ("marker", "b"),
     )
     assert sent[2].query == (
-        ("marker", "c"), ("limit", "2"), ("detailed", "true"), ("color", "red"), ("size", "3"),
+        ("limit", "2"), ("detailed", "true"), ("color", "red"), ("size", "3"), ("marker", "c"),
     )
 
 
 def test_next_call_keeps_operation_method_and_parser() -> None:
     first = API.subscription_list("q", limit=2)
-    pages = Pagination(first, "http://h")
+    pages = Pagination(first)
     assert pages.next_call() is first
     pages.accept(first.parse(_page("subscriptions", [
         {"id": "s1", "subscriber": "http://x", "ttl": 60}
@@ -223,22 +217,6 @@ def test_next_call_keeps_operation_method_and_parser() -> None:
     assert nxt.request.path == "/v2/queues/q/subscriptions"
 
 
-@pytest.mark.parametrize(
-    "href",
-    [
-        "http://evil.example/v2/queues?marker=a",
-        "https://host/v2/queues?marker=a",
-        "http://host:8080/v2/queues?marker=a",
-        "//evil.example/v2/queues",
-    ],
-)
-def test_a_next_href_on_another_origin_is_refused(href: str) -> None:
-    pages = Pagination(API.queue_list(), "http://host")
-    with pytest.raises(ValidationError, match="another origin") as info:
-        pages.accept(Page((Queue("a"),), href))
-    assert isinstance(info.value, ValueError)
-
-
 def test_custom_key_and_items_without_id_or_name() -> None:
     class Thing:
         pass
@@ -246,17 +224,17 @@ def test_custom_key_and_items_without_id_or_name() -> None:
     a, b = Thing(), Thing()
     first: Call[Page[Thing]] = Call(Request(API.queue_list().request.operation, "GET", "/v2/x"),
                                     lambda r: Page(()))
-    pages = Pagination(first, "http://h")
-    assert pages.accept(Page((a, b, a), "/v2/x?m=1")) == [a, b]
-    assert pages.accept(Page((b,), "/v2/x?m=2")) == []
+    pages = Pagination(first)
+    assert pages.accept(Page((a, b, a), "1")) == [a, b]
+    assert pages.accept(Page((b,), "2")) == []
     assert pages.next_call() is None
 
     by_body: Pagination[Message] = Pagination(
-        API.message_list("q"), "http://h", key=lambda m: m.body
+        API.message_list("q"), key=lambda m: m.body
     )
     one = Message("m1", "same", 60, 1)
     two = Message("m2", "same", 60, 1)
-    assert by_body.accept(Page((one, two), "/v2/queues/q/messages?marker=m2")) == [one]
+    assert by_body.accept(Page((one, two), "m2")) == [one]
 
 
 def test_the_flow_is_a_generator_friendly_loop() -> None:
@@ -264,7 +242,7 @@ def test_the_flow_is_a_generator_friendly_loop() -> None:
     server = _zaqar_queues(names, redis_quirk=False)
 
     def iterate() -> Iterator[Queue]:
-        pages = Pagination(API.queue_list(limit=20), "http://h")
+        pages = Pagination(API.queue_list(limit=20))
         while (call := pages.next_call()) is not None:
             yield from pages.accept(call.parse(server(call.request)))
 

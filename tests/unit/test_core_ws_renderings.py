@@ -1,10 +1,12 @@
 """Both renderings of one operation carry the same parameters.
 
-Every builder in ``core/api.py`` renders the HTTP path, query and body, and
-separately the ``params`` that become the WebSocket frame body. Nothing else
-checks that the two agree, so this does, for every operation that both
-transports serve: what the HTTP request says (path parameters, query, JSON
-body) equals what the frame says, value for value.
+Every builder validates its arguments once into canonical ``params``; the
+WebSocket frame body is those params and ``core.render.http_request``
+derives the HTTP path, query and body from them by the route table. This
+decodes the HTTP request independently of that renderer, for every operation
+that both transports serve, and checks that what it says (path parameters,
+query, JSON body) equals what the frame says, value for value, with the
+frame's values typed (no integer or flag travels as text).
 """
 
 from __future__ import annotations
@@ -114,3 +116,14 @@ def test_http_and_websocket_renderings_carry_the_same_parameters(op: Operation) 
     for key, value in frame.items():
         expected = http[key]
         assert (as_text(value) if key in textual else value) == expected, key
+
+
+def test_frame_values_keep_their_types() -> None:
+    listing = frame_body(SAMPLES[Operation.MESSAGE_LIST].request)
+    assert (type(listing["limit"]), listing["echo"], listing["include_claimed"]) == (
+        int, True, False
+    )
+    assert frame_body(SAMPLES[Operation.MESSAGE_POP].request)["pop"] == 3
+    assert frame_body(SAMPLES[Operation.MESSAGE_GET_MANY].request)["message_ids"] == [MID, CID]
+    queues = frame_body(SAMPLES[Operation.QUEUE_LIST].request)
+    assert (queues["limit"], queues["detailed"], queues["with_count"]) == (5, True, True)

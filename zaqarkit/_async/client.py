@@ -14,7 +14,7 @@ import warnings
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, asynccontextmanager
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import anyio  # async-only
 import httpx
@@ -24,12 +24,13 @@ from zaqarkit._network import NetworkOptions, PoolLimits
 from zaqarkit._observe import AsyncObserver
 from zaqarkit._settings import resolve
 from zaqarkit.auth import Auth, KeystoneAuth, SignedURLAuth
-from zaqarkit.core import models
+from zaqarkit.core import flows, models
 from zaqarkit.core.api import metadata_patch
-from zaqarkit.core.api_v1 import queue_exists_call, queue_replace_metadata_call
+from zaqarkit.core.api_v1 import queue_replace_metadata_call
 from zaqarkit.core.auth import with_credentials
 from zaqarkit.core.consumer import ConsumerSettings
 from zaqarkit.core.context import Context
+from zaqarkit.core.flows import Flow
 from zaqarkit.core.models import Page
 from zaqarkit.core.operations import Operation
 from zaqarkit.core.paginate import Pagination
@@ -391,10 +392,19 @@ class AsyncClient(AsyncClosing):
                 ws_action(call if isinstance(call, Operation) else call.request.operation)
 
     async def _iterate(self, first: Call[Page[T]]) -> AsyncIterator[T]:
-        pages = Pagination(first, self._settings.endpoint)
+        pages = Pagination(first)
         while (call := pages.next_call()) is not None:
             for item in pages.accept(await self._send(call)):
                 yield item
+
+    async def _run(self, flow: Flow[T]) -> T:
+        """Drive a core flow (:mod:`zaqarkit.core.flows`): send what it yields."""
+        call = next(flow)
+        while True:
+            try:
+                call = flow.send(await self._send(call))
+            except StopIteration as done:
+                return cast(T, done.value)
 
     def transport(self) -> AsyncTransport:
         """The transport this client sends through."""
@@ -510,14 +520,7 @@ class AsyncClient(AsyncClosing):
 
             total = await client.queue_count()
         """
-        if self._api.counts_queues:
-            page = await self._send(self._api.queue_list(limit=1, with_count=True))
-            if page.count is not None:
-                return page.count
-            if not page.items:
-                return 0  # Zaqar leaves "count" out when it is zero
-        largest = self._api.queue_list(limit=self._api.limits.max_per_page)
-        return sum([1 async for _ in self._iterate(largest)])
+        return await self._run(flows.queue_count(self._api))
 
     # -- subscriptions ------------------------------------------------------------------
 
@@ -716,17 +719,7 @@ class AsyncQueue:
             if not await queue.exists():
                 await queue.ensure_exists()
         """
-        head = queue_exists_call(self._api, self.name)
-        if head is not None:
-            return await self._client._send(head)
-        # A plain loop rather than an iterator: leaving an async generator early
-        # would leave it to the garbage collector, which trio warns about.
-        pages = Pagination(self._api.queue_list(limit=20), self._client.api_url)
-        while (call := pages.next_call()) is not None:
-            for item in pages.accept(await self._client._send(call)):
-                if item.name >= self.name:  # the listing is sorted by name
-                    return item.name == self.name
-        return False
+        return await self._client._run(flows.queue_exists(self._api, self.name))
 
     async def metadata(
         self,

@@ -27,7 +27,7 @@ from typing import Any
 
 from zaqarkit.core import parse as p
 from zaqarkit.core import validate as v
-from zaqarkit.core.api import ApiV2, _json, _no_content, v_metadata
+from zaqarkit.core.api import ApiV2
 from zaqarkit.core.models import Claim, Flavor, Health, Message, Page, Pool, Queue
 from zaqarkit.core.operations import ApiVersion, Operation, route_for
 from zaqarkit.core.wire import Call, Response
@@ -175,9 +175,12 @@ class ApiV1_1(ApiV2):
         b'{"pool":"fast","capabilities":{}}'
         """
         op = Operation.FLAVOR_CREATE
-        v.name(name, "flavor name")
-        body = {"pool": self._pool_group(pool_list), "capabilities": {}}
-        return Call(self._request(op, {"flavor_name": name}, body=body), _no_content(op))
+        params = {
+            "flavor_name": v.name(name, "flavor name"),
+            "pool": self._pool_group(pool_list),
+            "capabilities": {},
+        }
+        return self._call(op, params, p.no_content(op))
 
     def flavor_update(self, name: str, pool_list: Iterable[str]) -> Call[Flavor]:
         """``PATCH /v1.1/flavors/{name}`` with ``{"pool": <group>}``.
@@ -194,12 +197,12 @@ class ApiV1_1(ApiV2):
             data = p.decode_json(response, allow_empty=True)
             return Flavor(name, pool_list=(group,)) if data is None else flavor_v1_1(data)
 
-        return Call(self._request(op, {"flavor_name": name}, body={"pool": group}), parse)
+        return self._call(op, {"flavor_name": name, "pool": group}, parse)
 
     def flavor_get(self, name: str) -> Call[Flavor]:
         op = Operation.FLAVOR_GET
         v.name(name, "flavor name")
-        return Call(self._request(op, {"flavor_name": name}), _json(op, flavor_v1_1))
+        return self._call(op, {"flavor_name": name}, p.json_of(op, flavor_v1_1))
 
     def flavor_list(
         self, *, limit: int | None = None, marker: str | None = None,
@@ -245,7 +248,7 @@ class ApiV1(ApiV1_1):
             p.raise_for_status(response, op.value)
             return Health({"storage_reachable": True})
 
-        return Call(self._request(op), parse)
+        return self._call(op, None, parse)
 
     def queue_create(self, name: str, metadata: Mapping[str, Any] | None = None) -> Call[bool]:
         """``PUT /v1/queues/{name}``: True if created. v1 ignores a body here, so
@@ -273,17 +276,14 @@ class ApiV1(ApiV1_1):
             p.raise_for_status(response, op.value)
             return True
 
-        return Call(self._request(op, {"queue_name": name}, params={"queue_name": name}), parse)
+        return self._call(op, {"queue_name": name}, parse)
 
     def queue_get(self, name: str) -> Call[dict[str, Any]]:
         """``GET /v1/queues/{name}/metadata``: the metadata as stored (v1 has no
         reserved keys to merge in). NotFound if the queue does not exist."""
         op = Operation.QUEUE_GET_METADATA
         v.name(name)
-        return Call(
-            self._request(op, {"queue_name": name}, params={"queue_name": name}),
-            _json(op, lambda data: dict(p.expect_object(data, "queue metadata"))),
-        )
+        return self._call(op, {"queue_name": name}, p.metadata_of(op, "queue metadata"))
 
     def queue_set_metadata(
         self, name: str, metadata: Mapping[str, Any]
@@ -297,7 +297,7 @@ class ApiV1(ApiV1_1):
         """
         op = Operation.QUEUE_SET_METADATA
         v.name(name)
-        body = dict(v_metadata(metadata, self.limits))
+        body = v.metadata(metadata, self.limits)
         reserved = sorted(key for key in body if key.startswith("_"))
         if reserved:
             raise ValidationError(
@@ -308,11 +308,7 @@ class ApiV1(ApiV1_1):
             p.raise_for_status(response, op.value)
             return body
 
-        return Call(
-            self._request(op, {"queue_name": name}, body=body,
-                          params={"queue_name": name, "metadata": body}),
-            parse,
-        )
+        return self._call(op, {"queue_name": name, "metadata": body}, parse)
 
     def _message_items(self, messages: Any) -> list[dict[str, Any]]:
         # Every v1 message needs a ttl (the server answers 400 otherwise).
@@ -320,11 +316,6 @@ class ApiV1(ApiV1_1):
         for index, item in enumerate(items):
             if "ttl" not in item:
                 raise ValidationError(f"messages[{index}].ttl", "is required by Zaqar API v1")
-        return items
-
-    def _message_post_body(self, items: list[dict[str, Any]]) -> Any:
-        # v1 posts a bare JSON array; its answer's "partial" flag is always
-        # false on servers that still run v1.
         return items
 
     def message_list(
@@ -343,13 +334,10 @@ class ApiV1(ApiV1_1):
             queue, limit=limit, marker=marker, echo=echo, include_claimed=include_claimed,
             include_delayed=include_delayed,
         )
-        op = Operation.MESSAGE_LIST
+        listing = call.parse
 
         def parse(response: Response) -> Page[Message]:
-            if response.status == 404:
-                return Page(())
-            p.raise_for_status(response, op.value)
-            return p.page(response, "messages", p.message)
+            return Page(()) if response.status == 404 else listing(response)
 
         return Call(call.request, parse)
 

@@ -70,4 +70,5 @@ class Context:
         return Request(
             request.operation, request.method, request.path, request.query,
             self.headers + request.headers, request.body, request.params, url,
+            request.version,
         )

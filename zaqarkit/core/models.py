@@ -48,13 +48,14 @@ def utc_timestamp(text: str) -> _dt.datetime:
 class Page(Generic[T]):
     """One page of a listing.
 
-    ``next_href`` is the server's ``links[rel=next]``. Zaqar sends it even on
-    the last page, so an empty page, not a missing link, ends a listing.
-    ``count`` is the queue total when ``with_count=true`` was asked for.
+    ``marker`` is where the next page starts (the ``marker`` of the server's
+    ``links[rel=next]``), None when there is none. Zaqar sends a next link
+    even on the last page, so an empty page, not a missing marker, ends a
+    listing. ``count`` is the queue total when ``with_count=true`` was asked for.
     """
 
     items: tuple[T, ...]
-    next_href: str | None = None
+    marker: str | None = None
     count: int | None = None
 
 

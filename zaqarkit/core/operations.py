@@ -15,8 +15,9 @@ v1 and v1.1 have their own tables (read from zaqar 19's
 from __future__ import annotations
 
 import enum
+import string
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 __all__ = [
@@ -175,14 +176,40 @@ class ApiVersion(str, enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """HTTP method and path template (relative to the version prefix)."""
+    """How an operation's canonical parameters travel over HTTP.
+
+    ``template`` is the path relative to the version prefix; its fields name
+    the parameters that go in the path. Of the rest, a bodiless method
+    (GET, HEAD, DELETE) sends all in the query; another method sends those
+    named in ``query`` there and the others as one JSON object, or, when
+    ``body`` names a parameter, that parameter's value as the whole body.
+    ``omit_empty_body`` leaves the body out instead of sending ``{}``.
+
+    >>> Route("POST", "/queues/{queue_name}/claims", query=("limit",)).path_keys
+    frozenset({'queue_name'})
+    """
 
     method: str
     template: str
+    query: tuple[str, ...] = ()
+    body: str | None = None
+    omit_empty_body: bool = False
+    path_keys: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        keys = {name for _, name, _, _ in string.Formatter().parse(self.template) if name}
+        object.__setattr__(self, "path_keys", frozenset(keys))
 
 
-def _table(entries: dict[Operation, tuple[str, str]]) -> Mapping[Operation, Route]:
-    return MappingProxyType({op: Route(m, t) for op, (m, t) in entries.items()})
+_Entry = tuple[str, str] | Route
+
+
+def _route(entry: _Entry) -> Route:
+    return entry if isinstance(entry, Route) else Route(*entry)
+
+
+def _table(entries: dict[Operation, _Entry]) -> Mapping[Operation, Route]:
+    return MappingProxyType({op: _route(entry) for op, entry in entries.items()})
 
 
 _Q = "/queues/{queue_name}"
@@ -195,12 +222,14 @@ V2_ROUTES: Mapping[Operation, Route] = _table(
         Operation.PING: ("GET", "/ping"),
         Operation.HEALTH: ("GET", "/health"),
         Operation.QUEUE_LIST: ("GET", "/queues"),
-        Operation.QUEUE_CREATE: ("PUT", _Q),
+        # The metadata is the whole body; no body creates the queue bare.
+        Operation.QUEUE_CREATE: Route("PUT", _Q, body="metadata"),
         Operation.QUEUE_GET: ("GET", _Q),
-        Operation.QUEUE_UPDATE: ("PATCH", _Q),
+        Operation.QUEUE_UPDATE: Route("PATCH", _Q, body="operations"),
         Operation.QUEUE_DELETE: ("DELETE", _Q),
         Operation.QUEUE_GET_STATS: ("GET", _Q + "/stats"),
-        Operation.QUEUE_PURGE: ("POST", _Q + "/purge"),
+        # Zaqar purges both kinds only when the body is absent ({} is a 500).
+        Operation.QUEUE_PURGE: Route("POST", _Q + "/purge", omit_empty_body=True),
         Operation.QUEUE_SHARE: ("POST", _Q + "/share"),
         Operation.MESSAGE_LIST: ("GET", _Q + "/messages"),
         Operation.MESSAGE_POST: ("POST", _Q + "/messages"),
@@ -209,7 +238,7 @@ V2_ROUTES: Mapping[Operation, Route] = _table(
         Operation.MESSAGE_DELETE: ("DELETE", _Q + "/messages/{message_id}"),
         Operation.MESSAGE_DELETE_MANY: ("DELETE", _Q + "/messages"),
         Operation.MESSAGE_POP: ("DELETE", _Q + "/messages"),
-        Operation.CLAIM_CREATE: ("POST", _Q + "/claims"),
+        Operation.CLAIM_CREATE: Route("POST", _Q + "/claims", query=("limit",)),
         Operation.CLAIM_GET: ("GET", _Q + "/claims/{claim_id}"),
         Operation.CLAIM_UPDATE: ("PATCH", _Q + "/claims/{claim_id}"),
         Operation.CLAIM_DELETE: ("DELETE", _Q + "/claims/{claim_id}"),
@@ -233,12 +262,12 @@ V2_ROUTES: Mapping[Operation, Route] = _table(
         Operation.FLAVOR_UPDATE: ("PATCH", "/flavors/{flavor_name}"),
         Operation.FLAVOR_DELETE: ("DELETE", "/flavors/{flavor_name}"),
         Operation.TOPIC_LIST: ("GET", "/topics"),
-        Operation.TOPIC_CREATE: ("PUT", _T),
+        Operation.TOPIC_CREATE: Route("PUT", _T, body="metadata"),
         Operation.TOPIC_GET: ("GET", _T),
-        Operation.TOPIC_UPDATE: ("PATCH", _T),
+        Operation.TOPIC_UPDATE: Route("PATCH", _T, body="operations"),
         Operation.TOPIC_DELETE: ("DELETE", _T),
         Operation.TOPIC_GET_STATS: ("GET", _T + "/stats"),
-        Operation.TOPIC_PURGE: ("POST", _T + "/purge"),
+        Operation.TOPIC_PURGE: Route("POST", _T + "/purge", omit_empty_body=True),
         Operation.TOPIC_MESSAGE_LIST: ("GET", _T + "/messages"),
         Operation.TOPIC_MESSAGE_POST: ("POST", _T + "/messages"),
         Operation.TOPIC_SUBSCRIPTION_LIST: ("GET", _T + "/subscriptions"),
@@ -260,12 +289,12 @@ def _derive(
     base: Mapping[Operation, Route],
     *,
     without: Iterable[Operation] = (),
-    changed: dict[Operation, tuple[str, str]] | None = None,
+    changed: dict[Operation, _Entry] | None = None,
 ) -> Mapping[Operation, Route]:
     """An older version's table: ``base`` minus what it lacks, plus what differs."""
     missing = set(without)
     table = {op: route for op, route in base.items() if op not in missing}
-    table.update({op: Route(m, t) for op, (m, t) in (changed or {}).items()})
+    table.update({op: _route(entry) for op, entry in (changed or {}).items()})
     return MappingProxyType(table)
 
 
@@ -297,7 +326,9 @@ V1_ROUTES: Mapping[Operation, Route] = _derive(
         Operation.PING: ("GET", "/health"),
         Operation.QUEUE_EXISTS: ("HEAD", _Q),
         Operation.QUEUE_GET_METADATA: ("GET", _Q + "/metadata"),
-        Operation.QUEUE_SET_METADATA: ("PUT", _Q + "/metadata"),
+        Operation.QUEUE_SET_METADATA: Route("PUT", _Q + "/metadata", body="metadata"),
+        # v1 posts the messages as a bare JSON array.
+        Operation.MESSAGE_POST: Route("POST", _Q + "/messages", body="messages"),
     },
 )
 
@@ -310,7 +341,7 @@ def route_for(version: ApiVersion, operation: Operation) -> Route:
     """The route of ``operation`` in ``version``, or UnsupportedOperation.
 
     >>> route_for(ApiVersion.V2, Operation.PING)
-    Route(method='GET', template='/ping')
+    Route(method='GET', template='/ping', query=(), body=None, omit_empty_body=False)
     >>> route_for(ApiVersion.V1, Operation.MESSAGE_POP)
     Traceback (most recent call last):
     ...

@@ -2,7 +2,7 @@
 
 The facade drives it with a three-line loop, identical for sync and async::
 
-    pages = Pagination(first_call, endpoint)
+    pages = Pagination(first_call)
     while (call := pages.next_call()) is not None:
         for item in pages.accept(send(call)):
             yield item
@@ -11,11 +11,10 @@ The facade drives it with a three-line loop, identical for sync and async::
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from dataclasses import replace
 from typing import Generic, TypeVar
 
 from zaqarkit.core.models import Page
-from zaqarkit.core.urls import split_ref
+from zaqarkit.core.render import with_params
 from zaqarkit.core.wire import Call
 
 __all__ = ["Pagination"]
@@ -32,52 +31,56 @@ def _default_key(item: object) -> Hashable:
 
 
 class Pagination(Generic[T]):
-    """Follow ``links[rel=next]`` until a page brings nothing new.
+    """Ask for the page after each page's ``marker`` until a page brings
+    nothing new.
+
+    Each next request is the first one with another ``marker``, rendered
+    again from its canonical parameters: every filter and flag of the first
+    request is kept, and an href from the server is never followed (it could
+    point anywhere). Over WebSocket, where Zaqar's replies carry no links,
+    the marker comes from the page's last item (:func:`zaqarkit.core.parse.page`).
 
     Zaqar sends a ``next`` link even on the last page, so the listing ends on
     an empty page. Its redis drivers also restart from the beginning when the
     marker is the first item of the collection or is not a member at all (a
     queue holding one message returns it on every ``next`` page, forever). So
     the flow stops as soon as a page holds no item it has not yielded before,
-    or when the server hands back an href it already followed, and it yields
+    or when the server hands back a marker it already used, and it yields
     every item once.
 
     What a caller cannot get past: with ``limit=1`` the redis driver never
     moves beyond the first item (page two repeats page one), so such a listing
     ends after one item. Use a page size of 2 or more.
 
-    Query keys of the first request that the server drops from its ``next``
-    link (queue metadata filters) are carried over to every following page.
-
-    >>> from zaqarkit.core.wire import Call, Request, Response
-    >>> from zaqarkit.core.operations import Operation
-    >>> first = Call(Request(Operation.QUEUE_LIST, "GET", "/v2/queues"), lambda r: r)
-    >>> pages = Pagination(first, "http://h")
-    >>> pages.next_call() is first
-    True
+    >>> from zaqarkit.core.api import ApiV2
+    >>> from zaqarkit.core.models import Queue
+    >>> pages = Pagination(ApiV2().queue_list(limit=2, detailed=True))
+    >>> pages.accept(Page((Queue("a"), Queue("b")), marker="b"))
+    [Queue(name='a', href=None, metadata=None), Queue(name='b', href=None, metadata=None)]
+    >>> pages.next_call().request.query
+    (('limit', '2'), ('detailed', 'true'), ('marker', 'b'))
     """
 
     def __init__(
         self,
         first: Call[Page[T]],
-        endpoint: str,
         *,
         key: Callable[[T], Hashable] = _default_key,
     ) -> None:
         self._first = first
-        self._endpoint = endpoint
         self._key = key
         self._pending: Call[Page[T]] | None = first
-        # The next page's (path, query) becomes a request only when asked for:
-        # a caller that stops after the first page never pays for it.
-        self._next_ref: tuple[str, tuple[tuple[str, str], ...]] | None = None
+        # The next page becomes a request only when asked for: a caller that
+        # stops after the first page never pays for it.
+        self._next_marker: str | None = None
         self._seen: set[Hashable] = set()
-        self._followed: set[str] = set()
+        self._used: set[str] = set()
 
     def next_call(self) -> Call[Page[T]] | None:
         """The next request to send, or None when the listing is complete."""
-        if self._next_ref is not None:
-            self._pending, self._next_ref = self._follow(*self._next_ref), None
+        if self._next_marker is not None:
+            request = with_params(self._first.request, marker=self._next_marker)
+            self._pending, self._next_marker = Call(request, self._first.parse), None
         return self._pending
 
     def accept(self, page: Page[T]) -> list[T]:
@@ -89,15 +92,9 @@ class Pagination(Generic[T]):
             if key not in seen:
                 seen.add(key)
                 fresh.append(item)
-        href = page.next_href
-        self._pending = self._next_ref = None
-        if fresh and href is not None and href not in self._followed:
-            self._followed.add(href)
-            self._next_ref = split_ref(href, self._endpoint)  # refuses another origin now
+        marker = page.marker
+        self._pending = self._next_marker = None
+        if fresh and marker is not None and marker not in self._used:
+            self._used.add(marker)
+            self._next_marker = marker
         return fresh
-
-    def _follow(self, path: str, query: tuple[tuple[str, str], ...]) -> Call[Page[T]]:
-        present = {name for name, _ in query}
-        carried = tuple(pair for pair in self._first.request.query if pair[0] not in present)
-        request = replace(self._first.request, path=path, query=query + carried)
-        return Call(request, self._first.parse)

@@ -2,7 +2,10 @@
 
 Every function here either returns a model or raises a zaqarkit error: a
 malformed response becomes :class:`~zaqarkit.errors.ProtocolError`, never a
-``KeyError`` or ``TypeError``.
+``KeyError`` or ``TypeError``. The same parsers read HTTP answers and
+WebSocket replies (a reply's decoded body arrives as ``Response.data``);
+where Zaqar's two transports shape an answer differently, the parser of
+that answer accepts both.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from zaqarkit.core.models import (
 from zaqarkit.errors import ApiError, ProtocolError, error_for_status
 
 if TYPE_CHECKING:
+    from zaqarkit.core.operations import Operation
     from zaqarkit.core.wire import Response
 
 __all__ = [
@@ -281,23 +285,38 @@ def messages(value: Any, what: str = "messages") -> tuple[Message, ...]:
     return tuple(message(item) for item in expect_list(value, what))
 
 
-def _next_href(obj: Mapping[str, Any]) -> str | None:
+def _next_marker(obj: Mapping[str, Any]) -> str | None:
     links = obj.get("links")
     if links is None:
         return None
     for link in expect_list(links, "links"):
         link_obj = expect_object(link, "link")
         if link_obj.get("rel") == "next":
-            return field(link_obj, "href", str, "link")
+            href = field(link_obj, "href", str, "link")
+            values = parse_qs(urlsplit(href).query).get("marker")
+            return values[0] if values else None
     return None
 
 
+#: Zaqar's page size when a listing asks for none.
+DEFAULT_PAGE_SIZE = 10
+
+
 def page(
-    response: Response, key: str, item: Callable[[Any], T]
+    response: Response,
+    key: str,
+    item: Callable[[Any], T],
+    *,
+    marker_key: str | None = None,
+    limit: int | None = None,
 ) -> Page[T]:
     """Parse a listing page ``{key: [...], "links": [...]}``.
 
-    A body-less 204 (how v1 answers an empty listing) is an empty page.
+    The next page's marker is the one in the ``next`` link (HTTP). Zaqar's
+    WebSocket replies carry no links: there a full page (``limit`` items) of
+    a listing its drivers page by item field ``marker_key`` continues after
+    its last item. A body-less 204 (how v1 answers an empty listing) is an
+    empty page.
     """
     if response.status == 204 and not response.body and response.data is None:
         return Page(())
@@ -310,7 +329,19 @@ def page(
     # The SQL catalog answers "count": true (a Zaqar bug); only trust a real int.
     if isinstance(count, bool) or not isinstance(count, int):
         count = None
-    return Page(items, _next_href(obj), count)
+    if "links" in obj:
+        marker = _next_marker(obj)
+    else:
+        marker = _last_key(entries, marker_key, DEFAULT_PAGE_SIZE if limit is None else limit)
+    return Page(items, marker, count)
+
+
+def _last_key(entries: list[Any], marker_key: str | None, limit: int) -> str | None:
+    if marker_key is None or not entries or len(entries) < limit:
+        return None  # a short page is the last one: no extra round trip
+    last = entries[-1]
+    value = last.get(marker_key) if isinstance(last, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def _named(value: Any, what: str) -> tuple[Mapping[str, Any], str, str | None]:
@@ -436,7 +467,9 @@ def claim(response: Response, *, grace: int | None = None, ttl: int | None = Non
     location = response.header("location")
     claim_id = _last_segment(location) if location else None
     data = decode_json(response, allow_empty=True)
-    if data is None or (response.status == 204 and not isinstance(data, dict)):
+    if data is None or response.status == 204:
+        # Nothing was claimed. (Zaqar's WebSocket reply still names a claim
+        # id, which holds no message; HTTP answers 204 with no body.)
         return Claim(claim_id, ttl=ttl, grace=grace, href=location)
     if isinstance(data, dict):
         claim_id = optional(data, "claim_id", str, "claim") or claim_id
@@ -468,3 +501,88 @@ def message_ids(value: Any) -> tuple[str, ...]:
         return _strings(obj["message_ids"], "post response.message_ids")
     hrefs = _strings(obj.get("resources"), "post response.resources")
     return tuple(_last_segment(href) for href in hrefs)
+
+
+# -- parsers of whole answers, bundled into a Call by the builders -------------
+
+
+def expect_status(response: Response, operation: Operation, *allowed: int) -> None:
+    """Raise the typed error of an error status, or ProtocolError for a
+    success status other than ``allowed``."""
+    raise_for_status(response, operation.value)
+    if response.status not in allowed:
+        fail(
+            f"{operation.value} answered status {response.status}, expected "
+            + " or ".join(map(str, allowed)),
+            response.body[:80],
+        )
+
+
+def no_content(operation: Operation) -> Callable[[Response], None]:
+    """A parser for an answer that carries nothing but its status."""
+
+    def parse(response: Response) -> None:
+        raise_for_status(response, operation.value)
+
+    return parse
+
+
+def json_of(operation: Operation, convert: Callable[[Any], T]) -> Callable[[Response], T]:
+    """A parser that decodes the JSON answer and hands it to ``convert``."""
+
+    def parse(response: Response) -> T:
+        raise_for_status(response, operation.value)
+        return convert(decode_json(response))
+
+    return parse
+
+
+def metadata_of(operation: Operation, what: str) -> Callable[[Response], dict[str, Any]]:
+    """A parser for a metadata document (a JSON object)."""
+    return json_of(operation, lambda data: dict(expect_object(data, what)))
+
+
+def posted(operation: Operation, count: int) -> Callable[[Response], tuple[str, ...]]:
+    """A post's answer must name one id per message posted: a 2xx without
+    them leaves the caller unable to tell what was stored."""
+
+    def parse(response: Response) -> tuple[str, ...]:
+        raise_for_status(response, operation.value)
+        data = decode_json(response)
+        ids = message_ids(data)
+        if len(ids) != count:
+            fail(
+                f"{operation.value} answered {response.status} with {len(ids)} ids "
+                f"for {count} posted messages",
+                data,
+            )
+        return ids
+
+    return parse
+
+
+def listing(
+    operation: Operation,
+    key: str,
+    item: Callable[[Any], T],
+    *,
+    marker_key: str | None,
+    limit: int | None,
+) -> Callable[[Response], Page[T]]:
+    """A parser for one page of a listing (see :func:`page`)."""
+
+    def parse(response: Response) -> Page[T]:
+        raise_for_status(response, operation.value)
+        return page(response, key, item, marker_key=marker_key, limit=limit)
+
+    return parse
+
+
+def created(operation: Operation) -> Callable[[Response], bool]:
+    """PUT that answers 201 when it created and 204 when it already existed."""
+
+    def parse(response: Response) -> bool:
+        expect_status(response, operation, 201, 204)
+        return response.status == 201
+
+    return parse

@@ -7,11 +7,12 @@ and the rule. Limits that a Zaqar operator can configure (``[transport]`` in
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import math
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -354,3 +355,124 @@ def choice(value: Any, field: str, allowed: Iterable[str]) -> str:
     if value not in allowed:
         raise ValidationError(field, f"must be one of {', '.join(allowed)}, got {value!r}")
     return str(value)
+
+
+# -- request bodies --------------------------------------------------------
+
+
+def metadata(value: Any, limits: Limits) -> dict[str, Any]:
+    """Queue or topic metadata: a dict within ``max_queue_metadata`` encoded."""
+    if not isinstance(value, Mapping):
+        raise ValidationError("metadata", f"must be a dict, got {type(value).__name__}")
+    size = len(encode_body(value, "metadata"))
+    if size > limits.max_queue_metadata:
+        raise ValidationError(
+            "metadata", f"is {size} bytes encoded; the limit is {limits.max_queue_metadata}"
+        )
+    return dict(value)
+
+
+def patch_operations(operations: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """JSON-patch operations on ``/metadata/<key>`` (add, replace, remove)."""
+    checked = [_patch_operation(item, index) for index, item in enumerate(operations)]
+    if not checked:
+        raise ValidationError("operations", "must hold at least one JSON-patch operation")
+    return checked
+
+
+def _patch_operation(item: Any, index: int) -> dict[str, Any]:
+    where = f"operations[{index}]"
+    if not isinstance(item, Mapping):
+        raise ValidationError(where, f"must be a dict, got {item!r}")
+    op = choice(item.get("op"), f"{where}.op", ("add", "replace", "remove"))
+    path = item.get("path")
+    if not isinstance(path, str) or not path.startswith("/metadata/") or path.count("/") != 2:
+        raise ValidationError(f"{where}.path", f"must look like '/metadata/<key>', got {path!r}")
+    result = {"op": op, "path": path}
+    if op != "remove":
+        if "value" not in item:
+            raise ValidationError(where, f"'{op}' needs a 'value'")
+        result["value"] = item["value"]
+    return result
+
+
+def expires(value: _dt.datetime | str) -> str:
+    """A signed URL's expiry as Zaqar writes it: ``YYYY-MM-DDTHH:MM:SS`` in UTC.
+
+    >>> expires(_dt.datetime(2030, 1, 1, 12, tzinfo=_dt.timezone.utc))
+    '2030-01-01T12:00:00'
+    """
+    if isinstance(value, str):
+        try:
+            _dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%S")
+        except ValueError:
+            raise ValidationError(
+                "expires", f"must be 'YYYY-MM-DDTHH:MM:SS' (UTC), got {value!r}"
+            ) from None
+        return value
+    if not isinstance(value, _dt.datetime):
+        raise ValidationError("expires", f"must be a datetime or a string, got {value!r}")
+    if value.tzinfo is not None:
+        value = value.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+    return value.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+_SUBSCRIBER_SCHEMES = ("http://", "https://", "mailto:", "trust+http://", "trust+https://")
+
+
+def subscription_fields(
+    subscriber: str | None,
+    ttl: int | None,
+    options: Mapping[str, Any] | None,
+    *,
+    require_subscriber: bool,
+) -> dict[str, Any]:
+    """The given fields of a subscription (subscriber URL, ttl, options)."""
+    body: dict[str, Any] = {}
+    if subscriber is not None or require_subscriber:
+        if not isinstance(subscriber, str) or not subscriber.startswith(_SUBSCRIBER_SCHEMES):
+            raise ValidationError(
+                "subscriber",
+                "must be a URL with scheme http, https, mailto, trust+http or trust+https, "
+                f"got {subscriber!r}",
+            )
+        body["subscriber"] = subscriber
+    if ttl is not None:
+        body["ttl"] = subscription_ttl(ttl)
+    if options is not None:
+        body["options"] = _options(options)
+    return body
+
+
+def pool_fields(
+    uri: str | None, weight: int | None, flavor: str | None, options: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """The given fields of a pool (uri, weight, flavor, options)."""
+    body: dict[str, Any] = {}
+    if uri is not None:
+        if not isinstance(uri, str) or not uri or len(uri) > 255:
+            raise ValidationError("uri", f"must be a string of 1 to 255 characters, got {uri!r}")
+        body["uri"] = uri
+    if weight is not None:
+        body["weight"] = integer(weight, "weight", 0, 2**32 - 1)
+    if flavor is not None:
+        body["flavor"] = name(flavor, "flavor name")
+    if options is not None:
+        body["options"] = _options(options)
+    return body
+
+
+def _options(options: Any) -> dict[str, Any]:
+    if not isinstance(options, Mapping):
+        raise ValidationError("options", f"must be a dict, got {type(options).__name__}")
+    return dict(options)
+
+
+def pool_names(pool_list: Iterable[str]) -> list[str]:
+    """A flavor's non-empty list of pool names."""
+    if isinstance(pool_list, str):
+        raise ValidationError("pool_list", f"must be a list of pool names, got {pool_list!r}")
+    names = [name(item, "pool name") for item in pool_list]
+    if not names:
+        raise ValidationError("pool_list", "must hold at least one pool name")
+    return names

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from zaqarkit.core.operations import Operation
+from zaqarkit.core.operations import ApiVersion, Operation
 from zaqarkit.core.redact import redact_data, redact_headers, redact_mapping, redact_url
 
 __all__ = ["Call", "Headers", "Request", "Response"]
@@ -31,9 +31,10 @@ class Request:
     ``path`` is relative to the endpoint (``/v2/queues/q``). A client prepares
     the request before a transport sees it: ``url`` then holds the absolute
     URL with the query already encoded, and ``headers`` every header to send
-    (see :class:`zaqarkit.core.context.Context`). ``params`` keeps
-    the operation's arguments as structured data for transports that do not
-    speak HTTP (the WebSocket frame body).
+    (see :class:`zaqarkit.core.context.Context`). ``params`` holds the
+    operation's canonical, typed arguments; method, path, query and body
+    are their HTTP rendering in API ``version``, and the WebSocket frame body
+    is ``params`` itself (see :mod:`zaqarkit.core.render`).
 
     >>> r = Request(Operation.PING, "GET", "/v2/ping")
     >>> r.method, r.path, r.query
@@ -54,6 +55,7 @@ headers=(('X-Auth-Token', '***'),), body=None, params={}, url='')
     body: bytes | None = None
     params: Mapping[str, Any] = field(default_factory=dict, compare=False)
     url: str = ""
+    version: ApiVersion = ApiVersion.V2
 
     def __repr__(self) -> str:
         return (
@@ -76,8 +78,6 @@ headers=(('X-Auth-Token', '***'),), body=None, params={}, url='')
 class Response:
     """A response as the core sees it: status, lower-cased headers, raw body.
 
-    >>> Response(204).json_or_none() is None
-    True
     >>> Response(201, {"x-subject-token": "t0k", "content-length": "0"})
     Response(status=201, headers={'x-subject-token': '***', 'content-length': '0'}, body=b'')
     """
@@ -96,14 +96,6 @@ class Response:
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
-
-    def json_or_none(self) -> Any:
-        """Decoded body, or None for an empty one. Raises ProtocolError on bad JSON."""
-        from zaqarkit.core.parse import decode_json
-
-        if self.data is not None:
-            return self.data
-        return decode_json(self, allow_empty=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,8 +17,11 @@ requests (:meth:`WsSession.send` returns the bytes to write), received frames
 (:meth:`WsSession.connection_lost` returns what failed). It owns no socket,
 clock, thread or event loop.
 
-Replies become :class:`~zaqarkit.core.wire.Response` objects shaped like the
-HTTP ones, so the parsers in :mod:`zaqarkit.core.parse` work unchanged.
+A frame's body is the request's canonical parameters
+(:func:`~zaqarkit.core.render.frame_body`). A reply becomes a
+:class:`~zaqarkit.core.wire.Response` holding its status and decoded body as
+they came, read by the same parsers as HTTP answers (which accept both
+shapes where Zaqar's transports differ).
 
 >>> from zaqarkit.core.api import ApiV2
 >>> session = WsSession(default_headers=(("Client-ID", "c"), ("X-Project-ID", "p")))
@@ -42,8 +45,9 @@ from typing import Any, ClassVar, Literal
 from zaqarkit.core import _json as fastjson
 from zaqarkit.core import validate as v
 from zaqarkit.core.api import ApiV2
-from zaqarkit.core.context import encode_query
 from zaqarkit.core.operations import Operation
+from zaqarkit.core.parse import DEFAULT_PAGE_SIZE
+from zaqarkit.core.render import frame_body
 from zaqarkit.core.wire import Call, Headers, Request, Response
 from zaqarkit.errors import (
     ProtocolError,
@@ -129,14 +133,6 @@ _ACTIONS: Mapping[Operation, str] = {
     Operation.MESSAGE_POP: "message_delete_many",
 }
 
-#: HTTP query keys that have another name in a frame body.
-_QUERY_RENAMES: Mapping[str, str] = {"ids": "message_ids"}
-#: Query keys whose frame value is a list (HTTP sends them comma-separated).
-_LIST_KEYS = frozenset({"message_ids", "claim_ids"})
-#: Query keys whose frame value is an integer (the request schema says "integer").
-_INT_KEYS = frozenset({"limit", "pop"})
-#: Query keys whose frame value is a boolean.
-_BOOL_KEYS = frozenset({"detailed", "echo", "include_claimed", "include_delayed", "with_count"})
 #: HTTP-only headers that mean nothing inside a frame. (Zaqar echoes every
 #: frame header back in its reply, so each one costs twice.)
 _DROPPED_HEADERS = frozenset({"content-type", "content-length", "accept", "user-agent"})
@@ -148,18 +144,6 @@ _LIST_HEADERS = frozenset({"url-methods", "url-paths"})
 
 #: How many distinct request header sets a session keeps converted.
 _HEADER_CACHE_SIZE = 64
-
-#: Listings whose WS reply has no ``links``: (items key, item key used as marker).
-#: Zaqar's redis drivers page queues by name and subscriptions by id. Message
-#: listings use an internal counter as marker that the WS reply does not
-#: reveal, so they stay single-page (no link is synthesised).
-_LISTINGS: Mapping[Operation, tuple[str, str]] = {
-    Operation.QUEUE_LIST: ("queues", "name"),
-    Operation.SUBSCRIPTION_LIST: ("subscriptions", "id"),
-}
-#: Zaqar's default page size for those listings.
-_DEFAULT_PAGE = 10
-
 
 #: Operations Zaqar's WebSocket server answers, but not as completely as HTTP.
 #: Clients with an ``http_url`` send them there; without one the transport
@@ -206,7 +190,7 @@ def ws_incomplete(request: Request, body: Any) -> str | None:
     op = request.operation
     if op is Operation.MESSAGE_LIST:
         items = body.get("messages") if isinstance(body, Mapping) else None
-        limit = frame_body(request).get("limit", _DEFAULT_PAGE)
+        limit = request.params.get("limit", DEFAULT_PAGE_SIZE)
         if not isinstance(items, list) or not isinstance(limit, int) or len(items) < limit:
             return None
     return WS_INCOMPLETE.get(op)
@@ -231,40 +215,6 @@ to the client and it is sent there, or use an http:// url=
             "client and it is sent there, or use an http:// url="
         )
     return _ACTIONS.get(operation, operation.value)
-
-
-def _query_value(key: str, value: str) -> Any:
-    if key in _LIST_KEYS:
-        return [item for item in value.split(",") if item]
-    if key in _INT_KEYS:
-        try:
-            return int(value)
-        except ValueError:
-            return value  # let the server's schema reject it with a 400
-    if key in _BOOL_KEYS and value in ("true", "false"):
-        return value == "true"
-    return value
-
-
-def frame_body(request: Request) -> dict[str, Any]:
-    """The frame ``body`` of a request: ``params`` overlaid with its query.
-
-    ``params`` holds what HTTP puts in the path (``queue_name``, ``message_id``)
-    and the structured body; the query holds paging and flags. The query wins
-    on a clash because pagination follows ``next`` links by replacing the
-    query while keeping the first request's ``params``.
-
-    >>> from zaqarkit.core.api import ApiV2
-    >>> frame_body(ApiV2().message_list("q", limit=5, echo=True).request)
-    {'queue_name': 'q', 'limit': 5, 'echo': True}
-    >>> frame_body(ApiV2().message_delete_many("q", ["a", "b"]).request)
-    {'queue_name': 'q', 'message_ids': ['a', 'b']}
-    """
-    body = dict(request.params)
-    for key, value in request.query:
-        name = _QUERY_RENAMES.get(key, key)
-        body[name] = _query_value(name, value)
-    return body
 
 
 def encode_frame(frame: Mapping[str, Any], codec: Codec = "json") -> str | bytes:
@@ -421,9 +371,7 @@ def push_subscription_create(
     >>> frame_body(call.request)
     {'queue_name': 'q', 'ttl': 3600}
     """
-    return _API._subscription_create(
-        Operation.SUBSCRIPTION_CREATE, "queue_name", queue, None, ttl, options, push=True
-    )
+    return _API.push_subscription_create(queue, ttl=ttl, options=options)
 
 
 def authenticate_request(token: str, project_id: str) -> Request:
@@ -631,7 +579,7 @@ class WsSession:
         pending = self._pending.pop(request_id, None)
         if pending is None:
             return UnmatchedReply(request_id, status)
-        response = _normalise(pending.request, status, body)
+        response = Response(status, {}, b"", body)
         if pending.push and status == 201:
             self._record_push(pending.request, response)
         return Reply(request_id, response, pending.request)
@@ -695,43 +643,3 @@ def _echoed_id(request: Any) -> str | None:
         return None
     value = headers.get(CORRELATION_HEADER)
     return value if isinstance(value, str) else None
-
-
-def _normalise(request: Request, status: int, body: Any) -> Response:
-    """Reshape a WS reply body where it differs from the HTTP answer."""
-    op = request.operation
-    if status < 400:
-        if op is Operation.MESSAGE_GET and isinstance(body, dict):
-            # WS answers {"messages": {single}}, HTTP the bare message.
-            inner = body.get("messages")
-            if isinstance(inner, dict):
-                body = inner
-        elif op is Operation.CLAIM_CREATE and status == 204:
-            # WS adds the id of an empty claim; HTTP answers 204 with no body.
-            body = None
-        elif op in _LISTINGS and isinstance(body, dict) and "links" not in body:
-            body = _with_next_link(request, body, *_LISTINGS[op])
-    elif (
-        op is Operation.QUEUE_GET_STATS
-        and status == 404
-        and isinstance(body, dict)
-        and isinstance(body.get("messages"), Mapping)
-    ):
-        # WS answers 404 with zero stats for a missing queue, HTTP 200.
-        status = 200
-    return Response(status, {}, b"", body)
-
-
-def _with_next_link(
-    request: Request, body: Mapping[str, Any], items_key: str, marker_key: str
-) -> Mapping[str, Any]:
-    items = body.get(items_key)
-    if not isinstance(items, list) or not items or not isinstance(items[-1], dict):
-        return body
-    marker = items[-1].get(marker_key)
-    limit = frame_body(request).get("limit", _DEFAULT_PAGE)
-    if not isinstance(marker, str) or (isinstance(limit, int) and len(items) < limit):
-        return body  # a short page is the last one: no extra round trip
-    query = (*((k, val) for k, val in request.query if k != "marker"), ("marker", marker))
-    href = f"{request.path}?{encode_query(query)}"
-    return {**body, "links": [{"rel": "next", "href": href}]}
