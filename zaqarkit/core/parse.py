@@ -14,7 +14,7 @@ import dataclasses
 import math
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote_plus, urlsplit
 
 from zaqarkit.core import _json as fastjson
 from zaqarkit.core.models import (
@@ -292,9 +292,16 @@ def _next_marker(obj: Mapping[str, Any]) -> str | None:
     for link in expect_list(links, "links"):
         link_obj = expect_object(link, "link")
         if link_obj.get("rel") == "next":
-            href = field(link_obj, "href", str, "link")
-            values = parse_qs(urlsplit(href).query).get("marker")
-            return values[0] if values else None
+            return _query_marker(field(link_obj, "href", str, "link"))
+    return None
+
+
+def _query_marker(href: str) -> str | None:
+    # By hand rather than parse_qs: this runs for every listing page.
+    for pair in href.partition("?")[2].partition("#")[0].split("&"):
+        key, _, value = pair.partition("=")
+        if key == "marker" and value:
+            return unquote_plus(value) if "%" in value or "+" in value else value
     return None
 
 
