@@ -169,10 +169,8 @@ class ApiError(ZaqarError):
         self.description = description
         self.operation = operation
         self.request_id = request_id
-        parts = [f"{status}"]
-        if title:
-            parts.append(title)
-        message = " ".join(parts)
+        # Falcon's titles already start with the status ("404 Not Found").
+        message = title if title.startswith(f"{status} ") else f"{status} {title}".rstrip()
         if description:
             message += f": {description}"
         if operation:

@@ -371,6 +371,10 @@ def test_api_error_message_and_attributes() -> None:
     )
     assert str(ApiError(500)) == "500"
     assert str(ApiError(404, description="gone")) == "404: gone"
+    # Falcon titles carry the status already: it is not repeated
+    assert str(ApiError(404, "404 Not Found", "Queue q does not exist")) == (
+        "404 Not Found: Queue q does not exist"
+    )
     assert TooManyRequests(429).retry_after is None
     assert ServiceUnavailable(503).retry_after is None
 
