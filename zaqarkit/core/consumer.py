@@ -46,6 +46,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from zaqarkit.core.backoff import exponential
 from zaqarkit.core.validate import MIN_TTL, Limits
 from zaqarkit.errors import ValidationError
 
@@ -159,17 +160,18 @@ class Backoff:
         self.factor = factor
         self.jitter = jitter
         self._random = random
-        self._delay = initial
+        self._attempt = 0
 
     def next(self) -> float:
-        delay = min(self._delay, self.ceiling)
-        self._delay = min(self._delay * self.factor, self.ceiling)
-        if not self.jitter:
-            return delay
-        return delay * (1 - self.jitter * self._random())
+        attempt, self._attempt = self._attempt, self._attempt + 1
+        rand = self._random() if self.jitter else 0.0
+        return exponential(
+            attempt, self.initial, self.ceiling, factor=self.factor, jitter=self.jitter,
+            rand=rand,
+        )
 
     def reset(self) -> None:
-        self._delay = self.initial
+        self._attempt = 0
 
 
 @dataclass(frozen=True, slots=True)

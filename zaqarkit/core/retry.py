@@ -44,6 +44,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
+from zaqarkit.core.backoff import exponential
 from zaqarkit.core.operations import is_idempotent
 from zaqarkit.core.parse import retry_after
 from zaqarkit.core.wire import Response
@@ -140,8 +141,10 @@ class RetryPolicy:
         >>> RetryPolicy(backoff=1, jitter=1).delay(1, 0.25)
         0.25
         """
-        ceiling = min(self.max_backoff, self.backoff * self.multiplier ** (retry - 1))
-        return ceiling * (1 - self.jitter) + ceiling * self.jitter * rand
+        return exponential(
+            retry - 1, self.backoff, self.max_backoff, factor=self.multiplier,
+            jitter=self.jitter, rand=rand,
+        )
 
 
 RetryArg: TypeAlias = "RetryPolicy | int | None"

@@ -53,6 +53,7 @@ from typing import Any, ClassVar
 
 from zaqarkit.core import parse as p
 from zaqarkit.core.api import ApiV2
+from zaqarkit.core.backoff import exponential
 from zaqarkit.core.operations import Operation
 from zaqarkit.core.wire import Request, Response
 from zaqarkit.core.ws import (
@@ -271,8 +272,7 @@ def backoff_delay(attempt: int, initial: float, maximum: float, rand: float) -> 
     >>> [backoff_delay(n, 0.2, 1.0, 0.5) for n in range(5)]
     [0.15000000000000002, 0.30000000000000004, 0.6000000000000001, 0.75, 0.75]
     """
-    delay: float = min(maximum, initial * 2.0**attempt)
-    return delay / 2 + rand * delay / 2
+    return exponential(attempt, initial, maximum, jitter=0.5, rand=rand)
 
 
 #: Notifications a push stream holds for a consumer that does not read.
