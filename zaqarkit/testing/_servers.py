@@ -27,7 +27,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, TypeVar
 
-from ._provision import Release, ServerEnv, ensure_server_env, get_release
+from ._provision import Release, ServerEnv, cache_root, ensure_server_env, get_release
 
 __all__ = ["HttpResult", "ServerStartError", "ZaqarServer"]
 
@@ -181,8 +181,51 @@ def _group_pids(pgid: int) -> list[int]:
     return sorted(pids)
 
 
+def _running_dir() -> Path:
+    return cache_root() / "running"
+
+
+def reap_orphans() -> list[str]:
+    """Kill the servers a harness started and never stopped because it was
+    killed itself (SIGKILL skips ``atexit``): each started process group is
+    recorded with its owner's pid, and a group whose owner is gone is
+    killed here, before the next harness starts anything. Returns the names
+    of what was reaped.
+    """
+    reaped: list[str] = []
+    directory = _running_dir()
+    if not directory.is_dir():
+        return reaped
+    for record in directory.glob("*.json"):
+        try:
+            entry = json.loads(record.read_text())
+            owner, pgid, name = int(entry["owner"]), int(entry["pgid"]), str(entry["name"])
+        except (OSError, ValueError, KeyError, TypeError):
+            record.unlink(missing_ok=True)
+            continue
+        if _pid_alive(owner):
+            continue
+        # Only a group still led by the recorded command: pids are reused.
+        if _group_pids(pgid) and str(entry.get("cmd0", "?")) in _cmdline(pgid):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pgid, signal.SIGKILL)
+            reaped.append(name)
+            logger.warning("killed %s (pid %d), left running by dead harness %d",
+                           name, pgid, owner)
+        record.unlink(missing_ok=True)
+    return reaped
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
 class _Process:
-    """One child process in its own session, logging to a file."""
+    """One child process in its own session, logging to a file, recorded in
+    the cache's ``running/`` folder until stopped (see :func:`reap_orphans`)."""
 
     def __init__(self, name: str, cmd: list[str], log: Path, cwd: Path) -> None:
         self.name = name
@@ -191,8 +234,10 @@ class _Process:
         self.cwd = cwd
         self.popen: subprocess.Popen[bytes] | None = None
         self._log_fh: IO[bytes] | None = None
+        self._record: Path | None = None
 
     def start(self) -> None:
+        reap_orphans()
         self._log_fh = open(self.log, "ab")  # noqa: SIM115 - closed in stop()
         self._log_fh.write(f"$ {shlex.join(self.cmd)}\n".encode())
         self._log_fh.flush()
@@ -204,6 +249,13 @@ class _Process:
             cwd=self.cwd,
             start_new_session=True,
         )
+        self._record = _running_dir() / f"{self.popen.pid}.json"
+        with contextlib.suppress(OSError):
+            self._record.parent.mkdir(parents=True, exist_ok=True)
+            self._record.write_text(json.dumps({
+                "owner": os.getpid(), "pgid": self.popen.pid, "name": self.name,
+                "cmd0": self.cmd[0],
+            }))
 
     @property
     def pid(self) -> int | None:
@@ -240,6 +292,9 @@ class _Process:
             deadline = time.monotonic() + _STOP_GRACE_SECONDS
             while _group_pids(pgid) and time.monotonic() < deadline:
                 time.sleep(0.02)
+        if self._record is not None:
+            self._record.unlink(missing_ok=True)
+            self._record = None
         if self._log_fh is not None:
             self._log_fh.close()
             self._log_fh = None
