@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 #: (async source directory, generated sync directory)
 PAIRS = (
     (ROOT / "zaqarkit" / "_async", ROOT / "zaqarkit" / "_sync"),
+    (ROOT / "zaqarkit" / "bench" / "_async", ROOT / "zaqarkit" / "bench" / "_sync"),
     (ROOT / "tests" / "integration" / "_async", ROOT / "tests" / "integration" / "_sync"),
 )
 
@@ -49,6 +50,7 @@ RENAMES: dict[str, str] = {
     "AsyncProducer": "Producer",
     "AsyncConsumer": "Consumer",
     "AsyncDelivery": "Delivery",
+    "AsyncRole": "Role",
     "AsyncEvent": "Event",
     "AsyncShield": "Shield",
     "__aiter__": "__iter__",
