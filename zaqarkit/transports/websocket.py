@@ -19,6 +19,7 @@ What both share (configuration, delivering outcomes and push events) is
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as _dt
 import inspect
@@ -657,6 +658,26 @@ class AsyncPushStream(_StreamBase, AsyncClosing):
         await self._transport._feed(self._transport._m.unsubscribe, self._number)
 
 
+def _nothing(now: float) -> None:
+    """The machine input that only flushes what it has queued."""
+
+
+class _FutureEvent:
+    """``set()`` of a waiter whose caller awaits an asyncio future. A caller
+    that timed out or was cancelled has cancelled the future already: its
+    outcome is dropped."""
+
+    __slots__ = ("_future",)
+
+    def __init__(self, future: asyncio.Future[None]) -> None:
+        self._future = future
+
+    def set(self) -> None:
+        if not self._future.done():
+            with contextlib.suppress(RuntimeError):  # its event loop has ended
+                self._future.set_result(None)
+
+
 def _limit_asyncio_reads(ws: Any) -> None:
     """Make the asyncio transport under ``ws`` read 64 KiB at a time, as the
     sync socket does (:data:`zaqarkit.transports._wsconn.READ_SIZE`): CPython's
@@ -709,13 +730,40 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
 
     async def _call(self, ticket: int) -> Response:
         """Send what the machine has queued and wait for ``ticket``'s outcome."""
+        if self.backend == "asyncio":
+            return await self._call_asyncio(ticket)
         waiter = _Waiter(anyio.Event())
         self._waiters[ticket] = waiter
         try:
             with anyio.fail_after(math.inf if self.timeout is None else self.timeout):
-                await self._feed(lambda now: None)
+                await self._feed(_nothing)
                 await waiter.event.wait()
         except TimeoutError:  # the builtin, from fail_after
+            error = await self._feed(self._m.timed_out, ticket)
+            self._waiters.pop(ticket, None)
+            if error is not None:
+                raise error from None
+        except BaseException:  # the caller was cancelled: stop tracking it
+            with anyio.CancelScope(shield=True):
+                await self._feed(self._m.timed_out, ticket)
+            self._waiters.pop(ticket, None)
+            raise
+        return waiter.outcome()
+
+    async def _call_asyncio(self, ticket: int) -> Response:
+        """:meth:`_call` once the connection runs on asyncio: the same steps on
+        asyncio's own future and timeout. anyio's Event and fail_after look up
+        the running library (sniffio) and build a cancel scope on every
+        request (measured on the replay server: 6-10 % of the async client's
+        CPU per operation)."""
+        future = asyncio.get_running_loop().create_future()
+        waiter = _Waiter(_FutureEvent(future))
+        self._waiters[ticket] = waiter
+        try:
+            async with asyncio.timeout(self.timeout):
+                await self._feed(_nothing)
+                await future
+        except TimeoutError:  # ours: asyncio.timeout turns only its own expiry into it
             error = await self._feed(self._m.timed_out, ticket)
             self._waiters.pop(ticket, None)
             if error is not None:
@@ -771,7 +819,10 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
         # One asyncio.run or trio.run after another (as test frameworks do):
         # what the ended loop left behind is dropped and the next request
         # connects afresh. Use from two live loops at once is refused.
-        if self._loop.rebind() and self._m.state is not State.IDLE and not self.closed:
+        if not self._loop.rebind():
+            return
+        self.backend = None  # known again once this loop has a connection (_spawn)
+        if self._m.state is not State.IDLE and not self.closed:
             ended = errors.ReadError("the event loop of this WebSocket ended", sent=True)
             for waiter in self._waiters.values():
                 waiter.settle(None, ended)
