@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 from urllib.parse import parse_qs, urlsplit
 
 from zaqarkit.core import _json as fastjson
@@ -339,7 +339,8 @@ def page(
             if next_href is not False:
                 if type(count) is not int:
                     count = None
-                return Page(messages_, next_href, count)
+                # item is message, so T is Message.
+                return cast("Page[T]", Page(messages_, next_href, count))
     obj = expect_object(decode_json(response), "listing")
     entries = obj.get(key)
     if type(entries) is not list:

@@ -9,8 +9,8 @@ notice that and start afresh, or refuse use from a second live loop.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from asyncio import events as asyncio_events
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio

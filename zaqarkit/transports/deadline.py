@@ -32,7 +32,7 @@ def current() -> float | None:
     return _DEADLINE.get()
 
 
-class scope:  # noqa: N801 - used as a function: ``with scope(seconds):``
+class scope:  # lower case: used as a function, ``with scope(seconds):``
     """Bound everything inside to ``seconds`` from now (None: no new bound).
 
     Nested scopes never extend an outer deadline. A class rather than a
