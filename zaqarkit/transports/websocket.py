@@ -739,14 +739,9 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
                 await self._feed(_nothing)
                 await waiter.event.wait()
         except TimeoutError:  # the builtin, from fail_after
-            error = await self._feed(self._m.timed_out, ticket)
-            self._waiters.pop(ticket, None)
-            if error is not None:
-                raise error from None
+            await self._timed_out(ticket)
         except BaseException:  # the caller was cancelled: stop tracking it
-            with anyio.CancelScope(shield=True):
-                await self._feed(self._m.timed_out, ticket)
-            self._waiters.pop(ticket, None)
+            await self._cancelled(ticket)
             raise
         return waiter.outcome()
 
@@ -764,16 +759,24 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
                 await self._feed(_nothing)
                 await future
         except TimeoutError:  # ours: asyncio.timeout turns only its own expiry into it
-            error = await self._feed(self._m.timed_out, ticket)
-            self._waiters.pop(ticket, None)
-            if error is not None:
-                raise error from None
+            await self._timed_out(ticket)
         except BaseException:  # the caller was cancelled: stop tracking it
-            with anyio.CancelScope(shield=True):
-                await self._feed(self._m.timed_out, ticket)
-            self._waiters.pop(ticket, None)
+            await self._cancelled(ticket)
             raise
         return waiter.outcome()
+
+    async def _timed_out(self, ticket: int) -> None:
+        """Raise the machine's error for ``ticket``, unless its outcome was
+        settled meanwhile (then the caller takes it)."""
+        error = await self._feed(self._m.timed_out, ticket)
+        self._waiters.pop(ticket, None)
+        if error is not None:
+            raise error from None
+
+    async def _cancelled(self, ticket: int) -> None:
+        with anyio.CancelScope(shield=True):
+            await self._feed(self._m.timed_out, ticket)
+        self._waiters.pop(ticket, None)
 
     async def subscribe(
         self,
