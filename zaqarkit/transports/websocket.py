@@ -674,8 +674,10 @@ class _FutureEvent:
 
     def set(self) -> None:
         if not self._future.done():
-            with contextlib.suppress(RuntimeError):  # its event loop has ended
+            try:  # noqa: SIM105 - not contextlib.suppress: this is on every request's path
                 self._future.set_result(None)
+            except RuntimeError:  # its event loop has ended
+                pass
 
 
 def _limit_asyncio_reads(ws: Any) -> None:
