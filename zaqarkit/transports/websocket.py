@@ -922,6 +922,7 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
             return trio_connect(self.url, **kwargs)
         from websockets.asyncio.client import connect as asyncio_connect
 
+        kwargs.setdefault("create_connection", _direct_connection_class())
         return asyncio_connect(self.url, **kwargs)
 
     async def _connect(self, out: Connect) -> None:
@@ -941,6 +942,8 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
         self._ws, self._ws_attempt = ws, attempt
         try:
             if await self._feed(self._m.connected, attempt):
+                if isinstance(ws, _direct_connection_class()):
+                    ws.on_message = self._on_message
                 with contextlib.suppress(ConnectionClosed):
                     async for data in ws:
                         self._m.receive(data, now=time.monotonic())
@@ -959,6 +962,19 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
             await _abort(ws)
             await self._feed(self._m.lost, attempt, ws.close_code or 1006, ws.close_reason or "")
 
+    def _on_message(self, data: str | bytes) -> None:
+        # Called from the protocol's data_received (_direct_connection_class):
+        # a reply settles its caller's future at once, without a hop through
+        # the reader task and websockets' message queue.
+        self._m.receive(data, now=time.monotonic())
+        work = self._settle(self._m.drain())
+        if work:
+            # I/O the reply asked for (rare: the frames a bootstrap released,
+            # an abort) is done by a task, as the reader task would have.
+            task = asyncio.get_running_loop().create_task(self._do(work))
+            self._tasks.add(task)  # the loop keeps only weak references to tasks
+            task.add_done_callback(self._tasks.discard)
+
     async def _refresh(self) -> None:
         assert self._token_refresh is not None
         try:
@@ -970,6 +986,52 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
             return
         token, expiry = _token_input(value)
         await self._feed(self._m.token, token, **expiry)
+
+
+_DIRECT: Any = None
+
+
+def _direct_connection_class() -> Any:
+    """websockets' asyncio ClientConnection handing each complete, unfragmented
+    data frame to ``on_message`` (once the transport sets it) from
+    ``data_received`` itself. Everything else (the handshake, control frames,
+    fragments, text that is not UTF-8, frames before ``on_message`` is set)
+    takes websockets' own path, and so ``async for`` in ``_serve``."""
+    global _DIRECT
+    if _DIRECT is None:
+        from websockets.asyncio.client import ClientConnection
+        from websockets.frames import Frame, Opcode
+
+        text, binary = Opcode.TEXT, Opcode.BINARY
+
+        class _DirectConnection(ClientConnection):  # type: ignore[misc]
+            on_message: Callable[[str | bytes], None] | None = None
+
+            def process_event(self, event: Any) -> None:
+                deliver = self.on_message
+                if deliver is None or type(event) is not Frame or not event.fin:
+                    return super().process_event(event)  # type: ignore[no-any-return]
+                if len(self.recv_messages.frames):
+                    # websockets holds frames not yet read (an unfinished
+                    # message, or earlier ones): keep the order, take its path.
+                    return super().process_event(event)  # type: ignore[no-any-return]
+                if event.opcode is text:
+                    try:
+                        message: str | bytes = event.data.decode()
+                    except UnicodeDecodeError:  # websockets fails the connection (1007)
+                        return super().process_event(event)  # type: ignore[no-any-return]
+                elif event.opcode is binary:
+                    message = bytes(event.data)
+                else:
+                    return super().process_event(event)  # type: ignore[no-any-return]
+                try:
+                    deliver(message)
+                except Exception:  # never break the protocol's data_received
+                    logger.exception("WebSocket message handling failed")
+                return None
+
+        _DIRECT = _DirectConnection
+    return _DIRECT
 
 
 async def _abort(ws: Any) -> None:
