@@ -1004,26 +1004,26 @@ def _direct_connection_class() -> Any:
 
         text, binary = Opcode.TEXT, Opcode.BINARY
 
-        class _DirectConnection(ClientConnection):  # type: ignore[misc]
+        class _DirectConnection(ClientConnection):
             on_message: Callable[[str | bytes], None] | None = None
 
             def process_event(self, event: Any) -> None:
                 deliver = self.on_message
                 if deliver is None or type(event) is not Frame or not event.fin:
-                    return super().process_event(event)  # type: ignore[no-any-return]
+                    return super().process_event(event)
                 if len(self.recv_messages.frames):
                     # websockets holds frames not yet read (an unfinished
                     # message, or earlier ones): keep the order, take its path.
-                    return super().process_event(event)  # type: ignore[no-any-return]
+                    return super().process_event(event)
                 if event.opcode is text:
                     try:
-                        message: str | bytes = event.data.decode()
+                        message: str | bytes = str(event.data, "utf-8")
                     except UnicodeDecodeError:  # websockets fails the connection (1007)
-                        return super().process_event(event)  # type: ignore[no-any-return]
+                        return super().process_event(event)
                 elif event.opcode is binary:
                     message = bytes(event.data)
                 else:
-                    return super().process_event(event)  # type: ignore[no-any-return]
+                    return super().process_event(event)
                 try:
                     deliver(message)
                 except Exception:  # never break the protocol's data_received
