@@ -24,7 +24,9 @@ last sample. Target: growth under 5 % of the warm-up value.
 
 Writes ``memory.json`` and a Markdown table to ``--output`` (a folder,
 default ``$TMPDIR/zaqarkit-memory``) and the plot (RSS and traced MiB over
-messages, one line per client) to ``--plot`` (default in that folder).
+messages, one line per client) to ``--plot`` (default in that folder). With
+``--update-results`` (full sizes only) the table also goes to the committed
+``benchmarks/MEMORY.md`` and the plot to ``benchmarks/plots/memory.png``.
 """
 
 from __future__ import annotations
@@ -330,7 +332,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path,
                         default=Path(tempfile.gettempdir()) / "zaqarkit-memory")
     parser.add_argument("--plot", type=Path)
+    parser.add_argument("--update-results", action="store_true",
+                        help="write the committed benchmarks/MEMORY.md and "
+                             "benchmarks/plots/memory.png (a full run only)")
     args = parser.parse_args(argv)
+    full = (args.messages, args.notifications, args.every) == (100_000, 20_000, 10_000)
+    if args.update_results and (not full or args.only):
+        parser.error("--update-results needs the full run (default sizes, every client)")
     if args.every % len(BATCH) or args.every > args.messages:
         parser.error("--every must be a multiple of 10, at most --messages")
     if args.push_every > args.notifications:
@@ -347,7 +355,14 @@ def main(argv: list[str] | None = None) -> int:
     text = markdown(results)
     (args.output / "memory.md").write_text(text)
     print(text)
-    plot_path = args.plot or args.output / "memory.png"
+    if args.update_results:
+        (HERE / "MEMORY.md").write_text(
+            "# Memory over long runs\n\nWritten by `python -m benchmarks.memory_bench "
+            "--update-results`; do not edit by hand.\n\n" + text
+            + "\n![RSS and traced size over messages](plots/memory.png)\n")
+        print(f"wrote {HERE / 'MEMORY.md'}")
+    plot_path = args.plot or (HERE / "plots" / "memory.png" if args.update_results
+                              else args.output / "memory.png")
     if plot(results, plot_path):
         print(f"wrote {plot_path}")
     return 0

@@ -30,6 +30,7 @@ def _std(fn: Any) -> Any:
         patch.setattr(fastjson, "dumps_frame", fastjson.dumps_std)
         patch.setattr(fastjson, "loads", fastjson.loads_std)
         patch.setattr(fastjson, "reply_head", lambda data: None)
+        patch.setattr(fastjson, "message_listing", lambda data: None)
         return fn()
 
 
@@ -213,3 +214,64 @@ def test_response_data_is_what_parse_uses() -> None:
     # decode_json prefers the already-decoded body of a WebSocket reply.
     response = Response(200, data={"messages": []})
     assert ApiV2().message_list("q").parse(response).items == ()
+
+
+_MSG = {"id": "m1", "href": "/v2/queues/q/messages/m1", "ttl": 60, "age": 1, "body": {"a": 1}}
+_CLAIMED = {**_MSG, "href": "/v2/queues/q/messages/m1?claim_id=c9"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"messages": [_MSG, {**_MSG, "id": "m2", "checksum": "x", "claim_count": 2}]},
+        {"messages": [], "links": [{"rel": "next", "href": "/v2/queues/q/messages?marker=1"}]},
+        {"messages": [_MSG], "links": [{"rel": "self"}, {"rel": "next", "href": "/n"}],
+         "count": 7},
+        {"messages": [_MSG], "count": True},  # the SQL catalog's bogus count
+        {"messages": [{**_MSG, "id": None}]},  # the id comes from the href
+        {"messages": [{**_MSG, "body": None, "extra": [1]}]},
+        {"messages": [_CLAIMED]},  # the claim id comes from the href
+        {"messages": [{k: v for k, v in _MSG.items() if k != "body"}]},
+        {"messages": [{k: v for k, v in _MSG.items() if k != "ttl"}]},
+        {"messages": [{**_MSG, "ttl": True}]},
+        {"messages": [{**_MSG, "age": 1.0}]},
+        {"messages": [{**_MSG, "ttl": 2**70}]},
+        {"messages": [{**_MSG, "id": 5}]},
+        {"messages": [{**_MSG, "id": None, "href": None}]},
+        {"messages": [{**_MSG, "claim_id": 3}]},
+        {"messages": [{**_MSG, "checksum": []}]},
+        {"messages": ["not a message"]},
+        {"messages": {"id": "m1"}},
+        {"messages": [_MSG], "links": [{"rel": "next"}]},
+        {"messages": [_MSG], "links": [{"rel": "next", "href": 3}]},
+        {"messages": [_MSG], "links": {"rel": "next"}},
+        {"messages": [_MSG], "links": ["x"]},
+        {"links": []},
+        [_MSG],
+        "text",
+    ],
+)
+def test_the_typed_listing_path_parses_as_the_checked_one(body: Any) -> None:
+    """Listings and claims decoded straight into messages give the models, or
+    the ProtocolError, of the dict-by-dict path, whatever the body."""
+    raw = json.dumps(body).encode()
+    api = ApiV2()
+    cases = [
+        (api.message_list("q", limit=10, echo=True), Response(200, {}, raw)),
+        (api.claim_create("q", ttl=60, grace=60),
+         Response(201, {"location": "/v2/queues/q/claims/c9"}, raw)),
+        (api.claim_create("q", ttl=60, grace=60), Response(201, {}, raw)),
+    ]
+    for call, response in cases:
+        got = _outcome(call.parse, response)
+        assert got == _std(lambda c=call, r=response: _outcome(c.parse, r))
+        assert got[0] == "ok" or got[1] is ProtocolError
+
+
+@needs_msgspec
+def test_the_typed_listing_path_is_taken_for_well_formed_listings() -> None:
+    raw = json.dumps({"messages": [_CLAIMED], "links": []}).encode()
+    listing = fastjson.message_listing(raw)
+    assert listing is not None
+    assert [m.id for m in listing[0]] == ["m1"]
+    assert fastjson.message_listing(b'{"messages": [{"id": "m1"}]}') is None

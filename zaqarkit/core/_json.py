@@ -16,6 +16,12 @@ the standard library, so results and errors are exactly ``json``'s.
 * :func:`loads`: what msgspec refuses (``NaN``, integers over 64 bits, nesting
   deeper than msgspec allows, lone surrogates) is decoded by ``json``, which
   accepts it or raises its own ``ValueError``.
+* :func:`message_listing`: an HTTP message listing or claim body decoded
+  straight into typed message structs (no dict per message; the types are
+  checked by the decoder). Anything it does not take as it is (a missing or
+  mistyped field, a message with neither id nor href, any other shape) returns
+  None, and :mod:`zaqarkit.core.parse` decodes the body the checked way, which
+  yields the same models or the precise ProtocolError.
 * :func:`reply_head`: a Zaqar WebSocket reply decoded straight into a typed
   struct (text frames). The echoed request (Zaqar repeats the whole request frame in every
   reply, a post of 10 messages included) is skipped but for its correlation
@@ -38,7 +44,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-__all__ = ["FAST", "dumps_frame", "dumps_std", "loads", "loads_std", "reply_head"]
+__all__ = [
+    "FAST",
+    "dumps_frame",
+    "dumps_std",
+    "loads",
+    "loads_std",
+    "message_listing",
+    "reply_head",
+]
 
 #: One encoder for every body: json.dumps with arguments builds a new one per call.
 _STD_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
@@ -83,6 +97,45 @@ if msgspec is not None:
 
     _reply_json = msgspec.json.Decoder(_Reply).decode
 
+    class ListedMessage(msgspec.Struct, gc=False):
+        """One message of a listing, as the decoder checked it: ``body``,
+        ``ttl`` and ``age`` present, every field of its JSON type (an int is
+        never a bool)."""
+
+        body: Any
+        ttl: int
+        age: int
+        id: str | None = None
+        href: str | None = None
+        claim_id: str | None = None
+        claim_count: int | None = None
+        checksum: str | None = None
+
+    class ListedLink(msgspec.Struct, gc=False):
+        rel: Any = None
+        href: Any = None
+
+    class _Listing(msgspec.Struct, gc=False):
+        messages: list[ListedMessage]
+        links: list[ListedLink] | None = None
+        count: Any = None
+        claim_id: str | None = None
+
+    _listing_json = msgspec.json.Decoder(_Listing).decode
+
+    def message_listing(
+        data: bytes,
+    ) -> tuple[list[ListedMessage], list[ListedLink] | None, Any, str | None] | None:
+        """``(messages, links, count, claim_id)`` of a JSON object holding a
+        ``messages`` array of well-formed messages (and ``links``, if any, an
+        array of objects), or None for anything else (which the caller
+        decodes the checked way)."""
+        try:
+            listing = _listing_json(data)
+        except _Failed:
+            return None
+        return listing.messages, listing.links, listing.count, listing.claim_id
+
     def dumps_frame(value: Any) -> bytes:
         """Compact UTF-8 JSON of a WebSocket frame, equal in meaning to
         :func:`dumps_std`, for values the standard library has already
@@ -119,6 +172,10 @@ if msgspec is not None:
 else:  # pragma: no cover - exercised by the no-extra test environment
     dumps_frame = dumps_std
     loads = loads_std
+
+    def message_listing(data: bytes) -> tuple[list[Any], Any, Any, str | None] | None:
+        """Without msgspec every listing takes the checked path."""
+        return None
 
     def reply_head(data: str | bytes) -> tuple[str, int, Any] | None:
         """Without msgspec there is no typed path: every frame is checked."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 from urllib.parse import parse_qs, unquote_plus, urlsplit
 
 from zaqarkit.core import _json as fastjson
@@ -258,6 +258,31 @@ def _message_builder() -> Callable[..., Message]:
 _new_message = _message_builder()
 
 
+def _typed_messages(
+    body: bytes,
+) -> tuple[tuple[Message, ...], list[Any] | None, Any, str | None] | None:
+    """The messages of a listing or claim body decoded in one typed pass
+    (:func:`zaqarkit.core._json.message_listing`), built as :func:`message`
+    builds them; None when the body needs the checked path."""
+    listing = fastjson.message_listing(body)
+    if listing is None:
+        return None
+    items, links, count, claim_id = listing
+    built = []
+    for m in items:
+        message_id, href, found_claim = m.id, m.href, m.claim_id
+        if message_id is None:
+            if href is None:
+                return None  # the checked path names what is missing
+            message_id = _last_segment(href)
+        if not found_claim:
+            found_claim = claim_id_from_href(href)
+        built.append(_new_message(
+            message_id, m.body, m.ttl, m.age, href, found_claim, m.claim_count, m.checksum
+        ))
+    return tuple(built), links, count, claim_id
+
+
 def _checked_message(value: Any) -> Message:
     obj = expect_object(value, "message")
     href = optional(obj, "href", str, "message")
@@ -327,6 +352,22 @@ def page(
     """
     if response.status == 204 and not response.body and response.data is None:
         return Page(())
+    if item is message and key == "messages" and response.data is None and response.body:
+        typed = _typed_messages(response.body)
+        if typed is not None:
+            messages_, links, count, _ = typed
+            next_href: Any = None
+            for link in links or ():
+                if link.rel == "next":
+                    # A next link without a string href: the checked path says so.
+                    next_href = link.href if type(link.href) is str else False
+                    break
+            if next_href is not False:
+                if type(count) is not int:
+                    count = None
+                marker = None if next_href is None else _query_marker(next_href)
+                # item is message, so T is Message.
+                return cast("Page[T]", Page(messages_, marker, count))
     obj = expect_object(decode_json(response), "listing")
     entries = obj.get(key)
     if type(entries) is not list:
@@ -473,6 +514,17 @@ def claim(response: Response, *, grace: int | None = None, ttl: int | None = Non
     """
     location = response.header("location")
     claim_id = _last_segment(location) if location else None
+    if response.data is None and response.body and response.status != 204:
+        typed = _typed_messages(response.body)
+        if typed is not None:
+            items, claim_id = typed[0], typed[3] or claim_id
+            if claim_id is None and items:
+                claim_id = items[0].claim_id
+            if items and claim_id is None:
+                typed = None  # the checked path raises with the decoded body
+            else:
+                return Claim(claim_id, ttl=ttl, age=0, grace=grace, href=location,
+                             messages=items)
     data = decode_json(response, allow_empty=True)
     if data is None or response.status == 204:
         # Nothing was claimed. (Zaqar's WebSocket reply still names a claim

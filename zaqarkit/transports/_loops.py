@@ -9,6 +9,7 @@ notice that and start afresh, or refuse use from a second live loop.
 
 from __future__ import annotations
 
+from asyncio import events as asyncio_events
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -75,8 +76,12 @@ class EventLoopBinding:
         self._loop: Any = None
 
     def rebind(self) -> bool:
-        loop = _current_loop()
         previous = self._loop
+        if previous is not None and previous is asyncio_events._get_running_loop():
+            # Every request asks: the bound asyncio loop is recognised without
+            # sniffio's lookup of the running library.
+            return False
+        loop = _current_loop()
         if previous is loop:
             return False
         if previous is not None and not _loop_finished(previous):

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import contextvars
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 __all__ = ["bounded", "current", "expired", "scope"]
 
@@ -34,24 +32,34 @@ def current() -> float | None:
     return _DEADLINE.get()
 
 
-@contextmanager
-def scope(seconds: float | None) -> Iterator[float | None]:
+class scope:  # lower case: used as a function, ``with scope(seconds):``
     """Bound everything inside to ``seconds`` from now (None: no new bound).
 
-    Nested scopes never extend an outer deadline.
+    Nested scopes never extend an outer deadline. A class rather than a
+    ``@contextmanager`` generator: every call of every client enters one,
+    and the generator machinery cost more than the deadline itself.
     """
-    outer = _DEADLINE.get()
-    if seconds is None:
-        yield outer
-        return
-    deadline = time.monotonic() + seconds
-    if outer is not None:
-        deadline = min(deadline, outer)
-    token = _DEADLINE.set(deadline)
-    try:
-        yield deadline
-    finally:
-        _DEADLINE.reset(token)
+
+    __slots__ = ("_seconds", "_token")
+
+    def __init__(self, seconds: float | None) -> None:
+        self._seconds = seconds
+        self._token: contextvars.Token[float | None] | None = None
+
+    def __enter__(self) -> float | None:
+        outer = _DEADLINE.get()
+        if self._seconds is None:
+            return outer
+        deadline = time.monotonic() + self._seconds
+        if outer is not None and outer < deadline:
+            deadline = outer
+        self._token = _DEADLINE.set(deadline)
+        return deadline
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._token is not None:
+            _DEADLINE.reset(self._token)
+            self._token = None
 
 
 def bounded(timeout: float | None) -> float | None:
