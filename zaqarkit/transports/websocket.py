@@ -247,6 +247,9 @@ class _Driver:
         self._streams: dict[int, Any] = {}
         self._ws: Any = None
         self._ws_attempt = 0  # the machine's attempt that opened self._ws
+        #: Frames handed completely to the socket (for tests and diagnostics:
+        #: only a frame written whole can have reached the server).
+        self.frames_written = 0
 
     def _new_machine(self) -> WsConnection:
         return WsConnection(id_prefix=f"zk{uuid.uuid4().hex[:8]}",
@@ -391,6 +394,7 @@ to the client and it is sent there, or use an http:// url=
 
     def __init__(self, url: str, **options: Any) -> None:
         self._lock = threading.Lock()
+        self._written_lock = threading.Lock()
         self._tick = threading.Condition(self._lock)
         self._wake_at: float | None = None
         self._timer: threading.Thread | None = None
@@ -530,6 +534,8 @@ to the client and it is sent there, or use an http:// url=
             if ws is None:
                 raise OSError("no connection")
             ws.send(out.data, deadline)
+            with self._written_lock:  # callers' threads write concurrently
+                self.frames_written += 1
         except WriteTimeout as exc:
             if out.ticket is not None:
                 self._feed(self._m.write_failed, out.ticket, "timed out", partial=exc.partial,
@@ -897,6 +903,7 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
             if ws is None:
                 raise OSError("no connection")
             await ws.send(out.data)
+            self.frames_written += 1
         except Exception as exc:  # the connection is gone: the reader reports it
             if out.ticket is not None:
                 await self._feed(self._m.write_failed, out.ticket, _connect_error(exc),

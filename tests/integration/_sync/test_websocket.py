@@ -86,11 +86,23 @@ def gather(calls: list[Callable[[], Any]]) -> list[Any]:
     return results
 
 
-def wait_pending(transport: WebSocketTransport, count: int) -> None:
+def wait_pending(transport: WebSocketTransport, count: int, *, since: int) -> None:
+    """Until ``count`` requests wait for replies with their frames written
+    whole (``since``: frames the connection wrote before them; counted, not
+    read from ``frames_written`` then, as the first frame may be counted by
+    the connecting thread after its reply is in). On trio a frame can be
+    pending and still unwritten: a server killed then never had it, and
+    sent=False would be the right answer."""
     deadline = time.monotonic() + 20
-    while transport._m.session.pending < count and time.monotonic() < deadline:
+
+    def ready() -> bool:
+        return (transport._m.session.pending >= count
+                and transport.frames_written >= since + count)
+
+    while not ready() and time.monotonic() < deadline:
         sleep(0.01)
     assert transport._m.session.pending == count
+    assert transport.frames_written == since + count
 
 
 def retry(do: Do, call: Call[T], seconds: float = 20.0) -> T:
@@ -244,7 +256,7 @@ def test_close_mid_flight_fails_all_promptly(
     finished: list[float] = []
 
     def close_when_all_sent() -> None:
-        wait_pending(transport, 100)
+        wait_pending(transport, 100, since=1)  # the queue_create frame
         finished.append(time.monotonic())
         transport.close()
 
@@ -253,6 +265,7 @@ def test_close_mid_flight_fails_all_promptly(
 
     with frozen(zaqar_server):
         results = gather([post(i) for i in range(100)] + [close_when_all_sent])
+    assert results[-1] is None, results[-1]  # the closer saw every frame written
     assert time.monotonic() - finished[0] < 10  # close_timeout bounds it, not 30 s
     failures = results[:100]
     assert all(type(e) is errors.TransportError for e in failures), failures[:3]
@@ -364,7 +377,7 @@ def test_drop_fails_in_flight_once_marked_sent(
         do(api.queue_create("drop"))
 
         def kill_when_all_sent() -> None:
-            wait_pending(transport, 20)
+            wait_pending(transport, 20, since=1)  # the queue_create frame
             kill_frozen_websocket(zaqar_server)
 
         with frozen(zaqar_server):
