@@ -88,7 +88,7 @@ def main_run(argv: list[str]) -> int:
     elif args.output is not None:
         md = args.output
     else:
-        stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+        stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%d-%H%M%S")
         md = HERE / "runs" / f"{stamp}{'-quick' if args.quick else ''}" / "RESULTS.md"
     plot_dir = None if args.no_plots else (args.plots or md.parent / "plots")
 

@@ -175,7 +175,7 @@ def _table(res: Results, tier: str, scenario: str, conc: int | None = None) -> l
 def markdown(res: Results) -> str:
     cfg = res.config
     m = machine()
-    when = _dt.datetime.fromtimestamp(res.started, _dt.timezone.utc)
+    when = _dt.datetime.fromtimestamp(res.started, _dt.UTC)
     out = [
         "# zaqarkit benchmark results",
         "",

@@ -518,7 +518,7 @@ class KeystoneAuth(Auth):
         if cached is None:
             return None
         expires = cached.expires_at
-        if expires is not None and _dt.datetime.now(_dt.timezone.utc) + _EXPIRY_MARGIN >= expires:
+        if expires is not None and _dt.datetime.now(_dt.UTC) + _EXPIRY_MARGIN >= expires:
             return None
         return cached
 
@@ -554,7 +554,7 @@ def _expiry(session: Any) -> _dt.datetime | None:
     # other plugins (a bare token) have no expiry to report.
     expires = getattr(getattr(getattr(session, "auth", None), "auth_ref", None), "expires", None)
     if isinstance(expires, _dt.datetime):
-        return expires if expires.tzinfo else expires.replace(tzinfo=_dt.timezone.utc)
+        return expires if expires.tzinfo else expires.replace(tzinfo=_dt.UTC)
     return None
 
 

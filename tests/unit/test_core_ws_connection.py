@@ -592,7 +592,7 @@ def test_a_token_expiry_from_token_refresh_reaches_the_machine_clock() -> None:
 
     from zaqarkit.transports.websocket import _token_input
 
-    soon = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=100)
+    soon = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=100)
     token, expiry = _token_input(("t", "p", soon))
     assert token == ("t", "p")
     assert abs(expiry["expires_at"] - (time.monotonic() + 100)) < 5

@@ -876,7 +876,7 @@ class AsyncQueue:
         if ttl_seconds is not None:
             if isinstance(ttl_seconds, bool) or not isinstance(ttl_seconds, int) or ttl_seconds < 1:
                 raise ValidationError("ttl_seconds", f"must be a positive int, got {ttl_seconds!r}")
-            expires = _dt.datetime.now(_dt.timezone.utc) + _dt.timedelta(seconds=ttl_seconds)
+            expires = _dt.datetime.now(_dt.UTC) + _dt.timedelta(seconds=ttl_seconds)
         call = self._api.queue_share(self.name, paths=paths, methods=methods, expires=expires)
         await self._ready(call)
         return await self._client._send(call)

@@ -41,7 +41,7 @@ def utc_timestamp(text: str) -> _dt.datetime:
     datetime.timezone.utc
     """
     parsed = _dt.datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=_dt.timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=_dt.UTC)
 
 
 @dataclass(frozen=True, slots=True)

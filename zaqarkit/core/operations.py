@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 
-class Operation(str, enum.Enum):
+class Operation(enum.StrEnum):
     """Every operation zaqarkit can build, named as Zaqar names it."""
 
     GET_HOME_DOC = "get_home_doc"
@@ -107,8 +107,10 @@ class Operation(str, enum.Enum):
     #: route of its own and no WebSocket action.
     FOLLOW = "follow"
 
-    def __str__(self) -> str:
-        return self.value
+    # str's own hash (C) instead of Enum's (Python, by name): every request
+    # looks its operation up in a few tables. Consistent with StrEnum's
+    # equality, which is the value's.
+    __hash__ = str.__hash__
 
 
 #: Operations that change nothing more when sent twice: reads, PUTs, deletes,
@@ -141,7 +143,7 @@ def is_idempotent(operation: Operation | str) -> bool:
     return str(operation) in _IDEMPOTENT_NAMES
 
 
-class ApiVersion(str, enum.Enum):
+class ApiVersion(enum.StrEnum):
     """Zaqar API versions; each has a route table in :data:`ROUTES`."""
 
     V1 = "1"
@@ -158,7 +160,6 @@ class ApiVersion(str, enum.Enum):
         from zaqarkit.errors import ValidationError
 
         if isinstance(value, cls):
-            # str() of a str-mixin enum member is "ApiVersion.V1" on Python 3.11.
             return value
         text = str(value).strip()
         aliases = {"1": cls.V1, "1.0": cls.V1, "1.1": cls.V1_1, "2": cls.V2, "2.0": cls.V2}

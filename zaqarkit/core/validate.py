@@ -413,7 +413,7 @@ def expires(value: _dt.datetime | str) -> str:
     if not isinstance(value, _dt.datetime):
         raise ValidationError("expires", f"must be a datetime or a string, got {value!r}")
     if value.tzinfo is not None:
-        value = value.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(_dt.UTC).replace(tzinfo=None)
     return value.strftime("%Y-%m-%dT%H:%M:%S")
 
 

@@ -301,7 +301,7 @@ def _token_input(value: Any) -> tuple[Any, dict[str, Any]]:
         token, project, expires = value
         if expires is None:
             return (token, project), {}
-        left = (expires - _dt.datetime.now(_dt.timezone.utc)).total_seconds()
+        left = (expires - _dt.datetime.now(_dt.UTC)).total_seconds()
         return (token, project), {"expires_at": time.monotonic() + left}
     return value, {}
 
