@@ -87,12 +87,19 @@ def targets(res: Results) -> list[dict[str, Any]]:
             _why_missing(res, "replay", s, "zk-http", "zaqarclient"))
     for s in SCENARIOS:
         add(f"replay {s}: CPU/op zaqarkit sync HTTP vs plain httpx.Client",
-            _cpu(res, "replay", s, "zk-http"), _cpu(res, "replay", s, "httpx"), 1.0, "<=",
+            _cpu(res, "replay", s, "zk-http"), _cpu(res, "replay", s, "httpx"), 0.7, "<=",
             _why_missing(res, "replay", s, "zk-http", "httpx"))
     for s in SCENARIOS:
         add(f"replay {s}: CPU/op zaqarkit WebSocket vs plain websockets",
-            _cpu(res, "replay", s, "zk-ws"), _cpu(res, "replay", s, "websockets"), 1.5, "<=",
+            _cpu(res, "replay", s, "zk-ws"), _cpu(res, "replay", s, "websockets"), 1.2, "<=",
             _why_missing(res, "replay", s, "zk-ws", "websockets"))
+    for s in SCENARIOS:
+        add(f"replay {s}: CPU/op zaqarkit async WebSocket (asyncio) vs sync WebSocket",
+            _cpu(res, "replay", s, "zk-async-ws"), _cpu(res, "replay", s, "zk-ws"), 1.3, "<=",
+            _why_missing(res, "replay", s, "zk-async-ws", "zk-ws"))
+    add("core list10: CPU/op zaqarkit core (build+parse) vs the json.dumps+json.loads floor",
+        _cpu(res, "core", "list10", "core"), _cpu(res, "core", "list10", "json-floor"), 2.0,
+        "<=", _why_missing(res, "core", "list10", "core", "json-floor"))
     for s in SCENARIOS:
         add(f"real {s}: ops/s zaqarkit WebSocket vs zaqarkit HTTP (one connection each)",
             _ops(res, "real", s, "zk-ws"), _ops(res, "real", s, "zk-http"), 1.3, ">=",
