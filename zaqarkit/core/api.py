@@ -147,7 +147,7 @@ class ApiV2:
             params["marker"] = v.query_value("marker", marker)
         for flag, value in flags.items():
             if value is not None:
-                params[flag] = _flag(value, flag)
+                params[flag] = v.boolean(value, flag)
         return params
 
     # -- home, ping, health ---------------------------------------------------
@@ -205,7 +205,7 @@ class ApiV2:
         """``GET /v2/queues``. Extra keywords are metadata filters (MongoDB only)."""
         extra: dict[str, Any] = {}
         if with_count is not None:
-            extra["with_count"] = _flag(with_count, "with_count")
+            extra["with_count"] = v.boolean(with_count, "with_count")
         if name is not None:
             extra["name"] = v.query_value("name", name)
         for key, value in filters.items():
@@ -586,7 +586,7 @@ class ApiV2:
         headers of the confirmation notification)."""
         op = Operation.SUBSCRIPTION_CONFIRM
         params = _subscription_keys("queue_name", queue, subscription_id)
-        params["confirmed"] = _flag(confirmed, "confirmed")
+        params["confirmed"] = v.boolean(confirmed, "confirmed")
         return self._call(op, params, p.no_content(op))
 
     # -- pools and flavors (admin) -----------------------------------------------
@@ -763,12 +763,6 @@ class ApiV2:
             return p.decode_json(response, allow_empty=True)
 
         return Call(request, parse)
-
-
-def _flag(value: Any, field: str) -> bool:
-    if not isinstance(value, bool):
-        raise ValidationError(field, f"must be a bool, got {value!r}")
-    return value
 
 
 def _subscription_keys(key: str, name: str, subscription_id: str) -> dict[str, Any]:

@@ -86,6 +86,17 @@ def integer(value: Any, field: str, low: int, high: int | None) -> int:
     return value
 
 
+def boolean(value: Any, field: str) -> bool:
+    """A flag: ``True`` or ``False`` only (not 1, not "true").
+
+    >>> boolean(True, "echo")
+    True
+    """
+    if not isinstance(value, bool):
+        raise ValidationError(field, f"must be a bool, got {value!r}")
+    return value
+
+
 def identifier(value: Any, field: str) -> str:
     """A message, claim or subscription id: non-empty, no '/', '?', '#' or ','."""
     if not isinstance(value, str) or not value:
