@@ -32,25 +32,21 @@ from __future__ import annotations
 
 import inspect
 import logging
-import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from zaqarkit.core.operations import Operation
-from zaqarkit.core.retry import RetryPolicy
-from zaqarkit.core.wire import Call, Request, Response
+from zaqarkit.core.wire import Request, Response
 from zaqarkit.errors import UnsupportedOperation, ValidationError
 
 if TYPE_CHECKING:
     # Not at run time: the HTTP transport imports this module.
-    from zaqarkit.transports.base import AsyncTransport, Transport
+    pass
 
 __all__ = [
-    "AsyncObserver",
     "EventHooks",
-    "Observer",
     "RequestEvent",
     "ResponseEvent",
     "async_connection_trace",
@@ -352,75 +348,8 @@ class _Base:
         return request if self.tracer is None else _with_trace_context(request)
 
 
-class Observer(_Base):
-    """Hooks, logging and tracing around a sync client's requests."""
-
-    def traced(
-        self, deliver: Callable[[Call[T], Request, Transport, RetryPolicy], T], call: Call[T],
-        request: Request, transport: Transport, policy: RetryPolicy,
-    ) -> T:
-        """``deliver(call, request, transport, policy)`` inside the operation's span."""
-        with _Span(self.tracer, request) as span:
-            return span.result(deliver(call, request, transport, policy))
-
-    def send(self, transport: Transport, request: Request) -> Response:
-        """Send ``request`` through ``transport``, observed."""
-        if self._quiet and not _logger(request).isEnabledFor(logging.DEBUG):
-            return transport.handle_request(request)
-        request = self._prepare(request)
-        kind = _kind(request.url)
-        for hook in self._request_hooks:
-            hook(RequestEvent(request.operation.value, request, kind))
-        start = time.perf_counter()
-        try:
-            response = transport.handle_request(request)
-        except Exception as exc:
-            _log_failure(request, exc, time.perf_counter() - start)
-            raise
-        elapsed = time.perf_counter() - start
-        _log_response(request, response, elapsed)
-        for hook in self._response_hooks:
-            hook(ResponseEvent(request.operation.value, request, response, elapsed, kind))
-        return response
-
-
-class AsyncObserver(_Base):
-    """Hooks, logging and tracing around an async client's requests; hooks may
-    be plain functions or coroutines functions."""
-
-    _allow_async = True
-
-    async def traced(
-        self, deliver: Callable[[Call[T], Request, AsyncTransport, RetryPolicy], Awaitable[T]],
-        call: Call[T], request: Request, transport: AsyncTransport, policy: RetryPolicy,
-    ) -> T:
-        """``await deliver(call, request, transport, policy)`` inside the operation's span."""
-        with _Span(self.tracer, request) as span:
-            return span.result(await deliver(call, request, transport, policy))
-
-    async def send(self, transport: AsyncTransport, request: Request) -> Response:
-        """Send ``request`` through ``transport``, observed."""
-        if self._quiet and not _logger(request).isEnabledFor(logging.DEBUG):
-            return await transport.handle_async_request(request)
-        request = self._prepare(request)
-        kind = _kind(request.url)
-        for hook in self._request_hooks:
-            await _call(hook, RequestEvent(request.operation.value, request, kind))
-        start = time.perf_counter()
-        try:
-            response = await transport.handle_async_request(request)
-        except Exception as exc:
-            _log_failure(request, exc, time.perf_counter() - start)
-            raise
-        elapsed = time.perf_counter() - start
-        _log_response(request, response, elapsed)
-        for hook in self._response_hooks:
-            event = ResponseEvent(request.operation.value, request, response, elapsed, kind)
-            await _call(hook, event)
-        return response
-
-
-async def _call(hook: Callable[..., Any], event: object) -> None:
+async def call_hook(hook: Callable[..., Any], event: object) -> None:
+    """Call an async client's hook: a plain function or a coroutine function."""
     result = hook(event)
     if inspect.isawaitable(result):
         await result

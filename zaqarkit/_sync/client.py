@@ -21,7 +21,6 @@ import httpx
 
 from zaqarkit import _calls
 from zaqarkit._network import NetworkOptions, PoolLimits
-from zaqarkit._observe import Observer
 from zaqarkit._settings import resolve
 from zaqarkit.auth import Auth, KeystoneAuth, SignedURLAuth
 from zaqarkit.core import flows, models
@@ -165,6 +164,9 @@ class Client(Closing):
             url, transport=transport, limits=limits, codec=codec, trust_env=trust_env,
             proxy=proxy, cert=cert, pool_limits=pool_limits, http2=http2,
         )
+        # Imported here: at the top, its generated twin would sort differently.
+        from zaqarkit._sync.observer import Observer
+
         self._observer = Observer(event_hooks, tracing)
         settings = resolve(
             url, version, conf, session, project_id=project_id, client_id=client_id,
