@@ -353,21 +353,9 @@ def page(
     if response.status == 204 and not response.body and response.data is None:
         return Page(())
     if item is message and key == "messages" and response.data is None and response.body:
-        typed = _typed_messages(response.body)
+        typed = _typed_message_page(response.body)
         if typed is not None:
-            messages_, links, count, _ = typed
-            next_href: Any = None
-            for link in links or ():
-                if link.rel == "next":
-                    # A next link without a string href: the checked path says so.
-                    next_href = link.href if type(link.href) is str else False
-                    break
-            if next_href is not False:
-                if type(count) is not int:
-                    count = None
-                marker = None if next_href is None else _query_marker(next_href)
-                # item is message, so T is Message.
-                return cast("Page[T]", Page(messages_, marker, count))
+            return cast("Page[T]", typed)  # item is message, so T is Message
     obj = expect_object(decode_json(response), "listing")
     entries = obj.get(key)
     if type(entries) is not list:
@@ -382,6 +370,23 @@ def page(
     else:
         marker = _last_key(entries, marker_key, DEFAULT_PAGE_SIZE if limit is None else limit)
     return Page(items, marker, count)
+
+
+def _typed_message_page(body: bytes) -> Page[Message] | None:
+    """A message listing page from the typed decoder; None when the body
+    needs the checked path (which then names what is wrong)."""
+    typed = _typed_messages(body)
+    if typed is None:
+        return None
+    items, links, count, _ = typed
+    marker = None
+    for link in links or ():
+        if link.rel == "next":
+            if type(link.href) is not str:
+                return None
+            marker = _query_marker(link.href)
+            break
+    return Page(items, marker, count if type(count) is int else None)
 
 
 def _last_key(entries: list[Any], marker_key: str | None, limit: int) -> str | None:
