@@ -4,15 +4,16 @@ Why not ``websockets.sync.client``: its connection runs a receiving thread of
 its own, so each frame would cross two threads (its receiver, then our reader
 that matches replies to callers) before reaching the caller. Measured on a
 loopback replay server that extra hop cost about a third of the transport's
-CPU per request. Here our reader thread reads the socket itself.
+CPU per request. Here the transport's threads read the socket themselves
+(:meth:`SyncWebSocket.read`, one at a time): usually the caller waiting for
+its reply (see :class:`zaqarkit.transports.websocket.WebSocketTransport`).
 
 The protocol object is not thread-safe: every call into it happens under one
 short lock. Writes to the socket happen under a second lock, acquired and
 held only until the writer's deadline: a peer that stops reading makes that
 write fail with :class:`WriteTimeout` instead of blocking every thread (and
 ``close``) behind it. Plain sockets are written with ``MSG_DONTWAIT`` for that,
-TLS ones in timeout mode (the reader then reads again after each timeout).
-Only the reader thread reads.
+TLS ones in timeout mode (a read then returns empty-handed after each timeout).
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ import contextlib
 import select
 import socket
 import ssl as _ssl
+import struct
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from websockets.client import ClientProtocol
 from websockets.extensions.permessage_deflate import enable_client_permessage_deflate
@@ -32,7 +34,7 @@ from websockets.http11 import Response as HandshakeResponse
 from websockets.protocol import State
 from websockets.uri import parse_uri
 
-__all__ = ["READ_SIZE", "SyncWebSocket", "WriteTimeout"]
+__all__ = ["READ_SIZE", "ConnectionEnded", "SyncWebSocket", "WriteTimeout"]
 
 #: Close code websockets reports when no close frame was received.
 ABNORMAL_CLOSURE = 1006
@@ -54,20 +56,23 @@ class WriteTimeout(Exception):
         self.partial = partial
 
 
+class ConnectionEnded(Exception):
+    """The connection is over: ``close_code`` and ``close_reason`` say how."""
+
+
 class SyncWebSocket:
     """One connected client WebSocket.
 
     ``connect()`` does the TCP (and TLS) connection and the opening handshake;
-    iterate the object in one thread to receive messages (``str`` for text,
-    ``bytes`` for binary) until the connection closes; ``send`` from any
-    thread. Pings are answered as they arrive.
+    :meth:`read` receives messages (``str`` for text, ``bytes`` for binary),
+    from one thread at a time, until it raises :class:`ConnectionEnded`;
+    ``send`` from any thread. Pings are answered as they arrive.
 
     Example::
 
         ws = SyncWebSocket.connect("ws://127.0.0.1:9000", open_timeout=5)
         ws.send('{"action": "queue_list", "headers": {...}, "body": {}}')
-        for message in ws:
-            ...
+        messages = ws.read(timeout=5.0)
     """
 
     def __init__(self, sock: socket.socket, protocol: ClientProtocol, pending: list[Frame]):
@@ -79,6 +84,9 @@ class SyncWebSocket:
         # TLS sockets take no send flags: they run in timeout mode instead.
         self._plain = not isinstance(sock, _ssl.SSLSocket)
         self._finished = threading.Event()
+        self._ended = False
+        self._poller = select.poll()
+        self._poller.register(sock, select.POLLIN)
         self._fragments: list[Frame] = []
 
     @classmethod
@@ -118,7 +126,13 @@ class SyncWebSocket:
             protocol.send_request(request)
             sock.sendall(b"".join(protocol.data_to_send()))
             pending = cls._handshake(sock, protocol)
-            sock.settimeout(_TICK if isinstance(sock, _ssl.SSLSocket) else None)
+            if isinstance(sock, _ssl.SSLSocket):
+                sock.settimeout(_TICK)
+            else:
+                sock.settimeout(None)
+                seconds = int(_TICK)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO,
+                                struct.pack("ll", seconds, int((_TICK - seconds) * 1e6)))
         except BaseException:
             sock.close()
             raise
@@ -142,47 +156,62 @@ class SyncWebSocket:
             if not data:
                 raise ConnectionError("connection closed during the opening handshake")
 
-    # -- receiving (one thread) --------------------------------------------------------
+    # -- receiving (one thread at a time) ----------------------------------------------
 
-    def __iter__(self) -> Iterator[str | bytes | None]:
-        """Messages until the connection ends; None after a read that brought
-        only control frames (a pong: keepalive evidence)."""
+    def read(self, timeout: float | None = None) -> list[str | bytes] | None:
+        """Read the socket once: the messages that completed (``str`` for text,
+        ``bytes`` for binary), ``[]`` when only control frames came (a pong:
+        keepalive evidence), None when nothing came in time. ``timeout=0``
+        only takes what is there already; a longer (or no) timeout returns
+        None at least every 0.25 s, so a reader can look at what else
+        changed. Raises :class:`ConnectionEnded` once the connection is over.
+        One thread at a time may read."""
+        if self._pending:
+            frames, self._pending = self._pending, []
+            return [m for m in map(self._assemble, frames) if m is not None]
+        if self._ended:
+            raise ConnectionEnded
+        if timeout is not None and timeout < _TICK and not self._readable(timeout):
+            return None
         try:
-            for frame in self._pending:
-                message = self._assemble(frame)
-                if message is not None:
-                    yield message
-            self._pending = []
-            while True:
-                try:
-                    data = self._sock.recv(READ_SIZE)
-                except TimeoutError:  # socket.timeout: nothing yet, keep reading
-                    continue
-                except OSError:
-                    data = b""
-                with self._lock:
-                    if data:
-                        self._protocol.receive_data(data)
-                    else:
-                        self._protocol.receive_eof()
-                    events = self._protocol.events_received()
-                    out = self._protocol.data_to_send()  # pongs, the closing handshake
-                if out:
-                    self._flush(out, -1)
-                messages = 0
-                for event in events:
-                    message = self._assemble(event) if isinstance(event, Frame) else None
-                    if message is not None:
-                        messages += 1
-                        yield message
-                if data and not messages:
-                    yield None
-                if not data or self._protocol.state is State.CLOSED:
-                    return
-        finally:
-            self._finished.set()
-            with contextlib.suppress(OSError):
-                self._sock.close()
+            # Blocks up to _TICK at most: SO_RCVTIMEO on a plain socket (one
+            # syscall per read, not a poll() before each), timeout mode on TLS.
+            data = self._sock.recv(READ_SIZE)
+        except (BlockingIOError, TimeoutError):
+            return None
+        except OSError:
+            data = b""
+        with self._lock:
+            if data:
+                self._protocol.receive_data(data)
+            else:
+                self._protocol.receive_eof()
+            events = self._protocol.events_received()
+            out = self._protocol.data_to_send()  # pongs, the closing handshake
+        if out:
+            self._flush(out, -1)
+        messages = []
+        for event in events:
+            message = self._assemble(event) if isinstance(event, Frame) else None
+            if message is not None:
+                messages.append(message)
+        if not data or self._protocol.state is State.CLOSED:
+            self._end()
+            if not messages:
+                raise ConnectionEnded
+        return messages
+
+    def _readable(self, timeout: float) -> bool:
+        # A TLS socket may hold decrypted bytes the kernel no longer shows.
+        if not self._plain and self._sock.pending():  # type: ignore[attr-defined]
+            return True
+        return bool(self._poller.poll(max(0.0, timeout) * 1000.0))
+
+    def _end(self) -> None:
+        self._ended = True
+        self._finished.set()
+        with contextlib.suppress(OSError):
+            self._sock.close()
 
     def _assemble(self, frame: Frame) -> str | bytes | None:
         if frame.opcode not in (Opcode.TEXT, Opcode.BINARY, Opcode.CONT):

@@ -61,7 +61,7 @@ from zaqarkit.core.wsconn import (
     WsConnection,
 )
 from zaqarkit.transports._loops import EventLoopBinding, current_backend
-from zaqarkit.transports._wsconn import READ_SIZE, SyncWebSocket, WriteTimeout
+from zaqarkit.transports._wsconn import READ_SIZE, ConnectionEnded, SyncWebSocket, WriteTimeout
 from zaqarkit.transports.base import AsyncClosing, Closing
 
 __all__ = [
@@ -114,15 +114,16 @@ class _Signal:
 class _Waiter:
     """One request's outcome, set once."""
 
-    __slots__ = ("error", "event", "response")
+    __slots__ = ("error", "event", "response", "settled")
 
     def __init__(self, event: Any) -> None:
         self.event = event
         self.response: Response | None = None
         self.error: errors.ZaqarError | None = None
+        self.settled = False
 
     def settle(self, response: Response | None, error: errors.ZaqarError | None) -> None:
-        self.response, self.error = response, error
+        self.response, self.error, self.settled = response, error, True
         self.event.set()
 
     def outcome(self) -> Response:
@@ -244,6 +245,7 @@ class _Driver:
         )
         self._m = self._new_machine()
         self._waiters: dict[int, _Waiter] = {}
+        self._settled = 0  # waiters settled so far
         self._streams: dict[int, Any] = {}
         self._ws: Any = None
         self._ws_attempt = 0  # the machine's attempt that opened self._ws
@@ -272,6 +274,7 @@ class _Driver:
             elif isinstance(out, (Answer, Failed)):
                 waiter = self._waiters.pop(out.ticket, None)
                 if waiter is not None:
+                    self._settled += 1
                     if isinstance(out, Answer):
                         waiter.settle(out.response, None)
                     else:
@@ -396,6 +399,10 @@ to the client and it is sent there, or use an http:// url=
         self._lock = threading.Lock()
         self._written_lock = threading.Lock()
         self._tick = threading.Condition(self._lock)
+        # The read role (see _await): one thread at a time reads the socket.
+        self._reading = False
+        self._read_turn = threading.Condition(self._lock)
+        self._released_at = -math.inf  # when a caller last gave the role up
         self._wake_at: float | None = None
         self._timer: threading.Thread | None = None
         self._connecting: dict[int, socket.socket] = {}
@@ -426,22 +433,143 @@ to the client and it is sent there, or use an http:// url=
         for) and wait for the ticket's outcome until the call's deadline."""
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
         waiter = _Waiter(_Signal())
-        with self._lock:
-            ticket = input(*args, now=time.monotonic())
-            if ticket is None:
-                return None
-            self._waiters[ticket] = waiter
-            work = self._settle(self._m.drain())
-        if work:
-            self._do(work, deadline)
-        left = None if deadline is None else max(0.0, deadline - time.monotonic())
-        if not waiter.event.wait(left):
+        held = self._take_role()
+        try:
+            if held is not None and not self._receive(*held, 0):
+                self._release(settled=False)  # it had ended: the machine knows now
+                held = None
+            with self._lock:
+                ticket = input(*args, now=time.monotonic())
+                if ticket is None:
+                    return None
+                self._waiters[ticket] = waiter
+                work = self._settle(self._m.drain())
+            if work:
+                self._do(work, deadline)
+            settled, held = self._await(waiter, deadline, held), None
+        finally:
+            if held is not None:  # input() refused the request
+                self._release(settled=False)
+        if not settled:
             error = self._feed(self._m.timed_out, ticket)
             if error is not None:
-                self._waiters.pop(ticket, None)
+                with self._lock:
+                    self._waiters.pop(ticket, None)
+                    if not self._reading:
+                        self._promote()  # a role handed to us while we gave up
                 raise error
-            waiter.event.wait()  # settled while we timed out: it is being delivered
+            # Settled while we timed out: _settle runs under the lock in the
+            # same hold as the drain, so the outcome is there already.
         return waiter.outcome()
+
+    # -- the read role ------------------------------------------------------------------
+    #
+    # Leader/followers: a caller waiting for its reply reads the socket itself
+    # when nobody else does, so the reply wakes no other thread first (that
+    # hop, reader thread to caller, cost about a third of the CPU per request
+    # on the replay tier). Other waiting callers sleep on their signal; the
+    # reader settles their replies, and hands the role to one of them when
+    # its own reply is in. The connection's background reader takes the role
+    # when no caller has read for IDLE_GRACE seconds (so pushes, pongs and a
+    # server's close are read while nobody calls), at once for push streams
+    # and a closing transport, and gives it back after settling a caller's
+    # reply. A caller taking the role first reads what is already there: a
+    # connection that ended while nobody read is noticed before a frame is
+    # written on it.
+
+    #: Seconds without a reading caller before the background reader reads.
+    IDLE_GRACE = 0.02
+
+    def _take_role(self) -> tuple[SyncWebSocket, int] | None:
+        """The read role on the current connection, if it is free."""
+        with self._lock:
+            ws = self._ws
+            if ws is None or self._reading:
+                return None
+            self._reading = True
+            return ws, self._ws_attempt
+
+    def _await(
+        self, waiter: _Waiter, deadline: float | None, held: tuple[SyncWebSocket, int] | None
+    ) -> bool:
+        """Wait for ``waiter`` to settle, reading the socket while holding the
+        read role (``held``, or taken when free); False at the deadline.
+        Gives the role up before returning."""
+        try:
+            while not waiter.settled:
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    break
+                if held is None:
+                    held = self._take_role()
+                    if held is None:
+                        # Woken by our outcome, or by being handed the read role.
+                        waiter.event.wait(left)
+                    continue
+                if not self._receive(*held, left):
+                    self._release(settled=False)
+                    held = None
+        finally:
+            if held is not None:
+                self._release(settled=True)
+        return waiter.settled
+
+    def _release(self, *, settled: bool) -> None:
+        """Give the read role up (a caller); hand it to another waiting caller."""
+        with self._lock:
+            self._reading = False
+            if settled:
+                self._released_at = time.monotonic()
+            self._promote()
+
+    def _promote(self) -> None:
+        # With the lock held and the role free.
+        for waiter in self._waiters.values():
+            if not waiter.settled:
+                waiter.event.set()  # it wakes unsettled and takes the role
+                return
+        if self._background_may_read():
+            self._read_turn.notify_all()
+
+    def _background_may_read(self) -> bool:
+        if self._reading:
+            return False
+        if self._streams or self._m.state is State.CLOSED:
+            return True
+        return time.monotonic() - self._released_at >= self.IDLE_GRACE
+
+    def _receive(self, ws: SyncWebSocket, attempt: int, timeout: float | None) -> bool:
+        """One read by the holder of the read role; False once the connection ended."""
+        try:
+            messages = ws.read(timeout)
+        except ConnectionEnded:
+            self._ended(ws, attempt)
+            return False
+        except Exception:  # never let a read die silently with requests pending
+            logger.exception("WebSocket reader failed")
+            ws.abort()
+            self._ended(ws, attempt)
+            return False
+        if messages is None:
+            return True
+        with self._lock:
+            now = time.monotonic()
+            if messages:
+                for data in messages:
+                    self._m.receive(data, now=now)
+            else:
+                self._m.heard(now=now)
+            work = self._settle(self._m.drain())
+        if work:
+            self._do(work, self._background_deadline())
+        return True
+
+    def _ended(self, ws: SyncWebSocket, attempt: int) -> None:
+        with self._lock:
+            if self._ws is not ws:
+                return  # reported already
+            self._ws = None
+        self._feed(self._m.lost, attempt, ws.close_code, ws.close_reason)
 
     def subscribe(
         self,
@@ -487,6 +615,7 @@ to the client and it is sent there, or use an http:// url=
         self._feed(self._m.close)
         with self._lock:
             self._tick.notify_all()
+            self._read_turn.notify_all()
         timer = self._timer
         if timer is not None and timer is not threading.current_thread():
             timer.join(self._close_timeout)
@@ -519,6 +648,8 @@ to the client and it is sent there, or use an http:// url=
                 elif isinstance(out, Abort):
                     ws.abort()
                 elif isinstance(out, CloseSocket):
+                    with self._lock:
+                        self._read_turn.notify_all()  # someone must read the close reply
                     ws.close(self._close_timeout)
 
     @staticmethod
@@ -580,28 +711,39 @@ to the client and it is sent there, or use an http:// url=
         self._connecting.pop(out.attempt, None)
         with self._lock:
             self._ws, self._ws_attempt = ws, out.attempt
+            self._released_at = -math.inf  # the bootstrap replies: read them at once
         reader = self._thread(self._read, "reader", ws, out.attempt)
         if not self._feed(self._m.connected, out.attempt):
             ws.close(self._close_timeout)
         del reader
 
     def _read(self, ws: SyncWebSocket, attempt: int) -> None:
-        try:
-            for data in ws:
-                with self._lock:
-                    if data is None:
-                        self._m.heard(now=time.monotonic())
-                        continue
-                    self._m.receive(data, now=time.monotonic())
-                    work = self._settle(self._m.drain())
-                if work:
-                    self._do(work, self._background_deadline())
-        except Exception:  # never let the reader die silently with requests pending
-            logger.exception("WebSocket reader failed")
-        with self._lock:
-            if self._ws is ws:
-                self._ws = None
-        self._feed(self._m.lost, attempt, ws.close_code, ws.close_reason)
+        """The connection's background reader: reads while no caller does."""
+        while True:
+            with self._lock:
+                # A connection no longer current (lost, replaced, closing) is
+                # read to its end without the role, which is the current one's.
+                while (role := ws is self._ws) and not self._background_may_read():
+                    wait = self.IDLE_GRACE
+                    if not self._reading:
+                        wait = self._released_at + self.IDLE_GRACE - time.monotonic()
+                    self._read_turn.wait(max(wait, 0.001))
+                if role:
+                    self._reading = True
+                settled = self._settled
+            alive = False
+            try:
+                alive = self._receive(ws, attempt, None)
+            finally:
+                if role:
+                    with self._lock:
+                        self._reading = False
+                        if self._settled != settled and not self._streams:
+                            # A caller is active: it reads its next reply itself.
+                            self._released_at = time.monotonic()
+                        self._promote()
+            if not alive:
+                return
 
     def _refresh(self) -> None:
         assert self._token_refresh is not None

@@ -1,0 +1,92 @@
+"""What only the threaded WebSocket transport has: who reads the socket.
+
+A caller waiting for its reply reads the socket itself when nobody else
+does (leader/followers), so a reply wakes no second thread first; the
+connection's background reader reads while nobody calls. The rest of the
+transport's behaviour is written once for every transport in
+``tests/integration/_async/test_websocket.py``.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from zaqarkit.core.api import ApiV2
+from zaqarkit.core.context import Context
+from zaqarkit.testing import ZaqarServer
+from zaqarkit.transports._wsconn import SyncWebSocket
+from zaqarkit.transports.websocket import WebSocketTransport
+
+api = ApiV2()
+
+
+@pytest.fixture
+def readers(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The name of the thread that read each batch of messages."""
+    names: list[str] = []
+    read = SyncWebSocket.read
+
+    def recording(self: SyncWebSocket, timeout: float | None = None) -> list[str | bytes] | None:
+        messages = read(self, timeout)
+        if messages:
+            names.append(threading.current_thread().name)
+        return messages
+
+    monkeypatch.setattr(SyncWebSocket, "read", recording)
+    return names
+
+
+def _transport(server: ZaqarServer, project_id: str) -> tuple[WebSocketTransport, Context]:
+    transport = WebSocketTransport(server.ws_url, timeout=30, project_id=project_id,
+                                   client_id=str(uuid.uuid4()))
+    # Long enough that the background reader never takes over between two
+    # calls of this test, however slow the machine.
+    transport.IDLE_GRACE = 60.0
+    return transport, Context(server.ws_url)
+
+
+def test_a_lone_caller_reads_its_own_replies(
+    zaqar_server: ZaqarServer, project_id: str, readers: list[str]
+) -> None:
+    transport, ctx = _transport(zaqar_server, project_id)
+    with transport:
+        # The first reply of a new connection is the background reader's.
+        transport.handle_request(ctx.prepare(api.queue_create("lone").request))
+        readers.clear()
+        for i in range(20):
+            call = api.message_post("lone", {"body": i, "ttl": 60})
+            assert len(call.parse(transport.handle_request(ctx.prepare(call.request)))) == 1
+        listed = api.message_list("lone", limit=20, echo=True)
+        page = listed.parse(transport.handle_request(ctx.prepare(listed.request)))
+    assert [m.body for m in page.items] == list(range(20))
+    assert readers == [threading.current_thread().name] * 21
+
+
+def test_callers_hand_the_socket_to_each_other(
+    zaqar_server: ZaqarServer, project_id: str, readers: list[str]
+) -> None:
+    transport, ctx = _transport(zaqar_server, project_id)
+    with transport:
+        transport.handle_request(ctx.prepare(api.queue_create("relay").request))
+        readers.clear()
+
+        def post(i: int) -> tuple[int, str]:
+            call = api.message_post("relay", {"body": i, "ttl": 60})
+            (message_id,) = call.parse(transport.handle_request(ctx.prepare(call.request)))
+            return i, message_id
+
+        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="caller") as pool:
+            posted = list(pool.map(post, range(200)))
+        stats = api.queue_stats("relay")
+        counted = stats.parse(transport.handle_request(ctx.prepare(stats.request)))
+    assert [i for i, _ in posted] == list(range(200))
+    assert len({message_id for _, message_id in posted}) == 200
+    assert counted.total == 200
+    # Every reply was read by a caller: the role went from one to the next,
+    # never back to the background reader (which waits for a quiet minute).
+    assert readers
+    assert all(name.startswith("caller") or name == "MainThread" for name in readers)
