@@ -6,8 +6,10 @@ sans-I/O :class:`~zaqarkit.core.wsconn.WsConnection`. The two drivers here
 only feed it inputs and carry out its outputs:
 
 - :class:`WebSocketTransport` (threads): callers write their own frames under
-  a write lock bounded by their deadline; a reader thread per connection, a
-  short-lived thread per connect attempt, one timer thread.
+  a write lock bounded by their deadline, and read their replies themselves
+  when no other thread is reading (leader/followers, see ``_await``); a
+  background reader per connection for the quiet times, a short-lived thread
+  per connect attempt, one timer thread.
 - :class:`AsyncWebSocketTransport` (asyncio or trio, detected with
   ``sniffio``): a task per connection (an asyncio task or a trio *system*
   task, which outlives the request that happened to connect) and a timer task.
