@@ -10,6 +10,7 @@ transport's behaviour is written once for every transport in
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -18,7 +19,7 @@ import pytest
 from zaqarkit.core.api import ApiV2
 from zaqarkit.core.context import Context
 from zaqarkit.testing import ZaqarServer
-from zaqarkit.transports._wsconn import SyncWebSocket
+from zaqarkit.transports._wsconn import ConnectionEnded, SyncWebSocket
 from zaqarkit.transports.websocket import WebSocketTransport
 
 api = ApiV2()
@@ -90,3 +91,20 @@ def test_callers_hand_the_socket_to_each_other(
     # never back to the background reader (which waits for a quiet minute).
     assert readers
     assert all(name.startswith("caller") or name == "MainThread" for name in readers)
+
+
+def test_a_read_comes_back_empty_handed_when_nothing_arrives(zaqar_server: ZaqarServer) -> None:
+    # The read role is only worth holding if reads end: a caller re-checks its
+    # deadline, and the background reader the transport's state, between them.
+    ws = SyncWebSocket.connect(zaqar_server.ws_url, open_timeout=30)
+    try:
+        assert ws.read(0) is None
+        began = time.monotonic()
+        assert ws.read(None) is None  # a receive tick (0.25 s), not forever
+        assert time.monotonic() - began < 10
+        assert not ws.ended
+    finally:
+        ws.close(0.1)  # nobody reads the server's close frame here: it gives up
+    with pytest.raises(ConnectionEnded):
+        ws.read(0)
+    assert ws.ended

@@ -23,6 +23,7 @@ import select
 import socket
 import ssl as _ssl
 import struct
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -45,6 +46,12 @@ READ_SIZE = 65_536
 #: Longest single wait of a socket operation: a writer re-checks its deadline
 #: (and the reader the connection's end) at least this often.
 _TICK = 0.25
+#: SO_RCVTIMEO's value for _TICK: a DWORD of milliseconds on Windows, a
+#: struct timeval elsewhere.
+_RECEIVE_TICK = (
+    struct.pack("L", int(_TICK * 1000)) if sys.platform == "win32"
+    else struct.pack("ll", int(_TICK), int(_TICK % 1 * 1_000_000))
+)
 
 
 class WriteTimeout(Exception):
@@ -130,9 +137,7 @@ class SyncWebSocket:
                 sock.settimeout(_TICK)
             else:
                 sock.settimeout(None)
-                seconds = int(_TICK)
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO,
-                                struct.pack("ll", seconds, int((_TICK - seconds) * 1e6)))
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _RECEIVE_TICK)
         except BaseException:
             sock.close()
             raise
@@ -200,6 +205,11 @@ class SyncWebSocket:
             if not messages:
                 raise ConnectionEnded
         return messages
+
+    @property
+    def ended(self) -> bool:
+        """The connection is over (a read saw its end)."""
+        return self._ended
 
     def _readable(self, timeout: float) -> bool:
         # A TLS socket may hold decrypted bytes the kernel no longer shows.
