@@ -573,6 +573,8 @@ class Contender:
     requires: tuple[str, ...] = ()
     #: whether N concurrent producers may share one driver
     concurrent: bool = False
+    #: scenarios the client has no API for (reported as not offered)
+    lacks: frozenset[str] = frozenset()
 
     def unavailable(self) -> str | None:
         """Why this contender cannot run here, or None."""
@@ -619,7 +621,7 @@ CONTENDERS: tuple[Contender, ...] = (
     Contender("zaqarclient", "python-zaqarclient 4.7.0", "sync", "http", NET, ZaqarClientPeer,
               ("zaqarclient.queues.client",)),
     Contender("openstacksdk", "openstacksdk message proxy", "sync", "http", NET, _openstacksdk,
-              ("openstack.message.v2._proxy",)),
+              ("openstack.message.v2._proxy",), lacks=frozenset({"claim_delete_many"})),
     Contender("zk-http", "zaqarkit Client (HTTP)", "sync", "http", NET, ZaqarkitSync),
     Contender("zk-async-http", "zaqarkit AsyncClient (HTTP, asyncio)", "asyncio", "http", NET,
               _amake(ZaqarkitAsync), concurrent=True),

@@ -136,6 +136,12 @@ def targets(res: Results) -> list[dict[str, Any]]:
 # -- markdown ------------------------------------------------------------------------------
 
 
+def _failure(row: Any) -> str:
+    """A row without numbers: a scenario the client does not offer, or its error."""
+    error = row.error or "no samples"
+    return error if error.startswith("not offered") else f"error: {error}"
+
+
 def _fmt(x: float | None, digits: int = 0) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "—"
@@ -174,7 +180,7 @@ def _table(res: Results, tier: str, scenario: str, conc: int | None = None) -> l
             + (f" {r.limited_by} |" if limited else ""))
     for r in rows:
         if not r.ok:
-            lines.append(f"| {r.label} | error: {r.error or 'no samples'} | | | | | |"
+            lines.append(f"| {r.label} | {_failure(r)} | | | | | |"
                          + (" |" if limited else ""))
     return lines
 
@@ -254,7 +260,7 @@ def _pubsub(res: Results) -> list[str]:
             out.append(f"| {r.label} | {_fmt(r.ops_per_s)} | {_fmt(r.percentile(0.5) / 1e3, 2)} "
                        f"| {_fmt(r.percentile(0.99) / 1e3, 2)} | {sum(s.ops for s in r.samples)} |")
         else:
-            out.append(f"| {r.label} | error: {r.error or 'no samples'} | | | |")
+            out.append(f"| {r.label} | {_failure(r)} | | | |")
     return out
 
 

@@ -315,6 +315,9 @@ def _run_group(env: Tier, scenario: str, group: list[Contender], conc: int, cfg:
                rng: random.Random, results: Results, progress: Progress) -> None:
     method = "post1" if scenario == "concurrency" else scenario
     rows = {c.key: Row(env.name, scenario, c.key, c.label, conc) for c in group}
+    for c in group:
+        if method in c.lacks:
+            rows[c.key].error = f"not offered: {c.label} has no API for {method}"
     results.rows.extend(rows.values())
     for rnd, order in enumerate(interleave(group, cfg.rounds, rng)):
         for c in order:
