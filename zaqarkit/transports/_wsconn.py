@@ -1,4 +1,6 @@
-"""A blocking client WebSocket on a plain socket, driven by websockets' sans-I/O protocol.
+"""A blocking client WebSocket on a plain socket: websockets' sans-I/O protocol
+for the opening handshake, our frame codec (:mod:`zaqarkit.transports._frames`)
+after it.
 
 Why not ``websockets.sync.client``: its connection runs a receiving thread of
 its own, so each frame would cross two threads (its receiver, then our reader
@@ -8,8 +10,8 @@ CPU per request. Here the transport's threads read the socket themselves
 (:meth:`SyncWebSocket.read`, one at a time): usually the caller waiting for
 its reply (see :class:`zaqarkit.transports.websocket.WebSocketTransport`).
 
-The protocol object is not thread-safe: every call into it happens under one
-short lock. Writes to the socket happen under a second lock, acquired and
+The framing is not thread-safe: every call into it happens under one short
+lock. Writes to the socket happen under a second lock, acquired and
 held only until the writer's deadline: a peer that stops reading makes that
 write fail with :class:`WriteTimeout` instead of blocking every thread (and
 ``close``) behind it. Plain sockets are written with ``MSG_DONTWAIT`` for that,
@@ -30,15 +32,13 @@ from collections.abc import Callable, Mapping, Sequence
 
 from websockets.client import ClientProtocol
 from websockets.extensions.permessage_deflate import enable_client_permessage_deflate
-from websockets.frames import Frame, Opcode
 from websockets.http11 import Response as HandshakeResponse
-from websockets.protocol import State
 from websockets.uri import parse_uri
+
+from zaqarkit.transports._frames import FrameCodec, ProtocolFraming
 
 __all__ = ["READ_SIZE", "ConnectionEnded", "SyncWebSocket", "WriteTimeout"]
 
-#: Close code websockets reports when no close frame was received.
-ABNORMAL_CLOSURE = 1006
 #: Bytes asked of each recv(). Python allocates the whole buffer before the
 #: read: above glibc's mmap threshold (128 KiB) every recv became an
 #: mmap/munmap pair, measured at ~20 us of CPU per reply with 256 KiB.
@@ -70,10 +70,13 @@ class ConnectionEnded(Exception):
 class SyncWebSocket:
     """One connected client WebSocket.
 
-    ``connect()`` does the TCP (and TLS) connection and the opening handshake;
-    :meth:`read` receives messages (``str`` for text, ``bytes`` for binary),
-    from one thread at a time, until it raises :class:`ConnectionEnded`;
-    ``send`` from any thread. Pings are answered as they arrive.
+    ``connect()`` does the TCP (and TLS) connection and the opening handshake
+    (websockets' protocol); frames go through our :class:`FrameCodec`, or
+    websockets' protocol when an extension was negotiated (see
+    :mod:`zaqarkit.transports._frames`). :meth:`read` receives messages
+    (``str`` for text, ``bytes`` for binary), from one thread at a time, until
+    it raises :class:`ConnectionEnded`; ``send`` from any thread. Pings are
+    answered as they arrive.
 
     Example::
 
@@ -82,10 +85,10 @@ class SyncWebSocket:
         messages = ws.read(timeout=5.0)
     """
 
-    def __init__(self, sock: socket.socket, protocol: ClientProtocol, pending: list[Frame]):
+    def __init__(self, sock: socket.socket, framing: FrameCodec | ProtocolFraming):
         self._sock = sock
-        self._protocol = protocol
-        self._pending = pending
+        self._framing = framing
+        # The framing is not thread-safe: every call into it is under this lock.
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         # TLS sockets take no send flags: they run in timeout mode instead.
@@ -94,7 +97,6 @@ class SyncWebSocket:
         self._ended = False
         self._poller = select.poll()
         self._poller.register(sock, select.POLLIN)
-        self._fragments: list[Frame] = []
 
     @classmethod
     def connect(
@@ -132,7 +134,7 @@ class SyncWebSocket:
                 request.headers[name] = value
             protocol.send_request(request)
             sock.sendall(b"".join(protocol.data_to_send()))
-            pending = cls._handshake(sock, protocol)
+            cls._handshake(sock, protocol)
             if isinstance(sock, _ssl.SSLSocket):
                 sock.settimeout(_TICK)
             else:
@@ -141,23 +143,32 @@ class SyncWebSocket:
         except BaseException:
             sock.close()
             raise
-        return cls(sock, protocol, pending)
+        framing = ProtocolFraming(protocol) if protocol.extensions else FrameCodec(max_size)
+        return cls(sock, framing)
 
     @staticmethod
-    def _handshake(sock: socket.socket, protocol: ClientProtocol) -> list[Frame]:
+    def _handshake(sock: socket.socket, protocol: ClientProtocol) -> None:
+        """Read the opening handshake's response, and not a byte more: what
+        follows it is the framing's, not websockets' parser's."""
+        received = b""
         while True:
-            data = sock.recv(READ_SIZE)
+            if isinstance(sock, _ssl.SSLSocket):  # no MSG_PEEK through TLS
+                data = sock.recv(1)
+            else:
+                peeked = sock.recv(READ_SIZE, socket.MSG_PEEK)
+                end = (received[-3:] + peeked).find(b"\r\n\r\n")
+                wanted = len(peeked) if end < 0 else end + 4 - len(received[-3:])
+                data = sock.recv(wanted) if peeked else b""
             if data:
+                received = (received + data)[-3:]
                 protocol.receive_data(data)
             else:
                 protocol.receive_eof()
-            events = protocol.events_received()
-            for index, event in enumerate(events):
+            for event in protocol.events_received():
                 if isinstance(event, HandshakeResponse):
                     if protocol.handshake_exc is not None:
                         raise protocol.handshake_exc
-                    # Frames that came in the same read as the response.
-                    return [e for e in events[index + 1 :] if isinstance(e, Frame)]
+                    return
             if not data:
                 raise ConnectionError("connection closed during the opening handshake")
 
@@ -171,9 +182,6 @@ class SyncWebSocket:
         None at least every 0.25 s, so a reader can look at what else
         changed. Raises :class:`ConnectionEnded` once the connection is over.
         One thread at a time may read."""
-        if self._pending:
-            frames, self._pending = self._pending, []
-            return [m for m in map(self._assemble, frames) if m is not None]
         if self._ended:
             raise ConnectionEnded
         if timeout is not None and timeout < _TICK and not self._readable(timeout):
@@ -186,21 +194,17 @@ class SyncWebSocket:
             return None
         except OSError:
             data = b""
+        framing = self._framing
         with self._lock:
             if data:
-                self._protocol.receive_data(data)
+                messages = framing.receive(data)
             else:
-                self._protocol.receive_eof()
-            events = self._protocol.events_received()
-            out = self._protocol.data_to_send()  # pongs, the closing handshake
+                messages = []
+                framing.receive_eof()
+            out = framing.data_to_send()  # pongs, the closing handshake
         if out:
             self._flush(out, -1)
-        messages = []
-        for event in events:
-            message = self._assemble(event) if isinstance(event, Frame) else None
-            if message is not None:
-                messages.append(message)
-        if not data or self._protocol.state is State.CLOSED:
+        if not data or framing.ended:
             self._end()
             if not messages:
                 raise ConnectionEnded
@@ -223,16 +227,6 @@ class SyncWebSocket:
         with contextlib.suppress(OSError):
             self._sock.close()
 
-    def _assemble(self, frame: Frame) -> str | bytes | None:
-        if frame.opcode not in (Opcode.TEXT, Opcode.BINARY, Opcode.CONT):
-            return None  # ping, pong, close: the protocol answers them
-        self._fragments.append(frame)
-        if not frame.fin:
-            return None
-        frames, self._fragments = self._fragments, []
-        data = bytes(frames[0].data) if len(frames) == 1 else b"".join(f.data for f in frames)
-        return data.decode() if frames[0].opcode is Opcode.TEXT else data
-
     # -- sending (any thread) ---------------------------------------------------------------
 
     def send(self, data: str | bytes, deadline: float | None = None) -> None:
@@ -243,16 +237,12 @@ class SyncWebSocket:
             raise WriteTimeout(partial=False)
         try:
             with self._lock:
-                if isinstance(data, str):
-                    self._protocol.send_text(data.encode())
-                else:
-                    self._protocol.send_binary(data)
-                chunks = self._protocol.data_to_send()
-            self._write(chunks, deadline)
+                frame = self._framing.message(data)
+            self._write((frame,), deadline)
         finally:
             self._write_lock.release()
 
-    def _write(self, chunks: list[bytes], deadline: float | None) -> None:
+    def _write(self, chunks: Sequence[bytes], deadline: float | None) -> None:
         # With the write lock held. An empty chunk means "half-close".
         written = False
         for chunk in chunks:
@@ -294,7 +284,7 @@ class SyncWebSocket:
         return self._sock.send(view)  # TLS: the socket is in timeout mode
 
     def _flush(self, chunks: list[bytes], wait: float) -> None:
-        # Control frames (pongs, ping, close), taken from the protocol under
+        # Control frames (pongs, ping, close), taken from the framing under
         # its lock, written after the frame being written now if any (waiting
         # ``wait`` seconds at most, -1: as long as that writer's deadline).
         # Frames of their own are not compressed, so they may go after a data
@@ -312,11 +302,9 @@ class SyncWebSocket:
     def ping(self) -> None:
         """Send a ping; any frame received (the pong too) proves the peer alive."""
         with self._lock:
-            if self._protocol.state is not State.OPEN:
-                return
-            self._protocol.send_ping(b"zaqarkit")
-            out = self._protocol.data_to_send()
-        self._flush(out, 1.0)
+            out = self._framing.ping(b"zaqarkit")
+        if out:
+            self._flush(out, 1.0)
 
     def abort(self) -> None:
         """Drop the connection at once (a peer that stopped answering)."""
@@ -327,10 +315,7 @@ class SyncWebSocket:
         """Start the closing handshake and wait up to ``timeout`` for the
         reader to see the connection end; then drop the socket."""
         with self._lock:
-            out: list[bytes] = []
-            if self._protocol.state is State.OPEN:
-                self._protocol.send_close(1000)
-                out = self._protocol.data_to_send()
+            out = self._framing.close(1000)
         if out:
             self._flush(out, timeout)
         if not self._finished.wait(timeout):
@@ -342,13 +327,12 @@ class SyncWebSocket:
 
     @property
     def close_code(self) -> int:
-        received = self._protocol.close_rcvd
-        return ABNORMAL_CLOSURE if received is None else received.code
+        """The code of the close frame received; 1006 without one."""
+        return self._framing.close_code
 
     @property
     def close_reason(self) -> str:
-        received = self._protocol.close_rcvd
-        return "" if received is None else received.reason
+        return self._framing.close_reason
 
 
 def _left(deadline: float | None, default: float) -> float:
