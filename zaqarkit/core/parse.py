@@ -100,6 +100,10 @@ def raise_for_status(response: Response, operation: str | None = None) -> None:
     status = response.status
     if status < 400:
         return
+    if operation is not None:
+        # An Operation is a str: the parsers pass theirs as it is (its .value
+        # costs a Python-level lookup on every answer), the error holds a str.
+        operation = str(operation)
     title = ""
     description = ""
     try:
@@ -476,8 +480,10 @@ def _strings(value: Any, what: str) -> tuple[str, ...]:
     if value is None:
         return ()
     items = expect_list(value, what)
-    if not all(isinstance(item, str) for item in items):
-        fail(f"{what} should hold strings", items)
+    # A loop, not all(<generator>): every post answer comes through here.
+    for item in items:
+        if not isinstance(item, str):
+            fail(f"{what} should hold strings", items)
     return tuple(items)
 
 
@@ -573,7 +579,7 @@ def message_ids(value: Any) -> tuple[str, ...]:
 def expect_status(response: Response, operation: Operation, *allowed: int) -> None:
     """Raise the typed error of an error status, or ProtocolError for a
     success status other than ``allowed``."""
-    raise_for_status(response, operation.value)
+    raise_for_status(response, operation)
     if response.status not in allowed:
         fail(
             f"{operation.value} answered status {response.status}, expected "
@@ -586,7 +592,7 @@ def no_content(operation: Operation) -> Callable[[Response], None]:
     """A parser for an answer that carries nothing but its status."""
 
     def parse(response: Response) -> None:
-        raise_for_status(response, operation.value)
+        raise_for_status(response, operation)
 
     return parse
 
@@ -595,7 +601,7 @@ def json_of(operation: Operation, convert: Callable[[Any], T]) -> Callable[[Resp
     """A parser that decodes the JSON answer and hands it to ``convert``."""
 
     def parse(response: Response) -> T:
-        raise_for_status(response, operation.value)
+        raise_for_status(response, operation)
         return convert(decode_json(response))
 
     return parse
@@ -611,7 +617,7 @@ def posted(operation: Operation, count: int) -> Callable[[Response], tuple[str, 
     them leaves the caller unable to tell what was stored."""
 
     def parse(response: Response) -> tuple[str, ...]:
-        raise_for_status(response, operation.value)
+        raise_for_status(response, operation)
         data = decode_json(response)
         ids = message_ids(data)
         if len(ids) != count:
@@ -636,7 +642,7 @@ def listing(
     """A parser for one page of a listing (see :func:`page`)."""
 
     def parse(response: Response) -> Page[T]:
-        raise_for_status(response, operation.value)
+        raise_for_status(response, operation)
         return page(response, key, item, marker_key=marker_key, limit=limit)
 
     return parse
