@@ -263,9 +263,10 @@ _new_message = _message_builder()
 
 
 def _typed_messages(
-    body: bytes,
+    body: bytes | dict[str, Any],
 ) -> tuple[tuple[Message, ...], list[Any] | None, Any, str | None] | None:
-    """The messages of a listing or claim body decoded in one typed pass
+    """The messages of a listing or claim body (JSON text, or a WebSocket
+    reply's decoded object) checked in one typed pass
     (:func:`zaqarkit.core._json.message_listing`), built as :func:`message`
     builds them; None when the body needs the checked path."""
     listing = fastjson.message_listing(body)
@@ -356,8 +357,9 @@ def page(
     """
     if response.status == 204 and not response.body and response.data is None:
         return Page(())
-    if item is message and key == "messages" and response.data is None and response.body:
-        typed = _typed_message_page(response.body)
+    if item is message and key == "messages":
+        raw = _typed_source(response)
+        typed = None if raw is None else _typed_message_page(raw)
         if typed is not None:
             return cast("Page[T]", typed)  # item is message, so T is Message
     obj = expect_object(decode_json(response), "listing")
@@ -376,7 +378,16 @@ def page(
     return Page(items, marker, count)
 
 
-def _typed_message_page(body: bytes) -> Page[Message] | None:
+def _typed_source(response: Response) -> bytes | dict[str, Any] | None:
+    """What the typed message path can take of ``response``: the decoded
+    object of a WebSocket reply, else the JSON body; None without either."""
+    data = response.data
+    if data is None:
+        return response.body or None
+    return data if type(data) is dict else None
+
+
+def _typed_message_page(body: bytes | dict[str, Any]) -> Page[Message] | None:
     """A message listing page from the typed decoder; None when the body
     needs the checked path (which then names what is wrong)."""
     typed = _typed_messages(body)
@@ -525,8 +536,9 @@ def claim(response: Response, *, grace: int | None = None, ttl: int | None = Non
     """
     location = response.header("location")
     claim_id = _last_segment(location) if location else None
-    if response.data is None and response.body and response.status != 204:
-        typed = _typed_messages(response.body)
+    raw = _typed_source(response) if response.status != 204 else None
+    if raw is not None:
+        typed = _typed_messages(raw)
         if typed is not None:
             items, claim_id = typed[0], typed[3] or claim_id
             if claim_id is None and items:
