@@ -302,5 +302,6 @@ def test_the_typed_listing_path_is_taken_for_well_formed_listings() -> None:
     assert [m.id for m in listing[0]] == ["m1"]
     assert fastjson.message_listing(b'{"messages": [{"id": "m1"}]}') is None
     decoded = fastjson.message_listing({"messages": [_CLAIMED]})
-    assert decoded is not None and [m.id for m in decoded[0]] == ["m1"]
+    assert decoded is not None
+    assert [m.id for m in decoded[0]] == ["m1"]
     assert fastjson.message_listing({"messages": [{**_MSG, "ttl": True}]}) is None

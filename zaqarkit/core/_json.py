@@ -19,10 +19,11 @@ the standard library, so results and errors are exactly ``json``'s.
 * :func:`message_listing`: an HTTP message listing or claim body decoded
   straight into typed message structs (no dict per message; the types are
   checked by the decoder), or a WebSocket reply's decoded body converted
-  into the same structs (``msgspec.convert``, the same type checks). Anything it does not take as it is (a missing or
-  mistyped field, a message with neither id nor href, any other shape) returns
-  None, and :mod:`zaqarkit.core.parse` decodes the body the checked way, which
-  yields the same models or the precise ProtocolError.
+  into the same structs (``msgspec.convert``, the same type checks). Anything
+  it does not take as it is (a missing or mistyped field, a message with
+  neither id nor href, any other shape) returns None, and
+  :mod:`zaqarkit.core.parse` decodes the body the checked way, which yields
+  the same models or the precise ProtocolError.
 * :func:`reply_head`: a Zaqar WebSocket reply decoded straight into a typed
   struct (text frames). The echoed request (Zaqar repeats the whole request frame in every
   reply, a post of 10 messages included) is skipped but for its correlation
@@ -134,10 +135,7 @@ if msgspec is not None:
         decodes the checked way). ``data`` is the JSON text, or the object a
         WebSocket reply already decoded (checked by the same types)."""
         try:
-            if type(data) is dict:
-                listing = _convert(data, _Listing)
-            else:
-                listing = _listing_json(data)
+            listing = _convert(data, _Listing) if isinstance(data, dict) else _listing_json(data)
         except _Failed:
             return None
         return listing.messages, listing.links, listing.count, listing.claim_id
