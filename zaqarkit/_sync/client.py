@@ -1238,8 +1238,9 @@ class Message:
 
     def delete(self) -> None:
         """Delete the message, with its claim id when it is claimed."""
-        self._queue._client._send(
-            self._queue._api.message_delete(self._queue.name, self.id, claim_id=self.claim_id)
+        queue, record = self._queue, self._record
+        queue._client._send(
+            queue._api.message_delete(queue.name, record.id, claim_id=record.claim_id)
         )
 
 

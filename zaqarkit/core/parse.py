@@ -601,12 +601,19 @@ def expect_status(response: Response, operation: Operation, *allowed: int) -> No
 
 
 def no_content(operation: Operation) -> Callable[[Response], None]:
-    """A parser for an answer that carries nothing but its status."""
+    """A parser for an answer that carries nothing but its status (one per
+    operation, made once: every delete asks for it)."""
+    parse = _NO_CONTENT.get(operation)
+    if parse is None:
 
-    def parse(response: Response) -> None:
-        raise_for_status(response, operation)
+        def parse(response: Response) -> None:
+            raise_for_status(response, operation)
 
+        _NO_CONTENT[operation] = parse
     return parse
+
+
+_NO_CONTENT: dict[Operation, Callable[[Response], None]] = {}
 
 
 def json_of(operation: Operation, convert: Callable[[Any], T]) -> Callable[[Response], T]:
