@@ -221,7 +221,7 @@ def message(value: Any) -> Message:
             if message_id is None:
                 message_id = _last_segment(href)  # type: ignore[arg-type]
             if not claim_id:
-                claim_id = claim_id_from_href(href)
+                claim_id = claim_id_from_href(href) if href else None
             return _new_message(
                 message_id, value["body"], ttl, age, href, claim_id, claim_count, checksum
             )
@@ -281,7 +281,8 @@ def _typed_messages(
                 return None  # the checked path names what is missing
             message_id = _last_segment(href)
         if not found_claim:
-            found_claim = claim_id_from_href(href)
+            # No call for the hrefless messages of WebSocket replies.
+            found_claim = claim_id_from_href(href) if href else None
         built.append(_new_message(
             message_id, m.body, m.ttl, m.age, href, found_claim, m.claim_count, m.checksum
         ))
