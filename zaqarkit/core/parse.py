@@ -183,6 +183,20 @@ def claim_id_from_href(href: str | None) -> str | None:
     """
     if not href or "?" not in href:
         return None
+    if (
+        href[0] == "/" and href[1:2] != "/" and "%" not in href and "+" not in href
+        and "#" not in href and "\t" not in href and "\r" not in href and "\n" not in href
+    ):
+        # What Zaqar writes (``/v2/...?claim_id=<uuid>``), read by hand:
+        # parse_qs and urlsplit cost microseconds per claimed message. For an
+        # absolute path (no scheme, no host) without escapes, '+' (a space), a
+        # fragment or the characters urlsplit drops, this is exactly their
+        # answer: the first non-empty value.
+        for pair in href.partition("?")[2].split("&"):
+            key, _, value = pair.partition("=")
+            if key == "claim_id" and value:
+                return value
+        return None
     values = parse_qs(urlsplit(href).query).get("claim_id")
     return values[0] if values else None
 
@@ -221,7 +235,7 @@ def message(value: Any) -> Message:
             if message_id is None:
                 message_id = _last_segment(href)  # type: ignore[arg-type]
             if not claim_id:
-                claim_id = claim_id_from_href(href) if href else None
+                claim_id = claim_id_from_href(href) if href and "?" in href else None
             return _new_message(
                 message_id, value["body"], ttl, age, href, claim_id, claim_count, checksum
             )
@@ -281,8 +295,8 @@ def _typed_messages(
                 return None  # the checked path names what is missing
             message_id = _last_segment(href)
         if not found_claim:
-            # No call for the hrefless messages of WebSocket replies.
-            found_claim = claim_id_from_href(href) if href else None
+            # No call unless the href has a query (claimed messages over HTTP).
+            found_claim = claim_id_from_href(href) if href and "?" in href else None
         built.append(_new_message(
             message_id, m.body, m.ttl, m.age, href, found_claim, m.claim_count, m.checksum
         ))
