@@ -49,6 +49,19 @@ def _parse_all() -> list[Any]:
     return results
 
 
+def _parse_all_decoded() -> list[Any]:
+    """Every recorded answer as a WebSocket transport hands it over: the body
+    already decoded (``Response.data``), no JSON text."""
+    results = []
+    for path in FILES:
+        _, call, response = _replay(path)
+        if not response.body:
+            continue
+        decoded = Response(response.status, response.headers, b"", json.loads(response.body))
+        results.append((path.name, _outcome(call.parse, decoded)))
+    return results
+
+
 def _ws_frames() -> list[tuple[str, str]]:
     """Each recorded answer as the WebSocket reply Zaqar would send."""
     frames = []
@@ -91,6 +104,16 @@ def test_every_recorded_answer_parses_identically() -> None:
             assert json.loads(body) == json.loads(expected[1]), name
         assert outcome == expected[2], name
         assert outcome[0] == "ok" or issubclass(outcome[1], ZaqarError), name
+
+
+@needs_msgspec
+def test_every_recorded_answer_decoded_parses_identically() -> None:
+    # Listings and claims take the typed path from the decoded object too.
+    want = _std(_parse_all_decoded)
+    got = _parse_all_decoded()
+    assert len(got) >= 25  # every recorded answer that has a body
+    assert got == want
+    assert all(outcome[0] == "ok" or issubclass(outcome[1], ZaqarError) for _, outcome in got)
 
 
 @needs_msgspec
@@ -261,6 +284,9 @@ def test_the_typed_listing_path_parses_as_the_checked_one(body: Any) -> None:
         (api.claim_create("q", ttl=60, grace=60),
          Response(201, {"location": "/v2/queues/q/claims/c9"}, raw)),
         (api.claim_create("q", ttl=60, grace=60), Response(201, {}, raw)),
+        # As a WebSocket transport hands them over: decoded, no JSON text.
+        (api.message_list("q", limit=10, echo=True), Response(200, {}, b"", body)),
+        (api.claim_create("q", ttl=60, grace=60), Response(201, {}, b"", body)),
     ]
     for call, response in cases:
         got = _outcome(call.parse, response)
@@ -275,3 +301,7 @@ def test_the_typed_listing_path_is_taken_for_well_formed_listings() -> None:
     assert listing is not None
     assert [m.id for m in listing[0]] == ["m1"]
     assert fastjson.message_listing(b'{"messages": [{"id": "m1"}]}') is None
+    decoded = fastjson.message_listing({"messages": [_CLAIMED]})
+    assert decoded is not None
+    assert [m.id for m in decoded[0]] == ["m1"]
+    assert fastjson.message_listing({"messages": [{**_MSG, "ttl": True}]}) is None

@@ -579,6 +579,28 @@ def test_claim_ids_and_derived_values() -> None:
     assert p.claim_id_from_href("") is None
 
 
+_HREF_PIECES = ["/", "?", "&", "=", "claim_id", "c1", "x", "#", "%41", "+", " ", "\t", "\n",
+                "\r", ";", "//", "[", "http:", "\u00e9", "\x00", "/v2/queues/q/messages/m1"]
+
+
+@settings(max_examples=2000, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(_HREF_PIECES), max_size=10).map("".join))
+def test_claim_id_from_href_reads_as_urllib_does(href: str) -> None:
+    """The hand-read fast path answers exactly what parse_qs(urlsplit()) does."""
+    from urllib.parse import parse_qs, urlsplit
+
+    try:
+        values = parse_qs(urlsplit(href).query).get("claim_id") if "?" in href else None
+        expected: Any = values[0] if values else None
+    except ValueError as exc:  # a malformed host: urllib's own error
+        expected = ("ValueError", str(exc))
+    try:
+        got: Any = p.claim_id_from_href(href)
+    except ValueError as exc:
+        got = ("ValueError", str(exc))
+    assert got == expected
+
+
 def test_health_reachability() -> None:
     assert Health({"storage_reachable": True}).storage_reachable is True
     assert Health({"catalog_reachable": False, "pool1": {}}).storage_reachable is False

@@ -24,7 +24,7 @@ from zaqarkit import (
     Unauthorized,
     ValidationError,
 )
-from zaqarkit.core.retry import Outcome, Reauthenticate, Send, Sleep, call_flow
+from zaqarkit.core.retry import Outcome, Reauthenticate, Send, Sleep, call_flow, settles
 from zaqarkit.core.wire import Request, Response
 from zaqarkit.transports import MockTransport
 
@@ -175,6 +175,56 @@ def test_disabled_policy_sends_once() -> None:
                               iter([Response(503)]))
         assert steps == [Send(1)]
         assert final.status == 503
+
+
+_SEQUENCES: list[list[Any]] = [
+    [Response(201)],
+    [Response(404)],
+    [Response(500)],
+    [Response(503), Response(200)],
+    [Response(429, {"retry-after": "2"}), Response(201)],
+    [Response(502), Response(200)],
+    [Response(401), Response(200)],
+    [Response(401), Response(401)],
+    [Response(401), Response(503), Response(204)],
+    [Response(503)] * 5,
+    [ConnectError("refused"), Response(200)],
+    [ReadError("lost", sent=True)],
+]
+
+
+@pytest.mark.parametrize("answers", _SEQUENCES)
+@pytest.mark.parametrize("operation", ["queue_get", "message_post"])
+@pytest.mark.parametrize("reauth", [True, False])
+def test_a_flow_given_its_first_outcome_decides_as_the_whole_flow(
+    answers: list[Any], operation: str, reauth: bool
+) -> None:
+    """What the facades do: send once, and only when ``settles`` says no, start
+    the flow with that outcome. Same steps after the first Send, same result."""
+    whole, final = _drive(call_flow(POLICY, operation, now=0.0, rand=_seeded()),
+                          iter(answers), reauth=reauth)
+    first = answers[0]
+    if settles(first, POLICY):
+        assert whole == [Send(1)]
+        assert final is first
+        return
+    rest, resumed = _drive(
+        call_flow(POLICY, operation, now=0.0, rand=_seeded(), first=Outcome(first, 0.1)),
+        iter(answers[1:]), start=0.1, reauth=reauth,
+    )
+    assert [Send(1), *rest] == whole
+    assert resumed is final
+
+
+def test_settles_only_final_responses() -> None:
+    assert settles(Response(200), POLICY)
+    assert settles(Response(404), POLICY)
+    assert not settles(Response(401), POLICY)
+    assert not settles(Response(503), POLICY)
+    assert not settles(ConnectError("refused"), POLICY)
+    # The policy's statuses decide: a policy that retries 500 does not settle on it.
+    assert not settles(Response(500), RetryPolicy(statuses=frozenset({500})))
+    assert settles(Response(503), RetryPolicy(statuses=frozenset()))
 
 
 @pytest.mark.parametrize(

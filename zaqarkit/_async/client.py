@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import functools  # async-only
 import warnings
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, asynccontextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -41,7 +41,9 @@ from zaqarkit.core.retry import (
     RetryPolicy,
     Send,
     Sleep,
+    Step,
     call_flow,
+    settles,
 )
 from zaqarkit.core.timeouts import Timeout, TimeoutArg
 from zaqarkit.core.urls import normalize_endpoint, split_ref
@@ -49,7 +51,7 @@ from zaqarkit.core.validate import Limits
 from zaqarkit.core.validate import integer as validate_integer
 from zaqarkit.core.validate import message_ttl as validate_message_ttl
 from zaqarkit.core.validate import name as validate_name
-from zaqarkit.core.wire import Call, Request
+from zaqarkit.core.wire import Call, Request, Response
 from zaqarkit.core.ws import ws_action, ws_supports
 from zaqarkit.errors import (
     ServerError,
@@ -80,6 +82,8 @@ T = TypeVar("T")
 
 #: ping() answers "is it up now?": retrying would only delay the answer.
 _NO_RETRIES = RetryPolicy(attempts=1)
+#: The first attempt of every call, sent before any retry flow exists.
+_FIRST_SEND = Send(1)
 
 
 class AsyncClient(AsyncClosing):
@@ -336,21 +340,17 @@ class AsyncClient(AsyncClosing):
         self, call: Call[T], request: Request, transport: AsyncTransport, policy: RetryPolicy
     ) -> T:
         total = self._timeout.total
+        start = _calls.clock()
         # Every decision (re-authenticate on 401, retry, how long to wait) is
-        # the core's call flow; this loop only executes its steps.
-        flow = call_flow(
-            policy, str(request.operation), now=_calls.clock(), rand=_calls.jitter,
-            total=total, unsafe=_calls.unsafe_requested(),
-        )
+        # the core's call flow; this loop only executes its steps. The first
+        # attempt is sent before any flow exists: an answer that settles the
+        # call (core.retry.settles) never needs one, others start it.
+        flow: Generator[Step, Any, Response] | None = None
+        step: Step = _FIRST_SEND
         reply: Any = None
         used: tuple[tuple[str, str], ...] = ()
         with deadline.scope(total):
             while True:
-                try:
-                    step = flow.send(reply)
-                except StopIteration as done:
-                    response = done.value
-                    break
                 if isinstance(step, Send):
                     used = await self._auth.async_headers()
                     try:
@@ -360,7 +360,17 @@ class AsyncClient(AsyncClosing):
                         )
                     except TransportError as exc:
                         result = exc
-                    reply = Outcome(result, _calls.clock())
+                    if flow is None:
+                        if settles(result, policy):
+                            response = result
+                            break
+                        flow = call_flow(
+                            policy, str(request.operation), now=start, rand=_calls.jitter,
+                            total=total, unsafe=_calls.unsafe_requested(),
+                            first=Outcome(result, _calls.clock()),
+                        )
+                    else:
+                        reply = Outcome(result, _calls.clock())
                 elif isinstance(step, Sleep):
                     _calls.log_retry(step, policy)
                     await anyio.sleep(step.seconds)  # async-only
@@ -368,6 +378,12 @@ class AsyncClient(AsyncClosing):
                     reply = _calls.clock()
                 else:
                     reply = self._auth.invalidate(used)
+                assert flow is not None  # only the flow yields steps after the first
+                try:
+                    step = flow.send(reply)
+                except StopIteration as done:
+                    response = done.value
+                    break
         return self._auth.parse(call, request, response)
 
     def retry_unsafe(self) -> AbstractContextManager[None]:
@@ -831,8 +847,12 @@ class AsyncQueue:
             include_claimed=include_claimed, include_delayed=include_delayed,
         )
         await self._ready(first)
-        async for item in self._client._iterate(first):
-            yield AsyncMessage(self, item)
+        # The client's _iterate loop, inlined: one (async) generator less
+        # to step through per message.
+        pages = Pagination(first)
+        while (call := pages.next_call()) is not None:
+            for record in pages.accept(await self._client._send(call)):
+                yield AsyncMessage(self, record)
 
     async def delete_messages(self, *ids: str, claim_ids: Iterable[str] | None = None) -> None:
         """Delete up to 20 messages by id in one request."""
@@ -1225,8 +1245,9 @@ class AsyncMessage:
 
     async def delete(self) -> None:
         """Delete the message, with its claim id when it is claimed."""
-        await self._queue._client._send(
-            self._queue._api.message_delete(self._queue.name, self.id, claim_id=self.claim_id)
+        queue, record = self._queue, self._record
+        await queue._client._send(
+            queue._api.message_delete(queue.name, record.id, claim_id=record.claim_id)
         )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -41,7 +41,9 @@ from zaqarkit.core.retry import (
     RetryPolicy,
     Send,
     Sleep,
+    Step,
     call_flow,
+    settles,
 )
 from zaqarkit.core.timeouts import Timeout, TimeoutArg
 from zaqarkit.core.urls import normalize_endpoint, split_ref
@@ -49,7 +51,7 @@ from zaqarkit.core.validate import Limits
 from zaqarkit.core.validate import integer as validate_integer
 from zaqarkit.core.validate import message_ttl as validate_message_ttl
 from zaqarkit.core.validate import name as validate_name
-from zaqarkit.core.wire import Call, Request
+from zaqarkit.core.wire import Call, Request, Response
 from zaqarkit.core.ws import ws_action, ws_supports
 from zaqarkit.errors import (
     ServerError,
@@ -80,6 +82,8 @@ T = TypeVar("T")
 
 #: ping() answers "is it up now?": retrying would only delay the answer.
 _NO_RETRIES = RetryPolicy(attempts=1)
+#: The first attempt of every call, sent before any retry flow exists.
+_FIRST_SEND = Send(1)
 
 
 class Client(Closing):
@@ -334,21 +338,17 @@ class Client(Closing):
         self, call: Call[T], request: Request, transport: Transport, policy: RetryPolicy
     ) -> T:
         total = self._timeout.total
+        start = _calls.clock()
         # Every decision (re-authenticate on 401, retry, how long to wait) is
-        # the core's call flow; this loop only executes its steps.
-        flow = call_flow(
-            policy, str(request.operation), now=_calls.clock(), rand=_calls.jitter,
-            total=total, unsafe=_calls.unsafe_requested(),
-        )
+        # the core's call flow; this loop only executes its steps. The first
+        # attempt is sent before any flow exists: an answer that settles the
+        # call (core.retry.settles) never needs one, others start it.
+        flow: Generator[Step, Any, Response] | None = None
+        step: Step = _FIRST_SEND
         reply: Any = None
         used: tuple[tuple[str, str], ...] = ()
         with deadline.scope(total):
             while True:
-                try:
-                    step = flow.send(reply)
-                except StopIteration as done:
-                    response = done.value
-                    break
                 if isinstance(step, Send):
                     used = self._auth.headers()
                     try:
@@ -358,13 +358,29 @@ class Client(Closing):
                         )
                     except TransportError as exc:
                         result = exc
-                    reply = Outcome(result, _calls.clock())
+                    if flow is None:
+                        if settles(result, policy):
+                            response = result
+                            break
+                        flow = call_flow(
+                            policy, str(request.operation), now=start, rand=_calls.jitter,
+                            total=total, unsafe=_calls.unsafe_requested(),
+                            first=Outcome(result, _calls.clock()),
+                        )
+                    else:
+                        reply = Outcome(result, _calls.clock())
                 elif isinstance(step, Sleep):
                     _calls.log_retry(step, policy)
                     _calls.sleep(step.seconds)
                     reply = _calls.clock()
                 else:
                     reply = self._auth.invalidate(used)
+                assert flow is not None  # only the flow yields steps after the first
+                try:
+                    step = flow.send(reply)
+                except StopIteration as done:
+                    response = done.value
+                    break
         return self._auth.parse(call, request, response)
 
     def retry_unsafe(self) -> AbstractContextManager[None]:
@@ -828,8 +844,12 @@ class Queue:
             include_claimed=include_claimed, include_delayed=include_delayed,
         )
         self._ready(first)
-        for item in self._client._iterate(first):
-            yield Message(self, item)
+        # The client's _iterate loop, inlined: one (async) generator less
+        # to step through per message.
+        pages = Pagination(first)
+        while (call := pages.next_call()) is not None:
+            for record in pages.accept(self._client._send(call)):
+                yield Message(self, record)
 
     def delete_messages(self, *ids: str, claim_ids: Iterable[str] | None = None) -> None:
         """Delete up to 20 messages by id in one request."""
@@ -1222,8 +1242,9 @@ class Message:
 
     def delete(self) -> None:
         """Delete the message, with its claim id when it is claimed."""
-        self._queue._client._send(
-            self._queue._api.message_delete(self._queue.name, self.id, claim_id=self.claim_id)
+        queue, record = self._queue, self._record
+        queue._client._send(
+            queue._api.message_delete(queue.name, record.id, claim_id=record.claim_id)
         )
 
 

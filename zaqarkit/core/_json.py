@@ -18,10 +18,12 @@ the standard library, so results and errors are exactly ``json``'s.
   accepts it or raises its own ``ValueError``.
 * :func:`message_listing`: an HTTP message listing or claim body decoded
   straight into typed message structs (no dict per message; the types are
-  checked by the decoder). Anything it does not take as it is (a missing or
-  mistyped field, a message with neither id nor href, any other shape) returns
-  None, and :mod:`zaqarkit.core.parse` decodes the body the checked way, which
-  yields the same models or the precise ProtocolError.
+  checked by the decoder), or a WebSocket reply's decoded body converted
+  into the same structs (``msgspec.convert``, the same type checks). Anything
+  it does not take as it is (a missing or mistyped field, a message with
+  neither id nor href, any other shape) returns None, and
+  :mod:`zaqarkit.core.parse` decodes the body the checked way, which yields
+  the same models or the precise ProtocolError.
 * :func:`reply_head`: a Zaqar WebSocket reply decoded straight into a typed
   struct (text frames). The echoed request (Zaqar repeats the whole request frame in every
   reply, a post of 10 messages included) is skipped but for its correlation
@@ -122,16 +124,18 @@ if msgspec is not None:
         claim_id: str | None = None
 
     _listing_json = msgspec.json.Decoder(_Listing).decode
+    _convert = msgspec.convert
 
     def message_listing(
-        data: bytes,
+        data: bytes | dict[str, Any],
     ) -> tuple[list[ListedMessage], list[ListedLink] | None, Any, str | None] | None:
         """``(messages, links, count, claim_id)`` of a JSON object holding a
         ``messages`` array of well-formed messages (and ``links``, if any, an
         array of objects), or None for anything else (which the caller
-        decodes the checked way)."""
+        decodes the checked way). ``data`` is the JSON text, or the object a
+        WebSocket reply already decoded (checked by the same types)."""
         try:
-            listing = _listing_json(data)
+            listing = _convert(data, _Listing) if isinstance(data, dict) else _listing_json(data)
         except _Failed:
             return None
         return listing.messages, listing.links, listing.count, listing.claim_id
@@ -173,7 +177,9 @@ else:  # pragma: no cover - exercised by the no-extra test environment
     dumps_frame = dumps_std
     loads = loads_std
 
-    def message_listing(data: bytes) -> tuple[list[Any], Any, Any, str | None] | None:
+    def message_listing(
+        data: bytes | dict[str, Any],
+    ) -> tuple[list[Any], Any, Any, str | None] | None:
         """Without msgspec every listing takes the checked path."""
         return None
 

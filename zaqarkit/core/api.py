@@ -136,7 +136,7 @@ class ApiV2:
         params: Mapping[str, Any] | None,
         parse: Callable[[Response], T],
     ) -> Call[T]:
-        return Call(self._request(operation, params), parse)
+        return Call(http_request(self.version, operation, params), parse)
 
     def _paging(self, limit: int | None, marker: str | None, **flags: bool | None
                 ) -> dict[str, Any]:
@@ -164,7 +164,7 @@ class ApiV2:
         def parse(response: Response) -> bool:
             if response.status == 503:
                 return False
-            p.raise_for_status(response, op.value)
+            p.raise_for_status(response, op)
             return True
 
         return self._call(op, None, parse)
@@ -274,7 +274,7 @@ class ApiV2:
                 # Zaqar's WebSocket answers 404 with zero stats for a missing
                 # queue where HTTP answers 200 with the same zeros.
                 return p.stats(data)
-            p.raise_for_status(response, op.value)
+            p.raise_for_status(response, op)
             return p.stats(p.decode_json(response))
 
         return self._call(op, {key: v.name(name, key.replace("_", " "))}, parse)
@@ -335,7 +335,7 @@ class ApiV2:
     def _post(self, op: Operation, key: str, name: str, messages: Any) -> Call[tuple[str, ...]]:
         queue = v.name(name, key.replace("_", " "))
         items = self._message_items(messages)
-        request = self._request(op, {key: queue, "messages": items})
+        request = http_request(self.version, op, {key: queue, "messages": items})
         v.body_size(request.body or b"", self.limits)
         return Call(request, p.posted(op, len(items)))
 
@@ -372,7 +372,7 @@ class ApiV2:
         params = {"queue_name": v.name(queue), "message_id": v.identifier(message_id, "message_id")}
 
         def parse(response: Response) -> Message:
-            p.raise_for_status(response, op.value)
+            p.raise_for_status(response, op)
             data = p.decode_json(response)
             inner = data.get("messages") if isinstance(data, dict) else None
             # Zaqar's WebSocket wraps the message: {"messages": {...}}.
@@ -392,7 +392,7 @@ class ApiV2:
         def parse(response: Response) -> tuple[Message, ...]:
             if response.status == 404:
                 return ()
-            p.raise_for_status(response, op.value)
+            p.raise_for_status(response, op)
             return p.messages(p.expect_object(p.decode_json(response), "listing").get("messages"))
 
         return self._call(op, params, parse)
@@ -426,7 +426,7 @@ class ApiV2:
         params = {"queue_name": v.name(queue), "pop": v.claim_limit(count, self.limits, "count")}
 
         def parse(response: Response) -> tuple[Message, ...]:
-            p.raise_for_status(response, op.value)
+            p.raise_for_status(response, op)
             data = p.decode_json(response, allow_empty=True)
             if data is None:
                 return ()

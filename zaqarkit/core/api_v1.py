@@ -142,7 +142,7 @@ class ApiV1_1(ApiV2):
         op = Operation.POOL_UPDATE
 
         def parse(response: Response) -> Pool:
-            p.raise_for_status(response, op.value)
+            p.raise_for_status(response, op)
             data = p.decode_json(response, allow_empty=True)
             if data is not None:
                 return p.pool(data)
@@ -193,7 +193,7 @@ class ApiV1_1(ApiV2):
         group = self._pool_group(pool_list)
 
         def parse(response: Response) -> Flavor:
-            p.raise_for_status(response, op.value)
+            p.raise_for_status(response, op)
             data = p.decode_json(response, allow_empty=True)
             return Flavor(name, pool_list=(group,)) if data is None else flavor_v1_1(data)
 
@@ -245,7 +245,7 @@ class ApiV1(ApiV1_1):
         def parse(response: Response) -> Health:
             if response.status == 503:
                 return Health({"storage_reachable": False})
-            p.raise_for_status(response, op.value)
+            p.raise_for_status(response, op)
             return Health({"storage_reachable": True})
 
         return self._call(op, None, parse)
@@ -273,7 +273,7 @@ class ApiV1(ApiV1_1):
         def parse(response: Response) -> bool:
             if response.status == 404:
                 return False
-            p.raise_for_status(response, op.value)
+            p.raise_for_status(response, op)
             return True
 
         return self._call(op, {"queue_name": name}, parse)
@@ -305,7 +305,7 @@ class ApiV1(ApiV1_1):
             )
 
         def parse(response: Response) -> dict[str, Any]:
-            p.raise_for_status(response, op.value)
+            p.raise_for_status(response, op)
             return body
 
         return self._call(op, {"queue_name": name, "metadata": body}, parse)
@@ -352,7 +352,7 @@ class ApiV1(ApiV1_1):
         def parse(response: Response) -> tuple[Message, ...]:
             if response.status in (204, 404):
                 return ()
-            p.raise_for_status(response, op.value)
+            p.raise_for_status(response, op)
             return p.messages(p.decode_json(response))
 
         return Call(call.request, parse)

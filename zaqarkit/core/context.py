@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from zaqarkit.core.redact import redact_headers, redact_url
-from zaqarkit.core.wire import Headers, Request
+from zaqarkit.core.wire import Headers, Request, new_request
 
 __all__ = ["Context", "encode_query"]
 
@@ -26,7 +26,7 @@ def encode_query(query: tuple[tuple[str, str], ...]) -> str:
     # Almost every query is limits, markers, ids and flags that need no
     # escaping; joining them directly skips urlencode's per-pair quoting.
     # (A '=' or '&' inside a key or value shows up as an extra separator.)
-    joined = "&".join(f"{key}={value}" for key, value in query)
+    joined = "&".join([f"{key}={value}" for key, value in query])
     if (
         _UNRESERVED.fullmatch(joined)
         and joined.count("=") == len(query)
@@ -65,9 +65,9 @@ class Context:
         url = self.endpoint + request.path
         if request.query:
             url += "?" + encode_query(request.query)
-        # The constructor, not dataclasses.replace: this runs once per request
-        # and replace() introspects the fields every time.
-        return Request(
+        # Not dataclasses.replace (it introspects the fields every time) nor
+        # even the constructor: this runs once per request.
+        return new_request(
             request.operation, request.method, request.path, request.query,
             self.headers + request.headers, request.body, request.params, url,
             request.version,

@@ -150,6 +150,10 @@ class ApiVersion(enum.StrEnum):
     V1_1 = "1.1"
     V2 = "2"
 
+    # As Operation's: str's hash (C), not Enum's (Python, by name); every
+    # request looks its route plan up by (version, operation).
+    __hash__ = str.__hash__
+
     @classmethod
     def parse(cls, value: object) -> ApiVersion:
         """Accept ``2``, ``"2"``, ``2.0``, ``1.1``, ``"1.1"`` and friends.

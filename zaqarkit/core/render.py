@@ -26,11 +26,11 @@ turned back.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from zaqarkit.core.operations import ApiVersion, Operation, route_for
 from zaqarkit.core.validate import encode_body
-from zaqarkit.core.wire import Request
+from zaqarkit.core.wire import Request, new_request
 
 __all__ = ["JSON", "frame_body", "http_request", "query_text", "with_params"]
 
@@ -55,6 +55,34 @@ def query_text(value: Any) -> str:
     return value if isinstance(value, str) else str(value)
 
 
+class _Plan(NamedTuple):
+    """What :func:`http_request` needs of an operation's route, looked up once."""
+
+    method: str
+    #: The path template with the version prefix (``/v2/queues/{queue_name}``).
+    template: str
+    path_keys: frozenset[str]
+    #: Whether every parameter that is not in the path goes in the query.
+    in_query: bool
+    query: tuple[str, ...]
+    body: str | None
+    omit_empty_body: bool
+
+
+#: Plans by (version, operation), filled on first use.
+_PLANS: dict[tuple[ApiVersion, Operation], _Plan] = {}
+
+
+def _plan(version: ApiVersion, operation: Operation) -> _Plan:
+    route = route_for(version, operation)  # UnsupportedOperation: never cached
+    plan = _Plan(
+        route.method, version.prefix + route.template, route.path_keys,
+        route.method in _BODYLESS, route.query, route.body, route.omit_empty_body,
+    )
+    _PLANS[version, operation] = plan
+    return plan
+
+
 def http_request(
     version: ApiVersion,
     operation: Operation,
@@ -74,35 +102,45 @@ def http_request(
     ('/v2/queues/q/claims', (('limit', '5'),), b'{"ttl":60}')
     """
     params = {} if params is None else params
-    route = route_for(version, operation)
-    in_query = route.method in _BODYLESS
-    path_values: dict[str, Any] = {}
+    plan = _PLANS.get((version, operation)) or _plan(version, operation)
+    path_keys = plan.path_keys
+    in_query = plan.in_query
     query: list[tuple[str, str]] = []
     fields: dict[str, Any] = {}
     for key, value in params.items():
-        if key in route.path_keys:
-            path_values[key] = value
-        elif in_query or key in route.query:
-            query.append((_QUERY_NAMES.get(key, key), query_text(value)))
+        if key in path_keys:
+            continue
+        if in_query or key in plan.query:
+            # query_text, inlined for the common types: every listing and
+            # delete has a few of these.
+            if type(value) is str:
+                text = value
+            elif value is True or value is False:
+                text = "true" if value else "false"
+            else:
+                text = query_text(value)
+            query.append((_QUERY_NAMES.get(key, key), text))
         else:
             fields[key] = value
     body: Any = None
-    if route.body is not None:
-        body = fields.pop(route.body, None)
+    if plan.body is not None:
+        body = fields.pop(plan.body, None)
         if fields:  # a builder bug: these would be lost
             raise AssertionError(f"{operation.value}: no place for {sorted(fields)}")
-    elif fields or not (in_query or route.omit_empty_body):
+    elif fields or not (in_query or plan.omit_empty_body):
         body = fields
     encoded = None if body is None else encode_body(body)
-    return Request(
-        operation=operation,
-        method=route.method,
-        path=version.prefix + route.template.format_map(path_values),
-        query=tuple(query),
-        headers=(("Content-Type", content_type),) if encoded is not None else (),
-        body=encoded,
-        params=params,
-        version=version,
+    return new_request(
+        operation,
+        plan.method,
+        # format_map reads only the template's fields: the path parameters.
+        plan.template.format_map(params),
+        tuple(query),
+        (("Content-Type", content_type),) if encoded is not None else (),
+        encoded,
+        params,
+        "",
+        version,
     )
 
 

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeGuard
 
 from zaqarkit.core.backoff import exponential
 from zaqarkit.core.operations import is_idempotent
@@ -60,6 +60,7 @@ __all__ = [
     "Sleep",
     "Step",
     "call_flow",
+    "settles",
 ]
 
 #: Statuses that mean "not done, try later" whatever the operation: Zaqar
@@ -188,6 +189,23 @@ class Outcome:
     now: float
 
 
+def settles(result: Response | TransportError, policy: RetryPolicy) -> TypeGuard[Response]:
+    """Whether a first attempt's ``result`` ends the call as it is: a response
+    that is neither a 401 (re-authenticate) nor a status ``policy`` retries.
+
+    The facades send once and start :func:`call_flow` (passing it that first
+    outcome) only when this is false: the common answer then costs no flow.
+    The flow applies the same rule to every attempt.
+
+    >>> settles(Response(201), RetryPolicy()), settles(Response(503), RetryPolicy())
+    (True, False)
+    >>> settles(Response(401), RetryPolicy()), settles(TransportError("x"), RetryPolicy())
+    (False, False)
+    """
+    return isinstance(result, Response) and result.status != 401 \
+        and result.status not in policy.statuses
+
+
 def call_flow(
     policy: RetryPolicy,
     operation: str,
@@ -196,6 +214,7 @@ def call_flow(
     rand: Callable[[], float],
     total: float | None = None,
     unsafe: bool = False,
+    first: Outcome | None = None,
 ) -> Generator[Step, Any, Response]:
     """Decide one call's sends, re-authentication and retries (see the module).
 
@@ -203,24 +222,36 @@ def call_flow(
     seconds (None: unbounded); no sleep is started that would end past
     ``now + total``. ``rand()`` returns a float in [0, 1) for the jitter.
     ``unsafe`` (or ``policy.retry_unsafe``) also retries what may have been
-    executed already.
+    executed already. ``first`` is the outcome of a first attempt the caller
+    already made (see :func:`settles`): the flow then starts by deciding on it
+    instead of yielding the first :class:`Send`.
+
+    >>> flow = call_flow(RetryPolicy(jitter=0.0), "queue_get", now=0.0, rand=lambda: 0.5,
+    ...                  first=Outcome(Response(503), now=0.1))
+    >>> next(flow)
+    Sleep(seconds=0.5, attempt=1, reason='503', operation='queue_get')
     """
     deadline = None if total is None else now + total
     idempotent = is_idempotent(operation)
     unsafe = unsafe or policy.retry_unsafe
     reauthenticated = False
     attempt = 1
+    outcome = first
     while True:
-        outcome: Outcome = yield Send(attempt)
+        if outcome is None:
+            outcome = yield Send(attempt)
         result = outcome.result
+        if settles(result, policy):
+            return result
         if isinstance(result, Response):
             if result.status == 401 and not reauthenticated:
                 reauthenticated = True
+                outcome = None
                 if (yield Reauthenticate()):
                     continue
                 return result
             if result.status not in policy.statuses:
-                return result
+                return result  # a 401 again, after re-authenticating
             if result.status not in _REFUSED_STATUSES and not (idempotent or unsafe):
                 return result  # a gateway error: the server may have acted
             reason = str(result.status)
@@ -237,6 +268,7 @@ def call_flow(
             delay = max(delay, wait)
         if deadline is not None and outcome.now + delay >= deadline:
             return _give_up(result)
+        outcome = None
         yield Sleep(delay, attempt, reason, operation)
         attempt += 1
 

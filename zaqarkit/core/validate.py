@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import json.encoder
 import math
 import re
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -193,6 +194,29 @@ def query_value(field: str, value: Any) -> str:
 _JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
+def _encoder() -> Callable[[Any], str]:
+    # JSONEncoder.encode makes a new C encoder per call (its iterencode does);
+    # the C encoder it makes, built once here with the same settings, does
+    # the same work for half the cost on a small body. Without circular
+    # reference markers: a reused encoder would keep a failed call's markers
+    # (and refuse some later body), and a cycle still fails, with
+    # RecursionError, which encode_body explains like any other failure.
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover - CPython always has the C encoder
+        return _JSON.encode
+    chunks = make(
+        None, _JSON.default, json.encoder.encode_basestring, None, ":", ",", False, False, False
+    )
+
+    def encode(data: Any) -> str:
+        return "".join(chunks(data, 0))
+
+    return encode
+
+
+_encode = _encoder()
+
+
 def encode_body(data: Any, field: str = "body") -> bytes:
     """``data`` as UTF-8 JSON, or a ValidationError naming the part that cannot be.
 
@@ -208,7 +232,7 @@ def encode_body(data: Any, field: str = "body") -> bytes:
     zaqarkit.errors.ValidationError: messages[0].body: is nan; ... cannot store NaN or infinity
     """
     try:
-        return _JSON.encode(data).encode()
+        return _encode(data).encode()
     except (TypeError, ValueError, UnicodeEncodeError, RecursionError):
         pass
     # The slow path runs only for a body that failed: find and name the culprit.

@@ -133,6 +133,10 @@ _ACTIONS: Mapping[Operation, str] = {
     Operation.MESSAGE_POP: "message_delete_many",
 }
 
+#: The action name of every operation Zaqar serves over WebSocket (the
+#: clients check each call against it before sending).
+_ACTION_NAMES: Mapping[Operation, str] = {op: _ACTIONS.get(op, op.value) for op in _SUPPORTED}
+
 #: HTTP-only headers that mean nothing inside a frame. (Zaqar echoes every
 #: frame header back in its reply, so each one costs twice.)
 _DROPPED_HEADERS = frozenset({"content-type", "content-length", "accept", "user-agent"})
@@ -208,13 +212,14 @@ def ws_action(operation: Operation) -> str:
 (Zaqar implements no such action): pass http_url='http://...' (the server's HTTP endpoint) \
 to the client and it is sent there, or use an http:// url=
     """
-    if operation not in _SUPPORTED:
+    action = _ACTION_NAMES.get(operation)
+    if action is None:
         raise UnsupportedOperation(
             f"{operation.value} is not available over WebSocket (Zaqar implements no "
             "such action): pass http_url='http://...' (the server's HTTP endpoint) to the "
             "client and it is sent there, or use an http:// url="
         )
-    return _ACTIONS.get(operation, operation.value)
+    return action
 
 
 def encode_frame(frame: Mapping[str, Any], codec: Codec = "json") -> str | bytes:
