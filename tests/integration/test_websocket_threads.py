@@ -1,4 +1,5 @@
-"""What only the threaded WebSocket transport has: who reads the socket.
+"""Who reads the socket in the threaded WebSocket transport, and how both
+drivers carry out the machine's timers when their outputs come in another order.
 
 A caller waiting for its reply reads the socket itself when nobody else
 does (leader/followers), so a reply wakes no second thread first; the
@@ -18,9 +19,10 @@ import pytest
 
 from zaqarkit.core.api import ApiV2
 from zaqarkit.core.context import Context
+from zaqarkit.core.wsconn import Sleep
 from zaqarkit.testing import ZaqarServer
 from zaqarkit.transports._wsconn import ConnectionEnded, SyncWebSocket
-from zaqarkit.transports.websocket import WebSocketTransport
+from zaqarkit.transports.websocket import AsyncWebSocketTransport, WebSocketTransport
 
 api = ApiV2()
 
@@ -108,3 +110,29 @@ def test_a_read_comes_back_empty_handed_when_nothing_arrives(zaqar_server: Zaqar
     with pytest.raises(ConnectionEnded):
         ws.read(0)
     assert ws.ended
+
+
+def test_sleeps_carried_out_in_another_order_keep_the_earliest() -> None:
+    # A connect thread arming keepalive (20 s) may carry its Sleep out after
+    # a reader that saw the next drop carried out the reconnect's (0.15 s):
+    # the later one must not push the reconnect back by 20 s.
+    transport = WebSocketTransport("ws://127.0.0.1:9", timeout=5)
+    try:
+        now = time.monotonic()
+        transport._do([Sleep(now + 0.15)], None)
+        transport._do([Sleep(now + 20.0)], None)
+        assert transport._wake_at == now + 0.15
+    finally:
+        transport.close()
+
+
+@pytest.mark.anyio
+async def test_async_sleeps_carried_out_in_another_order_keep_the_earliest() -> None:
+    transport = AsyncWebSocketTransport("ws://127.0.0.1:9", timeout=5)
+    try:
+        now = time.monotonic()
+        await transport._do([Sleep(now + 0.15)])
+        await transport._do([Sleep(now + 20.0)])
+        assert transport._timer_at == now + 0.15
+    finally:
+        await transport.aclose()

@@ -630,7 +630,12 @@ to the client and it is sent there, or use an http:// url=
                 self._write(out, deadline)
             elif isinstance(out, Sleep):
                 with self._lock:
-                    self._wake_at = out.until
+                    # The earliest wins: two threads may carry out Sleeps in
+                    # another order than the machine emitted them (a connect
+                    # arming keepalive, a reader seeing the drop that follows),
+                    # and a timer firing early only makes the machine re-arm.
+                    if self._wake_at is None or out.until < self._wake_at:
+                        self._wake_at = out.until
                     if self._timer is None:
                         self._timer = self._thread(self._run_timer, "timer")
                     self._tick.notify_all()
@@ -865,6 +870,7 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
         super().__init__(url, **options)
         self._loop = EventLoopBinding("WebSocket connection")
         self._scopes: dict[str, anyio.CancelScope] = {}  # "timer", "attempt N"
+        self._timer_at = math.inf  # when the "timer" task wakes
         self._tasks: set[Any] = set()
         self.backend: str | None = None
 
@@ -995,7 +1001,11 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
             if isinstance(out, Send):
                 await self._write(out)
             elif isinstance(out, Sleep):
-                self._spawn("timer", self._run_timer, out.until)
+                # The earliest wins, as in the sync driver: _do calls interleave
+                # at their awaits, and a timer firing early only re-arms.
+                if "timer" not in self._scopes or out.until < self._timer_at:
+                    self._timer_at = out.until
+                    self._spawn("timer", self._run_timer, out.until)
             elif isinstance(out, Connect):
                 self._spawn(f"attempt {out.attempt}", self._connect, out)
             elif isinstance(out, CancelConnect):
