@@ -33,7 +33,7 @@ try:
 except ImportError:  # pragma: no cover - websockets built without its C extension
     from websockets.utils import apply_mask
 
-__all__ = ["FrameCodec", "ProtocolFraming"]
+__all__ = ["FrameCodec", "Handshake", "ProtocolFraming"]
 
 _CONT, _TEXT, _BINARY, _CLOSE, _PING, _PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 #: Close code reported when no close frame was received.
@@ -322,3 +322,71 @@ class ProtocolFraming:
         frames, self._fragments = self._fragments, []
         data = bytes(frames[0][1]) if len(frames) == 1 else b"".join(p for _, p in frames)
         return data.decode() if frames[0][0] == _TEXT else data
+
+
+class Handshake:
+    """The opening handshake by websockets' sans-I/O client protocol: the
+    request to write, then the response, fed up to its last byte and no
+    further (what follows it is the framing's: :meth:`framing`).
+
+    >>> h = Handshake("ws://127.0.0.1:9000/")
+    >>> h.request.startswith(b"GET / HTTP/1.1")
+    True
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        max_size: int | None = None,
+        compression: str | None = None,
+        subprotocols: Any = None,
+        additional_headers: Any = None,
+    ) -> None:
+        from websockets.client import ClientProtocol
+        from websockets.extensions.permessage_deflate import enable_client_permessage_deflate
+        from websockets.uri import parse_uri
+
+        self.uri = parse_uri(url)
+        self.max_size = max_size
+        extensions = enable_client_permessage_deflate(None) if compression == "deflate" else None
+        self.protocol = ClientProtocol(
+            self.uri, extensions=extensions, max_size=max_size,
+            subprotocols=list(subprotocols) if subprotocols else None,
+        )
+        request = self.protocol.connect()
+        for name, value in dict(additional_headers or {}).items():
+            request.headers[name] = value
+        self.protocol.send_request(request)
+        self.request = b"".join(self.protocol.data_to_send())
+
+    @staticmethod
+    def response_end(received: bytes | bytearray) -> int:
+        """Where the response in ``received`` ends (-1: not yet)."""
+        end = received.find(b"\r\n\r\n")
+        return end if end < 0 else end + 4
+
+    def response(self, data: bytes) -> bool:
+        """Feed response bytes (none past its end); True once it is complete.
+        Raises websockets' InvalidHandshake for a refused upgrade and
+        ConnectionError for an end of stream (``data`` empty) before it."""
+        from websockets.http11 import Response
+
+        if data:
+            self.protocol.receive_data(data)
+        else:
+            self.protocol.receive_eof()
+        for event in self.protocol.events_received():
+            if isinstance(event, Response):
+                if self.protocol.handshake_exc is not None:
+                    raise self.protocol.handshake_exc
+                return True
+        if not data:
+            raise ConnectionError("connection closed during the opening handshake")
+        return False
+
+    def framing(self) -> FrameCodec | ProtocolFraming:
+        """Our codec, or websockets' protocol when an extension was agreed."""
+        if self.protocol.extensions:
+            return ProtocolFraming(self.protocol)
+        return FrameCodec(self.max_size)

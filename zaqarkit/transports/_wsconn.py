@@ -30,12 +30,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 
-from websockets.client import ClientProtocol
-from websockets.extensions.permessage_deflate import enable_client_permessage_deflate
-from websockets.http11 import Response as HandshakeResponse
-from websockets.uri import parse_uri
-
-from zaqarkit.transports._frames import FrameCodec, ProtocolFraming
+from zaqarkit.transports._frames import FrameCodec, Handshake, ProtocolFraming
 
 __all__ = ["READ_SIZE", "ConnectionEnded", "SyncWebSocket", "WriteTimeout"]
 
@@ -114,7 +109,9 @@ class SyncWebSocket:
         """Open a connection; raises OSError or websockets' InvalidHandshake.
         ``on_socket`` gets the TCP socket as soon as it exists: shutting it
         down from another thread abandons the handshake."""
-        uri = parse_uri(url)
+        handshake = Handshake(url, max_size=max_size, compression=compression,
+                              subprotocols=subprotocols, additional_headers=additional_headers)
+        uri = handshake.uri
         sock = socket.create_connection((uri.host, uri.port), timeout=open_timeout)
         if on_socket is not None:
             on_socket(sock)
@@ -123,18 +120,8 @@ class SyncWebSocket:
             if uri.secure:
                 context = ssl if ssl is not None else _ssl.create_default_context()
                 sock = context.wrap_socket(sock, server_hostname=uri.host)
-            deflate = compression == "deflate"
-            extensions = enable_client_permessage_deflate(None) if deflate else None
-            protocol = ClientProtocol(
-                uri, extensions=extensions, max_size=max_size,
-                subprotocols=list(subprotocols) if subprotocols else None,  # type: ignore[arg-type]
-            )
-            request = protocol.connect()
-            for name, value in (additional_headers or {}).items():
-                request.headers[name] = value
-            protocol.send_request(request)
-            sock.sendall(b"".join(protocol.data_to_send()))
-            cls._handshake(sock, protocol)
+            sock.sendall(handshake.request)
+            cls._read_response(sock, handshake)
             if isinstance(sock, _ssl.SSLSocket):
                 sock.settimeout(_TICK)
             else:
@@ -143,34 +130,22 @@ class SyncWebSocket:
         except BaseException:
             sock.close()
             raise
-        framing = ProtocolFraming(protocol) if protocol.extensions else FrameCodec(max_size)
-        return cls(sock, framing)
+        return cls(sock, handshake.framing())
 
     @staticmethod
-    def _handshake(sock: socket.socket, protocol: ClientProtocol) -> None:
-        """Read the opening handshake's response, and not a byte more: what
-        follows it is the framing's, not websockets' parser's."""
-        received = b""
+    def _read_response(sock: socket.socket, handshake: Handshake) -> None:
+        """Read the handshake's response, and not a byte more."""
+        tail = b""  # the last bytes read: the blank line may straddle two reads
         while True:
             if isinstance(sock, _ssl.SSLSocket):  # no MSG_PEEK through TLS
                 data = sock.recv(1)
             else:
                 peeked = sock.recv(READ_SIZE, socket.MSG_PEEK)
-                end = (received[-3:] + peeked).find(b"\r\n\r\n")
-                wanted = len(peeked) if end < 0 else end + 4 - len(received[-3:])
-                data = sock.recv(wanted) if peeked else b""
-            if data:
-                received = (received + data)[-3:]
-                protocol.receive_data(data)
-            else:
-                protocol.receive_eof()
-            for event in protocol.events_received():
-                if isinstance(event, HandshakeResponse):
-                    if protocol.handshake_exc is not None:
-                        raise protocol.handshake_exc
-                    return
-            if not data:
-                raise ConnectionError("connection closed during the opening handshake")
+                end = Handshake.response_end(tail + peeked)
+                data = sock.recv(len(peeked) if end < 0 else end - len(tail)) if peeked else b""
+            tail = (tail + data)[-3:]
+            if handshake.response(data):
+                return
 
     # -- receiving (one thread at a time) ----------------------------------------------
 
