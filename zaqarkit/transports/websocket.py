@@ -871,6 +871,12 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
         self._loop = EventLoopBinding("WebSocket connection")
         self._scopes: dict[str, anyio.CancelScope] = {}  # "timer", "attempt N"
         self._timer_at = math.inf  # when the "timer" task wakes
+        # On asyncio, our own connection (transports/_aiows.py) unless an
+        # option needs websockets' (deflate, or one it does not know).
+        from zaqarkit.transports._aiows import OPTIONS
+
+        self._own_connection = (self._connect_kwargs.get("compression") != "deflate"
+                                and set(self._connect_kwargs) <= OPTIONS)
         self._tasks: set[Any] = set()
         self.backend: str | None = None
 
@@ -1087,6 +1093,9 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
         return asyncio_connect(self.url, **kwargs)
 
     async def _connect(self, out: Connect) -> None:
+        if self.backend == "asyncio" and self._own_connection:
+            await self._connect_asyncio(out)
+            return
         opened = False
         try:
             async with self._connect_to(out.timeout) as ws:
@@ -1096,13 +1105,36 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
             if not opened:
                 await self._feed(self._m.connect_failed, out.attempt, _connect_error(exc))
 
+    async def _connect_asyncio(self, out: Connect) -> None:
+        """:meth:`_connect` on asyncio with our own connection (_aiows)."""
+        from zaqarkit.transports._aiows import AsyncioWebSocket
+
+        options = {k: v for k, v in self._connect_kwargs.items() if k != "ping_interval"}
+        try:
+            ws = await AsyncioWebSocket.connect(self.url, open_timeout=out.timeout, **options)
+        except Exception as exc:
+            await self._feed(self._m.connect_failed, out.attempt, _connect_error(exc))
+            return
+        try:
+            await self._serve(ws, out.attempt)
+        finally:
+            ws.abort()
+
     async def _serve(self, ws: Any, attempt: int) -> None:
         from websockets.exceptions import ConnectionClosed
+
+        from zaqarkit.transports._aiows import AsyncioWebSocket
 
         _limit_asyncio_reads(ws)
         self._ws, self._ws_attempt = ws, attempt
         try:
-            if await self._feed(self._m.connected, attempt):
+            if isinstance(ws, AsyncioWebSocket):
+                ws.on_message, ws.on_heard = self._on_message, self._on_heard
+                for data in ws.take_early():
+                    self._on_message(data)
+                if await self._feed(self._m.connected, attempt):
+                    await ws.wait_closed()
+            elif await self._feed(self._m.connected, attempt):
                 if isinstance(ws, _direct_connection_class()):
                     ws.on_message = self._on_message
                 with contextlib.suppress(ConnectionClosed):
@@ -1122,6 +1154,9 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
         with anyio.CancelScope(shield=True):
             await _abort(ws)
             await self._feed(self._m.lost, attempt, ws.close_code or 1006, ws.close_reason or "")
+
+    def _on_heard(self) -> None:
+        self._m.heard(now=time.monotonic())
 
     def _on_message(self, data: str | bytes) -> None:
         # Called from the protocol's data_received (_direct_connection_class):
