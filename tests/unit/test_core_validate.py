@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from zaqarkit.core import DEFAULT_LIMITS, ApiV2, Limits
 from zaqarkit.core import validate as v
@@ -663,3 +666,23 @@ def test_validate_helpers_return_their_input() -> None:
     # and would not fit in the HTTP request line.
     with pytest.raises(ValidationError, match="characters an id cannot have"):
         v.identifier("6a1f-\u00e9", "id")
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300)
+@given(_JSON_VALUES, st.sampled_from([{1, 2}, float("nan"), b"x", "\ud800"]))
+def test_encode_body_is_json_dumps_also_after_a_refused_body(value: Any, bad: Any) -> None:
+    """The one reused C encoder writes what json.dumps writes, and a body it
+    refused (mid-way through a container) leaves nothing behind for the next."""
+    expected = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    assert v.encode_body(value) == expected
+    with pytest.raises(ValidationError):
+        v.encode_body({"messages": [value, {"body": [bad]}]})
+    assert v.encode_body({"messages": [value]}) == b'{"messages":[' + expected + b"]}"
