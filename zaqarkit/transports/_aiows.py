@@ -196,6 +196,16 @@ class AsyncioWebSocket(asyncio.Protocol):
         if self.transport is not None and not self.transport.is_closing():
             self.transport.write(b"".join(chunks))
 
+    def send_now(self, data: str | bytes) -> bool:
+        """Write one message if the connection takes it without waiting
+        (open, writing not paused); False: nothing was written."""
+        codec, transport = self._codec, self.transport
+        if (codec is None or not codec.open or transport is None or transport.is_closing()
+                or self._writable is not None):
+            return False
+        transport.write(codec.message(data))
+        return True
+
     async def send(self, data: str | bytes) -> None:
         """Send one text (``str``) or binary (``bytes``) message; waits while
         the socket's buffer is over its high-water mark."""

@@ -920,7 +920,9 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
         self._waiters[ticket] = waiter
         try:
             async with asyncio.timeout(self.timeout):
-                await self._feed(_nothing)
+                work = self._settle(self._m.drain())
+                if work and not self._written_at_once(work):
+                    await self._do(work)
                 await future
         except TimeoutError:  # ours: asyncio.timeout turns only its own expiry into it
             await self._timed_out(ticket)
@@ -928,6 +930,20 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
             await self._cancelled(ticket)
             raise
         return waiter.outcome()
+
+    def _written_at_once(self, work: list[Output]) -> bool:
+        """Write the request's frame without a coroutine when that is all the
+        machine asks and our asyncio connection takes it without waiting
+        (most requests); False: nothing was done, ``_do`` it."""
+        from zaqarkit.transports._aiows import AsyncioWebSocket
+
+        out = work[0]
+        ws = self._ws
+        if (len(work) != 1 or type(out) is not Send or self._ws_attempt != out.attempt
+                or not isinstance(ws, AsyncioWebSocket) or not ws.send_now(out.data)):
+            return False
+        self.frames_written += 1
+        return True
 
     async def _timed_out(self, ticket: int) -> None:
         """Raise the machine's error for ``ticket``, unless its outcome was
