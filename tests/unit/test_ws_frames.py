@@ -178,14 +178,6 @@ def test_a_message_over_max_size_is_refused_before_it_is_buffered() -> None:
     assert codec.ended  # 500 + 501 fragments add up past it
 
 
-def test_frames_that_came_whole_elsewhere() -> None:
-    codec = FrameCodec(max_size=None)
-    assert codec.accept(0x1, False, b"a") is None
-    assert codec.accept(0x0, True, b"b") == "ab"
-    assert codec.accept(0x0, True, b"c") is None
-    assert codec.ended
-
-
 def deflate_pair() -> tuple[ClientProtocol, ServerProtocol]:
     """A client and a server that agreed on permessage-deflate, in memory."""
     client = ClientProtocol(parse_uri("ws://zaqar.test/"),

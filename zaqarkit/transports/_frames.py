@@ -28,6 +28,13 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from websockets.client import ClientProtocol
+from websockets.extensions.permessage_deflate import enable_client_permessage_deflate
+from websockets.frames import Frame
+from websockets.http11 import Response as HandshakeResponse
+from websockets.protocol import State
+from websockets.uri import parse_uri
+
 try:
     from websockets.speedups import apply_mask
 except ImportError:  # pragma: no cover - websockets built without its C extension
@@ -172,14 +179,6 @@ class FrameCodec:
         del buffer[:at]
         return messages
 
-    def accept(self, opcode: int, fin: bool, payload: bytes) -> str | bytes | None:
-        """One frame parsed elsewhere (those that came with the handshake)."""
-        try:
-            return self._accept(opcode, fin, payload)
-        except _Failure as failure:
-            self._fail(failure)
-            return None
-
     def _accept(self, opcode: int, fin: bool, payload: bytes) -> str | bytes | None:
         if opcode >= 8:
             if not fin or len(payload) > 125:
@@ -252,21 +251,17 @@ class ProtocolFraming:
     """The framing calls of :class:`FrameCodec` over websockets' protocol
     object, for connections with an extension (permessage-deflate)."""
 
-    def __init__(self, protocol: Any) -> None:
-        from websockets.protocol import State
-
+    def __init__(self, protocol: ClientProtocol) -> None:
         self._protocol = protocol
-        self._closed = State.CLOSED
-        self._open_state = State.OPEN
         self._fragments: list[Any] = []
 
     @property
     def open(self) -> bool:
-        return self._protocol.state is self._open_state
+        return self._protocol.state is State.OPEN
 
     @property
     def ended(self) -> bool:
-        return self._protocol.state is self._closed
+        return self._protocol.state is State.CLOSED
 
     @property
     def close_code(self) -> int:
@@ -289,16 +284,16 @@ class ProtocolFraming:
         if not self.open:
             return []
         self._protocol.send_ping(payload)
-        return self._protocol.data_to_send()  # type: ignore[no-any-return]
+        return self._protocol.data_to_send()
 
     def close(self, code: int = 1000, reason: str = "") -> list[bytes]:
         if not self.open:
             return []
         self._protocol.send_close(code, reason)
-        return self._protocol.data_to_send()  # type: ignore[no-any-return]
+        return self._protocol.data_to_send()
 
     def data_to_send(self) -> list[bytes]:
-        return self._protocol.data_to_send()  # type: ignore[no-any-return]
+        return self._protocol.data_to_send()
 
     def receive_eof(self) -> None:
         self._protocol.receive_eof()
@@ -307,12 +302,13 @@ class ProtocolFraming:
         self._protocol.receive_data(data)
         messages = []
         for event in self._protocol.events_received():
-            message = self.accept(event.opcode.value, event.fin, event.data)
-            if message is not None:
-                messages.append(message)
+            if isinstance(event, Frame):
+                message = self._assemble(event.opcode.value, event.fin, bytes(event.data))
+                if message is not None:
+                    messages.append(message)
         return messages
 
-    def accept(self, opcode: int, fin: bool, payload: bytes) -> str | bytes | None:
+    def _assemble(self, opcode: int, fin: bool, payload: bytes) -> str | bytes | None:
         # The protocol answers pings and the close itself; data frames only here.
         if opcode not in (_CONT, _TEXT, _BINARY):
             return None
@@ -343,10 +339,6 @@ class Handshake:
         subprotocols: Any = None,
         additional_headers: Any = None,
     ) -> None:
-        from websockets.client import ClientProtocol
-        from websockets.extensions.permessage_deflate import enable_client_permessage_deflate
-        from websockets.uri import parse_uri
-
         self.uri = parse_uri(url)
         self.max_size = max_size
         extensions = enable_client_permessage_deflate(None) if compression == "deflate" else None
@@ -370,14 +362,12 @@ class Handshake:
         """Feed response bytes (none past its end); True once it is complete.
         Raises websockets' InvalidHandshake for a refused upgrade and
         ConnectionError for an end of stream (``data`` empty) before it."""
-        from websockets.http11 import Response
-
         if data:
             self.protocol.receive_data(data)
         else:
             self.protocol.receive_eof()
         for event in self.protocol.events_received():
-            if isinstance(event, Response):
+            if isinstance(event, HandshakeResponse):
                 if self.protocol.handshake_exc is not None:
                     raise self.protocol.handshake_exc
                 return True

@@ -62,6 +62,8 @@ from zaqarkit.core.wsconn import (
     StreamEnded,
     WsConnection,
 )
+from zaqarkit.transports._aiows import OPTIONS as _OWN_ASYNCIO_OPTIONS
+from zaqarkit.transports._aiows import AsyncioWebSocket
 from zaqarkit.transports._loops import EventLoopBinding, current_backend
 from zaqarkit.transports._wsconn import READ_SIZE, ConnectionEnded, SyncWebSocket, WriteTimeout
 from zaqarkit.transports.base import AsyncClosing, Closing
@@ -116,16 +118,19 @@ class _Signal:
 class _Waiter:
     """One request's outcome, set once."""
 
-    __slots__ = ("error", "event", "response", "settled")
+    __slots__ = ("error", "event", "response")
 
     def __init__(self, event: Any) -> None:
         self.event = event
         self.response: Response | None = None
         self.error: errors.ZaqarError | None = None
-        self.settled = False
+
+    @property
+    def settled(self) -> bool:
+        return self.response is not None or self.error is not None
 
     def settle(self, response: Response | None, error: errors.ZaqarError | None) -> None:
-        self.response, self.error, self.settled = response, error, True
+        self.response, self.error = response, error
         self.event.set()
 
     def outcome(self) -> Response:
@@ -438,7 +443,7 @@ to the client and it is sent there, or use an http:// url=
         held = self._take_role()
         try:
             if held is not None and not self._receive(*held, 0):
-                self._release(settled=False)  # it had ended: the machine knows now
+                self._release(recent=False)  # it had ended: the machine knows now
                 held = None
             with self._lock:
                 ticket = input(*args, now=time.monotonic())
@@ -451,7 +456,7 @@ to the client and it is sent there, or use an http:// url=
             settled, held = self._await(waiter, deadline, held), None
         finally:
             if held is not None:  # input() refused the request
-                self._release(settled=False)
+                self._release(recent=False)
         if not settled:
             error = self._feed(self._m.timed_out, ticket)
             if error is not None:
@@ -509,18 +514,19 @@ to the client and it is sent there, or use an http:// url=
                         waiter.event.wait(left)
                     continue
                 if not self._receive(*held, left):
-                    self._release(settled=False)
+                    self._release(recent=False)
                     held = None
         finally:
             if held is not None:
-                self._release(settled=True)
+                self._release(recent=True)
         return waiter.settled
 
-    def _release(self, *, settled: bool) -> None:
-        """Give the read role up (a caller); hand it to another waiting caller."""
+    def _release(self, *, recent: bool) -> None:
+        """Give the read role up; hand it to a waiting caller. ``recent``: a
+        caller was reading, so the background reader waits IDLE_GRACE from now."""
         with self._lock:
             self._reading = False
-            if settled:
+            if recent:
                 self._released_at = time.monotonic()
             self._promote()
 
@@ -743,12 +749,9 @@ to the client and it is sent there, or use an http:// url=
                 alive = self._receive(ws, attempt, None)
             finally:
                 if role:
-                    with self._lock:
-                        self._reading = False
-                        if self._settled != settled and not self._streams:
-                            # A caller is active: it reads its next reply itself.
-                            self._released_at = time.monotonic()
-                        self._promote()
+                    # Having settled a caller's reply, the caller is active:
+                    # it reads its next reply itself.
+                    self._release(recent=self._settled != settled and not self._streams)
             if not alive:
                 return
 
@@ -873,10 +876,8 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
         self._timer_at = math.inf  # when the "timer" task wakes
         # On asyncio, our own connection (transports/_aiows.py) unless an
         # option needs websockets' (deflate, or one it does not know).
-        from zaqarkit.transports._aiows import OPTIONS
-
         self._own_connection = (self._connect_kwargs.get("compression") != "deflate"
-                                and set(self._connect_kwargs) <= OPTIONS)
+                                and set(self._connect_kwargs) <= _OWN_ASYNCIO_OPTIONS)
         self._tasks: set[Any] = set()
         self.backend: str | None = None
 
@@ -935,8 +936,6 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
         """Write the request's frame without a coroutine when that is all the
         machine asks and our asyncio connection takes it without waiting
         (most requests); False: nothing was done, ``_do`` it."""
-        from zaqarkit.transports._aiows import AsyncioWebSocket
-
         out = work[0]
         ws = self._ws
         if (len(work) != 1 or type(out) is not Send or self._ws_attempt != out.attempt
@@ -1123,8 +1122,6 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
 
     async def _connect_asyncio(self, out: Connect) -> None:
         """:meth:`_connect` on asyncio with our own connection (_aiows)."""
-        from zaqarkit.transports._aiows import AsyncioWebSocket
-
         options = {k: v for k, v in self._connect_kwargs.items() if k != "ping_interval"}
         try:
             ws = await AsyncioWebSocket.connect(self.url, open_timeout=out.timeout, **options)
@@ -1138,8 +1135,6 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
 
     async def _serve(self, ws: Any, attempt: int) -> None:
         from websockets.exceptions import ConnectionClosed
-
-        from zaqarkit.transports._aiows import AsyncioWebSocket
 
         _limit_asyncio_reads(ws)
         self._ws, self._ws_attempt = ws, attempt
