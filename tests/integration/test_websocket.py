@@ -3,13 +3,15 @@ every transport, is in ``tests/integration/_async/test_websocket.py``)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
+import anyio
 import pytest
 
 from zaqarkit.core.api import ApiV2
 from zaqarkit.testing import ZaqarServer
-from zaqarkit.transports.websocket import AsyncWebSocketTransport
+from zaqarkit.transports.websocket import AsyncWebSocketTransport, _Expiries
 
 
 @pytest.mark.anyio
@@ -24,3 +26,53 @@ async def test_async_socket_reads_are_64k(
         socket_transport = getattr(transport._ws, "transport", None)
         read_size = getattr(socket_transport, "max_size", None)
         assert read_size == (65_536 if anyio_backend == "asyncio" else None)
+
+
+@pytest.mark.anyio
+async def test_request_timeouts_leave_no_entries_behind(
+    zaqar_server: ZaqarServer, project_id: str, anyio_backend: str
+) -> None:
+    # On asyncio every request's timeout is an entry on the transport's one
+    # timer (_Expiries): answered requests must not pile up until it fires.
+    async with AsyncWebSocketTransport(
+        zaqar_server.ws_url, timeout=30, project_id=project_id, client_id=str(uuid.uuid4())
+    ) as transport:
+        api = ApiV2()
+        await transport.handle_async_request(api.queue_create("expiries").request)
+        for _ in range(30):
+            await transport.handle_async_request(api.message_post("expiries", {"body": 1}).request)
+        entries = transport._expiries._entries
+        assert len(entries) <= 1
+        async with anyio.create_task_group() as tg:
+            for _ in range(10):
+                tg.start_soon(transport.handle_async_request,
+                              api.message_post("expiries", {"body": 2}).request)
+        assert len(entries) == 0
+        armed = transport._expiries._timer is not None
+        assert armed == (anyio_backend == "asyncio")  # trio waits in fail_after
+        await transport.handle_async_request(api.queue_delete("expiries").request)
+
+
+def test_expiries_fire_in_deadline_order_when_the_timeout_shrinks() -> None:
+    async def main() -> tuple[list[str], int]:
+        loop = asyncio.get_running_loop()
+        expiries = _Expiries()
+        slow, fast, cancelled = (loop.create_future() for _ in range(3))
+        expiries.add(slow, 30.0)
+        expiries.add(cancelled, 30.0)
+        expiries.add(fast, 0.01)  # later, shorter: it must not wait behind the others
+        order: list[str] = []
+        fast.add_done_callback(lambda f: order.append(f"fast {f.result()}"))
+        cancelled.cancel()
+        with anyio.fail_after(10):
+            await asyncio.shield(fast)
+        order.append(f"slow done: {slow.done()}")
+        slow.set_result(True)  # its reply came: the entry is dropped, the timer too
+        expiries.trim()
+        left = len(expiries._entries)
+        expiries.cancel()
+        return order, left
+
+    order, left = asyncio.run(main())
+    assert order == ["fast False", "slow done: False"]
+    assert left == 0

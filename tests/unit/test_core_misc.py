@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 
@@ -19,6 +20,7 @@ from zaqarkit.core import (
     metadata_patch,
     route_for,
 )
+from zaqarkit.core._records import fast_init
 from zaqarkit.core.context import encode_query
 from zaqarkit.core.models import Health, Page, SignedURL
 from zaqarkit.core.operations import V2_ROUTES
@@ -445,3 +447,56 @@ def test_call_bundles_request_and_parser() -> None:
     call: Call[int] = Call(request, lambda r: r.status)
     assert call.parse(Response(204)) == 204
     assert call.request is request
+
+
+# -- core._records.fast_init ----------------------------------------------------------
+
+
+def _point_classes() -> tuple[type[Any], type[Any]]:
+    def define() -> type[Any]:
+        @dataclasses.dataclass(frozen=True, slots=True)
+        class Point:
+            x: int
+            tags: list[str] = dataclasses.field(default_factory=list)
+            label: str = "origin"
+            weight: float = dataclasses.field(default=1.0, kw_only=True)
+
+        return Point
+
+    return define(), fast_init(define())
+
+
+def test_fast_init_builds_what_the_dataclass_init_builds() -> None:
+    plain, fast = _point_classes()
+    for args, kwargs in [((1,), {}), ((1, ["a"]), {"label": "b"}), ((2,), {"weight": 3.5})]:
+        assert dataclasses.astuple(fast(*args, **kwargs)) == dataclasses.astuple(
+            plain(*args, **kwargs))
+    first, second = fast(1), fast(1)
+    assert first.tags == []
+    assert first.tags is not second.tags  # a fresh default each time
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        first.x = 2
+    with pytest.raises(TypeError):
+        fast(1, [], "b", 2.0)  # weight stays keyword-only
+    assert fast.__init__.__qualname__.endswith("Point.__init__")
+
+
+def test_fast_init_refuses_classes_it_would_get_wrong() -> None:
+    @dataclasses.dataclass(slots=True)
+    class Mutable:
+        x: int
+
+    @dataclasses.dataclass(frozen=True)
+    class NoSlots:
+        x: int
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Checked:
+        x: int
+
+        def __post_init__(self) -> None:
+            pass
+
+    for cls in (Mutable, NoSlots, Checked):
+        with pytest.raises(TypeError, match=cls.__name__):
+            fast_init(cls)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from zaqarkit.core.redact import redact_headers, redact_url
-from zaqarkit.core.wire import Headers, Request, new_request
+from zaqarkit.core.wire import Headers, Request
 
 __all__ = ["Context", "encode_query"]
 
@@ -65,9 +65,9 @@ class Context:
         url = self.endpoint + request.path
         if request.query:
             url += "?" + encode_query(request.query)
-        # Not dataclasses.replace (it introspects the fields every time) nor
-        # even the constructor: this runs once per request.
-        return new_request(
+        # Not dataclasses.replace: it introspects the fields every time, and
+        # this runs once per request.
+        return Request(
             request.operation, request.method, request.path, request.query,
             self.headers + request.headers, request.body, request.params, url,
             request.version,

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from zaqarkit.core._records import fast_init
+
 __all__ = [
     "Claim",
     "Flavor",
@@ -44,6 +46,7 @@ def utc_timestamp(text: str) -> _dt.datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=_dt.UTC)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
     """One page of a listing.
@@ -75,6 +78,7 @@ class Topic:
     metadata: Mapping[str, Any] | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Message:
     """A message. ``claim_id`` comes from the href's query string (HTTP) or
@@ -90,6 +94,7 @@ class Message:
     checksum: str | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Claim:
     """A claim. ``id`` is None when a claim request found nothing to claim
@@ -103,6 +108,7 @@ class Claim:
     messages: tuple[Message, ...] = ()
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class MessageStat:
     """The oldest or newest message in queue stats."""

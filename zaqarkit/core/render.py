@@ -30,7 +30,7 @@ from typing import Any, NamedTuple
 
 from zaqarkit.core.operations import ApiVersion, Operation, route_for
 from zaqarkit.core.validate import encode_body
-from zaqarkit.core.wire import Request, new_request
+from zaqarkit.core.wire import Request
 
 __all__ = ["JSON", "frame_body", "http_request", "query_text", "with_params"]
 
@@ -130,7 +130,7 @@ def http_request(
     elif fields or not (in_query or plan.omit_empty_body):
         body = fields
     encoded = None if body is None else encode_body(body)
-    return new_request(
+    return Request(
         operation,
         plan.method,
         # format_map reads only the template's fields: the path parameters.

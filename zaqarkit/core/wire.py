@@ -9,15 +9,15 @@ transport turns ``operation`` and ``params`` into a frame).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from zaqarkit.core._records import fast_init
 from zaqarkit.core.operations import ApiVersion, Operation
 from zaqarkit.core.redact import redact_data, redact_headers, redact_mapping, redact_url
 
-__all__ = ["Call", "Headers", "Request", "Response", "new_request"]
+__all__ = ["Call", "Headers", "Request", "Response"]
 
 T = TypeVar("T")
 
@@ -25,6 +25,8 @@ T = TypeVar("T")
 Headers = tuple[tuple[str, str], ...]
 
 
+# Built twice per call (rendered, then prepared): fast_init.
+@fast_init
 @dataclass(frozen=True, slots=True, repr=False)
 class Request:
     """One request, independent of any I/O library.
@@ -75,50 +77,7 @@ headers=(('X-Auth-Token', '***'),), body=None, params={}, url='')
         return None
 
 
-def _request_builder() -> Callable[..., Request]:
-    # A frozen dataclass's __init__ goes through object.__setattr__ by name for
-    # every field; every call builds two requests (rendered, then prepared),
-    # so they are built by setting the slots through their descriptors (same
-    # object, half the cost). Request has no __post_init__ to skip.
-    new = object.__new__
-    names = [f.name for f in dataclasses.fields(Request)]
-    if names != ["operation", "method", "path", "query", "headers", "body", "params", "url",
-                 "version"]:  # a changed Request must be built here too
-        raise TypeError(f"new_request does not match Request's fields {names}")
-    (s_operation, s_method, s_path, s_query, s_headers, s_body, s_params, s_url,
-     s_version) = (getattr(Request, name).__set__ for name in names)
-
-    def build(
-        operation: Operation, method: str, path: str, query: tuple[tuple[str, str], ...],
-        headers: Headers, body: bytes | None, params: Mapping[str, Any], url: str,
-        version: ApiVersion,
-    ) -> Request:
-        """``Request(...)`` with every field given in order, faster.
-
-        >>> new_request(Operation.PING, "GET", "/v2/ping", (), (), None, {}, "", ApiVersion.V2) \\
-        ...     == Request(Operation.PING, "GET", "/v2/ping")
-        True
-        """
-        obj = new(Request)
-        s_operation(obj, operation)
-        s_method(obj, method)
-        s_path(obj, path)
-        s_query(obj, query)
-        s_headers(obj, headers)
-        s_body(obj, body)
-        s_params(obj, params)
-        s_url(obj, url)
-        s_version(obj, version)
-        return obj
-
-    return build
-
-
-#: ``Request(...)`` for the code that builds one per call: the renderer and
-#: :meth:`~zaqarkit.core.context.Context.prepare`.
-new_request = _request_builder()
-
-
+@fast_init
 @dataclass(frozen=True, slots=True, repr=False)
 class Response:
     """A response as the core sees it: status, lower-cased headers, raw body.
@@ -143,6 +102,7 @@ class Response:
         return self.headers.get(name.lower())
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Call(Generic[T]):
     """A request and the pure function that parses its response.

@@ -44,6 +44,7 @@ from typing import Any, ClassVar, Literal
 
 from zaqarkit.core import _json as fastjson
 from zaqarkit.core import validate as v
+from zaqarkit.core._records import fast_init
 from zaqarkit.core.api import ApiV2
 from zaqarkit.core.operations import Operation
 from zaqarkit.core.parse import DEFAULT_PAGE_SIZE
@@ -251,6 +252,7 @@ def decode_frame(data: str | bytes) -> Any:
 # -- events ------------------------------------------------------------------
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Outgoing:
     """A frame to write: ``data`` is ``str`` (send as text) or ``bytes`` (binary).
@@ -267,6 +269,7 @@ class Outgoing:
     request: Request
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Reply:
     """The reply to the request ``request_id``, shaped like its HTTP response."""

@@ -52,6 +52,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from zaqarkit.core import parse as p
+from zaqarkit.core._records import fast_init
 from zaqarkit.core.api import ApiV2
 from zaqarkit.core.backoff import exponential
 from zaqarkit.core.operations import Operation
@@ -165,6 +166,7 @@ class CancelConnect:
     attempt: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Send:
     """Write one frame (``str`` text, ``bytes`` binary) on the socket of
@@ -206,6 +208,7 @@ class RefreshToken:
     """Get a new token, then report ``token`` (or ``token_failed``)."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Answer:
     """The reply to request ``ticket``."""
@@ -214,6 +217,7 @@ class Answer:
     response: Response
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Failed:
     """Request ``ticket`` gets no reply; raise ``error`` to its caller."""

@@ -22,6 +22,7 @@ What both share (configuration, delivering outcomes and push events) is
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import datetime as _dt
 import inspect
@@ -32,6 +33,7 @@ import socket
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from typing import Any, TypeAlias
 
@@ -821,21 +823,86 @@ def _nothing(now: float) -> None:
 
 
 class _FutureEvent:
-    """``set()`` of a waiter whose caller awaits an asyncio future. A caller
-    that timed out or was cancelled has cancelled the future already: its
-    outcome is dropped."""
+    """``set()`` of a waiter whose caller awaits an asyncio future: its result
+    is True. A caller that timed out (:class:`_Expiries` set False) or was
+    cancelled (the future is cancelled) is done with it: the outcome is dropped."""
 
     __slots__ = ("_future",)
 
-    def __init__(self, future: asyncio.Future[None]) -> None:
+    def __init__(self, future: asyncio.Future[bool]) -> None:
         self._future = future
 
     def set(self) -> None:
         if not self._future.done():
             try:  # noqa: SIM105 - not contextlib.suppress: this is on every request's path
-                self._future.set_result(None)
+                self._future.set_result(True)
             except RuntimeError:  # its event loop has ended
                 pass
+
+
+class _Expiries:
+    """The request timeouts of a connection on asyncio, on one loop timer.
+
+    Each request may wait ``timeout`` seconds from when it was sent, and the
+    timeout seldom changes, so deadlines come in the order requests do: a
+    queue of ``(deadline, future)`` and one timer for the oldest entry replace
+    an ``asyncio.timeout`` per request (an object, a timer handle pushed on
+    the loop's heap, then cancelled). An expired request's future gets
+    False. Entries whose request ended are dropped from the front as calls
+    end (:meth:`trim`) and when the timer fires, so the queue holds about as
+    many entries as there are requests in flight.
+    """
+
+    __slots__ = ("_armed", "_entries", "_timer")
+
+    def __init__(self) -> None:
+        self._entries: deque[tuple[float, asyncio.Future[bool]]] = deque()
+        self._timer: asyncio.TimerHandle | None = None
+        self._armed = math.inf
+
+    def add(self, future: asyncio.Future[bool], timeout: float) -> None:
+        loop = future.get_loop()
+        when = loop.time() + timeout
+        entries = self._entries
+        if not entries or when >= entries[-1][0]:
+            entries.append((when, future))
+        else:  # the timeout was shortened: keep the queue in deadline order
+            bisect.insort(entries, (when, future), key=_deadline_of)
+        if when < self._armed:
+            self._arm(loop, when)
+
+    def trim(self) -> None:
+        entries = self._entries
+        while entries and entries[0][1].done():
+            entries.popleft()
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer, self._armed = None, math.inf
+        self._entries.clear()
+
+    def _arm(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer, self._armed = loop.call_at(when, self._fire, loop), when
+
+    def _fire(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._timer, self._armed = None, math.inf
+        now = loop.time()
+        entries = self._entries
+        while entries:
+            when, future = entries[0]
+            if not future.done():
+                if when > now:
+                    self._arm(loop, when)
+                    return
+                future.set_result(False)
+            entries.popleft()
+
+
+def _deadline_of(entry: tuple[float, asyncio.Future[bool]]) -> float:
+    return entry[0]
 
 
 def _limit_asyncio_reads(ws: Any) -> None:
@@ -874,6 +941,7 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
         self._loop = EventLoopBinding("WebSocket connection")
         self._scopes: dict[str, anyio.CancelScope] = {}  # "timer", "attempt N"
         self._timer_at = math.inf  # when the "timer" task wakes
+        self._expiries = _Expiries()  # request timeouts on asyncio (_call_asyncio)
         # On asyncio, our own connection (transports/_aiows.py) unless an
         # option needs websockets' (deflate, or one it does not know).
         self._own_connection = (self._connect_kwargs.get("compression") != "deflate"
@@ -915,21 +983,31 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
         asyncio's own future and timeout. anyio's Event and fail_after look up
         the running library (sniffio) and build a cancel scope on every
         request (measured on the replay server: 6-10 % of the async client's
-        CPU per operation)."""
-        future = asyncio.get_running_loop().create_future()
+        CPU per operation). A request whose frame is written at once (most)
+        waits on the transport's shared timer (:class:`_Expiries`); one whose
+        write has to wait is bounded, write included, by ``asyncio.timeout``."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         waiter = _Waiter(_FutureEvent(future))
         self._waiters[ticket] = waiter
         try:
-            async with asyncio.timeout(self.timeout):
-                work = self._settle(self._m.drain())
-                if work and not self._written_at_once(work):
+            work = self._settle(self._m.drain())
+            if not work or self._written_at_once(work):
+                if self.timeout is not None:
+                    self._expiries.add(future, self.timeout)
+                in_time = await future
+                self._expiries.trim()
+            else:
+                async with asyncio.timeout(self.timeout):
                     await self._do(work)
-                await future
+                    in_time = await future
         except TimeoutError:  # ours: asyncio.timeout turns only its own expiry into it
-            await self._timed_out(ticket)
+            in_time = False
         except BaseException:  # the caller was cancelled: stop tracking it
+            future.cancel()  # its _Expiries entry is done with
             await self._cancelled(ticket)
             raise
+        if not in_time:
+            await self._timed_out(ticket)
         return waiter.outcome()
 
     def _written_at_once(self, work: list[Output]) -> bool:
@@ -996,6 +1074,7 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
             await self._feed(self._m.close)
             for scope in list(self._scopes.values()):
                 scope.cancel()
+        self._expiries.cancel()
 
     def _bind_loop(self) -> None:
         # One asyncio.run or trio.run after another (as test frameworks do):
@@ -1012,6 +1091,7 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
                 stream._wakeup = None  # it belonged to the ended loop
                 stream._end(ended)
             self._waiters, self._streams, self._scopes, self._ws = {}, {}, {}, None
+            self._expiries = _Expiries()  # its timer was the ended loop's
             self._m = self._new_machine()
 
     # -- carrying out the machine's work --------------------------------------------------
