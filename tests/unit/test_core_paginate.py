@@ -12,6 +12,7 @@ import pytest
 
 from zaqarkit.core import ApiV2, Call, Context, Pagination, Request, Response
 from zaqarkit.core.models import Message, Page, Queue
+from zaqarkit.core.paginate import by_id
 
 API = ApiV2()
 Server = Callable[[Request], Response]
@@ -150,6 +151,23 @@ def test_a_page_mixing_old_and_new_items_yields_only_the_new_ones() -> None:
         ]
     )
     items, sent = _drive(Pagination(API.message_list("q")), lambda r: next(pages))
+    assert [m.id for m in items] == ["m1", "m2", "m3"]
+    assert len(sent) == 3
+
+
+@pytest.mark.parametrize("key", [None, by_id], ids=["default-key", "by_id"])
+def test_an_item_repeated_within_one_page_is_yielded_once(key: Any) -> None:
+    pages = iter(
+        [
+            _page("messages", [_message("m1"), _message("m2"), _message("m1")],
+                  "/v2/queues/q/messages?marker=2"),
+            _page("messages", [_message("m3"), _message("m3")], "/v2/queues/q/messages?marker=3"),
+            _page("messages", [], None),
+        ]
+    )
+    flow = Pagination(API.message_list("q")) if key is None else Pagination(
+        API.message_list("q"), key=key)
+    items, sent = _drive(flow, lambda r: next(pages))
     assert [m.id for m in items] == ["m1", "m2", "m3"]
     assert len(sent) == 3
 

@@ -32,7 +32,7 @@ from zaqarkit.core.context import Context
 from zaqarkit.core.flows import Flow
 from zaqarkit.core.models import Page
 from zaqarkit.core.operations import Operation
-from zaqarkit.core.paginate import Pagination
+from zaqarkit.core.paginate import Pagination, by_id
 from zaqarkit.core.producer import DEFAULT_MAX_COUNT, Packer, packer_for
 from zaqarkit.core.retry import (
     DEFAULT_RETRIES,
@@ -849,7 +849,7 @@ class AsyncQueue:
         await self._ready(first)
         # The client's _iterate loop, inlined: one (async) generator less
         # to step through per message.
-        pages = Pagination(first)
+        pages = Pagination(first, key=by_id)
         while (call := pages.next_call()) is not None:
             for record in pages.accept(await self._client._send(call)):
                 yield AsyncMessage(self, record)

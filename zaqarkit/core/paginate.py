@@ -10,14 +10,15 @@ The facade drives it with a three-line loop, identical for sync and async::
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from zaqarkit.core.models import Page
 from zaqarkit.core.render import with_params
 from zaqarkit.core.wire import Call
 
-__all__ = ["Pagination"]
+__all__ = ["Pagination", "by_id"]
 
 T = TypeVar("T")
 
@@ -28,6 +29,11 @@ def _default_key(item: object) -> Hashable:
         return value  # one listing holds one kind of item: ids cannot meet names
     value = getattr(item, "name", None)
     return value if value is not None else id(item)
+
+
+#: The ``key`` for listings whose items always have an ``id`` (messages): read
+#: in C, where the default key is a Python call per item.
+by_id: Callable[[Any], Hashable] = operator.attrgetter("id")
 
 
 class Pagination(Generic[T]):
@@ -85,13 +91,21 @@ class Pagination(Generic[T]):
 
     def accept(self, page: Page[T]) -> list[T]:
         """Take the parsed page of the last call; return its items not yet seen."""
-        fresh: list[T] = []
-        seen, key_of = self._seen, self._key
-        for item in page.items:
-            key = key_of(item)
-            if key not in seen:
-                seen.add(key)
-                fresh.append(item)
+        items = page.items
+        keys = list(map(self._key, items))
+        seen = self._seen
+        distinct = set(keys)
+        if len(distinct) == len(keys) and seen.isdisjoint(distinct):
+            # Every item is new (every first page, and each page of a
+            # listing that moves on): set operations instead of a loop.
+            seen |= distinct
+            fresh = list(items)
+        else:
+            fresh = []
+            for item, key in zip(items, keys, strict=True):
+                if key not in seen:
+                    seen.add(key)
+                    fresh.append(item)
         marker = page.marker
         self._pending = self._next_marker = None
         if fresh and marker is not None and marker not in self._used:
