@@ -68,6 +68,8 @@ class Row:
     label: str
     concurrency: int = 1
     samples: list[Sample] = field(default_factory=list)
+    #: the round each of ``samples`` was measured in (parallel to it)
+    sample_rounds: list[int] = field(default_factory=list)
     error: str | None = None
     note: str = ""
     #: per round (real tier): what limited it, from zaqarkit.bench.saturation
@@ -84,6 +86,11 @@ class Row:
     @property
     def cpu_us(self) -> float:
         return statistics.median(s.cpu / s.ops * 1e6 for s in self.samples if s.ops)
+
+    def cpu_us_by_round(self) -> dict[int, float]:
+        """CPU µs/op of each round this row was measured in."""
+        return {rnd: s.cpu / s.ops * 1e6
+                for rnd, s in zip(self.sample_rounds, self.samples, strict=True) if s.ops}
 
     @property
     def cpu_us_min(self) -> float:

@@ -127,6 +127,7 @@ def run_pubsub(env: Tier, cfg: Config, contenders: list[Contender], results: Res
                 continue
             try:
                 row.samples.append(_one_round(env, cfg, f"b-pubsub-{key}-{rnd}", push))
+                row.sample_rounds.append(rnd)
             except Exception as exc:
                 row.error = f"{type(exc).__name__}: {exc}"[:300]
     for _ in range(cfg.rounds * 3 - cfg.rounds * len(modes)):

@@ -342,6 +342,7 @@ def _run_group(env: Tier, scenario: str, group: list[Contender], conc: int, cfg:
                 sample = run_round(c, target, method, cfg, conc, prepare)
                 _check(scenario, sample)
                 row.samples.append(sample)
+                row.sample_rounds.append(rnd)
                 if env.server_pids:
                     # What limited this round: the server's processes or this one.
                     client = {"client": sample.cpu / sample.wall if sample.wall else 0.0}
