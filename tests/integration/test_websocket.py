@@ -14,14 +14,17 @@ from zaqarkit.testing import ZaqarServer
 from zaqarkit.transports.websocket import AsyncWebSocketTransport, _Expiries
 
 
+def _transport(server: ZaqarServer, project_id: str, timeout: float) -> AsyncWebSocketTransport:
+    return AsyncWebSocketTransport(server.ws_url, timeout=timeout, project_id=project_id,
+                                   client_id=str(uuid.uuid4()))
+
+
 @pytest.mark.anyio
 async def test_async_socket_reads_are_64k(
     zaqar_server: ZaqarServer, project_id: str, anyio_backend: str
 ) -> None:
     # asyncio's default (256 KiB per recv) cost an mmap/munmap pair per reply.
-    async with AsyncWebSocketTransport(
-        zaqar_server.ws_url, timeout=10, project_id=project_id, client_id=str(uuid.uuid4())
-    ) as transport:
+    async with _transport(zaqar_server, project_id, timeout=10) as transport:
         await transport.handle_async_request(ApiV2().queue_create("reads").request)
         socket_transport = getattr(transport._ws, "transport", None)
         read_size = getattr(socket_transport, "max_size", None)
@@ -34,9 +37,7 @@ async def test_request_timeouts_leave_no_entries_behind(
 ) -> None:
     # On asyncio every request's timeout is an entry on the transport's one
     # timer (_Expiries): answered requests must not pile up until it fires.
-    async with AsyncWebSocketTransport(
-        zaqar_server.ws_url, timeout=30, project_id=project_id, client_id=str(uuid.uuid4())
-    ) as transport:
+    async with _transport(zaqar_server, project_id, timeout=30) as transport:
         api = ApiV2()
         await transport.handle_async_request(api.queue_create("expiries").request)
         for _ in range(30):

@@ -14,15 +14,19 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import pytest
 
 from zaqarkit.core.api import ApiV2
 from zaqarkit.core.context import Context
+from zaqarkit.core.wire import Call
 from zaqarkit.core.wsconn import Sleep
 from zaqarkit.testing import ZaqarServer
 from zaqarkit.transports._wsconn import ConnectionEnded, SyncWebSocket
 from zaqarkit.transports.websocket import AsyncWebSocketTransport, WebSocketTransport
+
+T = TypeVar("T")
 
 api = ApiV2()
 
@@ -52,19 +56,21 @@ def _transport(server: ZaqarServer, project_id: str) -> tuple[WebSocketTransport
     return transport, Context(server.ws_url)
 
 
+def _ask(transport: WebSocketTransport, ctx: Context, call: Call[T]) -> T:
+    return call.parse(transport.handle_request(ctx.prepare(call.request)))
+
+
 def test_a_lone_caller_reads_its_own_replies(
     zaqar_server: ZaqarServer, project_id: str, readers: list[str]
 ) -> None:
     transport, ctx = _transport(zaqar_server, project_id)
     with transport:
         # The first reply of a new connection is the background reader's.
-        transport.handle_request(ctx.prepare(api.queue_create("lone").request))
+        _ask(transport, ctx, api.queue_create("lone"))
         readers.clear()
         for i in range(20):
-            call = api.message_post("lone", {"body": i, "ttl": 60})
-            assert len(call.parse(transport.handle_request(ctx.prepare(call.request)))) == 1
-        listed = api.message_list("lone", limit=20, echo=True)
-        page = listed.parse(transport.handle_request(ctx.prepare(listed.request)))
+            assert len(_ask(transport, ctx, api.message_post("lone", {"body": i, "ttl": 60}))) == 1
+        page = _ask(transport, ctx, api.message_list("lone", limit=20, echo=True))
     assert [m.body for m in page.items] == list(range(20))
     assert readers == [threading.current_thread().name] * 21
 
@@ -74,18 +80,16 @@ def test_callers_hand_the_socket_to_each_other(
 ) -> None:
     transport, ctx = _transport(zaqar_server, project_id)
     with transport:
-        transport.handle_request(ctx.prepare(api.queue_create("relay").request))
+        _ask(transport, ctx, api.queue_create("relay"))
         readers.clear()
 
         def post(i: int) -> tuple[int, str]:
-            call = api.message_post("relay", {"body": i, "ttl": 60})
-            (message_id,) = call.parse(transport.handle_request(ctx.prepare(call.request)))
+            (message_id,) = _ask(transport, ctx, api.message_post("relay", {"body": i, "ttl": 60}))
             return i, message_id
 
         with ThreadPoolExecutor(max_workers=8, thread_name_prefix="caller") as pool:
             posted = list(pool.map(post, range(200)))
-        stats = api.queue_stats("relay")
-        counted = stats.parse(transport.handle_request(ctx.prepare(stats.request)))
+        counted = _ask(transport, ctx, api.queue_stats("relay"))
     assert [i for i, _ in posted] == list(range(200))
     assert len({message_id for _, message_id in posted}) == 200
     assert counted.total == 200

@@ -71,7 +71,10 @@ class AsyncioWebSocket(asyncio.Protocol):
         **_: Any,
     ) -> AsyncioWebSocket:
         """Open a connection within ``open_timeout`` seconds; raises OSError,
-        TimeoutError or websockets' InvalidHandshake."""
+        TimeoutError or websockets' InvalidHandshake. The rest of
+        :data:`OPTIONS` is not this connection's to act on: ``compression``
+        is None whenever it is used, and keepalive pings are the connection
+        machine's (``ping_interval``)."""
         handshake = Handshake(url, max_size=max_size, subprotocols=subprotocols,
                               additional_headers=additional_headers)
         uri = handshake.uri

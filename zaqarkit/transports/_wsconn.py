@@ -88,8 +88,7 @@ class SyncWebSocket:
         self._write_lock = threading.Lock()
         # TLS sockets take no send flags: they run in timeout mode instead.
         self._plain = not isinstance(sock, _ssl.SSLSocket)
-        self._finished = threading.Event()
-        self._ended = False
+        self._finished = threading.Event()  # set once the connection is over
         self._poller = select.poll()
         self._poller.register(sock, select.POLLIN)
 
@@ -157,7 +156,7 @@ class SyncWebSocket:
         None at least every 0.25 s, so a reader can look at what else
         changed. Raises :class:`ConnectionEnded` once the connection is over.
         One thread at a time may read."""
-        if self._ended:
+        if self._finished.is_set():
             raise ConnectionEnded
         if timeout is not None and timeout < _TICK and not self._readable(timeout):
             return None
@@ -188,7 +187,7 @@ class SyncWebSocket:
     @property
     def ended(self) -> bool:
         """The connection is over (a read saw its end)."""
-        return self._ended
+        return self._finished.is_set()
 
     def _readable(self, timeout: float) -> bool:
         # A TLS socket may hold decrypted bytes the kernel no longer shows.
@@ -197,7 +196,6 @@ class SyncWebSocket:
         return bool(self._poller.poll(max(0.0, timeout) * 1000.0))
 
     def _end(self) -> None:
-        self._ended = True
         self._finished.set()
         with contextlib.suppress(OSError):
             self._sock.close()

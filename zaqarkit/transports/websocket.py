@@ -28,6 +28,7 @@ import datetime as _dt
 import inspect
 import logging
 import math
+import operator
 import random
 import socket
 import threading
@@ -840,6 +841,10 @@ class _FutureEvent:
                 pass
 
 
+#: The sort key of an _Expiries entry.
+_DEADLINE = operator.itemgetter(0)
+
+
 class _Expiries:
     """The request timeouts of a connection on asyncio, on one loop timer.
 
@@ -853,12 +858,11 @@ class _Expiries:
     many entries as there are requests in flight.
     """
 
-    __slots__ = ("_armed", "_entries", "_timer")
+    __slots__ = ("_entries", "_timer")
 
     def __init__(self) -> None:
         self._entries: deque[tuple[float, asyncio.Future[bool]]] = deque()
         self._timer: asyncio.TimerHandle | None = None
-        self._armed = math.inf
 
     def add(self, future: asyncio.Future[bool], timeout: float) -> None:
         loop = future.get_loop()
@@ -867,8 +871,8 @@ class _Expiries:
         if not entries or when >= entries[-1][0]:
             entries.append((when, future))
         else:  # the timeout was shortened: keep the queue in deadline order
-            bisect.insort(entries, (when, future), key=_deadline_of)
-        if when < self._armed:
+            bisect.insort(entries, (when, future), key=_DEADLINE)
+        if self._timer is None or when < self._timer.when():
             self._arm(loop, when)
 
     def trim(self) -> None:
@@ -879,16 +883,16 @@ class _Expiries:
     def cancel(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
-        self._timer, self._armed = None, math.inf
+        self._timer = None
         self._entries.clear()
 
     def _arm(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
         if self._timer is not None:
             self._timer.cancel()
-        self._timer, self._armed = loop.call_at(when, self._fire, loop), when
+        self._timer = loop.call_at(when, self._fire, loop)
 
     def _fire(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._timer, self._armed = None, math.inf
+        self._timer = None
         now = loop.time()
         entries = self._entries
         while entries:
@@ -899,10 +903,6 @@ class _Expiries:
                     return
                 future.set_result(False)
             entries.popleft()
-
-
-def _deadline_of(entry: tuple[float, asyncio.Future[bool]]) -> float:
-    return entry[0]
 
 
 def _limit_asyncio_reads(ws: Any) -> None:
@@ -1202,9 +1202,9 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
 
     async def _connect_asyncio(self, out: Connect) -> None:
         """:meth:`_connect` on asyncio with our own connection (_aiows)."""
-        options = {k: v for k, v in self._connect_kwargs.items() if k != "ping_interval"}
         try:
-            ws = await AsyncioWebSocket.connect(self.url, open_timeout=out.timeout, **options)
+            ws = await AsyncioWebSocket.connect(self.url, open_timeout=out.timeout,
+                                                **self._connect_kwargs)
         except Exception as exc:
             await self._feed(self._m.connect_failed, out.attempt, _connect_error(exc))
             return
