@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import inspect
+import pickle
 from typing import Any
 
 import pytest
@@ -22,7 +25,7 @@ from zaqarkit.core import (
 )
 from zaqarkit.core._records import fast_init
 from zaqarkit.core.context import encode_query
-from zaqarkit.core.models import Health, Page, SignedURL
+from zaqarkit.core.models import Health, Message, Page, SignedURL
 from zaqarkit.core.operations import V2_ROUTES
 from zaqarkit.core.urls import normalize_endpoint, origin, split_ref
 from zaqarkit.errors import (
@@ -478,7 +481,30 @@ def test_fast_init_builds_what_the_dataclass_init_builds() -> None:
         first.x = 2
     with pytest.raises(TypeError):
         fast(1, [], "b", 2.0)  # weight stays keyword-only
-    assert fast.__init__.__qualname__.endswith("Point.__init__")
+    assert fast.__new__.__qualname__.endswith("Point.__new__")
+    assert type(first) is fast
+    assert type(first).__name__ == "Point"
+    assert inspect.signature(fast).parameters == inspect.signature(plain).parameters
+
+
+def test_fast_init_records_copy_and_pickle() -> None:
+    _, fast = _point_classes()
+    point = fast(4, ["t"], "p", weight=2.0)
+    for copied in (copy.copy(point), copy.deepcopy(point)):
+        assert (copied, type(copied)) == (point, fast)
+    assert copy.deepcopy(point).tags is not point.tags
+    message = Message("m1", {"k": [1]}, 60, 3, claim_id="c1")
+    for protocol in range(pickle.HIGHEST_PROTOCOL + 1):
+        restored = pickle.loads(pickle.dumps(message, protocol))
+        assert (restored, type(restored)) == (message, Message)
+    assert dataclasses.replace(message, ttl=5) == Message("m1", {"k": [1]}, 5, 3, claim_id="c1")
+
+
+def test_fast_init_builds_generic_records() -> None:
+    page = Page((Message("m1", None, 1, 0),), "next", 1)
+    assert (type(page), page.marker, page.count, page.items[0].id) == (Page, "next", 1, "m1")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        page.marker = None  # type: ignore[misc]
 
 
 def test_fast_init_refuses_classes_it_would_get_wrong() -> None:
@@ -497,6 +523,14 @@ def test_fast_init_refuses_classes_it_would_get_wrong() -> None:
         def __post_init__(self) -> None:
             pass
 
-    for cls in (Mutable, NoSlots, Checked):
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Base:
+        x: int
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Derived(Base):  # its twin would inherit the frozen __setattr__
+        y: int
+
+    for cls in (Mutable, NoSlots, Checked, Derived):
         with pytest.raises(TypeError, match=cls.__name__):
             fast_init(cls)
