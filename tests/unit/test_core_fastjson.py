@@ -254,6 +254,11 @@ _CLAIMED = {**_MSG, "href": "/v2/queues/q/messages/m1?claim_id=c9"}
         {"messages": [{**_MSG, "id": None}]},  # the id comes from the href
         {"messages": [{**_MSG, "body": None, "extra": [1]}]},
         {"messages": [_CLAIMED]},  # the claim id comes from the href
+        # Hrefs the claimed-href shortcut must leave to claim_id_from_href:
+        *({"messages": [_CLAIMED, {**_MSG, "id": "m2", "href": f"/v2/queues/q/messages/m2{rest}"}]}
+          for rest in ("?claim_id=c8", "#x?claim_id=c9", "?a=1?claim_id=c9", "?a=1&claim_id=c9",
+                       "?claim_id=c9#x", "?claim_id=c%209", "?claim_id=c9&claim_id=c8")),
+        {"messages": [{**_CLAIMED, "href": "http://h/v2/queues/q/messages/m1?claim_id=c9"}]},
         {"messages": [{k: v for k, v in _MSG.items() if k != "body"}]},
         {"messages": [{k: v for k, v in _MSG.items() if k != "ttl"}]},
         {"messages": [{**_MSG, "ttl": True}]},
@@ -284,6 +289,8 @@ def test_the_typed_listing_path_parses_as_the_checked_one(body: Any) -> None:
         (api.claim_create("q", ttl=60, grace=60),
          Response(201, {"location": "/v2/queues/q/claims/c9"}, raw)),
         (api.claim_create("q", ttl=60, grace=60), Response(201, {}, raw)),
+        (api.claim_create("q", ttl=60, grace=60),  # a claim id parse_qs would unescape
+         Response(201, {"location": "/v2/queues/q/claims/c%209"}, raw)),
         # As a WebSocket transport hands them over: decoded, no JSON text.
         (api.message_list("q", limit=10, echo=True), Response(200, {}, b"", body)),
         (api.claim_create("q", ttl=60, grace=60), Response(201, {}, b"", body)),

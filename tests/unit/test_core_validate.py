@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from zaqarkit.core import DEFAULT_LIMITS, ApiV2, Limits
@@ -258,6 +258,36 @@ ID_CHARS = "contains characters an id cannot have"
 )
 def test_ids(build: Callable[[], object], message: str) -> None:
     assert _message(build) == message
+
+
+def _id_by_id(values: list[Any]) -> Any:
+    try:
+        checked = tuple(v.identifier(value, "ids") for value in values)
+    except ValidationError as exc:
+        return str(exc)
+    return checked if 1 <= len(checked) <= DEFAULT_LIMITS.max_messages_per_page else "count"
+
+
+@settings(max_examples=300)
+@given(st.lists(
+    st.text(alphabet=st.sampled_from("ab9-_/?#, ,\t\u00e9\x00"), max_size=4)
+    | st.sampled_from([5, None, b"m1"]),
+    max_size=22,
+))
+@example(["m1", "m\u00e9"])
+@example(["m1", "m\x00"])
+@example(["m1", ""])
+@example(["m1", "m,2"])
+@example(["m1", "m 2"])
+@example(["m1", b"m2"])
+@example([f"m{i}" for i in range(21)])
+def test_ids_check_all_at_once_what_identifier_checks_one_by_one(values: list[Any]) -> None:
+    # ids() checks the joined text in one pass; a bad id still gets its own message.
+    try:
+        got: Any = v.ids(values, "ids", DEFAULT_LIMITS)
+    except ValidationError as exc:
+        got = "count" if "must hold between" in str(exc) else str(exc)
+    assert got == _id_by_id(values)
 
 
 def test_twenty_ids_pass() -> None:

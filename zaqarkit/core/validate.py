@@ -112,8 +112,29 @@ def identifier(value: Any, field: str) -> str:
 
 
 def ids(values: Iterable[Any], field: str, limits: Limits) -> tuple[str, ...]:
-    """1..``max_messages_per_page`` ids, each valid."""
-    result = tuple(identifier(v, field) for v in values)
+    """1..``max_messages_per_page`` ids, each valid.
+
+    >>> ids(["m1", "m2"], "message_ids", Limits())
+    ('m1', 'm2')
+    >>> ids(["m1", "m/2"], "message_ids", Limits())
+    Traceback (most recent call last):
+    ...
+    zaqarkit.errors.ValidationError: message_ids: contains characters an id cannot have: 'm/2'
+    """
+    result = tuple(values)
+    # The checks of identifier() on the ids joined by the one separator they
+    # cannot contain: one pass in C for the dozen ids of a claim. Anything
+    # else goes id by id, which names the offending one.
+    try:
+        joined = ",".join(result)
+    except TypeError:
+        joined = ""
+    if not (
+        joined and all(result) and joined.count(",") == len(result) - 1
+        and "/" not in joined and "?" not in joined and "#" not in joined and " " not in joined
+        and joined.isprintable() and joined.isascii()
+    ):
+        result = tuple(identifier(v, field) for v in result)
     if not 1 <= len(result) <= limits.max_messages_per_page:
         raise ValidationError(
             field,
