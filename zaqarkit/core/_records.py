@@ -65,7 +65,8 @@ def fast_init(cls: C) -> C:
     }
     signature, lines = ["cls"], ["    self = _allocate(_twin)"]
     keyword_only = False
-    for index, f in enumerate(dataclasses.fields(cls)):
+    fields = dataclasses.fields(cls)
+    for index, f in enumerate(fields):
         if not f.init:
             raise TypeError(f"{cls.__name__}.{f.name}: fast_init needs every field in __init__")
         if f.kw_only and not keyword_only:
@@ -93,7 +94,7 @@ def fast_init(cls: C) -> C:
     del cls.__init__  # object.__init__: ignores the arguments __new__ took
     # copy and pickle (protocol 2+) call cls.__new__(cls, *args, **kwargs):
     # hand them the fields, or they would call it with none.
-    names = tuple(f.name for f in dataclasses.fields(cls))
+    names = tuple(f.name for f in fields)
     cls.__getnewargs_ex__ = lambda self: ((), {name: getattr(self, name) for name in names})
     return cls
 

@@ -264,7 +264,6 @@ def _typed_messages(
     # href whose whole query is that, with no fragment, holds that claim id
     # for claim_id_from_href too: one comparison instead of a parse each.
     tail = f"?claim_id={claimed}" if claimed and _PLAIN_CLAIM_ID.fullmatch(claimed) else ""
-    query_at = -len(tail)
     built = []
     for m in items:
         message_id, href, found_claim = m.id, m.href, m.claim_id
@@ -276,7 +275,7 @@ def _typed_messages(
             # No call unless the href has a query (claimed messages over HTTP).
             if not href or "?" not in href:
                 found_claim = None
-            elif tail and href.endswith(tail) and href.find("?") == len(href) + query_at \
+            elif tail and href.endswith(tail) and href.find("?") == len(href) - len(tail) \
                     and "#" not in href:
                 found_claim = claimed
             else:

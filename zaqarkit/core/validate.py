@@ -98,15 +98,22 @@ def boolean(value: Any, field: str) -> bool:
     return value
 
 
+def _id_characters(text: str, commas: int = 0) -> bool:
+    """Whether ``text`` holds only characters an id may have, besides exactly
+    ``commas`` commas (the separators of ids joined by :func:`ids`)."""
+    # Spelled out rather than any(...): ids are checked by the dozen per call.
+    return (
+        text.count(",") == commas
+        and "/" not in text and "?" not in text and "#" not in text and " " not in text
+        and text.isprintable() and text.isascii()
+    )
+
+
 def identifier(value: Any, field: str) -> str:
     """A message, claim or subscription id: non-empty, no '/', '?', '#' or ','."""
     if not isinstance(value, str) or not value:
         raise ValidationError(field, f"must be a non-empty string, got {value!r}")
-    # Spelled out rather than any(...): ids are checked by the dozen per call.
-    if (
-        "/" in value or "?" in value or "#" in value or "," in value or " " in value
-        or not value.isprintable() or not value.isascii()
-    ):
+    if not _id_characters(value):
         raise ValidationError(field, f"contains characters an id cannot have: {value!r}")
     return value
 
@@ -122,18 +129,14 @@ def ids(values: Iterable[Any], field: str, limits: Limits) -> tuple[str, ...]:
     zaqarkit.errors.ValidationError: message_ids: contains characters an id cannot have: 'm/2'
     """
     result = tuple(values)
-    # The checks of identifier() on the ids joined by the one separator they
+    # identifier()'s checks on the ids joined by the one separator they
     # cannot contain: one pass in C for the dozen ids of a claim. Anything
     # else goes id by id, which names the offending one.
     try:
         joined = ",".join(result)
     except TypeError:
         joined = ""
-    if not (
-        joined and all(result) and joined.count(",") == len(result) - 1
-        and "/" not in joined and "?" not in joined and "#" not in joined and " " not in joined
-        and joined.isprintable() and joined.isascii()
-    ):
+    if not (joined and all(result) and _id_characters(joined, len(result) - 1)):
         result = tuple(identifier(v, field) for v in result)
     if not 1 <= len(result) <= limits.max_messages_per_page:
         raise ValidationError(
