@@ -581,13 +581,15 @@ class WsSession:
                 ProtocolError(f"WebSocket reply without an integer status: {status!r:.80}"),
                 request_id if pending is not None else None,
             )
-        return self._matched(request_id, status, frame.get("body"))
+        return self._matched(request_id, status, b"", frame.get("body"))
 
-    def _matched(self, request_id: str, status: int, body: Any) -> Event:
+    def _matched(self, request_id: str, status: int, body: bytes, data: Any = None) -> Event:
+        # The typed path hands over the body as JSON text, the checked path
+        # (MessagePack, odd frames) as the object it decoded.
         pending = self._pending.pop(request_id, None)
         if pending is None:
             return UnmatchedReply(request_id, status)
-        response = Response(status, {}, b"", body)
+        response = Response(status, {}, body, data)
         if pending.push and status == 201:
             self._record_push(pending.request, response)
         return Reply(request_id, response, pending.request)
