@@ -153,6 +153,68 @@ def test_listing_walks_every_page_against_the_prefix() -> None:
     ]
 
 
+def _poll_answers(request: Request) -> Response:
+    message = {"id": "m1", "href": "/v2/queues/q/messages/m1", "ttl": 60, "age": 1, "body": 1}
+    if request.path.endswith("/claims"):
+        return _json(201, {"messages": [message]}, location="/v2/queues/q/claims/c1")
+    if request.method == "DELETE":  # a pop
+        return _json(200, {"messages": [message]})
+    return _json(200, {"messages": [message], "links": []})
+
+
+def test_repeated_polls_send_the_request_built_the_first_time() -> None:
+    mock = MockTransport(_poll_answers)
+    queue = Client("http://zaqar.test", project_id="p", transport=mock).queue(
+        "q", auto_create=False
+    )
+    for _ in range(2):
+        assert [m.id for m in queue.messages(limit=5, echo=True)] == ["m1"]
+        assert [m.id for m in queue.claim(ttl=60, grace=60, limit=5)] == ["m1"]
+        assert [m.id for m in queue.pop(2)] == ["m1"]
+    list1, claim1, pop1, list2, claim2, pop2 = mock.requests
+    # Built and prepared once: the very same request objects went out again.
+    assert (list2, claim2, pop2) == (list1, claim1, pop1)
+    assert list2 is list1
+    assert claim2 is claim1
+    assert pop2 is pop1
+    assert list1.url == "http://zaqar.test/v2/queues/q/messages?limit=5&echo=true"
+    # Other arguments build another request.
+    list(queue.messages(limit=5, echo=True, marker="m0"))
+    assert mock.requests[-1].url.endswith("limit=5&marker=m0&echo=true")
+
+
+@pytest.mark.parametrize("bad", [5.0, True])
+def test_an_equal_but_invalid_argument_is_still_refused(bad: Any) -> None:
+    # 5.0 == 5 and True == 1: the repeat check is identity, never equality,
+    # so a value validation refuses is refused after a valid one too.
+    mock = MockTransport(_poll_answers)
+    queue = Client("http://zaqar.test", project_id="p", transport=mock).queue(
+        "q", auto_create=False
+    )
+    good = 1 if bad is True else 5
+    list(queue.messages(limit=good))
+    queue.pop(good)
+    queue.claim(ttl=60, limit=good)
+    sent = len(mock.requests)
+    with pytest.raises(ValidationError, match="limit"):
+        list(queue.messages(limit=bad))
+    with pytest.raises(ValidationError, match="count"):
+        queue.pop(bad)
+    with pytest.raises(ValidationError, match="limit"):
+        queue.claim(ttl=60, limit=bad)
+    assert len(mock.requests) == sent
+
+
+@pytest.mark.anyio
+async def test_async_polls_reuse_their_request_too() -> None:
+    mock = MockTransport(_poll_answers)
+    async with AsyncClient("http://zaqar.test", project_id="p", transport=mock) as cli:
+        queue = cli.queue("q", auto_create=False)
+        claims = [await queue.claim(ttl=60, limit=3) for _ in range(2)]
+    assert [[m.id for m in claim] for claim in claims] == [["m1"], ["m1"]]
+    assert mock.requests[0] is mock.requests[1]
+
+
 def test_flavor_pool_group_is_deprecated_and_mapped() -> None:
     mock = MockTransport(lambda request: Response(201))
     cli = Client("http://zaqar.test", project_id="p", transport=mock)

@@ -534,3 +534,26 @@ def test_fast_init_refuses_classes_it_would_get_wrong() -> None:
     for cls in (Mutable, NoSlots, Checked, Derived):
         with pytest.raises(TypeError, match=cls.__name__):
             fast_init(cls)
+
+
+def test_prepare_hands_back_a_small_request_it_prepared_lately() -> None:
+    ctx = Context("http://h/p", (("Client-ID", "c"),))
+    listing = ApiV2().message_list("q", limit=5)
+    first = ctx.prepare(listing.request)
+    assert ctx.prepare(listing.request) is first
+    assert first.url == "http://h/p/v2/queues/q/messages?limit=5"
+    assert first.headers == (("Client-ID", "c"),)
+    # An equal request that is another object is prepared anew, to an equal result.
+    again = ctx.prepare(ApiV2().message_list("q", limit=5).request)
+    assert again == first
+    assert again is not first
+    # A large body is never kept: it would outlive its sending.
+    post = ApiV2().message_post("q", {"body": "x" * 2000})
+    assert ctx.prepare(post.request) is not ctx.prepare(post.request)
+    # A few at a time: a client preparing many requests keeps a bounded memo.
+    for n in range(100):
+        ctx.prepare(ApiV2().message_delete("q", f"m{n}").request)
+    assert len(ctx._prepared) <= 16
+    # The memo is no part of a context's value.
+    assert ctx == Context("http://h/p", (("Client-ID", "c"),))
+    assert hash(ctx) == hash(Context("http://h/p", (("Client-ID", "c"),)))

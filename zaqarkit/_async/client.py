@@ -51,7 +51,7 @@ from zaqarkit.core.validate import Limits
 from zaqarkit.core.validate import integer as validate_integer
 from zaqarkit.core.validate import message_ttl as validate_message_ttl
 from zaqarkit.core.validate import name as validate_name
-from zaqarkit.core.wire import Call, Request, Response
+from zaqarkit.core.wire import Call, LastCall, Request, Response
 from zaqarkit.core.ws import ws_action, ws_supports
 from zaqarkit.errors import (
     ServerError,
@@ -697,6 +697,11 @@ class AsyncQueue:
         self._create_metadata = dict(metadata) if metadata is not None else None
         self._listed = listed
         self.href = listed.href if listed is not None else None
+        # The calls consumers and polling loops repeat, built once for
+        # arguments that repeat (the Api and its limits are inputs too).
+        self._listing: LastCall[Page[models.Message]] = LastCall()
+        self._popping: LastCall[tuple[models.Message, ...]] = LastCall()
+        self._claiming: LastCall[models.Claim] = LastCall()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
@@ -842,10 +847,12 @@ class AsyncQueue:
             for record in found:
                 yield AsyncMessage(self, record)
             return
-        first = self._api.message_list(
+        api = self._api
+        args = (api, api.limits, limit, marker, echo, include_claimed, include_delayed)
+        first = self._listing.get(args) or self._listing.put(args, api.message_list(
             self.name, limit=limit, marker=marker, echo=echo,
             include_claimed=include_claimed, include_delayed=include_delayed,
-        )
+        ))
         await self._ready(first)
         # The client's _iterate loop, inlined: one (async) generator less
         # to step through per message.
@@ -862,7 +869,11 @@ class AsyncQueue:
 
     async def pop(self, count: int = 1) -> list[AsyncMessage]:
         """Claim and delete up to ``count`` messages in one request."""
-        call = self._api.message_pop(self.name, count)
+        api = self._api
+        args = (api, api.limits, count)
+        call = self._popping.get(args) or self._popping.put(
+            args, api.message_pop(self.name, count)
+        )
         await self._ready(call)
         records = await self._client._send(call)
         return [AsyncMessage(self, record) for record in records]
@@ -882,7 +893,11 @@ class AsyncQueue:
             get = self._api.claim_get(self.name, id)
             await self._ready(get)
             return AsyncClaim(self, await self._client._send(get))
-        create = self._api.claim_create(self.name, ttl=ttl, grace=grace, limit=limit)
+        api = self._api
+        args = (api, api.limits, ttl, grace, limit)
+        create = self._claiming.get(args) or self._claiming.put(
+            args, api.claim_create(self.name, ttl=ttl, grace=grace, limit=limit)
+        )
         await self._ready(create)
         return AsyncClaim(self, await self._client._send(create))
 

@@ -51,7 +51,7 @@ from zaqarkit.core.validate import Limits
 from zaqarkit.core.validate import integer as validate_integer
 from zaqarkit.core.validate import message_ttl as validate_message_ttl
 from zaqarkit.core.validate import name as validate_name
-from zaqarkit.core.wire import Call, Request, Response
+from zaqarkit.core.wire import Call, LastCall, Request, Response
 from zaqarkit.core.ws import ws_action, ws_supports
 from zaqarkit.errors import (
     ServerError,
@@ -694,6 +694,11 @@ class Queue:
         self._create_metadata = dict(metadata) if metadata is not None else None
         self._listed = listed
         self.href = listed.href if listed is not None else None
+        # The calls consumers and polling loops repeat, built once for
+        # arguments that repeat (the Api and its limits are inputs too).
+        self._listing: LastCall[Page[models.Message]] = LastCall()
+        self._popping: LastCall[tuple[models.Message, ...]] = LastCall()
+        self._claiming: LastCall[models.Claim] = LastCall()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
@@ -839,10 +844,12 @@ class Queue:
             for record in found:
                 yield Message(self, record)
             return
-        first = self._api.message_list(
+        api = self._api
+        args = (api, api.limits, limit, marker, echo, include_claimed, include_delayed)
+        first = self._listing.get(args) or self._listing.put(args, api.message_list(
             self.name, limit=limit, marker=marker, echo=echo,
             include_claimed=include_claimed, include_delayed=include_delayed,
-        )
+        ))
         self._ready(first)
         # The client's _iterate loop, inlined: one (async) generator less
         # to step through per message.
@@ -859,7 +866,11 @@ class Queue:
 
     def pop(self, count: int = 1) -> list[Message]:
         """Claim and delete up to ``count`` messages in one request."""
-        call = self._api.message_pop(self.name, count)
+        api = self._api
+        args = (api, api.limits, count)
+        call = self._popping.get(args) or self._popping.put(
+            args, api.message_pop(self.name, count)
+        )
         self._ready(call)
         records = self._client._send(call)
         return [Message(self, record) for record in records]
@@ -879,7 +890,11 @@ class Queue:
             get = self._api.claim_get(self.name, id)
             self._ready(get)
             return Claim(self, self._client._send(get))
-        create = self._api.claim_create(self.name, ttl=ttl, grace=grace, limit=limit)
+        api = self._api
+        args = (api, api.limits, ttl, grace, limit)
+        create = self._claiming.get(args) or self._claiming.put(
+            args, api.claim_create(self.name, ttl=ttl, grace=grace, limit=limit)
+        )
         self._ready(create)
         return Claim(self, self._client._send(create))
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from zaqarkit.core.redact import redact_headers, redact_url
@@ -56,19 +56,52 @@ class Context:
 
     endpoint: str
     headers: Headers = ()
+    #: Requests prepared lately, by identity (see ``prepare``).
+    _prepared: dict[int, tuple[Request, Request]] = field(
+        default_factory=dict, init=False, compare=False, hash=False
+    )
 
     def __repr__(self) -> str:
         # A signed URL's signature is one of these headers.
         return f"Context({redact_url(self.endpoint)!r}, {redact_headers(self.headers)!r})"
 
     def prepare(self, request: Request) -> Request:
+        """``request`` with ``url`` and every header filled in.
+
+        A request prepared lately is handed back as it was prepared: the
+        same object, once its builder handed back the same call
+        (:class:`~zaqarkit.core.wire.LastCall`). Only small requests are
+        kept, a few at a time, so no large body outlives its sending.
+
+        >>> from zaqarkit.core.api import ApiV2
+        >>> ctx, call = Context("http://h"), ApiV2().message_list("q")
+        >>> ctx.prepare(call.request) is ctx.prepare(call.request)
+        True
+        """
+        prepared = self._prepared
+        # The kept request itself is compared: an id is only unique while its
+        # object lives, and the memo keeps it alive.
+        hit = prepared.get(id(request))
+        if hit is not None and hit[0] is request:
+            return hit[1]
         url = self.endpoint + request.path
         if request.query:
             url += "?" + encode_query(request.query)
         # Not dataclasses.replace: it introspects the fields every time, and
         # this runs once per request.
-        return Request(
+        ready = Request(
             request.operation, request.method, request.path, request.query,
             self.headers + request.headers, request.body, request.params, url,
             request.version,
         )
+        body = request.body
+        if body is None or len(body) <= _KEPT_BODY:
+            if len(prepared) >= _KEPT_REQUESTS:
+                prepared.clear()
+            prepared[id(request)] = (request, ready)
+        return ready
+
+
+#: How many prepared requests a context keeps, and how large a body may be.
+_KEPT_REQUESTS = 16
+_KEPT_BODY = 1024

@@ -9,6 +9,7 @@ transport turns ``operation`` and ``params`` into a frame).
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -17,7 +18,7 @@ from zaqarkit.core._records import fast_init
 from zaqarkit.core.operations import ApiVersion, Operation
 from zaqarkit.core.redact import redact_data, redact_headers, redact_mapping, redact_url
 
-__all__ = ["Call", "Headers", "Request", "Response"]
+__all__ = ["Call", "Headers", "LastCall", "Request", "Response"]
 
 T = TypeVar("T")
 
@@ -115,3 +116,45 @@ class Call(Generic[T]):
 
     request: Request
     parse: Callable[[Response], T]
+
+
+class LastCall(Generic[T]):
+    """The call a builder made for the last arguments, handed back while the
+    same arguments come again.
+
+    A consumer or a polling loop lists, claims or pops with the same
+    arguments over and over, and a :class:`Call` is immutable: validating and
+    rendering it once is enough. Handing back the same object also lets
+    :meth:`zaqarkit.core.context.Context.prepare` hand back its prepared
+    request. Arguments repeat when they are the same *objects* (``is``), not
+    merely equal ones: ``10``, ``10.0`` and ``True == 1`` are equal, and only
+    some of them pass validation. A ``LastCall`` belongs to one builder of
+    one API object.
+
+    >>> from zaqarkit.core.api import ApiV2
+    >>> api, listing = ApiV2(), LastCall()
+    >>> def build(limit):
+    ...     args = (limit,)
+    ...     return listing.get(args) or listing.put(args, api.message_list("q", limit=limit))
+    >>> build(10) is build(10), build(10) is build(20)
+    (True, False)
+    """
+
+    __slots__ = ("_last",)
+
+    def __init__(self) -> None:
+        # One attribute, replaced whole: a thread never sees the arguments
+        # of one call paired with another's Call.
+        self._last: tuple[tuple[object, ...], Call[T] | None] = ((), None)
+
+    def get(self, args: tuple[object, ...]) -> Call[T] | None:
+        """The call built for ``args`` last time, if they are the same objects."""
+        last, call = self._last
+        if len(args) == len(last) and all(map(operator.is_, args, last)):
+            return call
+        return None
+
+    def put(self, args: tuple[object, ...], call: Call[T]) -> Call[T]:
+        """Remember ``call`` as the one for ``args``; return it."""
+        self._last = (args, call)
+        return call
