@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from zaqarkit.core.operations import POLLING_OPERATIONS
 from zaqarkit.core.redact import redact_headers, redact_url
 from zaqarkit.core.wire import Headers, Request
 
@@ -68,10 +69,11 @@ class Context:
     def prepare(self, request: Request) -> Request:
         """``request`` with ``url`` and every header filled in.
 
-        A request prepared lately is handed back as it was prepared: the
-        same object, once its builder handed back the same call
-        (:class:`~zaqarkit.core.wire.LastCall`). Only small requests are
-        kept, a few at a time, so no large body outlives its sending.
+        A polling request (:data:`~zaqarkit.core.operations.POLLING_OPERATIONS`)
+        prepared lately is handed back as it was prepared when the same
+        object comes again, which it does once its builder handed back the
+        same call (:class:`~zaqarkit.core.wire.LastCall`). A few are kept at
+        a time, and only with small bodies.
 
         >>> from zaqarkit.core.api import ApiV2
         >>> ctx, call = Context("http://h"), ApiV2().message_list("q")
@@ -95,7 +97,7 @@ class Context:
             request.version,
         )
         body = request.body
-        if body is None or len(body) <= _KEPT_BODY:
+        if request.operation in POLLING_OPERATIONS and (body is None or len(body) <= _KEPT_BODY):
             if len(prepared) >= _KEPT_REQUESTS:
                 prepared.clear()
             prepared[id(request)] = (request, ready)
