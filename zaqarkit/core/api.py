@@ -38,7 +38,7 @@ from zaqarkit.core.models import (
 from zaqarkit.core.operations import ApiVersion, Operation
 from zaqarkit.core.render import JSON, http_request
 from zaqarkit.core.wire import Call, Request, Response
-from zaqarkit.errors import ProtocolError, ValidationError
+from zaqarkit.errors import ValidationError
 
 __all__ = ["JSON_PATCH", "RESERVED_METADATA", "ApiV2", "metadata_patch"]
 
@@ -267,15 +267,11 @@ class ApiV2:
 
     def _stats(self, op: Operation, key: str, name: str) -> Call[Stats]:
         def parse(response: Response) -> Stats:
-            if response.status == 404:
-                try:
-                    data = p.decode_json(response, allow_empty=True)
-                except ProtocolError:
-                    data = None
-                if isinstance(data, dict) and isinstance(data.get("messages"), Mapping):
-                    # Zaqar's WebSocket answers 404 with zero stats for a missing
-                    # queue where HTTP answers 200 with the same zeros.
-                    return p.stats(data)
+            data = p.json_or_none(response) if response.status == 404 else None
+            if isinstance(data, dict) and isinstance(data.get("messages"), Mapping):
+                # Zaqar's WebSocket answers 404 with zero stats for a missing
+                # queue where HTTP answers 200 with the same zeros.
+                return p.stats(data)
             p.raise_for_status(response, op)
             return p.stats(p.decode_json(response))
 

@@ -42,6 +42,7 @@ __all__ = [
     "claim_id_from_href",
     "decode_json",
     "expect_object",
+    "json_or_none",
     "raise_for_status",
     "retry_after",
 ]
@@ -64,6 +65,20 @@ def decode_json(response: Response, *, allow_empty: bool = False) -> Any:
         raise ProtocolError(
             f"expected a JSON body in the {response.status} response, got {preview!r}"
         ) from exc
+
+
+def json_or_none(response: Response) -> Any:
+    """The decoded JSON body, or None when there is none or it is not JSON
+    (for answers read only for a hint, never to fail on).
+
+    >>> from zaqarkit.core.wire import Response
+    >>> json_or_none(Response(404, body=b'{"a": 1}')), json_or_none(Response(404, body=b"<p>"))
+    ({'a': 1}, None)
+    """
+    try:
+        return decode_json(response, allow_empty=True)
+    except ProtocolError:
+        return None
 
 
 def retry_after(response: Response) -> float | None:

@@ -823,11 +823,7 @@ class WsConnection:
         op = request.operation
         if op in self._warned or response.status >= 300:
             return
-        try:
-            body = p.decode_json(response, allow_empty=True)
-        except ProtocolError:
-            return
-        reason = ws_incomplete(request, body)
+        reason = ws_incomplete(request, p.json_or_none(response))
         if reason is not None:
             self._warned.add(op)  # once per connection object: a hint, not noise
             self._emit(Log(WARNING, reason))
