@@ -130,6 +130,25 @@ async def test_claim_delete_release_reclaim(client: AsyncClient) -> None:
     assert list(nothing) == []
 
 
+async def test_repeated_polls_get_fresh_answers(client: AsyncClient) -> None:
+    # The same arguments send the request built the first time again: each
+    # send is still a new request, answered from the queue as it is now.
+    queue = client.queue(_name())
+    ids = await queue.post([{"body": n} for n in range(6)])
+    listed = [[m.id async for m in queue.messages(limit=3, echo=True)] for _ in range(2)]
+    assert listed[0] == listed[1] == ids  # every page, oldest first
+    first = await queue.claim(ttl=60, grace=60, limit=2)
+    second = await queue.claim(ttl=60, grace=60, limit=2)
+    assert first.id != second.id
+    # Each claim took messages the other did not (Zaqar's order may vary).
+    claimed = [m.id for m in first] + [m.id for m in second]
+    assert len(claimed) == len(set(claimed)) == 4
+    assert set(claimed) <= set(ids)
+    popped = [m.id for _ in range(2) for m in await queue.pop(1)]
+    assert len(popped) == len(set(popped)) == 2
+    assert set(popped) == set(ids) - set(claimed)
+
+
 async def test_pop(client: AsyncClient) -> None:
     queue = client.queue(_name())
     ids = await queue.post([{"body": "a"}, {"body": "b"}])

@@ -130,6 +130,25 @@ def test_claim_delete_release_reclaim(client: Client) -> None:
     assert list(nothing) == []
 
 
+def test_repeated_polls_get_fresh_answers(client: Client) -> None:
+    # The same arguments send the request built the first time again: each
+    # send is still a new request, answered from the queue as it is now.
+    queue = client.queue(_name())
+    ids = queue.post([{"body": n} for n in range(6)])
+    listed = [[m.id for m in queue.messages(limit=3, echo=True)] for _ in range(2)]
+    assert listed[0] == listed[1] == ids  # every page, oldest first
+    first = queue.claim(ttl=60, grace=60, limit=2)
+    second = queue.claim(ttl=60, grace=60, limit=2)
+    assert first.id != second.id
+    # Each claim took messages the other did not (Zaqar's order may vary).
+    claimed = [m.id for m in first] + [m.id for m in second]
+    assert len(claimed) == len(set(claimed)) == 4
+    assert set(claimed) <= set(ids)
+    popped = [m.id for _ in range(2) for m in queue.pop(1)]
+    assert len(popped) == len(set(popped)) == 2
+    assert set(popped) == set(ids) - set(claimed)
+
+
 def test_pop(client: Client) -> None:
     queue = client.queue(_name())
     ids = queue.post([{"body": "a"}, {"body": "b"}])
