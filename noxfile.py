@@ -1,12 +1,17 @@
 """Every entry point of the project: `nox -s tests`, `lint`, `typing`, `docs`, `demo`,
-`generate`.
+`smoke`, `generate`.
 
-Sessions run on the interpreter nox itself runs on (Python 3.11+, as pyproject.toml
-requires). Real Zaqar, Redis and friends are provisioned by `zaqarkit.testing` into
-their own cached virtualenvs under ~/.cache/zaqarkit, never into these sessions.
+Sessions run on the interpreter nox itself runs on (any of Python 3.11, 3.12, 3.13),
+except `smoke`, which runs on each of the other supported versions (see `OTHER_PYTHONS`).
+Real Zaqar, Redis and friends are provisioned by `zaqarkit.testing` into their own
+cached virtualenvs under ~/.cache/zaqarkit, never into these sessions.
 """
 
 from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
 
 import nox
 
@@ -18,6 +23,47 @@ TEST_DEPS = nox.project.dependency_groups(nox.project.load_toml("pyproject.toml"
 LINT_DEPS = ["ruff>=0.6"]
 DOCS_DEPS = ["mkdocs>=1.6,<2", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26",
              "mkdocs-click>=0.9"]
+
+
+#: The supported Pythons besides the default one CI runs the whole suite on.
+OTHER_PYTHONS = ["3.12", "3.13"]
+#: The real-server slice `smoke` runs: HTTP and WebSocket, sync, asyncio and trio,
+#: the consumer, the harness (every release provisions), Keystone and the legacy Zaqar.
+SMOKE_TESTS = [
+    "tests/unit",
+    "tests/integration/test_harness.py",
+    "tests/integration/_async/test_client.py",
+    "tests/integration/_sync/test_client.py",
+    "tests/integration/_async/test_consumer.py",
+    "tests/integration/_sync/test_websocket.py",
+    "tests/integration/_async/test_auth.py",
+    "tests/integration/_sync/test_legacy.py",
+]
+
+
+def _find_pyenv_pythons() -> None:
+    """nox looks for `pythonX.Y` on PATH. Where one of OTHER_PYTHONS is not there (or only
+    as a pyenv shim, which fails unless `pyenv global` names that version) but pyenv has it
+    installed ($PYENV_ROOT or ~/.pyenv), link it into .nox/pythons and put that folder
+    first on this nox process's PATH: no shims, no `pyenv global`, nothing changed
+    outside this checkout."""
+    pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
+    links = Path(__file__).parent / ".nox" / "pythons"
+    for version in OTHER_PYTHONS:
+        found = shutil.which(f"python{version}")
+        if found is not None and Path(found).parent != pyenv / "shims":
+            continue
+        installed = sorted((pyenv / "versions").glob(f"{version}.*"), reverse=True)
+        if installed:
+            links.mkdir(parents=True, exist_ok=True)
+            link = links / f"python{version}"
+            link.unlink(missing_ok=True)
+            link.symlink_to(installed[0] / "bin" / f"python{version}")
+    if links.is_dir():
+        os.environ["PATH"] = os.pathsep.join([str(links), os.environ.get("PATH", "")])
+
+
+_find_pyenv_pythons()
 
 
 @nox.session(python=False, name="tests-here", default=False)
@@ -41,6 +87,15 @@ def tests(session: nox.Session) -> None:
     # Subprocesses (zaqarkit bench's role processes, Locust) write their own data files.
     session.run("coverage", "combine", "-q")
     session.run("coverage", "report", "--skip-covered", "--show-missing", "--fail-under=80")
+
+
+@nox.session(python=OTHER_PYTHONS, default=False)
+def smoke(session: nox.Session) -> None:
+    """The unit tests, a real-server slice of the integration tests and the demo on
+    Python 3.12 and 3.13 (`nox -s smoke`, or `nox -s smoke-3.13` for one)."""
+    session.install("-e", ".[all,bench]", *TEST_DEPS)
+    session.run("python", "-m", "pytest", *SMOKE_TESTS, *session.posargs)
+    session.run("python", "examples/demo.py")
 
 
 @nox.session

@@ -125,14 +125,16 @@ def test_zaqarkit_bench_command_writes_json(zaqar_server: ZaqarServer, project_i
         [sys.executable, "-m", "zaqarkit", "--os-url", zaqar_server.url, "--ws-url",
          zaqar_server.ws_url, "--os-project-id", project_id, "bench", "--transport",
          "http,async-ws",
-         "--producers", "1", "--consumers", "1", "--time", "2", "--rounds", "2",
-         "--no-progress", "--json", str(out)],
+         "--producers", "1", "--consumers", "1", "--observers", "1", "--time", "2",
+         "--rounds", "2", "--no-progress", "--json", str(out)],
         capture_output=True, text=True, timeout=180, check=False,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "p99 ms" in proc.stdout
+    # The observer lists one page on purpose: no hint about WebSocket listings.
+    assert "stop after one page" not in proc.stderr
     doc = json.loads(out.read_text())
-    _check_report(doc, ["http", "async-ws"], {"producer": 1, "consumer": 1})
+    _check_report(doc, ["http", "async-ws"], {"producer": 1, "consumer": 1, "observer": 1})
     assert doc["config"]["rounds"] == 2
     for r in doc["roles"]:
         assert not math.isclose(r["wall_s"], 0.0)

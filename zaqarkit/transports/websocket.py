@@ -301,7 +301,7 @@ class _Driver:
                     if stream is not None:
                         stream._end(out.error)
             elif isinstance(out, Log):
-                logger.log(out.level, "%s (%s)", out.message, self.url)
+                logging.getLogger(out.logger).log(out.level, "%s (%s)", out.message, self.url)
             else:
                 work.append(out)
         return work
