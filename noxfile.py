@@ -1,5 +1,5 @@
 """Every entry point of the project: `nox -s tests`, `lint`, `typing`, `docs`, `demo`,
-`smoke`, `generate`.
+`smoke`, `conformance`, `generate`.
 
 Sessions run on the interpreter nox itself runs on (any of Python 3.11, 3.12, 3.13),
 except `smoke`, which runs on each of the other supported versions (see `OTHER_PYTHONS`).
@@ -96,6 +96,15 @@ def smoke(session: nox.Session) -> None:
     session.install("-e", ".[all,bench]", *TEST_DEPS)
     session.run("python", "-m", "pytest", *SMOKE_TESTS, *session.posargs)
     session.run("python", "examples/demo.py")
+
+
+@nox.session(default=False)
+def conformance(session: nox.Session) -> None:
+    """The Autobahn|Testsuite fuzzing server's client cases against each WebSocket backend
+    and websockets' own client (scripts/conformance.py). The fuzzing server runs on Python
+    2.7, found on PATH or under pyenv; the README's commands never need it."""
+    session.install("-e", ".[websockets]")
+    session.run("python", "scripts/conformance.py", *session.posargs)
 
 
 @nox.session
