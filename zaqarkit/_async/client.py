@@ -102,7 +102,7 @@ class AsyncClient(AsyncClosing):
     ``insecure``, ``cacert``, ``limits`` (the server's limits, used to validate
     input before sending).
 
-    Network options (HTTP; see the README's "Network options"): ``trust_env``
+    Network options (HTTP; see the network options guide, docs/guides/network.md): ``trust_env``
     (default True: ``HTTP_PROXY``/``HTTPS_PROXY``/``ALL_PROXY``/``NO_PROXY``
     are honoured, as by httpx), ``proxy`` (a proxy URL for every request),
     ``cert`` (a client certificate: a PEM file with its key, or a
