@@ -1,5 +1,5 @@
 """A harness killed with SIGKILL leaves its servers behind; the next harness
-reaps them (zaqarkit.testing._servers.reap_orphans). Real processes, no server."""
+reaps them (zaqarkit.testing._processes.reap_orphans). Real processes, no server."""
 
 from __future__ import annotations
 
@@ -13,18 +13,18 @@ from pathlib import Path
 
 import pytest
 
-from zaqarkit.testing import _servers
+from zaqarkit.testing import _processes
 
 pytestmark = pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs Linux /proc")
 
-#: A stand-in harness: starts a long "server" through _Process, prints its
+#: A stand-in harness: starts a long "server" through Process, prints its
 #: pid, then waits to be killed.
 HARNESS = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from zaqarkit.testing._servers import _Process
-    proc = _Process("fake-server", [sys.executable, "-c", "import time; time.sleep(300)"],
+    from zaqarkit.testing._processes import Process
+    proc = Process("fake-server", [sys.executable, "-c", "import time; time.sleep(300)"],
                     Path(sys.argv[1]) / "fake.log", Path(sys.argv[1]))
     proc.start()
     print(proc.pid, flush=True)
@@ -55,13 +55,13 @@ def test_servers_of_a_killed_harness_are_reaped(
         server_pid = int(harness.stdout.readline())
         records = list((tmp_path / "cache" / "running").glob("*.json"))
         assert [r.name for r in records] == [f"{server_pid}.json"]
-        assert _servers.reap_orphans() == []  # its owner is alive: left alone
-        assert _servers._group_pids(server_pid) == [server_pid]
+        assert _processes.reap_orphans() == []  # its owner is alive: left alone
+        assert _processes.group_pids(server_pid) == [server_pid]
         harness.send_signal(signal.SIGKILL)
         harness.wait(timeout=30)
-        assert _servers._group_pids(server_pid) == [server_pid]  # the leak
-        assert _servers.reap_orphans() == ["fake-server"]
-        assert _wait_until(lambda: not _servers._group_pids(server_pid))
+        assert _processes.group_pids(server_pid) == [server_pid]  # the leak
+        assert _processes.reap_orphans() == ["fake-server"]
+        assert _wait_until(lambda: not _processes.group_pids(server_pid))
         assert list((tmp_path / "cache" / "running").glob("*.json")) == []
     finally:
         harness.kill()

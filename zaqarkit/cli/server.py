@@ -25,7 +25,7 @@ import click
 
 from zaqarkit.cli._output import Output, output_options
 from zaqarkit.cli.main import CliError
-from zaqarkit.testing._servers import _pid_alive as _alive
+from zaqarkit.testing._processes import pid_alive
 
 __all__ = ["server", "state_dir"]
 
@@ -57,8 +57,8 @@ def _is_supervisor(pid: int) -> bool:
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
-        return _alive(pid)
-    return _SUPERVISOR.encode() in cmdline and _alive(pid)
+        return pid_alive(pid)
+    return _SUPERVISOR.encode() in cmdline and pid_alive(pid)
 
 
 def _read_state() -> dict[str, Any] | None:
@@ -148,7 +148,7 @@ def _stop(supervisor: int, pids: list[int], grace: float = 60.0) -> list[int]:
     if _is_supervisor(supervisor):
         with contextlib.suppress(ProcessLookupError):
             os.kill(supervisor, signal.SIGKILL)
-    killed = [pid for pid in pids if _alive(pid)]
+    killed = [pid for pid in pids if pid_alive(pid)]
     for pid in killed:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)

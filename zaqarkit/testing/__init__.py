@@ -40,17 +40,18 @@ from ._keystone import (
     KeystoneZaqarServer,
     ensure_keystone_env,
 )
+from ._probe import HttpResult
+from ._processes import cache_root
 from ._provision import (
     CURRENT,
     LEGACY,
     RELEASES,
     Release,
     ServerEnv,
-    cache_root,
     ensure_server_env,
     server_python,
 )
-from ._servers import HttpResult, ServerStartError, ZaqarServer
+from ._servers import ServerStartError, ZaqarServer
 
 __all__ = [
     "CURRENT",

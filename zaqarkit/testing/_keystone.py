@@ -30,20 +30,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ._probe import HOST, HttpResult, free_port, http_request
+from ._processes import Process, WorkdirLifecycle, tail
 from ._provision import Release, ServerEnv, ensure_server_env
-from ._servers import (
-    _GUNICORN_CONF,
-    _HOST,
-    HttpResult,
-    ServerStartError,
-    ZaqarServer,
-    _free_port,
-    _http,
-    _ini,
-    _Process,
-    _tail,
-    _WorkdirLifecycle,
-)
+from ._servers import ServerStartError, ZaqarServer
+from ._templates import GUNICORN_CONF, ini
 
 __all__ = [
     "KEYSTONE",
@@ -154,7 +145,7 @@ application = initialize_public_application()
 REGION = "RegionOne"
 
 
-class KeystoneServer(_WorkdirLifecycle):
+class KeystoneServer(WorkdirLifecycle):
     """A real Keystone 30 (identity v3, SQLite, fernet) on a free loopback port.
 
     On start it runs ``keystone-manage db_sync``, ``fernet_setup``,
@@ -196,7 +187,7 @@ class KeystoneServer(_WorkdirLifecycle):
         self.env: ServerEnv | None = None
         self.workdir: Path | None = None
         self.port = 0
-        self._proc: _Process | None = None
+        self._proc: Process | None = None
         self._atexit: Callable[[], None] | None = None
         self._started = False
         self._admin: KeystoneUser | None = None
@@ -213,7 +204,7 @@ class KeystoneServer(_WorkdirLifecycle):
     def url(self) -> str:
         """Root URL, e.g. ``http://127.0.0.1:40123``."""
         self._require_started()
-        return f"http://{_HOST}:{self.port}"
+        return f"http://{HOST}:{self.port}"
 
     @property
     def auth_url(self) -> str:
@@ -267,7 +258,7 @@ class KeystoneServer(_WorkdirLifecycle):
         """
         hdrs = dict(headers or {})
         hdrs["X-Auth-Token"] = token if token is not None else self.token(self.admin)
-        return _http(self.auth_url, method, path, body=body, headers=hdrs)
+        return http_request(self.auth_url, method, path, body=body, headers=hdrs)
 
     def token(self, user: KeystoneUser | None = None) -> str:
         """A new project-scoped token for ``user`` (default: admin)."""
@@ -281,7 +272,7 @@ class KeystoneServer(_WorkdirLifecycle):
 
             ks.revoke(ks.token(ks.demo))
         """
-        r = _http(
+        r = http_request(
             self.auth_url,
             "DELETE",
             "/auth/tokens",
@@ -340,7 +331,7 @@ class KeystoneServer(_WorkdirLifecycle):
         self.env = ensure_keystone_env(self.release, cache_dir=self._cache_dir)
         self._open_workdir("zaqarkit-keystone-")
         try:
-            self.port = _free_port()
+            self.port = free_port()
             self._write_configs()
             # Each keystone-manage run spends ~2 s importing Keystone: run the
             # independent steps side by side, and bootstrap while gunicorn boots.
@@ -384,13 +375,13 @@ class KeystoneServer(_WorkdirLifecycle):
             # about 0.3 s per authentication on a small machine.
             "identity": {"password_hash_rounds": "4"},
         }
-        self._path("keystone.conf").write_text(_ini(conf))
+        self._path("keystone.conf").write_text(ini(conf))
         self._path("zaqarkit_keystone_wsgi.py").write_text(
             _KEYSTONE_WSGI.format(config=str(self._path("keystone.conf")))
         )
         self._path("gunicorn.conf.py").write_text(
-            _GUNICORN_CONF.format(
-                bind=f"{_HOST}:{self.port}",
+            GUNICORN_CONF.format(
+                bind=f"{HOST}:{self.port}",
                 threads=self.gunicorn_threads,
                 pythonpath=str(self.workdir),
             )
@@ -403,7 +394,7 @@ class KeystoneServer(_WorkdirLifecycle):
                   str(self._path("keystone.conf"))]  # fmt: skip
         owner = ["--keystone-user", getpass.getuser(),
                  "--keystone-group", grp.getgrgid(os.getgid()).gr_name]  # fmt: skip
-        public = f"http://{_HOST}:{self.port}/v3"
+        public = f"http://{HOST}:{self.port}/v3"
         extra = {
             "fernet_setup": owner,
             "credential_setup": owner,
@@ -437,7 +428,7 @@ class KeystoneServer(_WorkdirLifecycle):
                 if code != 0:
                     raise ServerStartError(
                         f"keystone-manage {name} failed with exit code {code}\n"
-                        f"--- {log} ---\n{_tail(log)}"
+                        f"--- {log} ---\n{tail(log)}"
                     )
         finally:
             for _, _, popen in running:
@@ -447,7 +438,7 @@ class KeystoneServer(_WorkdirLifecycle):
 
     def _spawn(self) -> None:
         assert self.env is not None
-        proc = _Process(
+        proc = Process(
             "keystone",
             [str(self.env.gunicorn), "--config", str(self._path("gunicorn.conf.py")),
              "zaqarkit_keystone_wsgi:application"],
@@ -467,17 +458,18 @@ class KeystoneServer(_WorkdirLifecycle):
             if code is not None:
                 raise ServerStartError(
                     f"Keystone exited with code {code} during startup\n"
-                    f"--- {proc.log} ---\n{_tail(proc.log)}"
+                    f"--- {proc.log} ---\n{tail(proc.log)}"
                 )
             try:
-                if _http(f"http://{_HOST}:{self.port}", "GET", "/v3", timeout=5.0).status == 200:
+                answer = http_request(f"http://{HOST}:{self.port}", "GET", "/v3", timeout=5.0)
+                if answer.status == 200:
                     return
             except (OSError, http.client.HTTPException):
                 pass
             if time.monotonic() > deadline:
                 raise ServerStartError(
                     f"Keystone not ready after {self.startup_timeout:.0f} s\n"
-                    f"--- {proc.log} ---\n{_tail(proc.log)}"
+                    f"--- {proc.log} ---\n{tail(proc.log)}"
                 )
             time.sleep(delay)
             delay = min(delay * 1.5, 0.5)
@@ -500,13 +492,13 @@ class KeystoneServer(_WorkdirLifecycle):
                 else {"project": {"name": user.project_name, "domain": {"id": user.domain_id}}},
             }
         }
-        r = _http(self.auth_url, "POST", "/auth/tokens", body=body)
+        r = http_request(self.auth_url, "POST", "/auth/tokens", body=body)
         if r.status != 201:
             raise RuntimeError(f"Keystone refused a token for {user.username}: {r.status}")
         return r.headers["x-subject-token"]
 
     def _api(self, method: str, path: str, body: Any, token: str) -> Any:
-        r = _http(self.auth_url, method, path, body=body, headers={"X-Auth-Token": token})
+        r = http_request(self.auth_url, method, path, body=body, headers={"X-Auth-Token": token})
         if r.status not in (200, 201, 204):
             raise ServerStartError(
                 f"Keystone {method} /v3{path} failed: {r.status} {r.body[:500]!r}"

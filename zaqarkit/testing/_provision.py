@@ -26,6 +26,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ._processes import cache_root, tail
+
 __all__ = [
     "cache_root",
     "CURRENT",
@@ -144,16 +146,6 @@ def get_release(release: str | Release) -> Release:
         raise ValueError(f"unknown Zaqar release {release!r} (known: {known})") from None
 
 
-def cache_root() -> Path:
-    """Where server virtualenvs live: ``$ZAQARKIT_CACHE_DIR`` or ``~/.cache/zaqarkit/servers``."""
-    env = os.environ.get("ZAQARKIT_CACHE_DIR")
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "zaqarkit" / "servers"
-
-
 @dataclass(frozen=True)
 class ServerEnv:
     """A provisioned virtualenv: paths to its interpreter and tools."""
@@ -201,19 +193,10 @@ def _run(cmd: list[str], log: Path) -> None:
         out.flush()
         proc = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, check=False)
     if proc.returncode != 0:
-        tail = _tail(log)
         raise RuntimeError(
             f"command failed with exit code {proc.returncode}: {' '.join(cmd)}\n"
-            f"--- last lines of {log} ---\n{tail}"
+            f"--- last lines of {log} ---\n{tail(log, 40)}"
         )
-
-
-def _tail(path: Path, lines: int = 40) -> str:
-    try:
-        data = path.read_text(errors="replace").splitlines()
-    except OSError as exc:
-        return f"<cannot read {path}: {exc}>"
-    return "\n".join(data[-lines:])
 
 
 def _python_version(python: str) -> str | None:
