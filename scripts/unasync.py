@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PAIRS = (
     (ROOT / "zaqarkit" / "_async", ROOT / "zaqarkit" / "_sync"),
     (ROOT / "zaqarkit" / "bench" / "_async", ROOT / "zaqarkit" / "bench" / "_sync"),
+    (ROOT / "zaqarkit" / "transports" / "_async", ROOT / "zaqarkit" / "transports" / "_sync"),
     (ROOT / "tests" / "integration" / "_async", ROOT / "tests" / "integration" / "_sync"),
 )
 
@@ -47,6 +48,8 @@ RENAMES: dict[str, str] = {
     "AsyncClosing": "Closing",
     "AsyncIterator": "Iterator",
     "AsyncWebSocketTransport": "WebSocketTransport",
+    "AsyncDeadlineStream": "DeadlineStream",
+    "AsyncDeadlineBackend": "DeadlineBackend",
     "AsyncProducer": "Producer",
     "AsyncConsumer": "Consumer",
     "AsyncDelivery": "Delivery",
