@@ -22,6 +22,7 @@ from zaqarkit._observe import RequestEvent, ResponseEvent
 from zaqarkit._sync.client import Claim, Client, Flavor, Message, Pool, Queue, Subscription
 from zaqarkit._sync.consumer import Consumer, Delivery
 from zaqarkit._sync.producer import Producer
+from zaqarkit._version import __version__
 from zaqarkit.core.retry import RetryPolicy
 from zaqarkit.core.timeouts import Timeout
 from zaqarkit.core.validate import Limits
@@ -29,8 +30,6 @@ from zaqarkit.core.ws import Notification
 from zaqarkit.core.wsconn import PushGap
 from zaqarkit.errors import *  # noqa: F403
 from zaqarkit.errors import __all__ as _error_names
-
-__version__ = "0.1.0"
 
 __all__ = [
     "AsyncClaim",

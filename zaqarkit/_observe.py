@@ -37,6 +37,7 @@ from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from zaqarkit._version import __version__
 from zaqarkit.core.operations import Operation
 from zaqarkit.core.wire import Request, Response
 from zaqarkit.errors import UnsupportedOperation, ValidationError
@@ -223,8 +224,6 @@ def _tracer(tracing: Any) -> Any:
         raise UnsupportedOperation(
             "tracing= needs OpenTelemetry: pip install 'zaqarkit[otel]'"
         ) from None
-    from zaqarkit import __version__
-
     if tracing is True:
         return trace.get_tracer("zaqarkit", __version__)
     if not hasattr(tracing, "get_tracer"):
