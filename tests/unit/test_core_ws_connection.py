@@ -563,6 +563,15 @@ def test_random_interleavings_answer_every_request_exactly_once(
 # -- listings and metadata: partial over WebSocket, said once ---------------------------
 
 
+@pytest.fixture(autouse=True)
+def _fresh_process_hints(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test as in a fresh process: the incompleteness hints are given
+    once per process, and earlier tests (doctests, clients) gave some."""
+    from zaqarkit.core import wsconn
+
+    monkeypatch.setattr(wsconn, "_HINTED", set())
+
+
 def test_full_message_page_warns_once_that_the_listing_may_go_on() -> None:
     rig = open_rig()
     warnings = []
@@ -576,12 +585,9 @@ def test_full_message_page_warns_once_that_the_listing_may_go_on() -> None:
     assert "http_url" in warnings[0].message
 
 
-def test_queue_metadata_over_websocket_warns_once_per_process(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_queue_metadata_over_websocket_warns_once_per_process() -> None:
     from zaqarkit.core import wsconn
 
-    monkeypatch.setattr(wsconn, "_HINTED", set())  # as in a fresh process
     warned = []
     for _ in range(2):  # two clients (a benchmark makes hundreds), two requests each
         rig = open_rig()
