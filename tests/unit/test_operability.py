@@ -4,6 +4,7 @@ structural redaction and hook validation; no server (MockTransport)."""
 from __future__ import annotations
 
 import builtins
+import json
 import logging
 import socket
 from typing import Any
@@ -206,6 +207,35 @@ def test_reprs_mask_credentials_and_nothing_else() -> None:
     assert "s3cr3t" not in repr(response)
     assert "/v2/queues/p" in repr(response)
     assert redact_url("http://h:1/p@x") == "http://h:1/p@x"  # '@' in the path is no userinfo
+
+
+def test_pool_uris_are_masked_in_requests_responses_and_hook_events() -> None:
+    from zaqarkit.core.api import ApiV2
+
+    secret_uri = "redis://:s3cr3t@10.0.0.5:6379/1"
+    create = ApiV2().pool_create("pool1", secret_uri, 100).request
+    assert b"s3cr3t" in create.body  # sent as given...
+    assert "s3cr3t" not in repr(create)  # ...never shown
+    assert "redis://***@10.0.0.5:6379/1" in repr(create)
+    seen: list[str] = []
+    answer = {"name": "pool1", "uri": secret_uri, "weight": 100, "group": None}
+
+    def handler(request: Request) -> Response:
+        return Response(200, {"content-type": "application/json"},
+                        json.dumps(answer).encode())
+
+    hooks = {"request": [lambda event: seen.append(repr(event))],
+             "response": [lambda event: seen.append(repr(event))]}
+    cli = Client(URL, project_id="p", transport=MockTransport(handler), event_hooks=hooks)
+    pool = cli.pool("pool1", auto_create=False).get()
+    assert pool.uri == secret_uri  # the caller still gets the real URI
+    assert "s3cr3t" not in repr(pool)
+    request_event, response_event = seen
+    assert "s3cr3t" not in request_event + response_event
+    assert "redis://***@10.0.0.5:6379/1" in response_event
+    # An e-mail address in a message body is no URL: left alone.
+    post = ApiV2().message_post("q", [{"body": {"mail": "a@b.example"}, "ttl": 60}]).request
+    assert "a@b.example" in repr(post)
 
 
 def test_debug_line_for_a_request_without_response(caplog: pytest.LogCaptureFixture) -> None:

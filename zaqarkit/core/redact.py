@@ -15,6 +15,7 @@ one-character password cannot turn ``http://`` into ``htt***://``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -24,6 +25,7 @@ __all__ = [
     "SECRET_HEADERS",
     "is_secret_field",
     "is_secret_header",
+    "redact_body",
     "redact_data",
     "redact_headers",
     "redact_mapping",
@@ -95,12 +97,40 @@ def redact_mapping(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def redact_data(value: Any) -> Any:
-    """``value`` with secret fields of any nested mapping masked (lists walked too)."""
+    """``value`` with secret fields of any nested mapping masked (lists walked
+    too), and the userinfo of URLs in its strings.
+
+    >>> redact_data([{"uri": "redis://:secret@h:6379", "weight": 100}])
+    [{'uri': 'redis://***@h:6379', 'weight': 100}]
+    """
     if isinstance(value, Mapping):
         return redact_mapping(value)
     if isinstance(value, (list, tuple)):
         return type(value)(redact_data(item) for item in value)
+    if isinstance(value, str) and "://" in value:
+        return redact_url(value)
     return value
+
+
+#: A URL's scheme and userinfo, up to the '@' that ends it: the userinfo holds
+#: no '/', '?', '#' or '@' (RFC 3986), nor a quote or a space, which end a
+#: URL written inside JSON or text.
+_USERINFO = re.compile(rb"([A-Za-z][A-Za-z0-9+.-]*://)[^/?#@\"'\s]*@")
+
+
+def redact_body(body: bytes | None) -> bytes | None:
+    """``body`` with the userinfo of every URL in it masked: a pool's ``uri``
+    carries its store's password (``redis://:secret@host``), in the request
+    that registers the pool and in the answers that list it.
+
+    >>> redact_body(b'{"uri": "redis://:secret@h:6379", "weight": 100}')
+    b'{"uri": "redis://***@h:6379", "weight": 100}'
+    >>> redact_body(b'{"body": {"mail": "a@b.example"}}')
+    b'{"body": {"mail": "a@b.example"}}'
+    """
+    if body is None or b"@" not in body:
+        return body
+    return _USERINFO.sub(rb"\1***@", body)
 
 
 def redact_url(url: str) -> str:

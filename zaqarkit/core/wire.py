@@ -16,7 +16,13 @@ from typing import Any, Generic, TypeVar
 
 from zaqarkit.core._records import fast_init
 from zaqarkit.core.operations import ApiVersion, Operation
-from zaqarkit.core.redact import redact_data, redact_headers, redact_mapping, redact_url
+from zaqarkit.core.redact import (
+    redact_body,
+    redact_data,
+    redact_headers,
+    redact_mapping,
+    redact_url,
+)
 
 __all__ = ["Call", "Headers", "LastCall", "Request", "Response"]
 
@@ -65,7 +71,7 @@ headers=(('X-Auth-Token', '***'),), body=None, params={}, url='')
         return (
             f"Request(operation={self.operation.value!r}, method={self.method!r}, "
             f"path={self.path!r}, query={self.query!r}, "
-            f"headers={redact_headers(self.headers)!r}, body={self.body!r}, "
+            f"headers={redact_headers(self.headers)!r}, body={redact_body(self.body)!r}, "
             f"params={redact_mapping(self.params)!r}, url={redact_url(self.url)!r})"
         )
 
@@ -97,7 +103,8 @@ class Response:
     def __repr__(self) -> str:
         data = "" if self.data is None else f", data={redact_data(self.data)!r}"
         headers = dict(redact_headers(self.headers.items()))
-        return f"Response(status={self.status!r}, headers={headers!r}, body={self.body!r}{data})"
+        body = redact_body(self.body)
+        return f"Response(status={self.status!r}, headers={headers!r}, body={body!r}{data})"
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
