@@ -157,9 +157,9 @@ def test_bad_options_fail_before_anything_is_sent(tmp_path: Path) -> None:
         with pytest.raises(ValidationError) as info:
             run(cfg)
         assert info.value.field == field, (kw, info.value)
-    proc = subprocess.run([sys.executable, "-m", "zaqarkit.bench", "--url", "http://127.0.0.1:1",
-                           "--transport", "http,nope"], capture_output=True, text=True,
-                          timeout=60, check=False)
+    proc = subprocess.run([sys.executable, "-m", "zaqarkit", "bench", "--url",
+                           "http://127.0.0.1:1", "--transport", "http,nope"],
+                          capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 2
     assert "transport" in proc.stderr
 
