@@ -35,6 +35,7 @@ by itself for this transport) and queue priorities (``x-max-priority``).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
 import json
@@ -49,8 +50,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 try:
-    from kombu.transport import TRANSPORT_ALIASES
-    from kombu.transport import virtual
+    from kombu.transport import TRANSPORT_ALIASES, virtual
 except ImportError:  # pragma: no cover - exercised in a subprocess without kombu
     # One line, no chained "No module named 'kombu'" traceback: the fix is the extra.
     raise ImportError(
@@ -166,13 +166,16 @@ class _Got:
             self.nack()  # the claim would otherwise linger until it expires
 
     def nack(self) -> None:
-        try:
+        with contextlib.suppress(NotFound):  # expired: its message is free again anyway
             self.queue.claim(id=self.claim_id).delete()
-        except NotFound:
-            pass  # expired: its message is free again anyway
 
 
-class Channel(virtual.Channel):  # type: ignore[misc]
+# kombu's virtual classes are only partly annotated: subclass them as Any.
+_VirtualChannel: Any = virtual.Channel
+_VirtualTransport: Any = virtual.Transport
+
+
+class Channel(_VirtualChannel):  # type: ignore[misc]
     """A kombu virtual channel on one :class:`zaqarkit.Client` (shared by the
     connection's channels). Each queue it consumes is read by a
     :class:`zaqarkit.Consumer` (claims, renewals, batched acks)."""
@@ -303,6 +306,9 @@ class Channel(virtual.Channel):  # type: ignore[misc]
             renew_every=options["renew_every"],
             poll_initial=min(0.1, options["claim_poll_max"]),
             poll_max=options["claim_poll_max"],
+            # Over WebSocket a post wakes the consumer at once, but a released
+            # claim sends no notification: poll as often as over HTTP.
+            push_poll=options["claim_poll_max"],
             # kombu settles on this thread, after close has restored
             # (released) what is unacknowledged: nothing to wait for.
             drain_timeout=0.0,
@@ -395,7 +401,7 @@ class Channel(virtual.Channel):  # type: ignore[misc]
                     log.warning("closing the consumer of %r failed: %s", queue, error)
 
 
-class Transport(virtual.Transport):  # type: ignore[misc]
+class Transport(_VirtualTransport):  # type: ignore[misc]
     """kombu's entry point: ``broker_transport = "zaqarkit.kombu:Transport"``,
     or ``zaqar://`` / ``zaqar+ws://`` URLs after :func:`register`.
 
