@@ -16,8 +16,9 @@ says more):
   body, with the message's ``expiration`` as its ttl (at least 60 s) or the
   ``message_ttl`` option;
 * a consumed queue is read by zaqarkit's own :class:`~zaqarkit.Consumer`:
-  claims of up to the channel's prefetch count, each renewed while a message
-  of it is unacknowledged (so a task running longer than the claim ttl is
+  claims of up to the channel's prefetch count (and as many again claimed
+  ahead, ``claim_ahead``), each renewed while a message of it is
+  unacknowledged (so a task running longer than the claim ttl is
   not handed to another worker), acks batched into delete-many with the claim
   id; ``basic_reject(requeue=True)`` and channel close release the claim
   (Zaqar releases whole claims), a worker that dies leaves its claims to
@@ -88,6 +89,7 @@ TRANSPORT_OPTIONS: dict[str, Any] = {
     "renew_every": None,
     "claim_batch": 10,
     "claim_poll_max": 1.0,
+    "claim_ahead": None,
     "message_ttl": None,
     "queue_name_prefix": "",
 }
@@ -297,11 +299,15 @@ class Channel(_VirtualChannel):  # type: ignore[misc]
     def _start_consumer(self, queue: str) -> Consumer:
         options = self.options
         prefetch = self.qos.prefetch_count or 2 * options["claim_batch"]
+        # Claimed beyond what kombu may hold unacknowledged, so the next
+        # claim overlaps the work instead of waiting for the last ack
+        # (default: as many again). 0 for long tasks: a worker then holds
+        # nothing another idle worker could be running.
+        ahead = prefetch if options["claim_ahead"] is None else int(options["claim_ahead"])
         limit = self.client._api.limits.max_messages_per_claim_or_pop
         consumer = self.zaqar_queue(queue).consumer(
             batch=max(1, min(options["claim_batch"], prefetch, limit)),
-            # The claims hold no more than kombu may have unacknowledged.
-            max_in_flight=prefetch,
+            max_in_flight=prefetch + max(0, ahead),
             ttl=options["claim_ttl"], grace=options["claim_grace"],
             renew_every=options["renew_every"],
             poll_initial=min(0.1, options["claim_poll_max"]),
@@ -312,6 +318,9 @@ class Channel(_VirtualChannel):  # type: ignore[misc]
             # kombu settles on this thread, after close has restored
             # (released) what is unacknowledged: nothing to wait for.
             drain_timeout=0.0,
+            # The next claim may wait for these deletes (max_in_flight): send
+            # them at once; those queued meanwhile still share a delete-many.
+            ack_linger=0.0,
         )
         consumer.__enter__()
         log.debug("consuming %r from Zaqar queue %r", queue, self.zaqar_queue(queue).name)
@@ -325,7 +334,11 @@ class Channel(_VirtualChannel):  # type: ignore[misc]
     def _get(self, queue: str, timeout: float | None = None) -> dict[str, Any]:
         consumer = self._runtimes.get(queue)
         if consumer is not None and not consumer.stopping:
-            delivery = consumer.next_delivery(timeout=0)
+            # One queue: wait here for the next claim to come back rather
+            # than in kombu's sleep between empty rounds, which a delivery
+            # cannot cut short. Several: never hold up the others.
+            wait = self.connection.polling_interval if len(self._active_queues) == 1 else 0
+            delivery = consumer.next_delivery(timeout=wait)
             if delivery is None:
                 raise Empty()
             if self._no_ack.get(queue):
