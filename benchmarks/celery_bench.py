@@ -150,8 +150,9 @@ def _run(name: str, server: Any, tasks: int, workdir: Path) -> dict[str, Any]:
 
 
 def _table(rows: list[dict[str, Any]]) -> str:
-    base = {r["name"].rsplit("-", 1)[-1]: r["rate"] for r in rows if r["name"].startswith("c")
-            and r["name"].startswith("consume")}
+    # consume() at concurrency 1 and 2, keyed "1" and "2".
+    base = {r["name"].rsplit("-", 1)[-1]: r["rate"] for r in rows
+            if r["name"].startswith("consume")}
     lines = ["| contender | tasks | seconds | tasks/s | vs consume() at the same concurrency |",
              "|---|---:|---:|---:|---:|"]
     for row in rows:
@@ -191,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in CONTENDERS:
             rows.append(_run(name, server, args.tasks, Path(tmp)))
             print(f"{name}: {rows[-1]['rate']:,.0f} tasks/s", flush=True)
-        release = server.release if hasattr(server, "release") else "zaqar"
+        release = getattr(server.release, "name", "zaqar")
     took = time.monotonic() - started
     section = "\n".join([
         BEGIN,

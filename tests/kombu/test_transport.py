@@ -259,3 +259,28 @@ def test_import_without_kombu_is_one_line_hint(tmp_path: Path) -> None:
     # No chained "No module named 'kombu'" traceback before it.
     assert "No module named" not in result.stderr
     assert "During handling" not in result.stderr
+
+
+def test_conf_option_reaches_the_client(zaqar_server: Any, zaqar: Client) -> None:
+    # python-zaqarclient's conf dict, as Client takes it: the project comes from it.
+    conf = {"auth_opts": {"backend": "noauth",
+                          "options": {"os_project_id": zaqar.project_id}}}
+    url = str(zaqar_server.url).replace("http://", "zaqar://")
+    with kombu.Connection(url, transport_options={"conf": conf}) as conn:
+        queue = conn.SimpleQueue("from-conf")
+        queue.put({"n": 1})
+        assert zaqar.queue("from-conf").stats().free == 1
+        queue.close()
+
+
+def test_transport_options_are_split_and_checked(caplog: pytest.LogCaptureFixture) -> None:
+    from zaqarkit.kombu import _split_options
+
+    own, client = _split_options({"visibility_timeout": 300, "project_id": "p", "roles": ["a"],
+                                  "polling_interval": 0.2, "claim_batch": 5, "colour": "red"})
+    # Celery's name for the claim ttl on Redis and SQS is accepted.
+    assert (own["claim_ttl"], own["claim_batch"]) == (300, 5)
+    assert client == {"project_id": "p", "roles": ["a"]}
+    assert "unknown broker_transport_options key 'colour'" in caplog.text
+    with pytest.raises(ValueError, match="claim_ttl must be at least 60"):
+        _split_options({"claim_ttl": 30})
