@@ -13,10 +13,12 @@ before it starts, so publishing is not measured), in a process of its own:
 Both sides acknowledge after the work (Celery with ``task_acks_late``), claim
 with the same ttl, and do the same work per message: append the current
 time to a file. The rate is ``(tasks - 1) / (last - first)`` over those
-timestamps, so start-up is not counted.
+timestamps, so start-up is not counted. ``--rounds`` rounds run the
+contenders in turn (each round in a rotated order, so none always goes
+first); the table gives the median rate and the range.
 
-    python -m benchmarks.celery_bench                  # 1,000 tasks each, ~1.5 min
-    python -m benchmarks.celery_bench --tasks 300      # quicker
+    python -m benchmarks.celery_bench                  # 3 rounds of 1,000 tasks, ~2 min
+    python -m benchmarks.celery_bench --tasks 300 --rounds 1   # quicker
     python -m benchmarks.celery_bench --update-results # also into benchmarks/RESULTS.md
 
 ``--update-results`` replaces the "Celery on zaqarkit.kombu" section at the
@@ -30,6 +32,7 @@ import argparse
 import os
 import platform
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -98,14 +101,14 @@ def _count(path: Path) -> int:
     return len(path.read_text().split()) if path.exists() else 0
 
 
-def _run(name: str, server: Any, tasks: int, workdir: Path) -> dict[str, Any]:
+def _run(name: str, server: Any, tasks: int, workdir: Path, round_: int) -> float:
     from celery import Celery
 
     from zaqarkit import Client
 
     project = "bench"
-    queue = f"bench-{name}"
-    log = workdir / f"{name}.log"
+    queue = f"bench-{name}-{round_}"
+    log = workdir / f"{name}-{round_}.log"
     broker = server.url.replace("http://", "zaqar://")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "ZK_BENCH_BROKER": broker,
            "ZK_BENCH_PROJECT": project, "ZK_BENCH_QUEUE": queue, "ZK_BENCH_LOG": str(log)}
@@ -144,22 +147,20 @@ def _run(name: str, server: Any, tasks: int, workdir: Path) -> dict[str, Any]:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(30)
     stamps = sorted(float(t) for t in log.read_text().split())
-    elapsed = stamps[-1] - stamps[0]
-    return {"name": name, "tasks": len(stamps), "seconds": elapsed,
-            "rate": (len(stamps) - 1) / elapsed if elapsed > 0 else float("inf")}
+    if len(stamps) != tasks:
+        raise RuntimeError(f"{name}: {len(stamps)} runs for {tasks} tasks")
+    return (len(stamps) - 1) / (stamps[-1] - stamps[0])
 
 
-def _table(rows: list[dict[str, Any]]) -> str:
-    # consume() at concurrency 1 and 2, keyed "1" and "2".
-    base = {r["name"].rsplit("-", 1)[-1]: r["rate"] for r in rows
-            if r["name"].startswith("consume")}
-    lines = ["| contender | tasks | seconds | tasks/s | vs consume() at the same concurrency |",
-             "|---|---:|---:|---:|---:|"]
-    for row in rows:
-        width = "1" if row["name"] == "celery-solo" else row["name"].rsplit("-", 1)[-1]
-        ratio = row["rate"] / base[width] if width in base else 1.0
-        lines.append(f"| {row['name']} | {row['tasks']:,} | {row['seconds']:.1f} | "
-                     f"{row['rate']:,.0f} | {ratio:.2f}x |")
+def _table(rates: dict[str, list[float]]) -> str:
+    median = {name: statistics.median(values) for name, values in rates.items()}
+    lines = ["| contender | tasks/s (median) | range | vs consume() at the same concurrency |",
+             "|---|---:|---:|---:|"]
+    for name, values in rates.items():
+        width = "1" if name == "celery-solo" else name.rsplit("-", 1)[-1]
+        ratio = median[name] / median[f"consume-{width}"]
+        lines.append(f"| {name} | {median[name]:,.0f} | {min(values):,.0f} - "
+                     f"{max(values):,.0f} | {ratio:.2f}x |")
     return "\n".join(lines)
 
 
@@ -175,6 +176,7 @@ def _versions() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--update-results", action="store_true",
                         help="replace the Celery section of benchmarks/RESULTS.md")
     parser.add_argument("--consume", nargs=5, help=argparse.SUPPRESS)
@@ -187,11 +189,14 @@ def main(argv: list[str] | None = None) -> int:
     from zaqarkit.testing import ZaqarServer
 
     started = time.monotonic()
-    rows = []
+    load = os.getloadavg()[0]  # other work on the machine skews single runs
+    names = list(CONTENDERS)
+    rates: dict[str, list[float]] = {name: [] for name in names}
     with ZaqarServer() as server, tempfile.TemporaryDirectory(prefix="celery-bench-") as tmp:
-        for name in CONTENDERS:
-            rows.append(_run(name, server, args.tasks, Path(tmp)))
-            print(f"{name}: {rows[-1]['rate']:,.0f} tasks/s", flush=True)
+        for round_ in range(args.rounds):
+            for name in names[round_ % len(names):] + names[:round_ % len(names)]:
+                rates[name].append(_run(name, server, args.tasks, Path(tmp), round_))
+                print(f"round {round_ + 1}: {name}: {rates[name][-1]:,.0f} tasks/s", flush=True)
         release = getattr(server.release, "name", "zaqar")
     took = time.monotonic() - started
     section = "\n".join([
@@ -199,13 +204,16 @@ def main(argv: list[str] | None = None) -> int:
         "## Celery on zaqarkit.kombu",
         "",
         f"Generated by `python -m benchmarks.celery_bench --tasks {args.tasks} "
-        f"--update-results` ({took / 60:.1f} min, "
+        f"--rounds {args.rounds} --update-results` ({took / 60:.1f} min, "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {_versions()}; "
-        f"{release} via the harness, on this machine). Each contender drains a queue "
+        f"{release} via the harness, on this machine, {os.cpu_count()} cores, "
+        f"load average {load:.1f} at the start). Each contender drains a queue "
         f"pre-filled with {args.tasks:,} tasks whose work is appending a timestamp to a "
-        "file; acknowledged after the work; rate over the first to the last timestamp.",
+        "file; acknowledged after the work; rate over the first to the last timestamp; "
+        f"median and range of {args.rounds} rounds. Celery's prefetch is its default "
+        "(4 per process), zaqarkit.kombu's options too.",
         "",
-        _table(rows),
+        _table(rates),
         END,
     ])
     print(section)

@@ -198,7 +198,6 @@ class Channel(_VirtualChannel):  # type: ignore[misc]
         self._no_ack: dict[str, bool] = {}
         # delivery tag -> what settles it; acks may come from other threads.
         self._deliveries: dict[str, Delivery | _Got] = {}
-        self._lock = threading.Lock()
 
     # -- names and handles ---------------------------------------------------------
 
