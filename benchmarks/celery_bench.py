@@ -77,7 +77,7 @@ def _make_app() -> Any:
     )
     log = os.environ["ZK_BENCH_LOG"]
 
-    @celery.task(name="work")
+    @celery.task(name="work", shared=False)
     def work(n: int) -> None:
         _record(log)
 

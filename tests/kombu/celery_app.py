@@ -38,12 +38,12 @@ def make_app(broker_url: str, project: str, queue: str, *, claim_ttl: int = 60,
         with open(log_path or os.environ["ZK_TASK_LOG"], "a") as out:
             out.write(f"{event} {n} {os.getpid()}\n")
 
-    @app.task(name="record")
+    @app.task(name="record", shared=False)  # not in other apps of the process
     def record(n: int) -> int:
         log("run", n)
         return n
 
-    @app.task(name="hold")
+    @app.task(name="hold", shared=False)
     def hold(n: int, seconds: float, once: bool = False) -> int:
         """Log ``start``, sleep, log ``done``; with ``once``, a second run
         (after a redelivery) does not sleep."""
