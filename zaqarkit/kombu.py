@@ -48,7 +48,6 @@ import uuid
 from collections.abc import Mapping
 from queue import Empty
 from typing import Any
-from urllib.parse import urlsplit
 
 try:
     from kombu.transport import TRANSPORT_ALIASES, virtual
@@ -92,6 +91,7 @@ TRANSPORT_OPTIONS: dict[str, Any] = {
     "claim_ahead": None,
     "message_ttl": None,
     "queue_name_prefix": "",
+    "endpoint": None,
 }
 #: Options kombu and Celery read themselves (accepted, not passed to Client).
 _KOMBU_OPTIONS = frozenset({
@@ -443,10 +443,16 @@ class Transport(_VirtualTransport):  # type: ignore[misc]
     #: No usable answer (refused, reset, timed out) or a 5xx: Celery
     #: reconnects and retries, as it does when a broker restarts.
     connection_errors = (*virtual.Transport.connection_errors, TransportError, ServerError)
-    #: The server refused this request (4xx) or answered nonsense.
+    #: The server refused this request (4xx: a bad message, a 401 with wrong
+    #: credentials) or answered nonsense.
     channel_errors = (
         *virtual.Transport.channel_errors, ClientError, ProtocolError, UnsupportedOperation,
     )
+    #: What kombu's ensure()/ensure_connection() retry after reconnecting.
+    #: Without this list kombu would retry every channel error as well, and
+    #: a worker with wrong credentials would retry a 401 forever.
+    recoverable_connection_errors = connection_errors
+    recoverable_channel_errors = ()
 
     def __init__(self, client: Any, **kwargs: Any) -> None:
         super().__init__(client, **kwargs)
@@ -461,12 +467,19 @@ class Transport(_VirtualTransport):  # type: ignore[misc]
         """The :class:`zaqarkit.Client` this connection's channels share."""
         with self._zaqar_lock:
             if self._zaqar is None:
-                self._zaqar = Client(self.zaqar_url(), **self._options[1])
+                url = self.zaqar_url()
+                # "catalog": Keystone's service catalog names the endpoint.
+                self._zaqar = Client(None if url == "catalog" else url, **self._options[1])
             return self._zaqar
 
     def zaqar_url(self) -> str:
-        """The Zaqar endpoint: ``zaqar://H:P/prefix`` is ``http://H:P/prefix``
-        (``https`` with ``ssl``), ``zaqar+SCHEME://rest`` is ``SCHEME://rest``."""
+        """The Zaqar endpoint: the ``endpoint`` option if given (``"catalog"``:
+        from Keystone's service catalog), else the broker URL's:
+        ``zaqar://H:P/prefix`` is ``http://H:P/prefix`` (``https`` with
+        ``ssl``), ``zaqar+SCHEME://rest`` is ``SCHEME://rest``."""
+        endpoint = self._options[0]["endpoint"]
+        if endpoint:
+            return str(endpoint)
         conninfo = self.client
         hostname = conninfo.hostname or "localhost"
         if "://" in hostname:  # zaqar+ws://..., kombu keeps the rest verbatim
@@ -479,22 +492,30 @@ class Transport(_VirtualTransport):  # type: ignore[misc]
     def establish_connection(self) -> Any:
         # Fail here, where Celery retries connecting, not on the first publish.
         client = self.zaqar_client()
-        if urlsplit(self.zaqar_url()).scheme in ("ws", "wss"):
-            # No ping action over WebSocket: one short listing opens and
-            # authenticates the socket.
-            next(iter(client.queues(limit=1)), None)
-        elif not client.ping():
-            raise ConnectError(f"Zaqar at {self.zaqar_url()} does not answer its ping")
+        try:
+            if client.api_url.startswith(("ws:", "wss:")):
+                # No ping action over WebSocket: one short listing opens and
+                # authenticates the socket.
+                next(iter(client.queues(limit=1)), None)
+            elif not client.ping():
+                raise ConnectError(f"Zaqar at {client.api_url} does not answer its ping")
+        except BaseException:
+            # kombu does not close a connection it failed to establish.
+            self._close_client()
+            raise
         return super().establish_connection()
 
     def close_connection(self, connection: Any) -> None:
         try:
             super().close_connection(connection)
         finally:
-            with self._zaqar_lock:
-                client, self._zaqar = self._zaqar, None
-            if client is not None:
-                client.close()
+            self._close_client()
+
+    def _close_client(self) -> None:
+        with self._zaqar_lock:
+            client, self._zaqar = self._zaqar, None
+        if client is not None:
+            client.close()
 
     def driver_version(self) -> str:
         return zaqarkit.__version__

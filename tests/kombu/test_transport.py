@@ -214,6 +214,7 @@ def test_connection_errors_are_kombus() -> None:
     conn = kombu.Connection(f"zaqar://127.0.0.1:{port}", transport_options={"project_id": "p"})
     assert any(issubclass(ConnectError, error) for error in conn.connection_errors)
     assert any(issubclass(NotFound, error) for error in conn.channel_errors)
+    assert not any(issubclass(NotFound, error) for error in conn.recoverable_connection_errors)
     # kombu wraps a transport's connection errors in OperationalError.
     with pytest.raises(kombu.exceptions.OperationalError):
         conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0)
@@ -284,3 +285,29 @@ def test_transport_options_are_split_and_checked(caplog: pytest.LogCaptureFixtur
     assert "unknown broker_transport_options key 'colour'" in caplog.text
     with pytest.raises(ValueError, match="claim_ttl must be at least 60"):
         _split_options({"claim_ttl": 30})
+
+
+def test_keystone_auth_and_catalog_endpoint(
+    zaqar_keystone_server: Any, keystone_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keystone through the Client's own options: the OS_* variables and the
+    service catalog (``endpoint: "catalog"``) instead of a URL."""
+    for key, value in keystone_server.demo.environ().items():
+        monkeypatch.setenv(key, value)
+    options = {"conf": {"auth_opts": {"backend": "keystone"}}, "endpoint": "catalog"}
+    with kombu.Connection("zaqar://", transport_options=options) as conn:
+        assert conn.transport.zaqar_client().api_url == zaqar_keystone_server.url
+        queue = conn.SimpleQueue("keystone-jobs")
+        queue.put({"n": 1})
+        message = queue.get(timeout=10)
+        assert message.payload == {"n": 1}
+        message.ack()
+        queue.close()
+    # Without credentials the server refuses: a channel error, not retried.
+    monkeypatch.delenv("OS_PASSWORD")
+    monkeypatch.delenv("OS_AUTH_URL")
+    with kombu.Connection(zaqar_keystone_server.url.replace("http://", "zaqar://"),
+                          transport_options={"project_id": "p"}) as conn:
+        with pytest.raises(tuple(conn.channel_errors)) as refused:
+            conn.SimpleQueue("keystone-jobs").put({"n": 2})
+        assert refused.value.status == 401
