@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -140,6 +141,16 @@ def test_consumer_drain_events(conn: Any) -> None:
             except TimeoutError:
                 deadline -= 1
     assert sorted(b["n"] for b in received) == [0, 1, 2]
+
+
+def test_consume_empty_queue_times_out(conn: Any) -> None:
+    name = _name()
+    queue = kombu.Queue(name, kombu.Exchange(name), routing_key=name)
+    with kombu.Consumer(conn, [queue], callbacks=[lambda body, message: None]):
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):  # socket.timeout, as every kombu transport
+            conn.drain_events(timeout=0.5)
+        assert time.monotonic() - started >= 0.5
 
 
 def test_unacknowledged_message_returns_when_the_channel_closes(url: str, project_id: str) -> None:
