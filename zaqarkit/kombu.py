@@ -195,6 +195,7 @@ class Channel(_VirtualChannel):  # type: ignore[misc]
         # kombu queue name -> the runtime reading it (the base class's
         # ``_consumers`` is its set of consumer tags).
         self._runtimes: dict[str, Consumer] = {}
+        self._retired: list[Consumer] = []
         self._no_ack: dict[str, bool] = {}
         # delivery tag -> what settles it; acks may come from other threads.
         self._deliveries: dict[str, Delivery | _Got] = {}
@@ -280,7 +281,13 @@ class Channel(_VirtualChannel):  # type: ignore[misc]
     def basic_consume(self, queue: str, *args: Any, **kwargs: Any) -> Any:
         result = super().basic_consume(queue, *args, **kwargs)
         self._no_ack[queue] = bool(args[0] if args else kwargs.get("no_ack"))
-        if queue not in self._runtimes:
+        current = self._runtimes.get(queue)
+        if current is not None and current.stopping:
+            # Consumed again after a cancel: a fresh runtime claims; the
+            # stopped one keeps what kombu still has to settle until close.
+            self._retired.append(current)
+            current = None
+        if current is None:
             self._runtimes[queue] = self._start_consumer(queue)
         return result
 
@@ -406,11 +413,14 @@ class Channel(_VirtualChannel):  # type: ignore[misc]
         try:
             super().close()  # restores (releases) what kombu holds unacknowledged
         finally:
-            for queue in list(self._runtimes):
+            runtimes = [*self._runtimes.values(), *self._retired]
+            self._runtimes.clear()
+            self._retired.clear()
+            for runtime in runtimes:
                 try:
-                    self._stop_consumer(queue)
+                    runtime.__exit__(None, None, None)  # releases what it still holds
                 except ZaqarError as error:
-                    log.warning("closing the consumer of %r failed: %s", queue, error)
+                    log.warning("closing a consumer failed: %s", error)
 
 
 class Transport(_VirtualTransport):  # type: ignore[misc]

@@ -4,6 +4,7 @@ the URL forms, options, name mapping, errors and refusals."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -141,6 +142,34 @@ def test_consumer_drain_events(conn: Any) -> None:
             except TimeoutError:
                 deadline -= 1
     assert sorted(b["n"] for b in received) == [0, 1, 2]
+
+
+def test_consume_again_after_cancel(conn: Any) -> None:
+    name = _name()
+    queue = kombu.Queue(name, kombu.Exchange(name), routing_key=name)
+    received: list[Any] = []
+
+    def on_message(body: Any, message: Any) -> None:
+        received.append(body)
+        message.ack()
+
+    channel = conn.channel()
+    with kombu.Producer(channel) as producer:
+        for round_ in range(2):
+            consumer = kombu.Consumer(channel, [queue], callbacks=[on_message])
+            consumer.consume()
+            producer.publish({"round": round_}, exchange=queue.exchange, routing_key=name,
+                             declare=[queue])
+            attempts = 30
+            while len(received) <= round_ and attempts:
+                with contextlib.suppress(TimeoutError):
+                    conn.drain_events(timeout=1)
+                attempts -= 1
+            # Read by a running consumer runtime (claims renewed), not one-off gets.
+            assert not channel._runtimes[name].stopping
+            consumer.cancel()  # Celery cancels and consumes again, e.g. after -Q changes
+    assert received == [{"round": 0}, {"round": 1}]
+    channel.close()
 
 
 def test_consume_empty_queue_times_out(conn: Any) -> None:
