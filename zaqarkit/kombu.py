@@ -39,6 +39,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import inspect
+import itertools
 import json
 import logging
 import math
@@ -100,6 +101,9 @@ _KOMBU_OPTIONS = frozenset({
     "confirm_publish", "client_properties",
 })
 _CLIENT_OPTIONS = frozenset(inspect.signature(Client).parameters) - {"url", "self"}
+
+#: The most messages ``_size`` counts by listing when stats are unavailable.
+_SIZE_SCAN = 1000
 
 _INVALID = re.compile(r"[^a-zA-Z0-9_\-]")
 
@@ -253,8 +257,9 @@ class Channel(_VirtualChannel):  # type: ignore[misc]
         except ServiceUnavailable:
             # Zaqar 23's redis store answers 503 to stats while an expired
             # claim lingers in its index (a worker died holding it): the
-            # listing, which skips claimed messages, still counts.
-            return sum(1 for _ in handle.messages(echo=True))
+            # listing, which skips claimed messages, still counts, up to a
+            # bound (every queue_declare asks, 20 messages per page).
+            return sum(1 for _ in itertools.islice(handle.messages(echo=True), _SIZE_SCAN))
 
     def _purge(self, queue: str) -> int:
         handle = self.zaqar_queue(queue)

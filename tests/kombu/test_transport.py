@@ -351,3 +351,25 @@ def test_keystone_auth_and_catalog_endpoint(
         with pytest.raises(tuple(conn.channel_errors)) as refused:
             conn.SimpleQueue("keystone-jobs").put({"n": 2})
         assert refused.value.status == 401
+
+
+def test_size_without_stats_counts_the_listing(
+    conn: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Zaqar 23's redis store answers 503 to stats while an expired claim
+    # lingers; the size then comes from the listing of unclaimed messages.
+    from zaqarkit.errors import ServiceUnavailable
+
+    name = _name()
+    queue = conn.SimpleQueue(name)
+    for n in range(3):
+        queue.put({"n": n})
+    handle = conn.default_channel.zaqar_queue(name)
+
+    def unavailable() -> Any:
+        raise ServiceUnavailable(503, "Service Unavailable", "Please try again in a few seconds.")
+
+    monkeypatch.setattr(handle, "stats", unavailable)
+    assert queue.qsize() == 3
+    queue.clear()
+    queue.close()
