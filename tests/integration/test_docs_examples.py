@@ -24,6 +24,7 @@ cannot run here is marked ``<!-- docs-test: not-run -->``; an unmarked one fails
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shlex
@@ -186,6 +187,10 @@ def test_docs_page(page: Path, request: pytest.FixtureRequest,
     namespace: dict[str, Any] = {"__name__": "__docs__"}
     plain = request.getfixturevalue("zaqar_server")
     used = {plain}
+    # A page may configure logging as an application would (the Celery guide's
+    # worker sets the root logger up): the next page starts from this state.
+    root = logging.getLogger()
+    root_state = root.level, root.handlers[:]
     try:
         for index, (marker, code) in enumerate(blocks(page)):
             server = plain
@@ -205,6 +210,8 @@ def test_docs_page(page: Path, request: pytest.FixtureRequest,
                     .replace("redis://127.0.0.1:6379", server.redis_url))
             exec(compile(code, f"{page.relative_to(DOCS)}[{index}]", "exec"), namespace)
     finally:
+        root.setLevel(root_state[0])
+        root.handlers[:] = root_state[1]
         # A failing block leaves its clients open: close them, not the GC.
         for value in namespace.values():
             if type(value).__module__.startswith("zaqarkit") and hasattr(value, "close"):
