@@ -47,6 +47,7 @@ RENAMES: dict[str, str] = {
     "AsyncTransport": "Transport",
     "AsyncClosing": "Closing",
     "AsyncIterator": "Iterator",
+    "AbstractAsyncContextManager": "AbstractContextManager",
     "AsyncWebSocketTransport": "WebSocketTransport",
     "AsyncDeadlineStream": "DeadlineStream",
     "AsyncDeadlineBackend": "DeadlineBackend",

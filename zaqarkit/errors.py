@@ -15,6 +15,7 @@ import builtins
 __all__ = [
     "ApiError",
     "BadRequest",
+    "BodyDecodeError",
     "ClientError",
     "Conflict",
     "ConnectError",
@@ -61,6 +62,40 @@ class ValidationError(ZaqarError, ValueError):
         super().__init__(f"{field}: {rule}")
         self.field = field
         self.rule = rule
+
+
+class BodyDecodeError(ValidationError):
+    """A message body that does not decode into the ``body_type`` asked for.
+
+    ``field`` names the message and the place in its body
+    (``messages[<id>].body.qty``), ``rule`` what is wrong there. ``message_id``,
+    ``path`` (``.qty``, empty for the whole body), ``body`` (the body as Zaqar
+    stored it, decoded as plain JSON) and ``body_type`` are attributes;
+    ``claim_id`` is set for a claimed message.
+
+    >>> raise BodyDecodeError("m1", ".qty", "Expected `int`, got `str`", {"qty": "x"}, dict)
+    Traceback (most recent call last):
+    ...
+    zaqarkit.errors.BodyDecodeError: messages[m1].body.qty: Expected `int`, got `str`
+    """
+
+    def __init__(
+        self,
+        message_id: str,
+        path: str,
+        reason: str,
+        body: object,
+        body_type: object,
+        claim_id: str | None = None,
+    ) -> None:
+        super().__init__(f"messages[{message_id}].body{path}", reason)
+        self.message_id = message_id
+        self.path = path
+        self.body = body
+        self.body_type = body_type
+        self.claim_id = claim_id
+        #: The message as read (its body plain JSON), when a parser found it.
+        self.record: object = None
 
 
 class UnsupportedOperation(ZaqarError):

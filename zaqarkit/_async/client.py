@@ -8,13 +8,14 @@ generates ``zaqarkit/_sync/client.py`` from it. A line ending in
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import functools  # async-only
 import warnings
 from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator, Mapping
-from contextlib import AbstractContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
 import anyio  # async-only
 import httpx
@@ -27,12 +28,14 @@ from zaqarkit.core import flows, models
 from zaqarkit.core.api import metadata_patch
 from zaqarkit.core.api_v1 import queue_replace_metadata_call
 from zaqarkit.core.auth import with_credentials
+from zaqarkit.core.bodies import BodyCodec, codec_for
 from zaqarkit.core.consumer import ConsumerSettings
 from zaqarkit.core.context import Context
 from zaqarkit.core.flows import Flow
 from zaqarkit.core.models import Page
 from zaqarkit.core.operations import Operation
 from zaqarkit.core.paginate import Pagination, by_id
+from zaqarkit.core.parse import typed_claim, typed_message, typed_messages, typed_page
 from zaqarkit.core.producer import DEFAULT_MAX_COUNT, Packer, packer_for
 from zaqarkit.core.retry import (
     DEFAULT_RETRIES,
@@ -58,13 +61,14 @@ from zaqarkit.errors import (
     TransportError,
     UnsupportedOperation,
     ValidationError,
+    ZaqarError,
 )
 from zaqarkit.transports import AsyncHttpxTransport, AsyncTransport, deadline
 from zaqarkit.transports.base import AsyncClosing
 
 if TYPE_CHECKING:
     # websockets is an optional dependency: the stream type is for annotations.
-    from zaqarkit._async.consumer import AsyncConsumer, ConsumerStats
+    from zaqarkit._async.consumer import AsyncConsumer, ConsumerStats, Handler, Poison
     from zaqarkit._async.producer import AsyncProducer
     from zaqarkit.transports.websocket import AsyncPushStream
 
@@ -79,6 +83,8 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+#: A message body's type (``body_type=``); ``Any`` without one.
+B = TypeVar("B")
 
 #: ping() answers "is it up now?": retrying would only delay the answer.
 _NO_RETRIES = RetryPolicy(attempts=1)
@@ -699,9 +705,9 @@ class AsyncQueue:
         self.href = listed.href if listed is not None else None
         # The calls consumers and polling loops repeat, built once for
         # arguments that repeat (the Api and its limits are inputs too).
-        self._listing: LastCall[Page[models.Message]] = LastCall()
-        self._popping: LastCall[tuple[models.Message, ...]] = LastCall()
-        self._claiming: LastCall[models.Claim] = LastCall()
+        self._listing: LastCall[Page[models.Message[Any]]] = LastCall()
+        self._popping: LastCall[tuple[models.Message[Any], ...]] = LastCall()
+        self._claiming: LastCall[models.Claim[Any]] = LastCall()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
@@ -821,12 +827,43 @@ class AsyncQueue:
         ids = await self._client._send(call)
         return list(ids)
 
-    async def message(self, message_id: str) -> AsyncMessage:
-        """One message by id (NotFound if it does not exist)."""
-        call = self._api.message_get(self.name, message_id)
+    @overload
+    async def message(self, message_id: str, *, body_type: None = None) -> AsyncMessage[Any]: ...
+    @overload
+    async def message(self, message_id: str, *, body_type: type[B]) -> AsyncMessage[B]: ...
+
+    async def message(self, message_id: str, *, body_type: Any = None) -> AsyncMessage[Any]:
+        """One message by id (NotFound if it does not exist).
+
+        With ``body_type`` (a ``msgspec.Struct``, dataclass, ``TypedDict``,
+        plain type such as ``dict[str, int]``, or pydantic model) the body is
+        decoded into it; a body that does not decode raises
+        :class:`zaqarkit.BodyDecodeError` naming the message id and the field.
+
+        Example::
+
+            message = await queue.message(message_id, body_type=Order)
+            print(message.body.sku)
+        """
+        call: Call[Any] = self._api.message_get(self.name, message_id)
+        if body_type is not None:
+            call = typed_message(call, codec_for(body_type))
         await self._ready(call)
         record = await self._client._send(call)
         return AsyncMessage(self, record)
+
+    @overload
+    def messages(
+        self, *ids: str, echo: bool | None = None, include_claimed: bool | None = None,
+        include_delayed: bool | None = None, limit: int | None = None,
+        marker: str | None = None, body_type: None = None,
+    ) -> AsyncIterator[AsyncMessage[Any]]: ...
+    @overload
+    def messages(
+        self, *ids: str, echo: bool | None = None, include_claimed: bool | None = None,
+        include_delayed: bool | None = None, limit: int | None = None,
+        marker: str | None = None, body_type: type[B],
+    ) -> AsyncIterator[AsyncMessage[B]]: ...
 
     async def messages(
         self,
@@ -836,23 +873,41 @@ class AsyncQueue:
         include_delayed: bool | None = None,
         limit: int | None = None,
         marker: str | None = None,
-    ) -> AsyncIterator[AsyncMessage]:
+        body_type: Any = None,
+    ) -> AsyncIterator[AsyncMessage[Any]]:
         """The given messages, or every message of the queue page by page
         (``limit`` is the page size, ``marker`` where to start: a previous
-        page's ``next`` marker). Missing ids are skipped."""
+        page's ``next`` marker). Missing ids are skipped.
+
+        With ``body_type`` every body is decoded into it, straight from the
+        answer's bytes; a body that does not decode raises
+        :class:`zaqarkit.BodyDecodeError` naming the message id and the field
+        (leave ``body_type`` out to read bodies as plain JSON).
+
+        Example::
+
+            async for message in queue.messages(echo=True, body_type=Order):
+                print(message.body.sku)
+        """
+        codec = None if body_type is None else codec_for(body_type)
         if ids:
-            many = self._api.message_get_many(self.name, ids)
+            many: Call[Any] = self._api.message_get_many(self.name, ids)
+            if codec is not None:
+                many = typed_messages(many, codec)
             await self._ready(many)
             found = await self._client._send(many)
             for record in found:
                 yield AsyncMessage(self, record)
             return
         api = self._api
-        args = (api, api.limits, limit, marker, echo, include_claimed, include_delayed)
-        first = self._listing.get(args) or self._listing.put(args, api.message_list(
-            self.name, limit=limit, marker=marker, echo=echo,
-            include_claimed=include_claimed, include_delayed=include_delayed,
-        ))
+        args = (api, api.limits, limit, marker, echo, include_claimed, include_delayed, codec)
+        first = self._listing.get(args)
+        if first is None:
+            first = api.message_list(
+                self.name, limit=limit, marker=marker, echo=echo,
+                include_claimed=include_claimed, include_delayed=include_delayed,
+            )
+            first = self._listing.put(args, first if codec is None else typed_page(first, codec))
         await self._ready(first)
         # The client's _iterate loop, inlined: one (async) generator less
         # to step through per message.
@@ -867,16 +922,45 @@ class AsyncQueue:
             self._api.message_delete_many(self.name, ids, claim_ids=claim_ids)
         )
 
-    async def pop(self, count: int = 1) -> list[AsyncMessage]:
-        """Claim and delete up to ``count`` messages in one request."""
+    @overload
+    async def pop(self, count: int = 1, *, body_type: None = None) -> list[AsyncMessage[Any]]: ...
+    @overload
+    async def pop(self, count: int = 1, *, body_type: type[B]) -> list[AsyncMessage[B]]: ...
+
+    async def pop(self, count: int = 1, *, body_type: Any = None) -> list[AsyncMessage[Any]]:
+        """Claim and delete up to ``count`` messages in one request.
+
+        With ``body_type`` the bodies are decoded into it. A body that does
+        not decode raises :class:`zaqarkit.BodyDecodeError` (its ``record`` is
+        the message, body as plain JSON): the pop has deleted the messages
+        already, so that error is the only copy left of them.
+
+        Example::
+
+            for message in await queue.pop(5, body_type=Order):
+                print(message.body.sku)
+        """
         api = self._api
-        args = (api, api.limits, count)
-        call = self._popping.get(args) or self._popping.put(
-            args, api.message_pop(self.name, count)
-        )
+        codec = None if body_type is None else codec_for(body_type)
+        args = (api, api.limits, count, codec)
+        call = self._popping.get(args)
+        if call is None:
+            call = api.message_pop(self.name, count)
+            call = self._popping.put(args, call if codec is None else typed_messages(call, codec))
         await self._ready(call)
         records = await self._client._send(call)
         return [AsyncMessage(self, record) for record in records]
+
+    @overload
+    async def claim(
+        self, id: str | None = None, ttl: int | None = None, grace: int | None = None,
+        limit: int | None = None, *, body_type: None = None,
+    ) -> AsyncClaim[Any]: ...
+    @overload
+    async def claim(
+        self, id: str | None = None, ttl: int | None = None, grace: int | None = None,
+        limit: int | None = None, *, body_type: type[B],
+    ) -> AsyncClaim[B]: ...
 
     async def claim(
         self,
@@ -884,22 +968,60 @@ class AsyncQueue:
         ttl: int | None = None,
         grace: int | None = None,
         limit: int | None = None,
-    ) -> AsyncClaim:
+        *,
+        body_type: Any = None,
+    ) -> AsyncClaim[Any]:
         """Claim up to ``limit`` messages for ``ttl`` seconds, or fetch claim ``id``.
 
-        A claim that found nothing has ``id`` None and no messages.
+        A claim that found nothing has ``id`` None and no messages. With
+        ``body_type`` the bodies are decoded into it; when one does not
+        decode, a new claim is released first (its messages are free again,
+        and Zaqar counts the claim towards ``max_claim_count``), then
+        :class:`zaqarkit.BodyDecodeError` is raised naming the message id and
+        the field. :meth:`consumer` instead hands out the good ones and treats
+        the others as poison.
+
+        Example::
+
+            claim = await queue.claim(ttl=60, limit=10, body_type=Order)
+            for message in claim:
+                print(message.body.sku)
+                await message.delete()
         """
+        codec = None if body_type is None else codec_for(body_type)
         if id is not None:
-            get = self._api.claim_get(self.name, id)
+            get: Call[Any] = self._api.claim_get(self.name, id)
+            if codec is not None:
+                get = typed_claim(get, codec)
             await self._ready(get)
-            return AsyncClaim(self, await self._client._send(get))
+            record = await self._client._send(get)
+            if record.rejected:
+                raise record.rejected[0]
+            return AsyncClaim(self, record, codec)
+        record = await self._claim_record(ttl, grace, limit, codec)
+        if record.rejected:
+            # If the release fails the claim expires after ttl: the decode
+            # error is what to report.
+            with contextlib.suppress(ZaqarError):
+                await AsyncClaim(self, record).delete()
+            raise record.rejected[0]
+        return AsyncClaim(self, record, codec)
+
+    async def _claim_record(
+        self, ttl: int | None, grace: int | None, limit: int | None, codec: BodyCodec[Any] | None
+    ) -> models.Claim[Any]:
+        """A new claim as the core parsed it (with a codec: ``rejected`` holds
+        the messages whose body did not decode; the consumer's path)."""
         api = self._api
-        args = (api, api.limits, ttl, grace, limit)
-        create = self._claiming.get(args) or self._claiming.put(
-            args, api.claim_create(self.name, ttl=ttl, grace=grace, limit=limit)
-        )
+        args = (api, api.limits, ttl, grace, limit, codec)
+        create = self._claiming.get(args)
+        if create is None:
+            create = api.claim_create(self.name, ttl=ttl, grace=grace, limit=limit)
+            create = self._claiming.put(
+                args, create if codec is None else typed_claim(create, codec)
+            )
         await self._ready(create)
-        return AsyncClaim(self, await self._client._send(create))
+        return await self._client._send(create)
 
     async def signed_url(
         self,
@@ -931,10 +1053,22 @@ class AsyncQueue:
         ):
             yield subscription
 
+    @overload
+    def subscribe(
+        self, ttl: int | None = None, options: Mapping[str, Any] | None = None, *,
+        body_type: None = None,
+    ) -> AbstractAsyncContextManager[AsyncPushStream[Any]]: ...
+    @overload
+    def subscribe(
+        self, ttl: int | None = None, options: Mapping[str, Any] | None = None, *,
+        body_type: type[B],
+    ) -> AbstractAsyncContextManager[AsyncPushStream[B]]: ...
+
     @asynccontextmanager
     async def subscribe(
-        self, ttl: int | None = None, options: Mapping[str, Any] | None = None
-    ) -> AsyncIterator[AsyncPushStream]:
+        self, ttl: int | None = None, options: Mapping[str, Any] | None = None, *,
+        body_type: Any = None,
+    ) -> AsyncIterator[AsyncPushStream[Any]]:
         """Stream this queue's new messages as Zaqar pushes them (WebSocket only).
 
         Yields an iterator of :class:`zaqarkit.core.ws.Notification` (``body``,
@@ -942,13 +1076,18 @@ class AsyncQueue:
         After a dropped connection the transport reconnects and re-subscribes,
         and the iterator yields a :class:`zaqarkit.core.wsconn.PushGap` (as it
         does when its bounded buffer dropped notifications): ``note.gap``.
+        With ``body_type``, bodies are decoded into it; a push whose body does
+        not decode is logged (WARNING) and yields a ``PushGap`` saying why
+        (the message itself stays in the queue: a push is only a copy).
 
         Example::
 
-            async with queue.subscribe(ttl=600) as notifications:
+            async with queue.subscribe(ttl=600, body_type=Order) as notifications:
                 async for note in notifications:
-                    print(note.body)
+                    if not note.gap:
+                        print(note.body.sku)
         """
+        codec = None if body_type is None else codec_for(body_type)
         subscribe = getattr(self._client._transport, "subscribe", None)
         if subscribe is None:
             raise UnsupportedOperation(
@@ -957,8 +1096,9 @@ class AsyncQueue:
                 "client.subscription(queue, subscriber='http://...')."
             )
         headers = self._client._context.headers + await self._client._auth.async_headers()
-        stream: AsyncPushStream = await subscribe(
-            self.name, ttl=ttl, options=options, headers=headers
+        stream: AsyncPushStream[Any] = await subscribe(
+            self.name, ttl=ttl, options=options, headers=headers,
+            **({} if codec is None else {"codec": codec}),
         )
         try:
             yield stream
@@ -1057,6 +1197,23 @@ class AsyncQueue:
         return AsyncProducer(self, linger=linger, max_count=max_count, max_bytes=max_bytes,
                              max_pending=max_pending)
 
+    @overload
+    def consumer(
+        self, *, batch: int | None = None, max_in_flight: int | None = None, ttl: int = 60,
+        grace: int = 60, renew_every: float | None = None, poll_initial: float = 0.1,
+        poll_max: float = 5.0, push: bool | None = None, push_poll: float = 5.0,
+        drain_timeout: float = 10.0, ack_linger: float = 0.02, delete_claims: bool = True,
+        seed: int | None = None, body_type: None = None, on_poison: Poison = "auto",
+    ) -> AsyncConsumer[Any]: ...
+    @overload
+    def consumer(
+        self, *, batch: int | None = None, max_in_flight: int | None = None, ttl: int = 60,
+        grace: int = 60, renew_every: float | None = None, poll_initial: float = 0.1,
+        poll_max: float = 5.0, push: bool | None = None, push_poll: float = 5.0,
+        drain_timeout: float = 10.0, ack_linger: float = 0.02, delete_claims: bool = True,
+        seed: int | None = None, body_type: type[B], on_poison: Poison = "auto",
+    ) -> AsyncConsumer[B]: ...
+
     def consumer(
         self,
         *,
@@ -1073,7 +1230,9 @@ class AsyncQueue:
         ack_linger: float = 0.02,
         delete_claims: bool = True,
         seed: int | None = None,
-    ) -> AsyncConsumer:
+        body_type: Any = None,
+        on_poison: Poison = "auto",
+    ) -> AsyncConsumer[Any]:
         """An at-least-once consumer (:class:`zaqarkit.AsyncConsumer`): a
         context manager to iterate for :class:`~zaqarkit.AsyncDelivery` objects.
 
@@ -1092,11 +1251,17 @@ class AsyncQueue:
         (``delete_claims``): Zaqar 23's redis store answers 503 to queue stats
         while an expired claim lingers in its index.
 
+        With ``body_type`` each delivery's body is decoded into it (straight
+        from the claim's bytes); a message whose body does not decode is
+        never handed out, and ``on_poison`` decides what becomes of it (see
+        :class:`zaqarkit.AsyncConsumer`): by default it moves to the queue's
+        dead-letter queue if one is set, else it is released with a WARNING.
+
         Example::
 
-            async with queue.consumer(max_in_flight=20) as consumer:
+            async with queue.consumer(max_in_flight=20, body_type=Order) as consumer:
                 async for delivery in consumer:
-                    await handle(delivery.body)
+                    await handle(delivery.body)  # an Order
                     await delivery.ack()
         """
         from zaqarkit._async.consumer import AsyncConsumer
@@ -1110,14 +1275,28 @@ class AsyncQueue:
             drain_timeout=drain_timeout, ack_linger=ack_linger, delete_claims=delete_claims,
             ack_batch=self._api.limits.max_messages_per_page,
         )
-        return AsyncConsumer(self, settings, push=push, seed=seed)
+        codec = None if body_type is None else codec_for(body_type)
+        return AsyncConsumer(self, settings, push=push, seed=seed, codec=codec,
+                             on_poison=on_poison)
+
+    @overload
+    async def consume(
+        self, handler: Handler[Any], *, concurrency: int = 4,
+        max_messages: int | None = None, body_type: None = None, **options: Any,
+    ) -> ConsumerStats: ...
+    @overload
+    async def consume(
+        self, handler: Handler[B], *, concurrency: int = 4,
+        max_messages: int | None = None, body_type: type[B], **options: Any,
+    ) -> ConsumerStats: ...
 
     async def consume(
         self,
-        handler: Any,
+        handler: Handler[Any],
         *,
         concurrency: int = 4,
         max_messages: int | None = None,
+        body_type: Any = None,
         **options: Any,
     ) -> ConsumerStats:
         """Run ``handler(delivery)`` on every message until stopped, with
@@ -1128,15 +1307,17 @@ class AsyncQueue:
         releases it (a nack), unless it settled the delivery itself. It stops
         on ``delivery.consumer.stop()``, after ``max_messages`` deliveries, or
         when cancelled; in-flight handlers get ``drain_timeout`` to finish, and
-        what is left is released. ``options`` go to :meth:`consumer`. Returns
-        the consumer's counters.
+        what is left is released. ``options`` go to :meth:`consumer`
+        (``on_poison`` among them). With ``body_type`` the handler receives
+        deliveries whose body is decoded into it; poison messages never reach
+        it (see :meth:`consumer`). Returns the consumer's counters.
 
         Example::
 
-            async def handler(delivery):
-                print(delivery.body)
+            async def handler(delivery: AsyncDelivery[Order]) -> None:
+                print(delivery.body.sku)
 
-            await queue.consume(handler, concurrency=8)
+            await queue.consume(handler, concurrency=8, body_type=Order)
         """
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise ValidationError("concurrency", f"must be an int >= 1, got {concurrency!r}")
@@ -1145,7 +1326,7 @@ class AsyncQueue:
             or max_messages < 1
         ):
             raise ValidationError("max_messages", f"must be an int >= 1, got {max_messages!r}")
-        async with self.consumer(**options) as consumer:
+        async with self.consumer(body_type=body_type, **options) as consumer:
             return await consumer.run(handler, concurrency=concurrency, max_messages=max_messages)
 
     async def set_dead_letter(
@@ -1203,13 +1384,14 @@ class AsyncQueue:
         }
 
 
-class AsyncMessage:
+class AsyncMessage(Generic[B]):
     """A message: ``id``, ``body``, ``ttl``, ``age``, ``href``, ``claim_id``,
-    ``claim_count``, ``checksum``."""
+    ``claim_count``, ``checksum``. ``body`` is a ``B`` when the message was
+    read with ``body_type=B``, the decoded JSON otherwise."""
 
     __slots__ = ("_queue", "_record")
 
-    def __init__(self, queue: AsyncQueue, record: models.Message) -> None:
+    def __init__(self, queue: AsyncQueue, record: models.Message[B]) -> None:
         self._queue = queue
         self._record = record
 
@@ -1218,7 +1400,7 @@ class AsyncMessage:
         return self._record.id
 
     @property
-    def body(self) -> Any:
+    def body(self) -> B:
         return self._record.body
 
     @property
@@ -1250,7 +1432,7 @@ class AsyncMessage:
         return self._queue
 
     @property
-    def record(self) -> models.Message:
+    def record(self) -> models.Message[B]:
         """The parsed message as an immutable core model."""
         return self._record
 
@@ -1266,12 +1448,15 @@ class AsyncMessage:
         )
 
 
-class AsyncClaim:
+class AsyncClaim(Generic[B]):
     """A claim on messages. Iterate it for its messages."""
 
-    def __init__(self, queue: AsyncQueue, record: models.Claim) -> None:
+    def __init__(
+        self, queue: AsyncQueue, record: models.Claim[B], codec: BodyCodec[B] | None = None
+    ) -> None:
         self._queue = queue
         self._record = record
+        self._codec = codec
 
     @property
     def id(self) -> str | None:
@@ -1290,10 +1475,10 @@ class AsyncClaim:
         return self._record.age
 
     @property
-    def messages(self) -> list[AsyncMessage]:
+    def messages(self) -> list[AsyncMessage[B]]:
         return [AsyncMessage(self._queue, record) for record in self._record.messages]
 
-    def __iter__(self) -> Iterator[AsyncMessage]:
+    def __iter__(self) -> Iterator[AsyncMessage[B]]:
         return iter(self.messages)
 
     def __len__(self) -> int:
@@ -1312,11 +1497,13 @@ class AsyncClaim:
 
     async def reload(self) -> None:
         """Fetch the claim's current ttl, age and messages."""
-        record = await self._queue._client._send(
-            self._queue._api.claim_get(self._queue.name, self._require_id())
-        )
+        get: Call[Any] = self._queue._api.claim_get(self._queue.name, self._require_id())
+        if self._codec is not None:
+            get = typed_claim(get, self._codec)
+        record = await self._queue._client._send(get)
         self._record = models.Claim(
-            record.id, record.ttl, record.age, self._record.grace, record.href, record.messages
+            record.id, record.ttl, record.age, self._record.grace, record.href, record.messages,
+            record.rejected,
         )
 
     async def update(self, ttl: int | None = None, grace: int | None = None) -> None:
@@ -1330,7 +1517,8 @@ class AsyncClaim:
             )
         )
         self._record = models.Claim(
-            self._record.id, ttl, 0, grace, self._record.href, self._record.messages
+            self._record.id, ttl, 0, grace, self._record.href, self._record.messages,
+            self._record.rejected,
         )
 
     async def delete(self) -> None:

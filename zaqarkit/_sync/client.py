@@ -10,12 +10,13 @@ generates ``zaqarkit/_sync/client.py`` from it. A line ending in
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import warnings
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
 import httpx
 
@@ -27,12 +28,14 @@ from zaqarkit.core import flows, models
 from zaqarkit.core.api import metadata_patch
 from zaqarkit.core.api_v1 import queue_replace_metadata_call
 from zaqarkit.core.auth import with_credentials
+from zaqarkit.core.bodies import BodyCodec, codec_for
 from zaqarkit.core.consumer import ConsumerSettings
 from zaqarkit.core.context import Context
 from zaqarkit.core.flows import Flow
 from zaqarkit.core.models import Page
 from zaqarkit.core.operations import Operation
 from zaqarkit.core.paginate import Pagination, by_id
+from zaqarkit.core.parse import typed_claim, typed_message, typed_messages, typed_page
 from zaqarkit.core.producer import DEFAULT_MAX_COUNT, Packer, packer_for
 from zaqarkit.core.retry import (
     DEFAULT_RETRIES,
@@ -58,13 +61,14 @@ from zaqarkit.errors import (
     TransportError,
     UnsupportedOperation,
     ValidationError,
+    ZaqarError,
 )
 from zaqarkit.transports import HttpxTransport, Transport, deadline
 from zaqarkit.transports.base import Closing
 
 if TYPE_CHECKING:
     # websockets is an optional dependency: the stream type is for annotations.
-    from zaqarkit._sync.consumer import Consumer, ConsumerStats
+    from zaqarkit._sync.consumer import Consumer, ConsumerStats, Handler, Poison
     from zaqarkit._sync.producer import Producer
     from zaqarkit.transports.websocket import PushStream
 
@@ -79,6 +83,8 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+#: A message body's type (``body_type=``); ``Any`` without one.
+B = TypeVar("B")
 
 #: ping() answers "is it up now?": retrying would only delay the answer.
 _NO_RETRIES = RetryPolicy(attempts=1)
@@ -696,9 +702,9 @@ class Queue:
         self.href = listed.href if listed is not None else None
         # The calls consumers and polling loops repeat, built once for
         # arguments that repeat (the Api and its limits are inputs too).
-        self._listing: LastCall[Page[models.Message]] = LastCall()
-        self._popping: LastCall[tuple[models.Message, ...]] = LastCall()
-        self._claiming: LastCall[models.Claim] = LastCall()
+        self._listing: LastCall[Page[models.Message[Any]]] = LastCall()
+        self._popping: LastCall[tuple[models.Message[Any], ...]] = LastCall()
+        self._claiming: LastCall[models.Claim[Any]] = LastCall()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
@@ -818,12 +824,43 @@ class Queue:
         ids = self._client._send(call)
         return list(ids)
 
-    def message(self, message_id: str) -> Message:
-        """One message by id (NotFound if it does not exist)."""
-        call = self._api.message_get(self.name, message_id)
+    @overload
+    def message(self, message_id: str, *, body_type: None = None) -> Message[Any]: ...
+    @overload
+    def message(self, message_id: str, *, body_type: type[B]) -> Message[B]: ...
+
+    def message(self, message_id: str, *, body_type: Any = None) -> Message[Any]:
+        """One message by id (NotFound if it does not exist).
+
+        With ``body_type`` (a ``msgspec.Struct``, dataclass, ``TypedDict``,
+        plain type such as ``dict[str, int]``, or pydantic model) the body is
+        decoded into it; a body that does not decode raises
+        :class:`zaqarkit.BodyDecodeError` naming the message id and the field.
+
+        Example::
+
+            message = queue.message(message_id, body_type=Order)
+            print(message.body.sku)
+        """
+        call: Call[Any] = self._api.message_get(self.name, message_id)
+        if body_type is not None:
+            call = typed_message(call, codec_for(body_type))
         self._ready(call)
         record = self._client._send(call)
         return Message(self, record)
+
+    @overload
+    def messages(
+        self, *ids: str, echo: bool | None = None, include_claimed: bool | None = None,
+        include_delayed: bool | None = None, limit: int | None = None,
+        marker: str | None = None, body_type: None = None,
+    ) -> Iterator[Message[Any]]: ...
+    @overload
+    def messages(
+        self, *ids: str, echo: bool | None = None, include_claimed: bool | None = None,
+        include_delayed: bool | None = None, limit: int | None = None,
+        marker: str | None = None, body_type: type[B],
+    ) -> Iterator[Message[B]]: ...
 
     def messages(
         self,
@@ -833,23 +870,41 @@ class Queue:
         include_delayed: bool | None = None,
         limit: int | None = None,
         marker: str | None = None,
-    ) -> Iterator[Message]:
+        body_type: Any = None,
+    ) -> Iterator[Message[Any]]:
         """The given messages, or every message of the queue page by page
         (``limit`` is the page size, ``marker`` where to start: a previous
-        page's ``next`` marker). Missing ids are skipped."""
+        page's ``next`` marker). Missing ids are skipped.
+
+        With ``body_type`` every body is decoded into it, straight from the
+        answer's bytes; a body that does not decode raises
+        :class:`zaqarkit.BodyDecodeError` naming the message id and the field
+        (leave ``body_type`` out to read bodies as plain JSON).
+
+        Example::
+
+            for message in queue.messages(echo=True, body_type=Order):
+                print(message.body.sku)
+        """
+        codec = None if body_type is None else codec_for(body_type)
         if ids:
-            many = self._api.message_get_many(self.name, ids)
+            many: Call[Any] = self._api.message_get_many(self.name, ids)
+            if codec is not None:
+                many = typed_messages(many, codec)
             self._ready(many)
             found = self._client._send(many)
             for record in found:
                 yield Message(self, record)
             return
         api = self._api
-        args = (api, api.limits, limit, marker, echo, include_claimed, include_delayed)
-        first = self._listing.get(args) or self._listing.put(args, api.message_list(
-            self.name, limit=limit, marker=marker, echo=echo,
-            include_claimed=include_claimed, include_delayed=include_delayed,
-        ))
+        args = (api, api.limits, limit, marker, echo, include_claimed, include_delayed, codec)
+        first = self._listing.get(args)
+        if first is None:
+            first = api.message_list(
+                self.name, limit=limit, marker=marker, echo=echo,
+                include_claimed=include_claimed, include_delayed=include_delayed,
+            )
+            first = self._listing.put(args, first if codec is None else typed_page(first, codec))
         self._ready(first)
         # The client's _iterate loop, inlined: one (async) generator less
         # to step through per message.
@@ -864,16 +919,45 @@ class Queue:
             self._api.message_delete_many(self.name, ids, claim_ids=claim_ids)
         )
 
-    def pop(self, count: int = 1) -> list[Message]:
-        """Claim and delete up to ``count`` messages in one request."""
+    @overload
+    def pop(self, count: int = 1, *, body_type: None = None) -> list[Message[Any]]: ...
+    @overload
+    def pop(self, count: int = 1, *, body_type: type[B]) -> list[Message[B]]: ...
+
+    def pop(self, count: int = 1, *, body_type: Any = None) -> list[Message[Any]]:
+        """Claim and delete up to ``count`` messages in one request.
+
+        With ``body_type`` the bodies are decoded into it. A body that does
+        not decode raises :class:`zaqarkit.BodyDecodeError` (its ``record`` is
+        the message, body as plain JSON): the pop has deleted the messages
+        already, so that error is the only copy left of them.
+
+        Example::
+
+            for message in queue.pop(5, body_type=Order):
+                print(message.body.sku)
+        """
         api = self._api
-        args = (api, api.limits, count)
-        call = self._popping.get(args) or self._popping.put(
-            args, api.message_pop(self.name, count)
-        )
+        codec = None if body_type is None else codec_for(body_type)
+        args = (api, api.limits, count, codec)
+        call = self._popping.get(args)
+        if call is None:
+            call = api.message_pop(self.name, count)
+            call = self._popping.put(args, call if codec is None else typed_messages(call, codec))
         self._ready(call)
         records = self._client._send(call)
         return [Message(self, record) for record in records]
+
+    @overload
+    def claim(
+        self, id: str | None = None, ttl: int | None = None, grace: int | None = None,
+        limit: int | None = None, *, body_type: None = None,
+    ) -> Claim[Any]: ...
+    @overload
+    def claim(
+        self, id: str | None = None, ttl: int | None = None, grace: int | None = None,
+        limit: int | None = None, *, body_type: type[B],
+    ) -> Claim[B]: ...
 
     def claim(
         self,
@@ -881,22 +965,60 @@ class Queue:
         ttl: int | None = None,
         grace: int | None = None,
         limit: int | None = None,
-    ) -> Claim:
+        *,
+        body_type: Any = None,
+    ) -> Claim[Any]:
         """Claim up to ``limit`` messages for ``ttl`` seconds, or fetch claim ``id``.
 
-        A claim that found nothing has ``id`` None and no messages.
+        A claim that found nothing has ``id`` None and no messages. With
+        ``body_type`` the bodies are decoded into it; when one does not
+        decode, a new claim is released first (its messages are free again,
+        and Zaqar counts the claim towards ``max_claim_count``), then
+        :class:`zaqarkit.BodyDecodeError` is raised naming the message id and
+        the field. :meth:`consumer` instead hands out the good ones and treats
+        the others as poison.
+
+        Example::
+
+            claim = queue.claim(ttl=60, limit=10, body_type=Order)
+            for message in claim:
+                print(message.body.sku)
+                message.delete()
         """
+        codec = None if body_type is None else codec_for(body_type)
         if id is not None:
-            get = self._api.claim_get(self.name, id)
+            get: Call[Any] = self._api.claim_get(self.name, id)
+            if codec is not None:
+                get = typed_claim(get, codec)
             self._ready(get)
-            return Claim(self, self._client._send(get))
+            record = self._client._send(get)
+            if record.rejected:
+                raise record.rejected[0]
+            return Claim(self, record, codec)
+        record = self._claim_record(ttl, grace, limit, codec)
+        if record.rejected:
+            # If the release fails the claim expires after ttl: the decode
+            # error is what to report.
+            with contextlib.suppress(ZaqarError):
+                Claim(self, record).delete()
+            raise record.rejected[0]
+        return Claim(self, record, codec)
+
+    def _claim_record(
+        self, ttl: int | None, grace: int | None, limit: int | None, codec: BodyCodec[Any] | None
+    ) -> models.Claim[Any]:
+        """A new claim as the core parsed it (with a codec: ``rejected`` holds
+        the messages whose body did not decode; the consumer's path)."""
         api = self._api
-        args = (api, api.limits, ttl, grace, limit)
-        create = self._claiming.get(args) or self._claiming.put(
-            args, api.claim_create(self.name, ttl=ttl, grace=grace, limit=limit)
-        )
+        args = (api, api.limits, ttl, grace, limit, codec)
+        create = self._claiming.get(args)
+        if create is None:
+            create = api.claim_create(self.name, ttl=ttl, grace=grace, limit=limit)
+            create = self._claiming.put(
+                args, create if codec is None else typed_claim(create, codec)
+            )
         self._ready(create)
-        return Claim(self, self._client._send(create))
+        return self._client._send(create)
 
     def signed_url(
         self,
@@ -928,10 +1050,22 @@ class Queue:
         ):
             yield subscription
 
+    @overload
+    def subscribe(
+        self, ttl: int | None = None, options: Mapping[str, Any] | None = None, *,
+        body_type: None = None,
+    ) -> AbstractContextManager[PushStream[Any]]: ...
+    @overload
+    def subscribe(
+        self, ttl: int | None = None, options: Mapping[str, Any] | None = None, *,
+        body_type: type[B],
+    ) -> AbstractContextManager[PushStream[B]]: ...
+
     @contextmanager
     def subscribe(
-        self, ttl: int | None = None, options: Mapping[str, Any] | None = None
-    ) -> Iterator[PushStream]:
+        self, ttl: int | None = None, options: Mapping[str, Any] | None = None, *,
+        body_type: Any = None,
+    ) -> Iterator[PushStream[Any]]:
         """Stream this queue's new messages as Zaqar pushes them (WebSocket only).
 
         Yields an iterator of :class:`zaqarkit.core.ws.Notification` (``body``,
@@ -939,13 +1073,18 @@ class Queue:
         After a dropped connection the transport reconnects and re-subscribes,
         and the iterator yields a :class:`zaqarkit.core.wsconn.PushGap` (as it
         does when its bounded buffer dropped notifications): ``note.gap``.
+        With ``body_type``, bodies are decoded into it; a push whose body does
+        not decode is logged (WARNING) and yields a ``PushGap`` saying why
+        (the message itself stays in the queue: a push is only a copy).
 
         Example::
 
-            with queue.subscribe(ttl=600) as notifications:
+            with queue.subscribe(ttl=600, body_type=Order) as notifications:
                 for note in notifications:
-                    print(note.body)
+                    if not note.gap:
+                        print(note.body.sku)
         """
+        codec = None if body_type is None else codec_for(body_type)
         subscribe = getattr(self._client._transport, "subscribe", None)
         if subscribe is None:
             raise UnsupportedOperation(
@@ -954,8 +1093,9 @@ class Queue:
                 "client.subscription(queue, subscriber='http://...')."
             )
         headers = self._client._context.headers + self._client._auth.headers()
-        stream: PushStream = subscribe(
-            self.name, ttl=ttl, options=options, headers=headers
+        stream: PushStream[Any] = subscribe(
+            self.name, ttl=ttl, options=options, headers=headers,
+            **({} if codec is None else {"codec": codec}),
         )
         try:
             yield stream
@@ -1054,6 +1194,23 @@ class Queue:
         return Producer(self, linger=linger, max_count=max_count, max_bytes=max_bytes,
                              max_pending=max_pending)
 
+    @overload
+    def consumer(
+        self, *, batch: int | None = None, max_in_flight: int | None = None, ttl: int = 60,
+        grace: int = 60, renew_every: float | None = None, poll_initial: float = 0.1,
+        poll_max: float = 5.0, push: bool | None = None, push_poll: float = 5.0,
+        drain_timeout: float = 10.0, ack_linger: float = 0.02, delete_claims: bool = True,
+        seed: int | None = None, body_type: None = None, on_poison: Poison = "auto",
+    ) -> Consumer[Any]: ...
+    @overload
+    def consumer(
+        self, *, batch: int | None = None, max_in_flight: int | None = None, ttl: int = 60,
+        grace: int = 60, renew_every: float | None = None, poll_initial: float = 0.1,
+        poll_max: float = 5.0, push: bool | None = None, push_poll: float = 5.0,
+        drain_timeout: float = 10.0, ack_linger: float = 0.02, delete_claims: bool = True,
+        seed: int | None = None, body_type: type[B], on_poison: Poison = "auto",
+    ) -> Consumer[B]: ...
+
     def consumer(
         self,
         *,
@@ -1070,7 +1227,9 @@ class Queue:
         ack_linger: float = 0.02,
         delete_claims: bool = True,
         seed: int | None = None,
-    ) -> Consumer:
+        body_type: Any = None,
+        on_poison: Poison = "auto",
+    ) -> Consumer[Any]:
         """An at-least-once consumer (:class:`zaqarkit.Consumer`): a
         context manager to iterate for :class:`~zaqarkit.Delivery` objects.
 
@@ -1089,11 +1248,17 @@ class Queue:
         (``delete_claims``): Zaqar 23's redis store answers 503 to queue stats
         while an expired claim lingers in its index.
 
+        With ``body_type`` each delivery's body is decoded into it (straight
+        from the claim's bytes); a message whose body does not decode is
+        never handed out, and ``on_poison`` decides what becomes of it (see
+        :class:`zaqarkit.Consumer`): by default it moves to the queue's
+        dead-letter queue if one is set, else it is released with a WARNING.
+
         Example::
 
-            with queue.consumer(max_in_flight=20) as consumer:
+            with queue.consumer(max_in_flight=20, body_type=Order) as consumer:
                 for delivery in consumer:
-                    handle(delivery.body)
+                    handle(delivery.body)  # an Order
                     delivery.ack()
         """
         from zaqarkit._sync.consumer import Consumer
@@ -1107,14 +1272,28 @@ class Queue:
             drain_timeout=drain_timeout, ack_linger=ack_linger, delete_claims=delete_claims,
             ack_batch=self._api.limits.max_messages_per_page,
         )
-        return Consumer(self, settings, push=push, seed=seed)
+        codec = None if body_type is None else codec_for(body_type)
+        return Consumer(self, settings, push=push, seed=seed, codec=codec,
+                             on_poison=on_poison)
+
+    @overload
+    def consume(
+        self, handler: Handler[Any], *, concurrency: int = 4,
+        max_messages: int | None = None, body_type: None = None, **options: Any,
+    ) -> ConsumerStats: ...
+    @overload
+    def consume(
+        self, handler: Handler[B], *, concurrency: int = 4,
+        max_messages: int | None = None, body_type: type[B], **options: Any,
+    ) -> ConsumerStats: ...
 
     def consume(
         self,
-        handler: Any,
+        handler: Handler[Any],
         *,
         concurrency: int = 4,
         max_messages: int | None = None,
+        body_type: Any = None,
         **options: Any,
     ) -> ConsumerStats:
         """Run ``handler(delivery)`` on every message until stopped, with
@@ -1125,15 +1304,17 @@ class Queue:
         releases it (a nack), unless it settled the delivery itself. It stops
         on ``delivery.consumer.stop()``, after ``max_messages`` deliveries, or
         when cancelled; in-flight handlers get ``drain_timeout`` to finish, and
-        what is left is released. ``options`` go to :meth:`consumer`. Returns
-        the consumer's counters.
+        what is left is released. ``options`` go to :meth:`consumer`
+        (``on_poison`` among them). With ``body_type`` the handler receives
+        deliveries whose body is decoded into it; poison messages never reach
+        it (see :meth:`consumer`). Returns the consumer's counters.
 
         Example::
 
-            def handler(delivery):
-                print(delivery.body)
+            def handler(delivery: Delivery[Order]) -> None:
+                print(delivery.body.sku)
 
-            queue.consume(handler, concurrency=8)
+            queue.consume(handler, concurrency=8, body_type=Order)
         """
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise ValidationError("concurrency", f"must be an int >= 1, got {concurrency!r}")
@@ -1142,7 +1323,7 @@ class Queue:
             or max_messages < 1
         ):
             raise ValidationError("max_messages", f"must be an int >= 1, got {max_messages!r}")
-        with self.consumer(**options) as consumer:
+        with self.consumer(body_type=body_type, **options) as consumer:
             return consumer.run(handler, concurrency=concurrency, max_messages=max_messages)
 
     def set_dead_letter(
@@ -1200,13 +1381,14 @@ class Queue:
         }
 
 
-class Message:
+class Message(Generic[B]):
     """A message: ``id``, ``body``, ``ttl``, ``age``, ``href``, ``claim_id``,
-    ``claim_count``, ``checksum``."""
+    ``claim_count``, ``checksum``. ``body`` is a ``B`` when the message was
+    read with ``body_type=B``, the decoded JSON otherwise."""
 
     __slots__ = ("_queue", "_record")
 
-    def __init__(self, queue: Queue, record: models.Message) -> None:
+    def __init__(self, queue: Queue, record: models.Message[B]) -> None:
         self._queue = queue
         self._record = record
 
@@ -1215,7 +1397,7 @@ class Message:
         return self._record.id
 
     @property
-    def body(self) -> Any:
+    def body(self) -> B:
         return self._record.body
 
     @property
@@ -1247,7 +1429,7 @@ class Message:
         return self._queue
 
     @property
-    def record(self) -> models.Message:
+    def record(self) -> models.Message[B]:
         """The parsed message as an immutable core model."""
         return self._record
 
@@ -1263,12 +1445,15 @@ class Message:
         )
 
 
-class Claim:
+class Claim(Generic[B]):
     """A claim on messages. Iterate it for its messages."""
 
-    def __init__(self, queue: Queue, record: models.Claim) -> None:
+    def __init__(
+        self, queue: Queue, record: models.Claim[B], codec: BodyCodec[B] | None = None
+    ) -> None:
         self._queue = queue
         self._record = record
+        self._codec = codec
 
     @property
     def id(self) -> str | None:
@@ -1287,10 +1472,10 @@ class Claim:
         return self._record.age
 
     @property
-    def messages(self) -> list[Message]:
+    def messages(self) -> list[Message[B]]:
         return [Message(self._queue, record) for record in self._record.messages]
 
-    def __iter__(self) -> Iterator[Message]:
+    def __iter__(self) -> Iterator[Message[B]]:
         return iter(self.messages)
 
     def __len__(self) -> int:
@@ -1309,11 +1494,13 @@ class Claim:
 
     def reload(self) -> None:
         """Fetch the claim's current ttl, age and messages."""
-        record = self._queue._client._send(
-            self._queue._api.claim_get(self._queue.name, self._require_id())
-        )
+        get: Call[Any] = self._queue._api.claim_get(self._queue.name, self._require_id())
+        if self._codec is not None:
+            get = typed_claim(get, self._codec)
+        record = self._queue._client._send(get)
         self._record = models.Claim(
-            record.id, record.ttl, record.age, self._record.grace, record.href, record.messages
+            record.id, record.ttl, record.age, self._record.grace, record.href, record.messages,
+            record.rejected,
         )
 
     def update(self, ttl: int | None = None, grace: int | None = None) -> None:
@@ -1327,7 +1514,8 @@ class Claim:
             )
         )
         self._record = models.Claim(
-            self._record.id, ttl, 0, grace, self._record.href, self._record.messages
+            self._record.id, ttl, 0, grace, self._record.href, self._record.messages,
+            self._record.rejected,
         )
 
     def delete(self) -> None:

@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from zaqarkit._concurrency import (
     Event,
@@ -27,14 +27,32 @@ from zaqarkit._concurrency import (
     TaskGroup,
     monotonic,
 )
+from zaqarkit.core.bodies import BodyCodec
 from zaqarkit.core.consumer import Ack, ConsumerSettings, ConsumerState, Lease, Release
 from zaqarkit.core.operations import ApiVersion
-from zaqarkit.errors import NotFound, UnsupportedOperation, ZaqarError
+from zaqarkit.errors import (
+    BodyDecodeError,
+    NotFound,
+    UnsupportedOperation,
+    ValidationError,
+    ZaqarError,
+)
 
 if TYPE_CHECKING:
     from zaqarkit._sync.client import Message, Queue
 
-__all__ = ["Consumer", "Delivery", "ConsumerStats", "Handler"]
+__all__ = ["Consumer", "Delivery", "ConsumerStats", "Handler", "Poison"]
+
+#: A message body's type (``body_type=``); ``Any`` without one.
+B = TypeVar("B")
+
+#: What becomes of a claimed message whose body does not decode into the
+#: consumer's ``body_type``: ``"auto"`` (the default: ``"dead-letter"`` when
+#: the queue has a dead-letter queue, else ``"release"``), ``"dead-letter"``,
+#: ``"release"``, ``"drop"``, or a function (a coroutine function here)
+#: called with the delivery (``delivery.error`` says why, ``delivery.body``
+#: is the body as plain JSON).
+Poison = Literal["auto", "dead-letter", "release", "drop"] | Callable[..., Any]
 
 log = logging.getLogger("zaqarkit.consumer")
 
@@ -58,21 +76,34 @@ class ConsumerStats:
     renewal_failures: int = 0
     ack_failures: int = 0
     pushes: int = 0
+    #: Messages whose body did not decode into ``body_type`` (never handed
+    #: to a handler), and how many of them went to the dead-letter queue or
+    #: were dropped (the others were released).
+    poisoned: int = 0
+    dead_lettered: int = 0
+    dropped: int = 0
 
 
-class Delivery:
+class Delivery(Generic[B]):
     """One claimed message handed to you: ``message``, ``body``, ``id``,
     ``claim_id``; settle it with ``ack()`` (done: delete it) or ``nack()``
-    (failed: make it available again).
+    (failed: make it available again). ``body`` is a ``B`` when the consumer
+    has ``body_type=B``.
 
     ``lease_lost`` turns True when a renewal found the claim gone (or it
     expired unrenewed): another consumer may then receive the message too,
     and ``lease_error`` says why. ``renewals`` counts the claim's renewals.
+    ``error`` is set only on the poison deliveries an ``on_poison`` function
+    receives: the :class:`zaqarkit.BodyDecodeError` of a body that did not
+    decode (``body`` is then the plain JSON).
     """
 
-    __slots__ = ("_consumer", "_lease", "ack_error", "message", "settled")
+    __slots__ = ("_consumer", "_lease", "ack_error", "error", "message", "settled")
 
-    def __init__(self, consumer: Consumer, lease: Lease, message: Message) -> None:
+    def __init__(
+        self, consumer: Consumer[Any], lease: Lease, message: Message[B],
+        error: BodyDecodeError | None = None,
+    ) -> None:
         self._consumer = consumer
         self._lease = lease
         self.message = message
@@ -80,9 +111,10 @@ class Delivery:
         self.settled: str | None = None
         #: Set when the acknowledgement (the delete) failed.
         self.ack_error: ZaqarError | None = None
+        self.error = error
 
     @property
-    def body(self) -> Any:
+    def body(self) -> B:
         return self.message.body
 
     @property
@@ -94,7 +126,7 @@ class Delivery:
         return self._lease.claim_id
 
     @property
-    def consumer(self) -> Consumer:
+    def consumer(self) -> Consumer[Any]:
         return self._consumer
 
     @property
@@ -125,11 +157,12 @@ class Delivery:
     release = nack
 
 
-#: ``def handler(delivery)`` (a plain function in the sync client).
-Handler = Callable[[Delivery], Any]
+#: ``def handler(delivery)`` (a plain function in the sync client);
+#: ``Handler[Order]`` takes deliveries of a consumer with ``body_type=Order``.
+Handler = Callable[[Delivery[B]], Any]
 
 
-class Consumer:
+class Consumer(Generic[B]):
     """Claims messages in batches and hands them out as deliveries.
 
     Obtain it with :meth:`Queue.consumer`. As a context manager it runs
@@ -141,6 +174,16 @@ class Consumer:
     ``drain_timeout`` for handed-out deliveries to be settled, and releases the
     rest. Delivery is at-least-once: a message whose handler did not ack it in
     time (crash, lost lease, shutdown past the drain) is delivered again.
+
+    With a ``body_type`` every delivery's body is decoded into it. A message
+    whose body does not decode (a poison message) is never handed out and
+    never stops the consumer: ``on_poison`` (see :data:`Poison`) moves it to
+    the queue's dead-letter queue (posted as ``{"body": <as stored>,
+    "poison": {"error", "path", "message_id", "queue", "body_type",
+    "claim_count"}}``, then deleted with its claim id: at least once, never
+    lost), releases it with a WARNING (Zaqar dead-letters it after the
+    queue's ``max_claim_count`` claims, when configured), drops it with an
+    ERROR, or calls your function.
 
     Example::
 
@@ -157,10 +200,20 @@ class Consumer:
         *,
         push: bool | None = None,
         seed: int | None = None,
+        codec: BodyCodec[B] | None = None,
+        on_poison: Poison = "auto",
     ) -> None:
+        if not callable(on_poison) and on_poison not in ("auto", "dead-letter", "release", "drop"):
+            raise ValidationError(
+                "on_poison", "must be 'auto', 'dead-letter', 'release', 'drop' or a function, "
+                f"got {on_poison!r}"
+            )
         self._queue = queue
         self._client = queue._client
         self._api = queue._api
+        self._codec = codec
+        self._on_poison = on_poison
+        self._dead_letter: tuple[Queue, int | None] | None = None
         self.settings = settings.check(self._api.limits)
         self._push_wanted = push
         self._random = random.Random(seed).random
@@ -171,7 +224,7 @@ class Consumer:
 
     # -- lifecycle ----------------------------------------------------------------
 
-    def __enter__(self) -> Consumer:
+    def __enter__(self) -> Consumer[B]:
         push = self._push_wanted
         if push is None:
             push = callable(getattr(self._client._transport, "subscribe", None))
@@ -183,12 +236,14 @@ class Consumer:
         self._leases = Signal()  # a lease was added, or finishing
         self._acks = Signal()  # an action was queued, or finishing
         self._stop_event = Event()
-        self._buffer: deque[Delivery] = deque()
+        self._buffer: deque[Delivery[B]] = deque()
         self._actions: deque[Ack | Release] = deque()
-        self._acking: dict[str, Delivery] = {}
+        self._acking: dict[str, Delivery[Any]] = {}
         self._acker_done = Event()
         self._claimer_done = Event()
         self._queue._ready()
+        if self._codec is not None and self._on_poison in ("auto", "dead-letter"):
+            self._find_dead_letter()
         self._group = TaskGroup()
         self._group.__enter__()
         self._group.start_soon(self._claimer)
@@ -280,16 +335,16 @@ class Consumer:
 
     # -- iteration ----------------------------------------------------------------
 
-    def __iter__(self) -> Consumer:
+    def __iter__(self) -> Consumer[B]:
         return self
 
-    def __next__(self) -> Delivery:
+    def __next__(self) -> Delivery[B]:
         delivery = self.next_delivery()
         if delivery is None:
             raise StopIteration
         return delivery
 
-    def next_delivery(self, timeout: float | None = None) -> Delivery | None:
+    def next_delivery(self, timeout: float | None = None) -> Delivery[B] | None:
         """The next delivery; None once stopping, or after ``timeout`` seconds."""
         if not self._started:
             raise ZaqarError("use the consumer as a context manager (with/with)")
@@ -309,7 +364,7 @@ class Consumer:
                 return None
             self._deliveries.wait(generation, wait)
 
-    def _settle(self, delivery: Delivery, ok: bool) -> None:
+    def _settle(self, delivery: Delivery[Any], ok: bool) -> None:
         with self._lock:
             if delivery.settled is not None:
                 return
@@ -320,7 +375,10 @@ class Consumer:
                 log.warning("message %s settled after its claim was released; it will be "
                             "delivered again", delivery.id)
                 return
-            actions = self._state.settle(delivery.claim_id, delivery.id, ok)
+            # A poison message released waits for its claim's other messages
+            # (ConsumerState.settle's ``hold``).
+            actions = self._state.settle(delivery.claim_id, delivery.id, ok,
+                                         hold=delivery.error is not None)
             if ok and actions:
                 self._acking[delivery.id] = delivery
             if ok:
@@ -355,28 +413,117 @@ class Consumer:
                 continue
             sent_at = monotonic()
             try:
-                claim = self._queue.claim(ttl=settings.ttl, grace=settings.grace, limit=limit)
+                claim = self._queue._claim_record(
+                    settings.ttl, settings.grace, limit, self._codec
+                )
             except ZaqarError as error:
                 log.warning("claim on %r failed: %s", self._queue.name, error)
                 self._poke.wait(poke, self._state.backoff.next())
                 continue
             self.stats.claims += 1
             messages = claim.messages
+            rejected = claim.rejected
+            poison: list[Delivery[Any]] = []
+            # Imported here: at the top, its generated twin would sort differently.
+            from zaqarkit._sync.client import Message
+
             with self._lock:
-                lease = self._state.claimed(claim.id, [m.id for m in messages], sent_at)
+                ids = [m.id for m in messages]
+                if rejected:
+                    ids += [rejection.message_id for rejection in rejected]
+                lease = self._state.claimed(claim.id, ids, sent_at)
                 if lease is not None:
-                    self._buffer.extend(Delivery(self, lease, m) for m in messages)
+                    queue = self._queue
+                    self._buffer.extend(
+                        Delivery(self, lease, Message(queue, m)) for m in messages
+                    )
+                    for rejection in rejected:
+                        # Never buffered for a handler: handed out here, to on_poison.
+                        if self._state.handed_out(lease.claim_id, rejection.message_id):
+                            poison.append(Delivery(
+                                self, lease, Message(queue, rejection.record), rejection
+                            ))
                     if self._stopping:  # stopped while the claim was on its way
                         self._queue_actions(self._state.stop())
+            for delivery in poison:
+                self._poison(delivery)
             if lease is None:
                 self.stats.empty_claims += 1
                 wait = self._state.idle_wait()
                 log.debug("nothing to claim on %r; waiting up to %.2fs", self._queue.name, wait)
                 self._poke.wait(poke, wait)
                 continue
-            log.debug("claimed %d messages (claim %s)", len(messages), lease.claim_id)
+            log.debug("claimed %d messages (claim %s)", len(ids), lease.claim_id)
             self._deliveries.notify()
             self._leases.notify()
+
+    # -- poison messages (body_type) ---------------------------------------------------
+
+    def _find_dead_letter(self) -> None:
+        """The queue's dead-letter queue and its message ttl, if one is set."""
+        try:
+            settings = self._queue.dead_letter()
+        except ZaqarError as error:
+            settings = {}
+            log.info("reading the dead-letter settings of %r failed (%s)", self._queue.name, error)
+        if settings.get("queue"):
+            target = self._client.queue(settings["queue"], auto_create=False)
+            self._dead_letter = (target, settings.get("messages_ttl"))
+        elif self._on_poison == "dead-letter":
+            raise ValidationError(
+                "on_poison", f"'dead-letter', but queue {self._queue.name!r} has no dead-letter "
+                "queue (queue.set_dead_letter(...))"
+            )
+
+    def _poison(self, delivery: Delivery[Any]) -> None:
+        """A claimed message whose body did not decode: never a handler's."""
+        self.stats.poisoned += 1
+        error = delivery.error
+        assert error is not None
+        policy = self._on_poison
+        if callable(policy):
+            try:
+                policy(delivery)
+            except Exception:
+                log.exception("on_poison failed on message %s; releasing it", delivery.id)
+                delivery.nack()
+            else:
+                if delivery.settled is None:
+                    delivery.ack()
+            return
+        if policy == "drop":
+            log.error("message %s of %r dropped: its body does not decode: %s",
+                      delivery.id, self._queue.name, error)
+            self.stats.dropped += 1
+            delivery.ack()
+            return
+        if self._dead_letter is not None:
+            target, ttl = self._dead_letter
+            record = delivery.message.record
+            poison = {
+                "error": str(error), "path": error.path, "message_id": record.id,
+                "queue": self._queue.name, "claim_count": record.claim_count,
+                "body_type": getattr(error.body_type, "__qualname__", repr(error.body_type)),
+            }
+            try:
+                target.post({"body": {"body": record.body, "poison": poison},
+                                   "ttl": ttl or record.ttl})
+            except ZaqarError as failure:
+                log.warning("moving poison message %s to %r failed (%s); releasing it",
+                            delivery.id, target.name, failure)
+                delivery.nack()
+                return
+            log.warning("message %s of %r moved to dead-letter queue %r: %s",
+                        delivery.id, self._queue.name, target.name, error)
+            self.stats.dead_lettered += 1
+            # Deleted only now, with its claim id: a crash in between leaves
+            # it claimed, and it is moved again (at least once, never lost).
+            delivery.ack()
+            return
+        log.warning("message %s of %r released: its body does not decode: %s (Zaqar moves it "
+                    "to a dead-letter queue after the queue's max_claim_count claims, when "
+                    "one is set)", delivery.id, self._queue.name, error)
+        delivery.nack()
 
     def _pusher(self) -> None:
         # A push carries the body but no message id, so it cannot be
@@ -521,7 +668,7 @@ class Consumer:
 
     def run(
         self,
-        handler: Handler,
+        handler: Handler[B],
         *,
         concurrency: int = 4,
         max_messages: int | None = None,

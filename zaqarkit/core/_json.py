@@ -46,7 +46,8 @@ nan
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 __all__ = [
     "FAST",
@@ -56,7 +57,10 @@ __all__ = [
     "loads_std",
     "message_listing",
     "reply_head",
+    "typed_listing",
 ]
+
+B = TypeVar("B")
 
 #: One encoder for every body: json.dumps with arguments builds a new one per call.
 _STD_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
@@ -128,16 +132,47 @@ if msgspec is not None:
     _listing_json = msgspec.json.Decoder(_Listing).decode
     _convert = msgspec.convert
 
+    class TypedMessage(msgspec.Struct, Generic[B], gc=False):
+        """A listed message whose body the decoder builds as ``B`` (a body
+        type: see :mod:`zaqarkit.core.bodies`). No cycle can run through a
+        decoded message, so the garbage collector need not track it."""
+
+        body: B
+        ttl: int
+        age: int
+        id: str | None = None
+        href: str | None = None
+        claim_id: str | None = None
+        claim_count: int | None = None
+        checksum: str | None = None
+
+    class TypedListing(msgspec.Struct, Generic[B], gc=False):
+        messages: list[TypedMessage[B]]
+        links: list[ListedLink] | None = None
+        count: Any = None
+        claim_id: str | None = None
+
+    def typed_listing(body_type: Any) -> tuple[Callable[[bytes], Any], Any]:
+        """The JSON decoder and the listing type for listings whose message
+        bodies are ``body_type``; raises TypeError for a type msgspec cannot
+        decode into."""
+        listing = TypedListing[body_type]
+        return msgspec.json.Decoder(listing).decode, listing
+
     def message_listing(
         data: bytes | dict[str, Any],
-    ) -> tuple[list[ListedMessage], list[ListedLink] | None, Any, str | None] | None:
+        decode: Callable[[bytes], Any] = _listing_json,
+        listing_type: Any = _Listing,
+    ) -> tuple[list[Any], list[ListedLink] | None, Any, str | None] | None:
         """``(messages, links, count, claim_id)`` of a JSON object holding a
         ``messages`` array of well-formed messages (and ``links``, if any, an
         array of objects), or None for anything else (which the caller
         decodes the checked way). ``data`` is the JSON text, or the object a
-        WebSocket reply already decoded (checked by the same types)."""
+        WebSocket reply already decoded (checked by the same types).
+        ``decode`` and ``listing_type`` (from :func:`typed_listing`) decode
+        the bodies into a body type as well."""
         try:
-            listing = _convert(data, _Listing) if isinstance(data, dict) else _listing_json(data)
+            listing = _convert(data, listing_type) if isinstance(data, dict) else decode(data)
         except _Failed:
             return None
         return listing.messages, listing.links, listing.count, listing.claim_id
@@ -184,9 +219,15 @@ else:  # pragma: no cover - exercised by the no-extra test environment
 
     def message_listing(
         data: bytes | dict[str, Any],
+        decode: Callable[[bytes], Any] | None = None,
+        listing_type: Any = None,
     ) -> tuple[list[Any], Any, Any, str | None] | None:
         """Without msgspec every listing takes the checked path."""
         return None
+
+    def typed_listing(body_type: Any) -> tuple[Callable[[bytes], Any], Any]:
+        """Without msgspec there is no typed decoder."""
+        raise TypeError("decoding into a body type needs msgspec")
 
     def reply_head(data: str | bytes) -> tuple[str, int, bytes] | None:
         """Without msgspec there is no typed path: every frame is checked."""

@@ -350,7 +350,7 @@ class ApiV2:
         echo: bool | None = None,
         include_claimed: bool | None = None,
         include_delayed: bool | None = None,
-    ) -> Call[Page[Message]]:
+    ) -> Call[Page[Message[Any]]]:
         """``GET /v2/queues/{queue}/messages`` (oldest first; your own messages
         only with ``echo=True``)."""
         op = Operation.MESSAGE_LIST
@@ -365,11 +365,11 @@ class ApiV2:
             op, "messages", p.message, marker_key=None, limit=params.get("limit")
         ))
 
-    def message_get(self, queue: str, message_id: str) -> Call[Message]:
+    def message_get(self, queue: str, message_id: str) -> Call[Message[Any]]:
         op = Operation.MESSAGE_GET
         params = {"queue_name": v.name(queue), "message_id": v.identifier(message_id, "message_id")}
 
-        def parse(response: Response) -> Message:
+        def parse(response: Response) -> Message[Any]:
             p.raise_for_status(response, op)
             data = p.decode_json(response)
             inner = data.get("messages") if isinstance(data, dict) else None
@@ -378,7 +378,9 @@ class ApiV2:
 
         return self._call(op, params, parse)
 
-    def message_get_many(self, queue: str, message_ids: Iterable[str]) -> Call[tuple[Message, ...]]:
+    def message_get_many(
+        self, queue: str, message_ids: Iterable[str]
+    ) -> Call[tuple[Message[Any], ...]]:
         """``GET /v2/queues/{queue}/messages?ids=...``. Zaqar answers 404 when none
         of the ids exist; that is an empty result here."""
         op = Operation.MESSAGE_GET_MANY
@@ -387,7 +389,7 @@ class ApiV2:
             "message_ids": list(v.ids(message_ids, "message_ids", self.limits)),
         }
 
-        def parse(response: Response) -> tuple[Message, ...]:
+        def parse(response: Response) -> tuple[Message[Any], ...]:
             if response.status == 404:
                 return ()
             p.raise_for_status(response, op)
@@ -418,12 +420,12 @@ class ApiV2:
             params["claim_ids"] = list(v.ids(claim_ids, "claim_ids", self.limits))
         return self._call(op, params, p.no_content(op))
 
-    def message_pop(self, queue: str, count: int = 1) -> Call[tuple[Message, ...]]:
+    def message_pop(self, queue: str, count: int = 1) -> Call[tuple[Message[Any], ...]]:
         """``DELETE /v2/queues/{queue}/messages?pop=N``: claim-and-delete in one go."""
         op = Operation.MESSAGE_POP
         params = {"queue_name": v.name(queue), "pop": v.claim_limit(count, self.limits, "count")}
 
-        def parse(response: Response) -> tuple[Message, ...]:
+        def parse(response: Response) -> tuple[Message[Any], ...]:
             p.raise_for_status(response, op)
             data = p.decode_json(response, allow_empty=True)
             if data is None:
@@ -441,7 +443,7 @@ class ApiV2:
         ttl: int | None = None,
         grace: int | None = None,
         limit: int | None = None,
-    ) -> Call[Claim]:
+    ) -> Call[Claim[Any]]:
         """``POST /v2/queues/{queue}/claims``. The answer's claim id comes from the
         ``Location`` header; a 204 (nothing to claim) gives ``Claim(id=None)``."""
         op = Operation.CLAIM_CREATE
@@ -449,7 +451,7 @@ class ApiV2:
         if limit is not None:
             params["limit"] = v.claim_limit(limit, self.limits)
 
-        def parse(response: Response) -> Claim:
+        def parse(response: Response) -> Claim[Any]:
             p.expect_status(response, op, 200, 201, 204)
             return p.claim(response, ttl=ttl, grace=grace)
 
@@ -463,7 +465,7 @@ class ApiV2:
             lease["grace"] = v.claim_grace(grace, self.limits)
         return lease
 
-    def claim_get(self, queue: str, claim_id: str) -> Call[Claim]:
+    def claim_get(self, queue: str, claim_id: str) -> Call[Claim[Any]]:
         op = Operation.CLAIM_GET
         params = {"queue_name": v.name(queue), "claim_id": v.identifier(claim_id, "claim_id")}
         return self._call(op, params, p.json_of(op, lambda data: p.claim_detail(data, claim_id)))
@@ -705,7 +707,7 @@ class ApiV2:
     def topic_message_list(
         self, topic: str, *, limit: int | None = None, marker: str | None = None,
         echo: bool | None = None,
-    ) -> Call[Page[Message]]:
+    ) -> Call[Page[Message[Any]]]:
         op = Operation.TOPIC_MESSAGE_LIST
         params: dict[str, Any] = {"topic_name": v.name(topic, "topic name")}
         params.update(self._paging(limit, marker, echo=echo))

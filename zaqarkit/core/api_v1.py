@@ -100,7 +100,7 @@ class ApiV1_1(ApiV2):
         echo: bool | None = None,
         include_claimed: bool | None = None,
         include_delayed: bool | None = None,
-    ) -> Call[Page[Message]]:
+    ) -> Call[Page[Message[Any]]]:
         """``GET /queues/{queue}/messages``; ``include_delayed`` does not exist here."""
         if include_delayed is not None:
             raise _unsupported(self.version, "message_list parameter include_delayed")
@@ -327,7 +327,7 @@ class ApiV1(ApiV1_1):
         echo: bool | None = None,
         include_claimed: bool | None = None,
         include_delayed: bool | None = None,
-    ) -> Call[Page[Message]]:
+    ) -> Call[Page[Message[Any]]]:
         """``GET /v1/queues/{queue}/messages``. v1 answers 204 for an empty queue
         and 404 for a missing one; both are an empty page here, as in v1.1 and v2."""
         call = super().message_list(
@@ -336,20 +336,20 @@ class ApiV1(ApiV1_1):
         )
         listing = call.parse
 
-        def parse(response: Response) -> Page[Message]:
+        def parse(response: Response) -> Page[Message[Any]]:
             return Page(()) if response.status == 404 else listing(response)
 
         return Call(call.request, parse)
 
     def message_get_many(
         self, queue: str, message_ids: Iterable[str]
-    ) -> Call[tuple[Message, ...]]:
+    ) -> Call[tuple[Message[Any], ...]]:
         """``GET /v1/queues/{queue}/messages?ids=...``: v1 answers a bare JSON array,
         or 204 when none of the ids exist (an empty result here)."""
         call = super().message_get_many(queue, message_ids)
         op = Operation.MESSAGE_GET_MANY
 
-        def parse(response: Response) -> tuple[Message, ...]:
+        def parse(response: Response) -> tuple[Message[Any], ...]:
             if response.status in (204, 404):
                 return ()
             p.raise_for_status(response, op)
@@ -364,7 +364,7 @@ class ApiV1(ApiV1_1):
         ttl: int | None = None,
         grace: int | None = None,
         limit: int | None = None,
-    ) -> Call[Claim]:
+    ) -> Call[Claim[Any]]:
         """``POST /v1/queues/{queue}/claims``. v1 requires both ``ttl`` and
         ``grace``; an omitted one is sent as Zaqar's default (300 and 60 s), which
         is what v1.1 and v2 servers apply. The answer is a bare array of messages."""

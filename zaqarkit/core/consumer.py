@@ -197,6 +197,10 @@ class Lease:
 
     ``buffered``: claimed, not handed out yet. ``outstanding``: handed out,
     not settled. ``nacked``: settled as failures, waiting for the release.
+    ``held``: poison messages (bodies that did not decode) to release once
+    every other message of the claim is settled: releasing earlier would
+    send their buffered siblings back too, and the next claim would bring
+    the poison and the same siblings again, forever.
     ``lost``: a renewal found the claim gone, or it ran past its ttl unrenewed;
     ``error`` says why.
     """
@@ -208,6 +212,7 @@ class Lease:
     buffered: set[str] = field(default_factory=set)
     outstanding: set[str] = field(default_factory=set)
     nacked: set[str] = field(default_factory=set)
+    held: set[str] = field(default_factory=set)
     renewals: int = 0
     renewing: bool = False
     lost: bool = False
@@ -291,10 +296,21 @@ class ConsumerState:
         lease.outstanding.add(message_id)
         return True
 
-    def settle(self, claim_id: str, message_id: str, ok: bool) -> list[Ack | Release]:
+    def settle(
+        self, claim_id: str, message_id: str, ok: bool, *, hold: bool = False
+    ) -> list[Ack | Release]:
         """A handler finished (``ok``: acknowledge, else release). Returns what to
         send, in order; nothing if the message was settled before or its claim
-        was already released (never acknowledge twice)."""
+        was already released (never acknowledge twice). ``hold`` (a poison
+        message released) waits for the rest of the claim to be settled.
+
+        >>> state = ConsumerState(ConsumerSettings(batch=3), random=lambda: 0.0)
+        >>> _ = state.claimed("c1", ["bad", "m2"], now=0.0)
+        >>> state.handed_out("c1", "bad"), state.settle("c1", "bad", ok=False, hold=True)
+        (True, [])
+        >>> state.handed_out("c1", "m2"), state.settle("c1", "m2", ok=True)
+        (True, [Ack(claim_id='c1', message_id='m2'), Release(claim_id='c1', message_ids=('bad',))])
+        """
         lease = self.leases.get(claim_id)
         if lease is None or message_id not in lease.outstanding:
             return []
@@ -302,6 +318,8 @@ class ConsumerState:
         actions: list[Ack | Release] = []
         if ok:
             actions.append(Ack(claim_id, message_id))
+        elif hold:
+            lease.held.add(message_id)
         else:
             lease.nacked.add(message_id)
         actions.extend(self._maybe_finish(lease))
@@ -310,7 +328,9 @@ class ConsumerState:
     def _maybe_finish(self, lease: Lease) -> list[Release]:
         if lease.outstanding:
             return []
-        if lease.nacked or (self.stopping and lease.buffered):
+        if lease.nacked or (self.stopping and lease.buffered) or (
+            lease.held and not lease.buffered
+        ):
             return [self._release(lease)]
         if not lease.buffered:
             # Everything acknowledged: renewals stop. The claim is deleted
@@ -325,7 +345,7 @@ class ConsumerState:
         return []
 
     def _release(self, lease: Lease) -> Release:
-        ids = tuple(sorted(lease.nacked | lease.buffered | lease.outstanding))
+        ids = tuple(sorted(lease.nacked | lease.held | lease.buffered | lease.outstanding))
         self.in_flight -= len(ids)
         lease.buffered.clear()
         lease.outstanding.clear()
@@ -390,7 +410,7 @@ class ConsumerState:
         self.stopping = True
         return [
             self._release(lease) for lease in list(self.leases.values())
-            if not lease.outstanding and (lease.buffered or lease.nacked)
+            if not lease.outstanding and (lease.buffered or lease.nacked or lease.held)
         ]
 
     def release_all(self) -> list[Release]:

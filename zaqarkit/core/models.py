@@ -32,6 +32,8 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+#: A message body's type: ``Any`` unless a ``body_type`` was asked for.
+B = TypeVar("B")
 
 
 def utc_timestamp(text: str) -> _dt.datetime:
@@ -80,12 +82,13 @@ class Topic:
 
 @fast_init
 @dataclass(frozen=True, slots=True)
-class Message:
+class Message(Generic[B]):
     """A message. ``claim_id`` comes from the href's query string (HTTP) or
-    from the body (pop responses and WebSocket frames, which carry no href)."""
+    from the body (pop responses and WebSocket frames, which carry no href).
+    ``body`` is the decoded JSON, or a ``B`` when read with a body type."""
 
     id: str
-    body: Any
+    body: B
     ttl: int
     age: int
     href: str | None = None
@@ -96,16 +99,22 @@ class Message:
 
 @fast_init
 @dataclass(frozen=True, slots=True)
-class Claim:
+class Claim(Generic[B]):
     """A claim. ``id`` is None when a claim request found nothing to claim
-    (HTTP 204). ``grace`` is only known from the request: GET omits it."""
+    (HTTP 204). ``grace`` is only known from the request: GET omits it.
+
+    Read with a body type, ``messages`` holds the messages whose body decoded
+    and ``rejected`` a :class:`~zaqarkit.errors.BodyDecodeError` for each one
+    that did not (``error.record`` is that message, its body plain JSON);
+    both are claimed."""
 
     id: str | None
     ttl: int | None = None
     age: int | None = None
     grace: int | None = None
     href: str | None = None
-    messages: tuple[Message, ...] = ()
+    messages: tuple[Message[B], ...] = ()
+    rejected: tuple[Any, ...] = ()
 
 
 @fast_init

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 from urllib.parse import parse_qs, unquote_plus, urlsplit
 
 from zaqarkit.core import _json as fastjson
+from zaqarkit.core.bodies import BodyCodec
 from zaqarkit.core.models import (
     Claim,
     Flavor,
@@ -32,10 +33,11 @@ from zaqarkit.core.models import (
     Subscription,
     Topic,
 )
-from zaqarkit.errors import ApiError, ProtocolError, error_for_status
+from zaqarkit.core.operations import Operation
+from zaqarkit.core.wire import Call
+from zaqarkit.errors import ApiError, BodyDecodeError, ProtocolError, error_for_status
 
 if TYPE_CHECKING:
-    from zaqarkit.core.operations import Operation
     from zaqarkit.core.wire import Response
 
 __all__ = [
@@ -48,6 +50,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+B = TypeVar("B")
 
 
 def decode_json(response: Response, *, allow_empty: bool = False) -> Any:
@@ -222,7 +225,7 @@ def _last_segment(href: str) -> str:
     return href.partition("?")[0].rstrip("/").rsplit("/", 1)[-1]
 
 
-def message(value: Any) -> Message:
+def message(value: Any) -> Message[Any]:
     """A message object (HTTP listing, claim, pop, or WebSocket reply).
 
     Listings make this the hottest parser, so well-formed input takes a fast
@@ -264,17 +267,31 @@ _PLAIN_CLAIM_ID = re.compile(r"[A-Za-z0-9_.\-]+")
 
 
 def _typed_messages(
-    body: bytes | dict[str, Any], claimed: str | None = None
-) -> tuple[tuple[Message, ...], list[Any] | None, Any, str | None] | None:
+    body: bytes | dict[str, Any], claimed: str | None = None, codec: BodyCodec[Any] | None = None
+) -> tuple[tuple[Message[Any], ...], list[Any] | None, Any, str | None] | None:
     """The messages of a listing or claim body (JSON text, or a WebSocket
     reply's decoded object) checked in one typed pass
     (:func:`zaqarkit.core._json.message_listing`), built as :func:`message`
     builds them; None when the body needs the checked path. ``claimed`` is
-    the claim id the answer's ``Location`` names, if any."""
-    listing = fastjson.message_listing(body)
+    the claim id the answer's ``Location`` names, if any. With ``codec``
+    the bodies are decoded into its body type in the same pass; None then
+    also means some body did not decode (the checked path names it)."""
+    if codec is None:
+        listing = fastjson.message_listing(body)
+    elif codec.listing_json is None:
+        return None  # no msgspec: a pydantic model validates decoded bodies
+    else:
+        listing = fastjson.message_listing(body, codec.listing_json, codec.listing_type)
     if listing is None:
         return None
     items, links, count, claim_id = listing
+    if codec is not None and codec.finish is not None:
+        finish = codec.finish
+        try:
+            for item in items:
+                item.body = finish(item.body)
+        except codec.failures:
+            return None
     # A claim's messages name it in their hrefs ('...?claim_id=<id>'). An
     # href whose whole query is that, with no fragment, holds that claim id
     # for claim_id_from_href too: one comparison instead of a parse each.
@@ -301,7 +318,7 @@ def _typed_messages(
     return tuple(built), links, count, claim_id
 
 
-def _checked_message(value: Any) -> Message:
+def _checked_message(value: Any) -> Message[Any]:
     obj = expect_object(value, "message")
     href = optional(obj, "href", str, "message")
     message_id = optional(obj, "id", str, "message")
@@ -324,7 +341,7 @@ def _checked_message(value: Any) -> Message:
     )
 
 
-def messages(value: Any, what: str = "messages") -> tuple[Message, ...]:
+def messages(value: Any, what: str = "messages") -> tuple[Message[Any], ...]:
     return tuple(message(item) for item in expect_list(value, what))
 
 
@@ -401,10 +418,12 @@ def _typed_source(response: Response) -> bytes | dict[str, Any] | None:
     return data if type(data) is dict else None
 
 
-def _typed_message_page(body: bytes | dict[str, Any]) -> Page[Message] | None:
+def _typed_message_page(
+    body: bytes | dict[str, Any], codec: BodyCodec[Any] | None = None
+) -> Page[Message[Any]] | None:
     """A message listing page from the typed decoder; None when the body
     needs the checked path (which then names what is wrong)."""
-    typed = _typed_messages(body)
+    typed = _typed_messages(body, None, codec)
     if typed is None:
         return None
     items, links, count, _ = typed
@@ -542,17 +561,25 @@ def home_document(value: Any) -> HomeDocument:
     return HomeDocument(expect_object(obj.get("resources"), "home document.resources"))
 
 
-def claim(response: Response, *, grace: int | None = None, ttl: int | None = None) -> Claim:
+def claim(
+    response: Response,
+    *,
+    grace: int | None = None,
+    ttl: int | None = None,
+    codec: BodyCodec[Any] | None = None,
+) -> Claim[Any]:
     """A claim-create answer: 201 with messages, or 204 when nothing was claimed.
 
     The claim id is only in the ``Location`` header (HTTP) or the body's
     ``claim_id`` (WebSocket); message hrefs repeat it as ``?claim_id=``.
+    With ``codec``, bodies are decoded into its type; those that do not
+    decode are in ``rejected`` (see :class:`~zaqarkit.core.models.Claim`).
     """
     location = response.header("location")
     claim_id = _last_segment(location) if location else None
     raw = _typed_source(response) if response.status != 204 else None
     if raw is not None:
-        typed = _typed_messages(raw, claim_id)
+        typed = _typed_messages(raw, claim_id, codec)
         if typed is not None:
             items, claim_id = typed[0], typed[3] or claim_id
             if claim_id is None and items:
@@ -576,10 +603,14 @@ def claim(response: Response, *, grace: int | None = None, ttl: int | None = Non
         claim_id = items[0].claim_id
     if items and claim_id is None:
         fail("claim response carries no claim id (no Location, no claim_id)", data)
+    if codec is not None:
+        items, rejected = decoded(items, codec, claim_id)
+        return Claim(claim_id, ttl=ttl, age=0, grace=grace, href=location, messages=items,
+                     rejected=rejected)
     return Claim(claim_id, ttl=ttl, age=0, grace=grace, href=location, messages=items)
 
 
-def claim_detail(value: Any, claim_id: str) -> Claim:
+def claim_detail(value: Any, claim_id: str) -> Claim[Any]:
     obj = expect_object(value, "claim")
     return Claim(
         id=claim_id,
@@ -689,3 +720,120 @@ def created(operation: Operation) -> Callable[[Response], bool]:
         return response.status == 201
 
     return parse
+
+
+# -- typed bodies (body_type=) -------------------------------------------------
+
+
+def decoded(
+    items: tuple[Message[Any], ...], codec: BodyCodec[B], claim_id: str | None = None
+) -> tuple[tuple[Message[B], ...], tuple[BodyDecodeError, ...]]:
+    """``items`` (bodies plain JSON) with their bodies decoded by ``codec``,
+    and a :class:`BodyDecodeError` for each one that did not decode (its
+    ``record`` the message as read). The checked path: the typed decoder
+    (:func:`_typed_messages`) gave up on these."""
+    good: list[Message[B]] = []
+    bad: list[BodyDecodeError] = []
+    for item in items:
+        try:
+            body = codec.decode(item.body, item.id, claim_id or item.claim_id)
+        except BodyDecodeError as error:
+            error.record = item
+            bad.append(error)
+            continue
+        good.append(Message(item.id, body, item.ttl, item.age, item.href, item.claim_id,
+                            item.claim_count, item.checksum))
+    return tuple(good), tuple(bad)
+
+
+def _every(items: tuple[Message[Any], ...], codec: BodyCodec[B]) -> tuple[Message[B], ...]:
+    good, bad = decoded(items, codec)
+    if bad:
+        raise bad[0]
+    return good
+
+
+def _typed_source_of(response: Response) -> bytes | dict[str, Any] | None:
+    """What the typed decoder may read of a successful answer, else None."""
+    return _typed_source(response) if 200 <= response.status < 300 else None
+
+
+def typed_page(call: Call[Page[Message[Any]]], codec: BodyCodec[B]) -> Call[Page[Message[B]]]:
+    """``call`` (a message listing) with bodies decoded by ``codec``: straight
+    from the answer's bytes, else (some body did not decode, or an answer of
+    another shape) through the listing's own parser and then ``codec``,
+    which raises :class:`BodyDecodeError` for the first undecodable body.
+
+    >>> from zaqarkit.core.api import ApiV2
+    >>> from zaqarkit.core.bodies import codec_for
+    >>> from zaqarkit.core.wire import Response
+    >>> call = typed_page(ApiV2().message_list("q"), codec_for(int))
+    >>> def listing(body):
+    ...     return b'{"messages": [{"id": "m1", "body": %s, "ttl": 60, "age": 1}]}' % body
+    >>> call.parse(Response(200, body=listing(b"7"))).items[0].body
+    7
+    >>> call.parse(Response(200, body=listing(b'"x"')))
+    Traceback (most recent call last):
+    ...
+    zaqarkit.errors.BodyDecodeError: messages[m1].body: Expected `int`, got `str`
+    """
+    untyped = call.parse
+
+    def parse(response: Response) -> Page[Message[B]]:
+        raw = _typed_source_of(response)
+        if raw is not None:
+            typed = _typed_message_page(raw, codec)
+            if typed is not None:
+                return typed
+        found = untyped(response)
+        return Page(_every(found.items, codec), found.marker, found.count)
+
+    return Call(call.request, parse)
+
+
+def typed_messages(
+    call: Call[tuple[Message[Any], ...]], codec: BodyCodec[B]
+) -> Call[tuple[Message[B], ...]]:
+    """``call`` (a pop or a get of several ids) with bodies decoded by
+    ``codec`` (as :func:`typed_page`)."""
+    untyped = call.parse
+
+    def parse(response: Response) -> tuple[Message[B], ...]:
+        raw = _typed_source_of(response)
+        if raw is not None:
+            typed = _typed_messages(raw, None, codec)
+            if typed is not None:
+                return typed[0]
+        return _every(untyped(response), codec)
+
+    return Call(call.request, parse)
+
+
+def typed_message(call: Call[Message[Any]], codec: BodyCodec[B]) -> Call[Message[B]]:
+    """``call`` (a get of one message) with its body decoded by ``codec``."""
+    untyped = call.parse
+    return Call(call.request, lambda response: _every((untyped(response),), codec)[0])
+
+
+def typed_claim(call: Call[Claim[Any]], codec: BodyCodec[B]) -> Call[Claim[B]]:
+    """``call`` (a claim create or get) with bodies decoded by ``codec``;
+    messages whose body does not decode are the claim's ``rejected``,
+    claimed all the same (the caller decides what becomes of them)."""
+    untyped = call.parse
+    if call.request.operation is Operation.CLAIM_CREATE:
+        params = call.request.params
+        ttl, grace = params.get("ttl"), params.get("grace")
+
+        def parse(response: Response) -> Claim[B]:
+            if response.status in (200, 201):
+                return claim(response, ttl=ttl, grace=grace, codec=codec)
+            return untyped(response)
+
+        return Call(call.request, parse)
+
+    def parse_detail(response: Response) -> Claim[B]:
+        found = untyped(response)
+        items, rejected = decoded(found.messages, codec, found.id)
+        return Claim(found.id, found.ttl, found.age, found.grace, found.href, items, rejected)
+
+    return Call(call.request, parse_detail)

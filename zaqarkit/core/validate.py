@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from zaqarkit.core.bodies import encode_body as encode_model
 from zaqarkit.errors import ValidationError
 
 __all__ = ["DEFAULT_LIMITS", "Limits"]
@@ -352,7 +353,9 @@ def messages(items: Any, limits: Limits) -> list[dict[str, Any]]:
 
     Accepts one message dict or a sequence of them; each needs ``body`` and may
     have ``ttl`` and ``delay``. Unknown keys are refused (the server would drop
-    them silently).
+    them silently). A body may be a model instance (``msgspec.Struct``,
+    dataclass, pydantic model): it is posted as its JSON value
+    (:func:`zaqarkit.core.bodies.encode_body`).
     """
     if isinstance(items, dict):
         items = [items]
@@ -372,7 +375,11 @@ def messages(items: Any, limits: Limits) -> list[dict[str, Any]]:
         if type(item) is dict and len(item) == 2 and "body" in item:
             ttl = item.get("ttl")
             if type(ttl) is int and MIN_TTL <= ttl <= max_ttl:
-                result.append({"body": item["body"], "ttl": ttl})
+                body = item["body"]
+                if type(body) not in _JSON_TYPES:
+                    # A model instance (Struct, dataclass, pydantic): its JSON value.
+                    body = encode_model(body, f"messages[{index}].body")
+                result.append({"body": body, "ttl": ttl})
                 continue
         if not isinstance(item, dict):
             raise ValidationError(
@@ -383,7 +390,7 @@ def messages(items: Any, limits: Limits) -> list[dict[str, Any]]:
         unknown = item.keys() - _MESSAGE_KEYS
         if unknown:
             raise ValidationError(f"messages[{index}]", f"has unknown keys {sorted(unknown)}")
-        message: dict[str, Any] = {"body": item["body"]}
+        message: dict[str, Any] = {"body": encode_model(item["body"], f"messages[{index}].body")}
         ttl = item.get("ttl")
         if ttl is not None:
             message["ttl"] = message_ttl(ttl, limits, f"messages[{index}].ttl")
@@ -397,6 +404,7 @@ def messages(items: Any, limits: Limits) -> list[dict[str, Any]]:
 
 
 _MESSAGE_KEYS = frozenset({"body", "ttl", "delay"})
+_JSON_TYPES = frozenset({dict, list, str, int, float, bool, type(None)})
 
 
 def body_size(body: bytes, limits: Limits) -> bytes:

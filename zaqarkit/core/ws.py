@@ -40,7 +40,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from zaqarkit.core import _json as fastjson
 from zaqarkit.core import validate as v
@@ -82,6 +82,9 @@ __all__ = [
     "ws_incomplete",
     "ws_supports",
 ]
+
+#: A pushed body's type (``body_type=``); ``Any`` without one.
+B = TypeVar("B")
 
 Codec = Literal["json", "msgpack"]
 
@@ -280,15 +283,16 @@ class Reply:
 
 
 @dataclass(frozen=True, slots=True)
-class Notification:
+class Notification(Generic[B]):
     """A pushed message: ``{"body", "ttl", "queue_name", "Message_Type"}``.
 
     ``subscribed`` tells whether this session holds a push subscription for
     ``queue_name``. The frame names no project, so routing is by queue name.
+    ``body`` is a ``B`` on a stream opened with ``body_type=B``.
     """
 
     queue_name: str
-    body: Any
+    body: B
     ttl: int | None
     raw: Mapping[str, Any]
     subscribed: bool = True
@@ -341,7 +345,7 @@ class ConnectionLost:
     push_to_restore: tuple[str, ...]
 
 
-Event = Reply | Notification | UnmatchedReply | FrameError
+Event = Reply | Notification[Any] | UnmatchedReply | FrameError
 
 
 @dataclass(slots=True)

@@ -55,6 +55,7 @@ from zaqarkit.core import parse as p
 from zaqarkit.core._records import fast_init
 from zaqarkit.core.api import ApiV2
 from zaqarkit.core.backoff import exponential
+from zaqarkit.core.bodies import BodyCodec
 from zaqarkit.core.operations import Operation
 from zaqarkit.core.wire import Request, Response
 from zaqarkit.core.ws import (
@@ -70,6 +71,7 @@ from zaqarkit.core.ws import (
     ws_incomplete,
 )
 from zaqarkit.errors import (
+    BodyDecodeError,
     ConnectError,
     ProtocolError,
     ReadError,
@@ -103,6 +105,7 @@ __all__ = [
     "StreamEnded",
     "WsConnection",
     "backoff_delay",
+    "typed_push",
 ]
 
 #: ``logging`` levels, without importing logging into the core.
@@ -231,7 +234,7 @@ class Push:
     """A notification for the streams ``streams``."""
 
     streams: tuple[int, ...]
-    notification: Notification
+    notification: Notification[Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,6 +309,27 @@ class PushGap:
     missed: int | None = None
     gap: ClassVar[bool] = True
     body: ClassVar[None] = None
+
+
+def typed_push(item: Any, codec: BodyCodec[Any]) -> Any:
+    """A push stream's ``item`` with its body decoded by ``codec``: a
+    :class:`~zaqarkit.core.ws.Notification` whose body is the codec's type,
+    a :class:`PushGap` (``missed=1``, the reason naming the failure) for one
+    whose body does not decode, a gap as it is. The message itself is still
+    in the queue: a push is a copy, so nothing is lost by not yielding it.
+
+    >>> from zaqarkit.core.bodies import codec_for
+    >>> note = Notification("q", "7", 60, {})
+    >>> typed_push(note, codec_for(str)).body, typed_push(note, codec_for(int)).reason
+    ('7', 'a pushed body did not decode: messages[(push)].body: Expected `int`, got `str`')
+    """
+    if item.gap:
+        return item
+    try:
+        body = codec.decode(item.body, "(push)")
+    except BodyDecodeError as error:
+        return PushGap(item.queue_name, f"a pushed body did not decode: {error}", missed=1)
+    return replace(item, body=body)
 
 
 class PushBuffer:

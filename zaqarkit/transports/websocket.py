@@ -36,11 +36,12 @@ import time
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from typing import Any, TypeAlias
+from typing import Any, Generic, TypeAlias, TypeVar
 
 import anyio
 
 from zaqarkit import errors
+from zaqarkit.core.bodies import BodyCodec
 from zaqarkit.core.wire import Request, Response
 from zaqarkit.core.ws import Notification
 from zaqarkit.core.wsconn import (
@@ -64,6 +65,7 @@ from zaqarkit.core.wsconn import (
     State,
     StreamEnded,
     WsConnection,
+    typed_push,
 )
 from zaqarkit.transports._aiows import OPTIONS as _OWN_ASYNCIO_OPTIONS
 from zaqarkit.transports._aiows import AsyncioWebSocket
@@ -145,15 +147,21 @@ class _Waiter:
 
 class _StreamBase:
     """A push stream's state, whatever wakes its reader: a bounded buffer
-    (:class:`~zaqarkit.core.wsconn.PushBuffer`) and how it ended."""
+    (:class:`~zaqarkit.core.wsconn.PushBuffer`) and how it ended. With a
+    ``codec`` (``body_type=``) each notification's body is decoded as it is
+    taken (:func:`~zaqarkit.core.wsconn.typed_push`)."""
 
-    def __init__(self, transport: Any, number: int, queue_name: str, size: int) -> None:
+    def __init__(
+        self, transport: Any, number: int, queue_name: str, size: int,
+        codec: BodyCodec[Any] | None = None,
+    ) -> None:
         self.queue_name = queue_name
         self._transport = transport
         self._number = number
         self._buffer = PushBuffer(queue_name, size)
         self._ended = False
         self._error: errors.ZaqarError | None = None
+        self._codec = codec
 
     @property
     def subscription_id(self) -> str | None:
@@ -165,7 +173,7 @@ class _StreamBase:
     def closed(self) -> bool:
         return self._ended
 
-    def _take(self) -> Notification | PushGap | None:
+    def _take(self) -> Notification[Any] | PushGap | None:
         """The next item; raises once ended and drained; None when empty."""
         item = self._buffer.get()
         if item is None and self._ended:
@@ -173,6 +181,11 @@ class _StreamBase:
                 raise self._error
             raise errors.TransportError(f"push stream for {self.queue_name!r} is closed",
                                         sent=False)
+        if self._codec is not None and item is not None:
+            item = typed_push(item, self._codec)
+            if item.gap and item.missed == 1 and item.reason.startswith("a pushed body"):
+                logger.warning("push for %r skipped: %s (the message stays in the queue)",
+                               self.queue_name, item.reason)
         return item  # type: ignore[no-any-return]
 
     def _timeout(self, timeout: float | None) -> errors.TimeoutError:
@@ -326,7 +339,11 @@ def _connect_error(exc: BaseException) -> str:
 # -- sync ------------------------------------------------------------------------
 
 
-class PushStream(_StreamBase, Closing):
+#: A pushed body's type (``body_type=``); ``Any`` without one.
+B = TypeVar("B")
+
+
+class PushStream(_StreamBase, Closing, Generic[B]):
     """Notifications pushed for one queue, as a blocking iterator.
 
     Yields :class:`~zaqarkit.core.ws.Notification` objects and, where some
@@ -343,14 +360,17 @@ class PushStream(_StreamBase, Closing):
                     print(note.body)
     """
 
-    def __init__(self, transport: WebSocketTransport, number: int, queue: str, size: int) -> None:
-        super().__init__(transport, number, queue, size)
+    def __init__(
+        self, transport: WebSocketTransport, number: int, queue: str, size: int,
+        codec: BodyCodec[Any] | None = None,
+    ) -> None:
+        super().__init__(transport, number, queue, size, codec)
         self._ready = threading.Condition(transport._lock)
 
     def _wake(self) -> None:
         self._ready.notify_all()  # called with the transport's lock held
 
-    def get(self, timeout: float | None = None) -> Notification | PushGap:
+    def get(self, timeout: float | None = None) -> Notification[B] | PushGap:
         """The next item; TimeoutError after ``timeout`` seconds, TransportError
         (or the ending error) once the stream has ended."""
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -362,10 +382,10 @@ class PushStream(_StreamBase, Closing):
                 self._ready.wait(left)
             return item
 
-    def __iter__(self) -> Iterator[Notification | PushGap]:
+    def __iter__(self) -> Iterator[Notification[B] | PushGap]:
         return self
 
-    def __next__(self) -> Notification | PushGap:
+    def __next__(self) -> Notification[B] | PushGap:
         try:
             return self.get()
         except errors.TransportError:
@@ -598,21 +618,23 @@ to the client and it is sent there, or use an http:// url=
         ttl: int | None = None,
         options: Mapping[str, Any] | None = None,
         headers: tuple[tuple[str, str], ...] = (),
-    ) -> PushStream:
+        codec: BodyCodec[Any] | None = None,
+    ) -> PushStream[Any]:
         """Ask Zaqar to push ``queue_name``'s new messages to this socket.
 
         Streams for the same queue share one server subscription. ``headers``
         are sent with the subscription frames (``X-Project-ID`` if the
-        transport has no ``project_id``).
+        transport has no ``project_id``). With ``codec``, bodies are decoded
+        (see :func:`zaqarkit.core.wsconn.typed_push`).
         """
         from zaqarkit.core.ws import push_subscription_create
 
-        created: list[PushStream] = []
+        created: list[PushStream[Any]] = []
 
         def start(now: float) -> int | None:
             number, ticket = self._m.subscribe(queue_name, now=now, ttl=ttl, options=options,
                                                headers=headers)
-            created.append(PushStream(self, number, queue_name, self._push_buffer))
+            created.append(PushStream(self, number, queue_name, self._push_buffer, codec))
             self._streams[number] = created[0]
             return ticket
 
@@ -625,7 +647,7 @@ to the client and it is sent there, or use an http:// url=
                 raise
         return created[0]
 
-    def unsubscribe(self, stream: PushStream) -> None:
+    def unsubscribe(self, stream: PushStream[Any]) -> None:
         """End ``stream``; delete the server subscription with the last stream."""
         stream.close()
 
@@ -784,7 +806,7 @@ to the client and it is sent there, or use an http:// url=
 # -- async -------------------------------------------------------------------------
 
 
-class AsyncPushStream(_StreamBase, AsyncClosing):
+class AsyncPushStream(_StreamBase, AsyncClosing, Generic[B]):
     """Notifications pushed for one queue, as an async iterator (asyncio or
     trio); items as :class:`PushStream`'s.
 
@@ -802,7 +824,7 @@ class AsyncPushStream(_StreamBase, AsyncClosing):
             self._wakeup.set()
             self._wakeup = None
 
-    async def get(self, timeout: float | None = None) -> Notification | PushGap:
+    async def get(self, timeout: float | None = None) -> Notification[B] | PushGap:
         """The next item; TimeoutError after ``timeout`` seconds, TransportError
         (or the ending error) once the stream has ended."""
         with anyio.move_on_after(math.inf if timeout is None else timeout):
@@ -812,10 +834,10 @@ class AsyncPushStream(_StreamBase, AsyncClosing):
             return item
         raise self._timeout(timeout)
 
-    def __aiter__(self) -> AsyncIterator[Notification | PushGap]:
+    def __aiter__(self) -> AsyncIterator[Notification[B] | PushGap]:
         return self
 
-    async def __anext__(self) -> Notification | PushGap:
+    async def __anext__(self) -> Notification[B] | PushGap:
         try:
             return await self.get()
         except errors.TransportError:
@@ -1051,14 +1073,17 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
         ttl: int | None = None,
         options: Mapping[str, Any] | None = None,
         headers: tuple[tuple[str, str], ...] = (),
-    ) -> AsyncPushStream:
+        codec: BodyCodec[Any] | None = None,
+    ) -> AsyncPushStream[Any]:
         """See :meth:`WebSocketTransport.subscribe`."""
         from zaqarkit.core.ws import push_subscription_create
 
         self._bind_loop()
         number, ticket = self._m.subscribe(queue_name, now=time.monotonic(), ttl=ttl,
                                            options=options, headers=headers)
-        stream = AsyncPushStream(self, number, queue_name, self._push_buffer)
+        stream: AsyncPushStream[Any] = AsyncPushStream(
+            self, number, queue_name, self._push_buffer, codec
+        )
         self._streams[number] = stream
         if ticket is not None:
             try:
@@ -1069,7 +1094,7 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
                 raise
         return stream
 
-    async def unsubscribe(self, stream: AsyncPushStream) -> None:
+    async def unsubscribe(self, stream: AsyncPushStream[Any]) -> None:
         """End ``stream``; delete the server subscription with the last stream."""
         await stream.aclose()
 

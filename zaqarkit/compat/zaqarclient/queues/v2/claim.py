@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import zaqarkit
 from zaqarkit.compat.zaqarclient._adapt import translate
@@ -31,7 +31,7 @@ class Claim:
     ) -> None:
         self._queue = queue
         self._claim = self._fetch(queue, id, ttl, grace, limit)
-        self.zaqarkit: zaqarkit.Claim = self._claim
+        self.zaqarkit: zaqarkit.Claim[Any] = self._claim
         """The zaqarkit claim this adapter sends through."""
         self.id = self._claim.id
 
@@ -39,7 +39,7 @@ class Claim:
     @translate
     def _fetch(
         queue: Queue, id: str | None, ttl: int | None, grace: int | None, limit: int | None
-    ) -> zaqarkit.Claim:
+    ) -> zaqarkit.Claim[Any]:
         if id is not None:
             return queue.zaqarkit.claim(id=id)
         return queue.zaqarkit.claim(ttl=ttl, grace=grace, limit=limit)

@@ -50,7 +50,7 @@ class Message:
         self.claim_id = claim_id
 
     @classmethod
-    def from_zaqarkit(cls, queue: Queue, message: zaqarkit.Message) -> Message:
+    def from_zaqarkit(cls, queue: Queue, message: zaqarkit.Message[Any]) -> Message:
         """Wrap a zaqarkit message."""
         return cls(
             queue, message.ttl, message.age, message.body, href=message.href, id=message.id,
