@@ -1,0 +1,255 @@
+# This file is generated from tests/integration/_async/test_typed.py by scripts/unasync.py.
+# Do not edit it by hand: change the async source and run `nox -s generate`.
+"""Typed message bodies (``body_type=``) against a real Zaqar, over HTTP and
+WebSocket: models posted and read back equal, undecodable bodies named by
+message id and field, poison messages among valid ones never block a
+consumer and never vanish."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, TypedDict, cast
+
+import msgspec
+import pydantic
+import pytest
+
+from zaqarkit import Client, Delivery, BodyDecodeError, PushGap, ValidationError
+
+
+class Order(msgspec.Struct):
+    sku: str
+    qty: int = 1
+    note: str | None = None  # added later: old messages decode with the default
+
+
+@dataclass
+class Refund:
+    order: str
+    amount: float
+
+
+class Ping(TypedDict):
+    seq: int
+
+
+class Invoice(pydantic.BaseModel):
+    number: int
+    lines: list[str] = []
+
+
+def _name() -> str:
+    return "t-" + uuid.uuid4().hex[:12]
+
+
+def test_models_posted_and_read_back_equal(client: Client) -> None:
+    queue = client.queue(_name())
+    orders = [Order(f"A-{n}", n) for n in range(5)]
+    ids = queue.post([{"body": order, "ttl": 600} for order in orders])
+    queue.post([{"body": Refund("A-1", 9.5), "ttl": 600}])  # another shape
+
+    listed = [m.body for m in queue.messages(*ids, body_type=Order)]
+    assert listed == orders
+    paged = [m.body for m in queue.messages(echo=True, limit=2, body_type=dict[str, Any])]
+    assert paged[:5] == [{"sku": o.sku, "qty": o.qty, "note": None} for o in orders]
+    assert (queue.message(ids[3], body_type=Order)).body == orders[3]
+
+    claim = queue.claim(ttl=60, limit=5, body_type=Order)
+    assert [m.body for m in claim] == orders
+    claim.delete()
+    popped = queue.pop(5, body_type=Order)
+    assert [m.body for m in popped] == orders
+
+    # dataclasses, TypedDicts and pydantic models go both ways too.
+    other = client.queue(_name())
+    other.post({"body": Refund("A-2", 1.25), "ttl": 600})
+    assert [m.body for m in other.messages(echo=True, body_type=Refund)] == [
+        Refund("A-2", 1.25)
+    ]
+    other.purge()
+    ping: Ping = {"seq": 7}
+    other.post({"body": ping, "ttl": 600})
+    assert [m.body for m in other.messages(echo=True, body_type=Ping)] == [{"seq": 7}]
+    other.purge()
+    invoices = [Invoice(number=n, lines=["x"] * n) for n in range(3)]
+    other.post_many({"body": invoice, "ttl": 600} for invoice in invoices)
+    got = other.claim(ttl=60, limit=3, body_type=Invoice)
+    assert sorted((m.body for m in got), key=lambda i: i.number) == invoices
+    got.delete()
+    queue.delete()
+    other.delete()
+
+
+def test_undecodable_body_names_message_id_and_field(client: Client) -> None:
+    queue = client.queue(_name())
+    good, bad = queue.post([
+        {"body": {"sku": "A-1"}, "ttl": 600}, {"body": {"sku": "A-2", "qty": "two"}, "ttl": 600},
+    ])
+    with pytest.raises(BodyDecodeError) as caught:
+        for _ in queue.messages(echo=True, body_type=Order):
+            pass
+    assert caught.value.message_id == bad
+    assert caught.value.path == ".qty"
+    assert caught.value.field == f"messages[{bad}].body.qty"
+    assert caught.value.body == {"sku": "A-2", "qty": "two"}
+    with pytest.raises(BodyDecodeError) as caught:
+        queue.message(bad, body_type=Invoice)
+    assert caught.value.message_id == bad
+    assert caught.value.path == ".number"
+    assert (queue.message(good, body_type=Order)).body == Order("A-1")
+    # Without a body type the raw body is there as ever.
+    assert (queue.message(bad)).body == {"sku": "A-2", "qty": "two"}
+
+    # A claim that meets it is released before the error is raised.
+    with pytest.raises(BodyDecodeError) as caught:
+        queue.claim(ttl=60, limit=5, body_type=Order)
+    assert caught.value.claim_id
+    assert (queue.stats()).claimed == 0
+    queue.delete()
+
+
+def test_model_that_cannot_be_encoded_is_named_before_sending(client: Client) -> None:
+    queue = client.queue(_name())
+    messages = [{"body": Refund(str(n), 1.0), "ttl": 600} for n in range(5)]
+    messages[3] = {"body": Refund("3", cast(Any, object())), "ttl": 600}
+    with pytest.raises(ValidationError) as caught:
+        queue.post(messages)
+    assert caught.value.field == "messages[3].body"
+    with pytest.raises(ValidationError) as caught:
+        queue.post_many(messages)
+    assert caught.value.field == "messages[3].body"
+    with queue.producer() as producer:
+        for message in messages[:3]:
+            producer.send(message)
+        with pytest.raises(ValidationError) as caught:
+            producer.send(messages[3])
+        assert caught.value.field == "messages[3].body"
+    assert (queue.stats()).total == 3  # only what the producer had accepted
+    # A model whose JSON has NaN is named down to the field.
+    with pytest.raises(ValidationError) as caught:
+        queue.post([{"body": Order("x"), "ttl": 600}, {"body": Refund("y", float("nan"))}])
+    assert caught.value.field == "messages[1].body.amount"
+    assert (queue.stats()).total == 3
+    queue.delete()
+
+
+def _poisoned(client: Client, count: int) -> tuple[Any, list[str], str]:
+    queue = client.queue(_name())
+    messages: list[dict[str, Any]] = [
+        {"body": Order(f"S-{n}", n), "ttl": 600} for n in range(count)
+    ]
+    messages.insert(count // 2, {"body": {"sku": 17}, "ttl": 600})  # a producer bug
+    ids = queue.post_many(messages)
+    poison = ids.pop(count // 2)
+    return queue, ids, poison
+
+
+def test_poison_among_1000_goes_to_the_dead_letter_queue(client: Client) -> None:
+    queue, ids, poison = _poisoned(client, 1000)
+    dlq = client.queue(queue.name + "-dlq")
+    queue.set_dead_letter(dlq, max_claim_count=5)
+    handled: list[int] = []
+
+    def handle(delivery: Delivery[Order]) -> None:
+        handled.append(delivery.body.qty)
+
+    stats = queue.consume(handle, concurrency=4, max_messages=1000, body_type=Order,
+                                batch=10)
+    assert Counter(handled) == Counter(range(1000))  # every valid one, once
+    assert (stats.poisoned, stats.dead_lettered) == (1, 1)
+    parked = [m.body for m in dlq.messages(echo=True)]
+    assert len(parked) == 1
+    assert parked[0]["body"] == {"sku": 17}
+    assert parked[0]["poison"]["message_id"] == poison
+    assert parked[0]["poison"]["path"] == ".sku"
+    assert parked[0]["poison"]["queue"] == queue.name
+    assert (queue.stats()).total == 0  # moved, not copied
+    queue.delete()
+    dlq.delete()
+
+
+@pytest.mark.xfail(
+    reason="open defect: with on_poison='release' a few valid messages claimed together with "
+    "the poison are handled twice (their ack finds them claimed by another claim); the "
+    "poison itself is released and kept. Not understood yet: see the issue-27 report.",
+    strict=True,
+)
+def test_poison_among_1000_is_released_with_a_warning(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    queue, ids, poison = _poisoned(client, 1000)
+    handled: list[int] = []
+
+    def handle(delivery: Delivery[Order]) -> None:
+        handled.append(delivery.body.qty)
+
+    with caplog.at_level(logging.WARNING, logger="zaqarkit.consumer"):
+        stats = queue.consume(handle, concurrency=4, max_messages=1000,
+                                    body_type=Order, batch=10)
+    assert Counter(handled) == Counter(range(1000))
+    assert stats.poisoned >= 1
+    assert stats.dead_lettered == stats.dropped == 0
+    assert any(poison in r.getMessage() and "released" in r.getMessage()
+               for r in caplog.records)
+    # Released, not lost: it is still in the queue, unclaimed.
+    assert (queue.message(poison)).body == {"sku": 17}
+    assert (queue.stats()).claimed == 0
+    queue.delete()
+
+
+def test_poison_dropped_or_given_to_a_function(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    queue, ids, poison = _poisoned(client, 20)
+    seen: list[tuple[str, Any, str]] = []
+
+    def on_poison(delivery: Delivery[Any]) -> None:
+        assert delivery.error is not None
+        seen.append((delivery.id, delivery.body, delivery.error.path))
+        delivery.nack()  # released: it stays in the queue
+
+    handled: list[int] = []
+
+    def handle(delivery: Delivery[Order]) -> None:
+        handled.append(delivery.body.qty)
+
+    queue.consume(handle, max_messages=20, body_type=Order, on_poison=on_poison)
+    assert sorted(handled) == list(range(20))
+    assert seen[0] == (poison, {"sku": 17}, ".sku")
+    assert (queue.message(poison)).id == poison
+
+    with caplog.at_level(logging.ERROR, logger="zaqarkit.consumer"):
+        with queue.consumer(body_type=Order, on_poison="drop") as consumer:
+            while consumer.stats.dropped == 0:
+                assert consumer.next_delivery(timeout=0.5) is None
+    assert any(poison in r.getMessage() for r in caplog.records if r.levelno == logging.ERROR)
+    assert (queue.stats()).total == 0
+    with pytest.raises(ValidationError):
+        queue.consumer(body_type=Order, on_poison="explode")  # type: ignore[call-overload]
+    queue.delete()
+
+
+def test_push_stream_decodes_bodies(zaqar_server: Any, project_id: str) -> None:
+    with Client(zaqar_server.ws_url, project_id=project_id) as cli:
+        queue = cli.queue(_name())
+        queue.ensure_exists()
+        with queue.subscribe(ttl=600, body_type=Order) as notes:
+            queue.post([{"body": Order("P-1", 2), "ttl": 600}])
+            queue.post([{"body": {"sku": []}, "ttl": 600}])
+            queue.post([{"body": Order("P-2"), "ttl": 600}])
+            orders: list[Order] = []
+            failures: list[PushGap] = []
+            while len(orders) < 2 or not failures:
+                note = notes.get(timeout=30)
+                if isinstance(note, PushGap):
+                    if note.missed == 1 and "did not decode" in note.reason:
+                        failures.append(note)
+                    continue  # a reconnect's gap: nothing to check here
+                orders.append(note.body)
+        assert orders == [Order("P-1", 2), Order("P-2")]
+        assert len(failures) == 1
+        assert ".sku" in failures[0].reason
+        queue.delete()
