@@ -15,7 +15,9 @@ import msgspec
 import pydantic
 import pytest
 
-from zaqarkit import AsyncClient, AsyncDelivery, BodyDecodeError, PushGap, ValidationError
+from zaqarkit import AsyncClient, AsyncDelivery
+from zaqarkit.core.wsconn import PushGap
+from zaqarkit.errors import BodyDecodeError, ValidationError
 
 pytestmark = pytest.mark.anyio  # async-only
 
@@ -148,7 +150,7 @@ async def _poisoned(client: AsyncClient, count: int) -> tuple[Any, list[str], st
 
 
 async def test_poison_among_1000_goes_to_the_dead_letter_queue(client: AsyncClient) -> None:
-    queue, ids, poison = await _poisoned(client, 1000)
+    queue, _ids, poison = await _poisoned(client, 1000)
     dlq = client.queue(queue.name + "-dlq")
     await queue.set_dead_letter(dlq, max_claim_count=5)
     handled: list[int] = []
@@ -180,7 +182,7 @@ async def test_poison_among_1000_goes_to_the_dead_letter_queue(client: AsyncClie
 async def test_poison_among_1000_is_released_with_a_warning(
     client: AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    queue, ids, poison = await _poisoned(client, 1000)
+    queue, _ids, poison = await _poisoned(client, 1000)
     handled: list[int] = []
 
     async def handle(delivery: AsyncDelivery[Order]) -> None:
@@ -203,7 +205,7 @@ async def test_poison_among_1000_is_released_with_a_warning(
 async def test_poison_dropped_or_given_to_a_function(
     client: AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    queue, ids, poison = await _poisoned(client, 20)
+    queue, _ids, poison = await _poisoned(client, 20)
     seen: list[tuple[str, Any, str]] = []
 
     async def on_poison(delivery: AsyncDelivery[Any]) -> None:

@@ -17,7 +17,9 @@ import msgspec
 import pydantic
 import pytest
 
-from zaqarkit import Client, Delivery, BodyDecodeError, PushGap, ValidationError
+from zaqarkit import Client, Delivery
+from zaqarkit.core.wsconn import PushGap
+from zaqarkit.errors import BodyDecodeError, ValidationError
 
 
 class Order(msgspec.Struct):
@@ -148,7 +150,7 @@ def _poisoned(client: Client, count: int) -> tuple[Any, list[str], str]:
 
 
 def test_poison_among_1000_goes_to_the_dead_letter_queue(client: Client) -> None:
-    queue, ids, poison = _poisoned(client, 1000)
+    queue, _ids, poison = _poisoned(client, 1000)
     dlq = client.queue(queue.name + "-dlq")
     queue.set_dead_letter(dlq, max_claim_count=5)
     handled: list[int] = []
@@ -180,7 +182,7 @@ def test_poison_among_1000_goes_to_the_dead_letter_queue(client: Client) -> None
 def test_poison_among_1000_is_released_with_a_warning(
     client: Client, caplog: pytest.LogCaptureFixture
 ) -> None:
-    queue, ids, poison = _poisoned(client, 1000)
+    queue, _ids, poison = _poisoned(client, 1000)
     handled: list[int] = []
 
     def handle(delivery: Delivery[Order]) -> None:
@@ -203,7 +205,7 @@ def test_poison_among_1000_is_released_with_a_warning(
 def test_poison_dropped_or_given_to_a_function(
     client: Client, caplog: pytest.LogCaptureFixture
 ) -> None:
-    queue, ids, poison = _poisoned(client, 20)
+    queue, _ids, poison = _poisoned(client, 20)
     seen: list[tuple[str, Any, str]] = []
 
     def on_poison(delivery: Delivery[Any]) -> None:
