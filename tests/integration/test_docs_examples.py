@@ -208,7 +208,11 @@ def test_docs_page(page: Path, request: pytest.FixtureRequest,
             code = (code.replace("http://127.0.0.1:8888", server.url)
                     .replace("ws://127.0.0.1:9000", server.ws_url)
                     .replace("redis://127.0.0.1:6379", server.redis_url))
-            exec(compile(code, f"{page.relative_to(DOCS)}[{index}]", "exec"), namespace)
+            # dont_inherit: a block runs as a reader's script would, without this
+            # module's `from __future__ import annotations` (under which a
+            # dataclass defined in exec'd code cannot resolve its annotations).
+            name = f"{page.relative_to(DOCS)}[{index}]"
+            exec(compile(code, name, "exec", dont_inherit=True), namespace)
     finally:
         root.setLevel(root_state[0])
         root.handlers[:] = root_state[1]
