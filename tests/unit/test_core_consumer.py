@@ -212,3 +212,81 @@ def test_bad_settings_name_their_field(settings: dict[str, object], field: str) 
     with pytest.raises(ValidationError) as caught:
         ConsumerSettings(**settings).check(Limits())  # type: ignore[arg-type]
     assert caught.value.field == field
+
+
+# -- poison messages held, and messages Zaqar claims twice (issue 27) ----------------
+
+
+def test_a_held_poison_waits_for_its_claim_and_never_sends_siblings_back() -> None:
+    state = _state(batch=3, max_in_flight=6)
+    state.claimed("c1", ["p", "a", "b"], now=0.0)
+    assert state.handed_out("c1", "p")
+    assert state.settle("c1", "p", ok=False, hold=True) == []  # a, b still buffered
+    assert state.handed_out("c1", "a")
+    assert state.settle("c1", "a", ok=True) == [Ack("c1", "a")]
+    assert state.handed_out("c1", "b")
+    assert state.settle("c1", "b", ok=True) == [Ack("c1", "b"), Release("c1", ("p",))]
+    state.acks_sent(2, ["a", "b"])
+    assert state.in_flight == 0
+
+
+def test_a_handled_message_claimed_again_stays_with_its_handler() -> None:
+    state = _state(batch=3, max_in_flight=6)
+    old = state.claimed("c1", ["a", "b"], now=0.0)
+    assert old is not None
+    assert state.handed_out("c1", "a")
+    new = state.claimed("c2", ["a", "b", "c"], now=1.0)
+    assert new is not None
+    skip, actions = state.adopt(new)
+    assert skip == {"a"}  # outstanding: not handed out twice
+    assert actions == []
+    assert "b" in new.buffered  # handed out from c2 now
+    assert "b" not in old.buffered
+    # Nothing of c1 is left: done, and no Release (a Zaqar claim delete
+    # would release "a" and "b", c2's now).
+    assert old.robbed
+    assert old.done
+    assert actions == []
+    assert state.in_flight == 3
+    assert state.settle("c2", "a", ok=True) == [Ack("c2", "a")]  # the new claim id
+
+
+def test_a_robbed_claim_is_neither_deleted_nor_released() -> None:
+    state = _state(batch=2, max_in_flight=4)
+    state.claimed("c1", ["a", "b"], now=0.0)
+    assert state.handed_out("c1", "a")
+    new = state.claimed("c2", ["b"], now=1.0)
+    assert new is not None
+    state.adopt(new)
+    # c1's last message settles: a Zaqar claim delete would release "b" (now c2's).
+    assert state.settle("c1", "a", ok=True) == [Ack("c1", "a")]
+    assert "c1" not in state.leases
+    assert state.stop() == [Release("c2", ("b",))]  # c2 is ours alone: released
+
+
+def test_an_acknowledged_message_claimed_again_is_acknowledged_with_the_new_claim() -> None:
+    state = _state(batch=2, max_in_flight=4)
+    state.claimed("c1", ["a"], now=0.0)
+    state.handed_out("c1", "a")
+    state.settle("c1", "a", ok=True)
+    state.acks_sent(1, [])  # refused: another claim holds it
+    new = state.claimed("c2", ["a", "b"], now=1.0)
+    assert new is not None
+    skip, actions = state.adopt(new)
+    assert skip == {"a"}
+    assert actions == [Ack("c2", "a")]
+    assert new.message_ids == ("b",)
+
+
+def test_a_deleted_message_in_a_claim_answer_is_not_handed_out() -> None:
+    state = _state(batch=2, max_in_flight=4)
+    state.claimed("c1", ["a"], now=0.0)
+    state.handed_out("c1", "a")
+    state.settle("c1", "a", ok=True)
+    state.acks_sent(1, ["a"])
+    new = state.claimed("c2", ["a"], now=1.0)  # the claim raced the delete
+    assert new is not None
+    skip, actions = state.adopt(new)
+    assert skip == {"a"}
+    assert actions == [Release("c2", ())]  # nothing of its own: deleted
+    assert state.in_flight == 0

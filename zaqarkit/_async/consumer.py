@@ -30,6 +30,7 @@ from zaqarkit.core.consumer import Ack, ConsumerSettings, ConsumerState, Lease, 
 from zaqarkit.core.operations import ApiVersion
 from zaqarkit.errors import (
     BodyDecodeError,
+    Forbidden,
     NotFound,
     UnsupportedOperation,
     ValidationError,
@@ -237,6 +238,8 @@ class AsyncConsumer(Generic[B]):
         self._buffer: deque[AsyncDelivery[B]] = deque()
         self._actions: deque[Ack | Release] = deque()
         self._acking: dict[str, AsyncDelivery[Any]] = {}
+        #: Deliveries handed out and not settled, by message id.
+        self._out: dict[str, AsyncDelivery[Any]] = {}
         self._acker_done = AsyncEvent()
         self._claimer_done = AsyncEvent()
         await self._queue._ready()
@@ -328,8 +331,7 @@ class AsyncConsumer(Generic[B]):
             if isinstance(batch, Release):
                 await self._release(batch)
             else:
-                await self._delete(batch)
-                self._state.acks_sent(len(batch))
+                self._state.acks_sent(len(batch), await self._delete(batch))
 
     # -- iteration ----------------------------------------------------------------
 
@@ -354,6 +356,7 @@ class AsyncConsumer(Generic[B]):
                     delivery = self._buffer.popleft()
                     if self._state.handed_out(delivery.claim_id, delivery.id):
                         self.stats.delivered += 1
+                        self._out[delivery.id] = delivery
                         return delivery
             if self._stopping:
                 return None
@@ -367,6 +370,7 @@ class AsyncConsumer(Generic[B]):
             if delivery.settled is not None:
                 return
             delivery.settled = "ack" if ok else "nack"
+            self._out.pop(delivery.id, None)
             if delivery._lease.done:
                 # Its claim was released (shutdown past the drain): the
                 # message is someone else's now, nothing is sent.
@@ -432,15 +436,32 @@ class AsyncConsumer(Generic[B]):
                 lease = self._state.claimed(claim.id, ids, sent_at)
                 if lease is not None:
                     queue = self._queue
+                    # Messages an older lease still holds (Zaqar claimed
+                    # them again: ConsumerState.adopt) are not handed out twice.
+                    skip, actions = self._state.adopt(lease)
+                    for mid in skip:
+                        if mid in self._out:
+                            self._out[mid]._lease = lease  # acked with the new claim id
+                    if actions:
+                        # An ack not sent yet under the old claim id would be refused.
+                        again = {a.message_id for a in actions if isinstance(a, Ack)}
+                        self._actions = deque(
+                            a for a in self._actions
+                            if not (isinstance(a, Ack) and a.message_id in again)
+                        )
+                        self._queue_actions(actions)
                     self._buffer.extend(
-                        AsyncDelivery(self, lease, AsyncMessage(queue, m)) for m in messages
+                        AsyncDelivery(self, lease, AsyncMessage(queue, m))
+                        for m in messages if m.id not in skip
                     )
                     for rejection in rejected:
                         # Never buffered for a handler: handed out here, to on_poison.
                         if self._state.handed_out(lease.claim_id, rejection.message_id):
-                            poison.append(AsyncDelivery(
+                            delivery = AsyncDelivery(
                                 self, lease, AsyncMessage(queue, rejection.record), rejection
-                            ))
+                            )
+                            self._out[delivery.id] = delivery
+                            poison.append(delivery)
                     if self._stopping:  # stopped while the claim was on its way
                         self._queue_actions(self._state.stop())
             for delivery in poison:
@@ -605,9 +626,9 @@ class AsyncConsumer(Generic[B]):
                 if isinstance(batch, Release):
                     await self._release(batch)
                 else:
-                    await self._delete(batch)
+                    sent = await self._delete(batch)
                     async with self._lock:
-                        self._state.acks_sent(len(batch))
+                        self._state.acks_sent(len(batch), sent)
                     self._room.notify()
         finally:
             self._acker_done.set()
@@ -624,8 +645,12 @@ class AsyncConsumer(Generic[B]):
             acks.append(self._actions.popleft())  # type: ignore[arg-type]
         return acks
 
-    async def _delete(self, acks: list[Ack]) -> None:
+    async def _delete(self, acks: list[Ack]) -> list[str]:
+        """Send ``acks``; returns the ids of those sent (the others were
+        refused with 403: another claim holds the message, see
+        ConsumerState.adopt, which acknowledges it again with that claim)."""
         name = self._queue.name
+        refused: set[str] = set()
         if len(acks) > 1 and self._api.version is ApiVersion.V2:
             ids = [a.message_id for a in acks]
             claims = sorted({a.claim_id for a in acks})
@@ -638,19 +663,28 @@ class AsyncConsumer(Generic[B]):
             else:
                 for ack in acks:
                     self._acking.pop(ack.message_id, None)
-                return
+                return [a.message_id for a in acks]
         for ack in acks:
             delivery = self._acking.pop(ack.message_id, None)
             try:
                 await self._client._send(
                     self._api.message_delete(name, ack.message_id, claim_id=ack.claim_id)
                 )
+            except Forbidden as error:
+                # Zaqar filed the message under a newer claim of ours, whose
+                # answer is on its way: that claim acknowledges it again.
+                refused.add(ack.message_id)
+                if delivery is not None:
+                    self._acking[ack.message_id] = delivery
+                log.info("ack of message %s refused (%s); it is acknowledged again if a "
+                         "newer claim holds it", ack.message_id, error)
             except ZaqarError as error:
                 self.stats.ack_failures += 1
                 if delivery is not None:
                     delivery.ack_error = error
                 log.warning("ack of message %s failed, it may be redelivered: %s",
                             ack.message_id, error)
+        return [a.message_id for a in acks if a.message_id not in refused]
 
     async def _release(self, release: Release) -> None:
         try:

@@ -65,6 +65,10 @@ __all__ = [
 #: Empty claims after a push that retry on the short backoff.
 PUSH_RECHECKS = 3
 
+#: Deleted message ids remembered to recognise a claim answer that still
+#: lists one (:meth:`ConsumerState.adopt`): the race lasts one request.
+_DELETED_KEPT = 2048
+
 
 @dataclass(frozen=True, slots=True)
 class ConsumerSettings:
@@ -202,7 +206,10 @@ class Lease:
     send their buffered siblings back too, and the next claim would bring
     the poison and the same siblings again, forever.
     ``lost``: a renewal found the claim gone, or it ran past its ttl unrenewed;
-    ``error`` says why.
+    ``error`` says why. ``robbed``: a newer claim took some of its messages
+    (see :meth:`ConsumerState.adopt`); Zaqar's renewal and delete of this
+    claim would rewrite those messages, so it is neither renewed nor
+    deleted any more: it expires, and what it still holds with it.
     """
 
     claim_id: str
@@ -218,6 +225,7 @@ class Lease:
     lost: bool = False
     error: str | None = None
     done: bool = False
+    robbed: bool = False
 
     @property
     def expires_at(self) -> float:
@@ -245,6 +253,11 @@ class ConsumerState:
                                settings.jitter, random)
         self.in_flight = 0
         self._rechecks = 0
+        #: Messages acknowledged whose delete has not been answered yet.
+        self.acking: dict[str, str] = {}
+        self._robbed_ids: set[str] = set()
+        #: Recently deleted messages, oldest first (see :meth:`adopt`).
+        self._deleted: dict[str, None] = {}
 
     # -- claiming ---------------------------------------------------------------
 
@@ -265,6 +278,88 @@ class ConsumerState:
         self.leases[claim_id] = lease
         self.in_flight += len(ids)
         return lease
+
+    def adopt(self, lease: Lease) -> tuple[set[str], list[Ack | Release]]:
+        """Take over messages of the new claim ``lease`` that an older lease
+        of this consumer still holds; returns ``(skip, actions)``: the ids
+        not to hand out from this claim, and what to send.
+
+        Zaqar's redis driver claims by scanning the queue in order and, from
+        the first unclaimed message on, takes every later message without
+        looking at its claim (``storage/redis/scripts/claim_messages.lua``
+        assumes claimed messages are a prefix of the queue). Once an older
+        message is released (a nack, a poison message, an expired claim),
+        the next claim also takes newer messages other claims hold: Zaqar
+        now files them under the new claim, and a delete with the old claim
+        id is refused (403). So a message claimed again is moved to the new
+        lease here, whatever it was doing under the old one:
+
+        * handed out and not settled: it stays with its handler, its claim id
+          becomes the new one (the runtime re-points the delivery); not
+          handed out again;
+        * acknowledged, delete not answered yet: acknowledged again with the
+          new claim id (the first delete will be refused); not handed out;
+        * buffered, nacked or held (poison): it is the new claim's, handed
+          out (again) from it, and no longer the old lease's;
+        * deleted already (the claim ran while the delete did, and Zaqar
+          answered with a message it then deleted): not handed out.
+
+        >>> state = ConsumerState(ConsumerSettings(batch=3), random=lambda: 0.0)
+        >>> old = state.claimed("c1", ["a", "b"], now=0.0)
+        >>> state.handed_out("c1", "a"), state.handed_out("c1", "b")
+        (True, True)
+        >>> state.settle("c1", "b", ok=True)
+        [Ack(claim_id='c1', message_id='b')]
+        >>> new = state.claimed("c2", ["a", "b", "c"], now=1.0)
+        >>> skip, actions = state.adopt(new)
+        >>> sorted(skip), actions, sorted(new.outstanding), old.done
+        (['a', 'b'], [Ack(claim_id='c2', message_id='b')], ['a'], True)
+
+        (``c1`` is not deleted: Zaqar would release ``a`` with it.)
+        """
+        skip: set[str] = set()
+        actions: list[Ack | Release] = []
+        touched: list[Lease] = []
+        for other in list(self.leases.values()):
+            if other is lease:
+                continue
+            for mid in lease.message_ids:
+                if mid in other.outstanding:
+                    other.outstanding.discard(mid)
+                    lease.buffered.discard(mid)
+                    lease.outstanding.add(mid)
+                    skip.add(mid)
+                elif mid in other.buffered or mid in other.nacked or mid in other.held:
+                    other.buffered.discard(mid)
+                    other.nacked.discard(mid)
+                    other.held.discard(mid)
+                else:
+                    continue
+                # Counted once, under the new lease.
+                self.in_flight -= 1
+                other.robbed = True
+                if other not in touched:
+                    touched.append(other)
+        ghosts = [mid for mid in lease.message_ids if mid in self._deleted]
+        for mid in ghosts:
+            lease.buffered.discard(mid)
+            skip.add(mid)
+            self.in_flight -= 1
+        for mid in lease.message_ids:
+            if mid in self.acking and self.acking[mid] != lease.claim_id and mid not in skip:
+                lease.buffered.discard(mid)
+                skip.add(mid)
+                self.acking[mid] = lease.claim_id
+                actions.append(Ack(lease.claim_id, mid))
+        if skip - lease.outstanding:
+            # Acknowledged again: the new lease must not wait for them.
+            lease.message_ids = tuple(m for m in lease.message_ids
+                                      if m in lease.outstanding or m not in skip)
+        for other in touched:
+            actions.extend(self._maybe_finish(other))
+        if skip and not lease.buffered and not lease.outstanding:
+            actions.extend(self._maybe_finish(lease))  # nothing of its own left
+        return skip, actions
 
     def idle_wait(self) -> float:
         """Seconds to wait after a claim found nothing (until woken by a push,
@@ -318,6 +413,7 @@ class ConsumerState:
         actions: list[Ack | Release] = []
         if ok:
             actions.append(Ack(claim_id, message_id))
+            self.acking[message_id] = claim_id
         elif hold:
             lease.held.add(message_id)
         else:
@@ -331,7 +427,8 @@ class ConsumerState:
         if lease.nacked or (self.stopping and lease.buffered) or (
             lease.held and not lease.buffered
         ):
-            return [self._release(lease)]
+            release = self._release(lease)
+            return [] if lease.robbed else [release]
         if not lease.buffered:
             # Everything acknowledged: renewals stop. The claim is deleted
             # too unless told otherwise: on Zaqar 23's redis store an expired
@@ -340,7 +437,7 @@ class ConsumerState:
             # _count_messages reads the expired claim's count as None).
             lease.done = True
             del self.leases[lease.claim_id]
-            if self.settings.delete_claims:
+            if self.settings.delete_claims and not lease.robbed:
                 return [Release(lease.claim_id, ())]
         return []
 
@@ -351,14 +448,22 @@ class ConsumerState:
         lease.outstanding.clear()
         lease.done = True
         del self.leases[lease.claim_id]
+        if lease.robbed:
+            self._robbed_ids.add(lease.claim_id)
         return Release(lease.claim_id, ids)
 
-    def acks_sent(self, count: int) -> None:
+    def acks_sent(self, count: int, message_ids: Iterable[str] = ()) -> None:
         """``count`` acknowledgements were sent (answered either way): their
         messages stop counting against ``max_in_flight``. Until then they are
         still claimed on the server, so counting them bounds what a crash
         leaves claimed to ``max_in_flight``."""
         self.in_flight -= count
+        deleted = self._deleted
+        for mid in message_ids:
+            self.acking.pop(mid, None)
+            deleted[mid] = None
+        while len(deleted) > _DELETED_KEPT:
+            del deleted[next(iter(deleted))]
 
     # -- renewal ----------------------------------------------------------------
 
@@ -367,7 +472,7 @@ class ConsumerState:
         a lease past its expiry is marked lost instead."""
         due = []
         for lease in self.leases.values():
-            if lease.renewing or lease.lost:
+            if lease.renewing or lease.lost or lease.robbed:
                 continue
             if now >= lease.expires_at:
                 self.lost(lease, "the claim expired before it could be renewed")
@@ -381,7 +486,8 @@ class ConsumerState:
         """Seconds until the next renewal is due (None: no lease to renew)."""
         times = [
             lease.renewed_at + self.settings.renew_interval - now
-            for lease in self.leases.values() if not lease.renewing and not lease.lost
+            for lease in self.leases.values()
+            if not lease.renewing and not lease.lost and not lease.robbed
         ]
         return max(0.0, min(times)) if times else None
 
@@ -408,16 +514,21 @@ class ConsumerState:
     def stop(self) -> list[Release]:
         """Stop claiming; release now the claims with nothing handed out."""
         self.stopping = True
-        return [
+        releases = [
             self._release(lease) for lease in list(self.leases.values())
             if not lease.outstanding and (lease.buffered or lease.nacked or lease.held)
         ]
+        return [r for r in releases if not self._robbed(r)]
 
     def release_all(self) -> list[Release]:
         """After the drain: release every claim still holding messages
         (handlers that did not finish in time lose their messages to others)."""
         self.stopping = True
-        return [self._release(lease) for lease in list(self.leases.values())]
+        releases = [self._release(lease) for lease in list(self.leases.values())]
+        return [r for r in releases if not self._robbed(r)]
+
+    def _robbed(self, release: Release) -> bool:
+        return release.claim_id in self._robbed_ids
 
     @property
     def outstanding(self) -> int:
