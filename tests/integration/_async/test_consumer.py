@@ -294,7 +294,10 @@ async def test_a_lost_lease_is_reported_on_the_delivery(
             report.append(delivery.lease_error)
             delivery.consumer.stop()
 
-        stats = await queue.consume(handler, concurrency=1, batch=1, renew_every=0.5)
+        # max_in_flight=1: the consumer must not claim the freed message
+        # itself meanwhile (it would take it over: ConsumerState.adopt).
+        stats = await queue.consume(handler, concurrency=1, batch=1, max_in_flight=1,
+                                    renew_every=0.5)
     assert len(report) == 1
     assert report[0]
     assert stats.renewal_failures >= 1
