@@ -198,11 +198,11 @@ class Channel(_VirtualChannel):  # type: ignore[misc]
         self._queues: dict[str, Queue] = {}
         # kombu queue name -> the runtime reading it (the base class's
         # ``_consumers`` is its set of consumer tags).
-        self._runtimes: dict[str, Consumer] = {}
-        self._retired: list[Consumer] = []
+        self._runtimes: dict[str, Consumer[Any]] = {}
+        self._retired: list[Consumer[Any]] = []
         self._no_ack: dict[str, bool] = {}
         # delivery tag -> what settles it; acks may come from other threads.
-        self._deliveries: dict[str, Delivery | _Got] = {}
+        self._deliveries: dict[str, Delivery[Any] | _Got] = {}
 
     # -- names and handles ---------------------------------------------------------
 
@@ -307,7 +307,7 @@ class Channel(_VirtualChannel):  # type: ignore[misc]
                 consumer.stop()
         return result
 
-    def _start_consumer(self, queue: str) -> Consumer:
+    def _start_consumer(self, queue: str) -> Consumer[Any]:
         options = self.options
         prefetch = self.qos.prefetch_count or 2 * options["claim_batch"]
         # Claimed beyond what kombu may hold unacknowledged, so the next
@@ -365,7 +365,9 @@ class Channel(_VirtualChannel):  # type: ignore[misc]
         message = claim.messages[0]
         return self._payload(queue, message.body, _Got(handle, claim.id, message.id))
 
-    def _payload(self, queue: str, body: Any, settle: Delivery | _Got | None) -> dict[str, Any]:
+    def _payload(
+        self, queue: str, body: Any, settle: Delivery[Any] | _Got | None
+    ) -> dict[str, Any]:
         if isinstance(body, dict) and isinstance(body.get("properties"), dict):
             payload = dict(body)
             properties = payload["properties"] = dict(body["properties"])
