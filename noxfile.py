@@ -103,7 +103,7 @@ def conformance(session: nox.Session) -> None:
     """The Autobahn|Testsuite fuzzing server's client cases against each WebSocket backend
     and websockets' own client (scripts/conformance.py). The fuzzing server runs on Python
     2.7, found on PATH or under pyenv; the README's commands never need it."""
-    session.install("-e", ".[websockets]")
+    session.install("-e", ".[websockets,trio]")
     session.run("python", "scripts/conformance.py", *session.posargs)
 
 

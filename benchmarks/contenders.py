@@ -637,6 +637,8 @@ CONTENDERS: tuple[Contender, ...] = (
               lambda t: ZaqarkitSync(t, ws=True), (WS_MODULE,)),
     Contender("zk-async-ws", "zaqarkit AsyncClient (WebSocket, asyncio)", "asyncio", "ws", NET,
               _amake(ZaqarkitAsync, ws=True), (WS_MODULE,), concurrent=True),
+    Contender("zk-trio-ws", "zaqarkit AsyncClient (WebSocket, trio)", "trio", "ws", NET,
+              _amake(ZaqarkitAsync, ws=True), (WS_MODULE, "trio"), concurrent=True),
 )
 
 BY_KEY = {c.key: c for c in CONTENDERS}

@@ -123,6 +123,8 @@ def targets(res: Results) -> list[dict[str, Any]]:
     for s in SCENARIOS:
         cpu_target(f"replay {s}: CPU/op zaqarkit async WebSocket (asyncio) vs sync WebSocket",
                    "replay", s, "zk-async-ws", "zk-ws", 1.3)
+        cpu_target(f"replay {s}: CPU/op zaqarkit async WebSocket (trio) vs sync WebSocket",
+                   "replay", s, "zk-trio-ws", "zk-ws", 1.3)
     cpu_target("core list10: CPU/op zaqarkit core (build+parse) vs the json.dumps+json.loads "
                "floor", "core", "list10", "core", "json-floor", 2.0)
     for s in SCENARIOS:

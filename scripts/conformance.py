@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
-import contextlib
 import json
 import os
 import shutil
@@ -38,12 +37,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import trio
 import websockets.sync.client
 from websockets.exceptions import ConnectionClosed
 
 from zaqarkit.testing import cache_root
 from zaqarkit.transports._aiows import AsyncioWebSocket
-from zaqarkit.transports._wsconn import ConnectionEnded, SyncWebSocket
+from zaqarkit.transports._sockets import AsyncWebSocketStream, ConnectionEnded
+from zaqarkit.transports._triows import TrioWebSocket
+from zaqarkit.transports._wsconn import SyncWebSocket
 
 #: The client cases the issue asks for: framing (1-7), large messages (9.1,
 #: 9.2: text and binary up to 16 MiB) and auto-fragmentation (10).
@@ -78,26 +80,33 @@ def echo_asyncio(url: str) -> None:
 
     async def run() -> None:
         ws = await AsyncioWebSocket.connect(url, open_timeout=10, max_size=None)
-        inbox: asyncio.Queue[str | bytes] = asyncio.Queue()
-        ws.on_message = inbox.put_nowait
-        for message in ws.take_early():
-            inbox.put_nowait(message)
-        closed = asyncio.ensure_future(ws.wait_closed())
-        try:
-            async with asyncio.timeout(CASE_TIMEOUT):
-                while not (closed.done() and inbox.empty()):
-                    get = asyncio.ensure_future(inbox.get())
-                    await asyncio.wait({get, closed}, return_when=asyncio.FIRST_COMPLETED)
-                    if not get.done():
-                        get.cancel()
-                        continue
-                    # The server may close while we echo: the case decides.
-                    with contextlib.suppress(ConnectionError):
-                        await ws.send(get.result())
-        finally:
-            ws.abort()
+        async with asyncio.timeout(CASE_TIMEOUT):
+            await _echo_async(ws)
 
     asyncio.run(run())
+
+
+def echo_trio(url: str) -> None:
+    """zaqarkit's trio stream backend."""
+
+    async def run() -> None:
+        ws = await TrioWebSocket.connect(url, open_timeout=10, max_size=None)
+        with trio.fail_after(CASE_TIMEOUT):
+            await _echo_async(ws)
+
+    trio.run(run)
+
+
+async def _echo_async(ws: AsyncWebSocketStream) -> None:
+    """The echo loop over the async socket interface (asyncio and trio alike)."""
+    try:
+        while True:
+            for message in await ws.read():
+                await ws.send(message)
+    except (ConnectionEnded, ConnectionError):
+        return  # the server closed (perhaps while we echoed): the case decides
+    finally:
+        ws.abort()
 
 
 def echo_websockets(url: str) -> None:
@@ -114,6 +123,7 @@ def echo_websockets(url: str) -> None:
 BACKENDS: dict[str, Callable[[str], None]] = {
     "sync": echo_sync,
     "asyncio": echo_asyncio,
+    "trio": echo_trio,
 }
 
 

@@ -31,13 +31,10 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 
 from zaqarkit.transports._frames import FrameCodec, Handshake, ProtocolFraming
+from zaqarkit.transports._sockets import READ_SIZE, ConnectionEnded, WriteTimeout
 
 __all__ = ["READ_SIZE", "ConnectionEnded", "SyncWebSocket", "WriteTimeout"]
 
-#: Bytes asked of each recv(). Python allocates the whole buffer before the
-#: read: above glibc's mmap threshold (128 KiB) every recv became an
-#: mmap/munmap pair, measured at ~20 us of CPU per reply with 256 KiB.
-READ_SIZE = 65_536
 #: Longest single wait of a socket operation: a writer re-checks its deadline
 #: (and the reader the connection's end) at least this often.
 _TICK = 0.25
@@ -47,19 +44,6 @@ _RECEIVE_TICK = (
     struct.pack("L", int(_TICK * 1000)) if sys.platform == "win32"
     else struct.pack("ll", int(_TICK), int(_TICK % 1 * 1_000_000))
 )
-
-
-class WriteTimeout(Exception):
-    """A frame could not be written before the deadline. ``partial``: some of
-    it was, so the connection is unusable (a frame cannot be resumed later)."""
-
-    def __init__(self, partial: bool) -> None:
-        super().__init__("write timed out" + (" mid-frame" if partial else ""))
-        self.partial = partial
-
-
-class ConnectionEnded(Exception):
-    """The connection is over: ``close_code`` and ``close_reason`` say how."""
 
 
 class SyncWebSocket:
@@ -158,6 +142,9 @@ class SyncWebSocket:
         One thread at a time may read."""
         if self._finished.is_set():
             raise ConnectionEnded
+        # The read before each write (timeout 0) costs one poll() when nothing
+        # is there. Not recv(MSG_DONTWAIT): gevent's sockets (Locust users)
+        # wait for data when a recv would block, whatever its flags.
         if timeout is not None and timeout < _TICK and not self._readable(timeout):
             return None
         try:

@@ -1,4 +1,4 @@
-"""WebSocket transports over the ``websockets`` library: sync, asyncio and trio.
+"""WebSocket transports: sync, asyncio and trio.
 
 Every decision (connecting, backoff, bootstrap, keepalive, re-authentication,
 what a drop or a timeout means, shared push subscriptions) is taken by the
@@ -15,8 +15,10 @@ only feed it inputs and carry out its outputs:
   task, which outlives the request that happened to connect) and a timer task.
 
 What both share (configuration, delivering outcomes and push events) is
-:class:`_Driver`. Importing this module imports ``websockets``;
-``zaqarkit.transports`` does not.
+:class:`_Driver`. The sockets are the backends of
+:mod:`zaqarkit.transports._sockets` (one interface: a blocking socket, an
+asyncio protocol, a trio stream). Importing this module imports
+``websockets`` (its sans-I/O handshake); ``zaqarkit.transports`` does not.
 """
 
 from __future__ import annotations
@@ -67,10 +69,11 @@ from zaqarkit.core.wsconn import (
     WsConnection,
     typed_push,
 )
-from zaqarkit.transports._aiows import OPTIONS as _OWN_ASYNCIO_OPTIONS
 from zaqarkit.transports._aiows import AsyncioWebSocket
 from zaqarkit.transports._loops import EventLoopBinding, current_backend
-from zaqarkit.transports._wsconn import READ_SIZE, ConnectionEnded, SyncWebSocket, WriteTimeout
+from zaqarkit.transports._sockets import OPTIONS as _SOCKET_OPTIONS
+from zaqarkit.transports._sockets import AsyncWebSocketStream, ConnectionEnded, WriteTimeout
+from zaqarkit.transports._wsconn import SyncWebSocket
 from zaqarkit.transports.base import AsyncClosing, Closing
 
 __all__ = [
@@ -93,11 +96,6 @@ DEFAULT_MAX_SIZE = 16 * 2**20
 #: expires_at)`` triple (an aware UTC datetime, or None), possibly from a coroutine.
 TokenValue: TypeAlias = "str | tuple[str, str] | tuple[str, str, _dt.datetime | None]"
 TokenRefresh = Callable[[], "TokenValue | Awaitable[TokenValue]"]
-
-
-#: ``connect_kwargs`` the sync transport's own connection supports.
-_SYNC_OPTIONS = frozenset({"max_size", "compression", "ssl", "additional_headers",
-                           "subprotocols"})
 
 
 class _Signal:
@@ -253,10 +251,14 @@ class _Driver:
         self._token_refresh = token_refresh
         self._close_timeout = close_timeout
         self._push_buffer = push_buffer
+        unknown = set(connect_kwargs or ()) - _SOCKET_OPTIONS
+        if unknown:
+            raise errors.ValidationError(
+                "connect_kwargs", f"unknown option(s) {sorted(unknown)}; known: "
+                f"{sorted(_SOCKET_OPTIONS)}")
         # Frames are small JSON: deflate costs more CPU than it saves on loopback.
-        # Keepalive is the machine's: websockets' own pings stay off.
         self._connect_kwargs = {"max_size": max_size, "compression": compression,
-                                **(connect_kwargs or {}), "ping_interval": None}
+                                **(connect_kwargs or {})}
         headers = [("Client-ID", client_id or str(uuid.uuid4()))]
         if project_id is not None:
             headers.append(("X-Project-ID", project_id))
@@ -466,8 +468,7 @@ to the client and it is sent there, or use an http:// url=
         waiter = _Waiter(_Signal())
         held = self._take_role()
         try:
-            if held is not None and now - self._released_at >= self.FRESH_READ \
-                    and not self._receive(*held, 0):
+            if held is not None and not self._receive(*held, 0):
                 self._release(recent=False)  # it had ended: the machine knows now
                 held = None
             with self._lock:
@@ -505,19 +506,12 @@ to the client and it is sent there, or use an http:// url=
     # when no caller has read for IDLE_GRACE seconds (so pushes, pongs and a
     # server's close are read while nobody calls), at once for push streams
     # and a closing transport, and gives it back after settling a caller's
-    # reply. A caller taking the role first reads what is already there: a
-    # connection that ended while nobody read is noticed before a frame is
-    # written on it. Unless a caller read it within FRESH_READ: a close that
-    # came in that window is the race every request runs anyway (a close
-    # arriving just after that read, or while the request is in flight), and
-    # skipping the read spares back-to-back calls a poll() each, about 4% of
-    # the CPU per request on the replay tier.
+    # reply. A caller taking the role first reads what is already there (one
+    # non-blocking recv): a connection that ended while nobody read is
+    # noticed before a frame is written on it, always.
 
     #: Seconds without a reading caller before the background reader reads.
     IDLE_GRACE = 0.02
-    #: Seconds after a caller's read within which the next caller does not
-    #: read first.
-    FRESH_READ = 0.001
 
     def _take_role(self) -> tuple[SyncWebSocket, int] | None:
         """The read role on the current connection, if it is free."""
@@ -740,8 +734,6 @@ to the client and it is sent there, or use an http:// url=
             self._feed(self._m.timer_fired)
 
     def _connect(self, out: Connect) -> None:
-        options = {k: v for k, v in self._connect_kwargs.items() if k in _SYNC_OPTIONS}
-
         def started(sock: socket.socket) -> None:
             self._connecting[out.attempt] = sock
             if self._m.connecting != out.attempt:  # cancelled before it had a socket
@@ -750,7 +742,7 @@ to the client and it is sent there, or use an http:// url=
 
         try:
             ws = SyncWebSocket.connect(self.url, open_timeout=out.timeout, on_socket=started,
-                                       **options)
+                                       **self._connect_kwargs)
         except Exception as exc:
             self._connecting.pop(out.attempt, None)
             self._feed(self._m.connect_failed, out.attempt, _connect_error(exc))
@@ -936,17 +928,6 @@ class _Expiries:
             entries.popleft()
 
 
-def _limit_asyncio_reads(ws: Any) -> None:
-    """Make the asyncio transport under ``ws`` read 64 KiB at a time, as the
-    sync socket does (:data:`zaqarkit.transports._wsconn.READ_SIZE`): CPython's
-    selector transport reads up to ``max_size`` (256 KiB) per recv(), and each
-    such allocation became an mmap/munmap pair (measured: 139-170 us of client
-    CPU per post, 108-113 us with 64 KiB reads)."""
-    transport: Any = getattr(ws, "transport", None)
-    if isinstance(getattr(transport, "max_size", None), int):
-        transport.max_size = READ_SIZE
-
-
 class AsyncWebSocketTransport(_Driver, AsyncClosing):
     """Async transport over one Zaqar WebSocket connection, for asyncio and trio.
 
@@ -973,10 +954,6 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
         self._scopes: dict[str, anyio.CancelScope] = {}  # "timer", "attempt N"
         self._timer_at = math.inf  # when the "timer" task wakes
         self._expiries = _Expiries()  # request timeouts on asyncio (_call_asyncio)
-        # On asyncio, our own connection (transports/_aiows.py) unless an
-        # option needs websockets' (deflate, or one it does not know).
-        self._own_connection = (self._connect_kwargs.get("compression") != "deflate"
-                                and set(self._connect_kwargs) <= _OWN_ASYNCIO_OPTIONS)
         self._tasks: set[Any] = set()
         self.backend: str | None = None
 
@@ -1151,12 +1128,12 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
                 await self._refresh()
             elif ws is not None and isinstance(out, Ping):
                 with contextlib.suppress(Exception):
-                    self._spawn("pong", self._pong, await ws.ping())
-            elif ws is not None:  # Abort, CloseSocket
-                wait = 0 if isinstance(out, Abort) else self._close_timeout
-                with anyio.move_on_after(wait), contextlib.suppress(Exception):
-                    await (getattr(ws, "aclose", None) or ws.close)()  # trio's is aclose
-                await _abort(ws)
+                    await ws.ping()  # whatever arrives next counts as its answer
+            elif ws is not None and isinstance(out, Abort):
+                ws.abort()
+            elif ws is not None:  # CloseSocket
+                with contextlib.suppress(Exception):
+                    await ws.close(self._close_timeout)
 
     def _spawn(self, name: str, target: Callable[..., Awaitable[None]], *args: Any) -> None:
         old = self._scopes.pop(name, None)
@@ -1198,47 +1175,20 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
                 await self._feed(self._m.write_failed, out.ticket, _connect_error(exc),
                                  partial=False)
 
-    async def _pong(self, pong: Any) -> None:
-        # websockets matches the pong: asyncio gives a future, trio an Event.
-        wait = getattr(pong, "wait", None)
-        await (wait() if wait is not None else pong)
-        self._m.heard(now=time.monotonic())
-
     async def _run_timer(self, until: float) -> None:
         await anyio.sleep(max(0.0, until - time.monotonic()))
         self._scopes.pop("timer", None)
         await self._feed(self._m.timer_fired)
 
-    def _connect_to(self, timeout: float | None) -> Any:
-        kwargs = {**self._connect_kwargs, "open_timeout": timeout,
-                  "close_timeout": self._close_timeout}
-        if self.backend == "trio":
-            from websockets.trio.client import connect as trio_connect
-
-            return trio_connect(self.url, **kwargs)
-        from websockets.asyncio.client import connect as asyncio_connect
-
-        kwargs.setdefault("create_connection", _direct_connection_class())
-        return asyncio_connect(self.url, **kwargs)
-
     async def _connect(self, out: Connect) -> None:
-        if self.backend == "asyncio" and self._own_connection:
-            await self._connect_asyncio(out)
-            return
-        opened = False
-        try:
-            async with self._connect_to(out.timeout) as ws:
-                opened = True
-                await self._serve(ws, out.attempt)
-        except Exception as exc:
-            if not opened:
-                await self._feed(self._m.connect_failed, out.attempt, _connect_error(exc))
+        backend: Any = AsyncioWebSocket
+        if self.backend == "trio":
+            from zaqarkit.transports._triows import TrioWebSocket
 
-    async def _connect_asyncio(self, out: Connect) -> None:
-        """:meth:`_connect` on asyncio with our own connection (_aiows)."""
+            backend = TrioWebSocket
         try:
-            ws = await AsyncioWebSocket.connect(self.url, open_timeout=out.timeout,
-                                                **self._connect_kwargs)
+            ws = await backend.connect(self.url, open_timeout=out.timeout,
+                                       **self._connect_kwargs)
         except Exception as exc:
             await self._feed(self._m.connect_failed, out.attempt, _connect_error(exc))
             return
@@ -1247,46 +1197,39 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
         finally:
             ws.abort()
 
-    async def _serve(self, ws: Any, attempt: int) -> None:
-        from websockets.exceptions import ConnectionClosed
-
-        _limit_asyncio_reads(ws)
+    async def _serve(self, ws: AsyncWebSocketStream, attempt: int) -> None:
         self._ws, self._ws_attempt = ws, attempt
         try:
             if isinstance(ws, AsyncioWebSocket):
-                ws.on_message, ws.on_heard = self._on_message, self._on_heard
-                for data in ws.take_early():
-                    self._on_message(data)
-                if await self._feed(self._m.connected, attempt):
-                    await ws.wait_closed()
-            elif await self._feed(self._m.connected, attempt):
-                if isinstance(ws, _direct_connection_class()):
-                    ws.on_message = self._on_message
-                with contextlib.suppress(ConnectionClosed):
-                    async for data in ws:
-                        self._m.receive(data, now=time.monotonic())
-                        work = self._settle(self._m.drain())
-                        if work:
-                            await self._do(work)
+                ws.on_message = self._on_message
+            if await self._feed(self._m.connected, attempt):
+                while True:
+                    try:
+                        messages = await ws.read()
+                    except ConnectionEnded:
+                        break
+                    now = time.monotonic()
+                    for data in messages:
+                        self._m.receive(data, now=now)
+                    if not messages:
+                        self._m.heard(now=now)  # a pong, or a message on_message took
+                    work = self._settle(self._m.drain())
+                    if work:
+                        await self._do(work)
         except anyio.get_cancelled_exc_class():
             # Closed by aclose() (already accounted for), or its event loop is
             # ending: the next loop's first request starts afresh (_bind_loop).
-            with anyio.CancelScope(shield=True):
-                await _abort(ws)
+            ws.abort()
             raise
         if self._ws is ws:
             self._ws = None
+        ws.abort()
         with anyio.CancelScope(shield=True):
-            await _abort(ws)
-            await self._feed(self._m.lost, attempt, ws.close_code or 1006, ws.close_reason or "")
-
-    def _on_heard(self) -> None:
-        self._m.heard(now=time.monotonic())
+            await self._feed(self._m.lost, attempt, ws.close_code, ws.close_reason)
 
     def _on_message(self, data: str | bytes) -> None:
-        # Called from the protocol's data_received (_direct_connection_class):
-        # a reply settles its caller's future at once, without a hop through
-        # the reader task and websockets' message queue.
+        # Called from the asyncio protocol's buffer_updated: a reply settles
+        # its caller's future at once, without waking the reader task first.
         self._m.receive(data, now=time.monotonic())
         work = self._settle(self._m.drain())
         if work:
@@ -1307,67 +1250,3 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
             return
         token, expiry = _token_input(value)
         await self._feed(self._m.token, token, **expiry)
-
-
-_DIRECT: Any = None
-
-
-def _direct_connection_class() -> Any:
-    """websockets' asyncio ClientConnection handing each complete, unfragmented
-    data frame to ``on_message`` (once the transport sets it) from
-    ``data_received`` itself. Everything else (the handshake, control frames,
-    fragments, text that is not UTF-8, frames before ``on_message`` is set)
-    takes websockets' own path, and so ``async for`` in ``_serve``."""
-    global _DIRECT
-    if _DIRECT is None:
-        from websockets.asyncio.client import ClientConnection
-        from websockets.frames import Frame, Opcode
-
-        text, binary = Opcode.TEXT, Opcode.BINARY
-
-        class _DirectConnection(ClientConnection):
-            on_message: Callable[[str | bytes], None] | None = None
-
-            def process_event(self, event: Any) -> None:
-                deliver = self.on_message
-                if deliver is None or type(event) is not Frame or not event.fin:
-                    return super().process_event(event)
-                if len(self.recv_messages.frames):
-                    # websockets holds frames not yet read (an unfinished
-                    # message, or earlier ones): keep the order, take its path.
-                    return super().process_event(event)
-                if event.opcode is text:
-                    try:
-                        message: str | bytes = str(event.data, "utf-8")
-                    except UnicodeDecodeError:  # websockets fails the connection (1007)
-                        return super().process_event(event)
-                elif event.opcode is binary:
-                    message = bytes(event.data)
-                else:
-                    return super().process_event(event)
-                try:
-                    deliver(message)
-                except Exception:  # never break the protocol's data_received
-                    logger.exception("WebSocket message handling failed")
-                return None
-
-        _DIRECT = _DirectConnection
-    return _DIRECT
-
-
-async def _abort(ws: Any) -> None:
-    """Drop ``ws``'s socket at once (asyncio transport or trio stream)."""
-    transport = getattr(ws, "transport", None)
-    if transport is not None:
-        transport.abort()
-    stream = getattr(ws, "stream", None)
-    if stream is not None:
-        import trio
-
-        # Shut the socket down rather than close it under websockets' own
-        # reader and writer: they then see an ordinary end of stream.
-        sock: Any = getattr(getattr(stream, "transport_stream", stream), "socket", None)
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except (AttributeError, OSError):
-            await trio.aclose_forcefully(stream)

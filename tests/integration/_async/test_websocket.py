@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools  # async-only
 import json
 import statistics
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -476,6 +477,34 @@ async def test_peer_that_stops_reading_cannot_hang_calls_or_close() -> None:
         closing = time.monotonic()
         await transport.aclose()
         assert time.monotonic() - closing < 5
+
+
+async def test_a_close_sent_while_nobody_reads_is_seen_before_the_next_write() -> None:
+    # The server closes right after its first reply, while the client reads
+    # nothing (the sync transport's background reader is kept away): the next
+    # request must notice the close first and go out on a new connection,
+    # never on the closed one (where it would be lost).
+    connections: list[int] = []
+    closing = threading.Event()
+
+    def answer(frame: dict[str, Any]) -> str:
+        return json.dumps({"request": frame, "headers": {"status": 200}, "body": {}})
+
+    def close_after_first(conn: Any, frame: dict[str, Any]) -> None:
+        connections.append(id(conn))
+        if len(connections) == 1:
+            closing.set()
+            conn.close(1001, "going away")
+
+    with scripted_server(answer, after=close_after_first) as peer:
+        async with AsyncWebSocketTransport(peer.url, timeout=20, project_id="p") as transport:
+            if hasattr(transport, "IDLE_GRACE"):  # the sync transport's background reader
+                transport.IDLE_GRACE = 600.0
+            assert await Do(transport, Context(peer.url))(api.queue_get("q")) == {}
+            assert closing.wait(20)
+            await sleep(1.0)  # the close frame is on its way: generous on a busy machine
+            assert await Do(transport, Context(peer.url))(api.queue_get("q")) == {}
+    assert len(set(connections)) == 2
 
 
 async def test_reauthenticates_with_a_new_token_after_close_4003() -> None:

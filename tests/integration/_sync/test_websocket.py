@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import statistics
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -469,6 +470,34 @@ def test_peer_that_stops_reading_cannot_hang_calls_or_close() -> None:
         closing = time.monotonic()
         transport.close()
         assert time.monotonic() - closing < 5
+
+
+def test_a_close_sent_while_nobody_reads_is_seen_before_the_next_write() -> None:
+    # The server closes right after its first reply, while the client reads
+    # nothing (the sync transport's background reader is kept away): the next
+    # request must notice the close first and go out on a new connection,
+    # never on the closed one (where it would be lost).
+    connections: list[int] = []
+    closing = threading.Event()
+
+    def answer(frame: dict[str, Any]) -> str:
+        return json.dumps({"request": frame, "headers": {"status": 200}, "body": {}})
+
+    def close_after_first(conn: Any, frame: dict[str, Any]) -> None:
+        connections.append(id(conn))
+        if len(connections) == 1:
+            closing.set()
+            conn.close(1001, "going away")
+
+    with scripted_server(answer, after=close_after_first) as peer:
+        with WebSocketTransport(peer.url, timeout=20, project_id="p") as transport:
+            if hasattr(transport, "IDLE_GRACE"):  # the sync transport's background reader
+                transport.IDLE_GRACE = 600.0
+            assert Do(transport, Context(peer.url))(api.queue_get("q")) == {}
+            assert closing.wait(20)
+            sleep(1.0)  # the close frame is on its way: generous on a busy machine
+            assert Do(transport, Context(peer.url))(api.queue_get("q")) == {}
+    assert len(set(connections)) == 2
 
 
 def test_reauthenticates_with_a_new_token_after_close_4003() -> None:
