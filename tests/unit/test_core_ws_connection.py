@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from zaqarkit.core.api import ApiV2
 from zaqarkit.core.wsconn import (
+    TRANSITIONS,
     Abort,
     Answer,
     CancelConnect,
@@ -179,6 +180,103 @@ def test_illegal_input_raises_local_protocol_error() -> None:
     rig.m.request(api.queue_get("q").request, now=0.0)
     with pytest.raises(LocalProtocolError):
         rig.m.lost(rig.attempt() if rig.drain() else 1, 1006, now=0.1)  # not connected yet
+
+
+# -- every row of the transitions table -------------------------------------------------
+
+
+def _in(state: State, **options: Any) -> Rig:
+    """A rig whose machine is in ``state`` (with a token: BOOTSTRAP is reachable)."""
+    options.setdefault("auth_token", "t")
+    options.setdefault("project_id", "p")
+    rig = Rig(**options)
+    if state is State.CLOSED:
+        rig.m.close(now=0.0)
+        return rig
+    if state is State.IDLE:
+        return rig
+    rig.m.request(api.queue_get("q").request, now=0.0)
+    rig.drain()
+    if state is State.CONNECTING:
+        return rig
+    auth = rig.of(Send, rig.open())[0]
+    if state is State.BOOTSTRAP:
+        return rig
+    rig.answer(auth, 200, {})
+    if state is State.OPEN:
+        return rig
+    rig.m.lost(rig.attempt(), 1006, now=1.0)
+    rig.drain()
+    assert state is State.BACKOFF
+    return rig
+
+
+def _reconnecting(state: State) -> Rig:
+    """A rig in ``state`` on a reconnect attempt (not the first)."""
+    rig = _in(State.BACKOFF)
+    rig.m.timer_fired(now=100.0)
+    rig.drain()
+    if state is State.BOOTSTRAP:
+        rig.open()
+    assert rig.m.state is state
+    return rig
+
+
+def _auth_answer(rig: Rig, status: int) -> None:
+    auth = [o for o in rig.log if isinstance(o, Send) and frame(o)["action"] == "authenticate"]
+    rig.answer(auth[-1], status, {})
+
+
+#: For each (state, event) row: inputs that make the machine take it.
+ROWS: dict[tuple[State, str], Any] = {
+    (State.IDLE, "connect"): lambda r: r.m.request(api.queue_get("q").request, now=1.0),
+    (State.BACKOFF, "connect"): lambda r: r.m.timer_fired(now=100.0),
+    (State.CONNECTING, "connected"): lambda r: r.open(),
+    (State.CONNECTING, "connected_bootstrap"): lambda r: r.open(),
+    (State.CONNECTING, "first_attempt_failed"):
+        lambda r: r.m.connect_failed(r.attempt(), "refused", now=1.0),
+    (State.CONNECTING, "reconnect_failed"):
+        lambda r: r.m.connect_failed(r.attempt(), "refused", now=101.0),
+    (State.CONNECTING, "cancel_connect"): lambda r: r.m.timed_out(1, now=5.0),
+    (State.BOOTSTRAP, "bootstrapped"): lambda r: _auth_answer(r, 200),
+    (State.BOOTSTRAP, "first_attempt_failed"): lambda r: _auth_answer(r, 401),
+    (State.BOOTSTRAP, "reconnect_failed"): lambda r: r.m.lost(r.attempt(), 1006, now=101.0),
+    (State.OPEN, "lost_reconnect"): lambda r: r.m.lost(r.attempt(), 1006, now=1.0),
+    (State.OPEN, "lost_idle"): lambda r: r.m.lost(r.attempt(), 1006, now=1.0),
+    **{(state, "close"): (lambda r: r.m.close(now=9.0))
+       for state in State if state is not State.CLOSED},
+}
+
+
+def _start(state: State, event: str) -> Rig:
+    if event == "reconnect_failed":
+        return _reconnecting(state)
+    if event == "connected":
+        return _in(state, auth_token=None, project_id=None)
+    if event == "lost_idle":
+        return _in(state, reconnect=False)
+    return _in(state)
+
+
+def test_every_row_of_the_table_has_a_scenario() -> None:
+    rows = {(state, event) for state, events in TRANSITIONS.items() for event in events}
+    assert rows == set(ROWS)
+
+
+@pytest.mark.parametrize(("state", "event"), sorted(ROWS, key=lambda row: (row[0].value, row[1])))
+def test_each_row_of_the_transitions_table(state: State, event: str) -> None:
+    rig = _start(state, event)
+    assert rig.m.state is state
+    ROWS[state, event](rig)
+    rig.drain()
+    assert rig.m.state is TRANSITIONS[state][event]
+
+
+def test_an_event_absent_from_the_table_is_a_local_protocol_error() -> None:
+    rig = _in(State.CONNECTING)
+    with pytest.raises(LocalProtocolError, match="lost_reconnect is not allowed in state "
+                                                 "CONNECTING"):
+        rig.m.lost(rig.attempt(), 1006, now=0.1)
 
 
 # -- timeouts ------------------------------------------------------------------------
@@ -483,12 +581,13 @@ def test_two_streams_share_one_server_subscription() -> None:
     assert frame(delete)["body"]["subscription_id"] == "sub-1"
 
 
-# -- Hypothesis: every request gets exactly one outcome ----------------------------
+# -- Hypothesis: every request gets exactly one outcome, no push after its stream ended ----
 
 ACTIONS = st.lists(
     st.tuples(
         st.sampled_from(["request", "post", "reply", "bad", "lost", "timer", "connected",
-                         "failed", "timeout", "subscribe", "notify", "write_failed"]),
+                         "failed", "timeout", "subscribe", "notify", "write_failed",
+                         "unsubscribe"]),
         st.integers(0, 10),
     ),
     max_size=60,
@@ -500,6 +599,9 @@ ACTIONS = st.lists(
 def test_random_interleavings_answer_every_request_exactly_once(
     actions: list[tuple[str, int]], reconnect: bool, token: bool
 ) -> None:
+    # Drops, timeouts and write failures mid-request included: every ticket
+    # gets exactly one outcome, and a stream gets no push or gap once it
+    # ended (StreamEnded) or was unsubscribed.
     m = WsConnection(default_headers=HEADERS, reconnect=reconnect, jitter=random.Random(0).random,
                      auth_token="t" if token else None, project_id="p")
     outcomes: dict[int, int] = {}
@@ -507,10 +609,16 @@ def test_random_interleavings_answer_every_request_exactly_once(
     written: list[Send] = []
     attempt = 0
     now = 0.0
+    streams: list[int] = []
+    ended: set[int] = set()
 
     def take() -> None:
         nonlocal attempt
         for out in m.drain():
+            if isinstance(out, (Push, Gap)):
+                assert not ended & set(out.streams), (out, ended)
+            elif isinstance(out, StreamEnded):
+                ended.update(out.streams)
             if isinstance(out, (Answer, Failed)):
                 outcomes[out.ticket] = outcomes.get(out.ticket, 0) + 1
             elif isinstance(out, Send):
@@ -525,9 +633,14 @@ def test_random_interleavings_answer_every_request_exactly_once(
         elif action == "post":
             issued.append(m.request(api.message_post("q", [{"body": n}]).request, now=now))
         elif action == "subscribe":
-            _, ticket = m.subscribe(f"q{n % 3}", now=now)
+            stream, ticket = m.subscribe(f"q{n % 3}", now=now)
+            streams.append(stream)
             if ticket is not None:
                 issued.append(ticket)
+        elif action == "unsubscribe" and streams:
+            stream = streams.pop(n % len(streams))
+            m.unsubscribe(stream, now=now)
+            ended.add(stream)
         elif action in ("reply", "bad") and written:
             send = written.pop(n % len(written))
             body = sub_body(n) if frame(send)["action"] == "subscription_create" else {}

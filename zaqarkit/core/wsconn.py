@@ -133,20 +133,33 @@ class State(enum.Enum):
 
 
 _S = State
-#: Transitions as data: input -> {state it is allowed in: states it may lead to}.
-#: An input absent for the current state raises LocalProtocolError.
-TRANSITIONS: Mapping[str, Mapping[State, frozenset[State]]] = {
-    "connect": {_S.IDLE: frozenset({_S.CONNECTING}), _S.BACKOFF: frozenset({_S.CONNECTING})},
-    "connected": {_S.CONNECTING: frozenset({_S.BOOTSTRAP, _S.OPEN})},
-    "connect_failed": {_S.CONNECTING: frozenset({_S.IDLE, _S.BACKOFF})},
-    "cancel_connect": {_S.CONNECTING: frozenset({_S.IDLE})},
-    "bootstrapped": {_S.BOOTSTRAP: frozenset({_S.OPEN})},
-    "bootstrap_failed": {_S.BOOTSTRAP: frozenset({_S.IDLE, _S.BACKOFF})},
-    "lost": {
-        _S.BOOTSTRAP: frozenset({_S.IDLE, _S.BACKOFF}),
-        _S.OPEN: frozenset({_S.IDLE, _S.BACKOFF}),
+#: Transitions as data, as h11's ``_state.py`` has them: state -> {event: next
+#: state}. Every change of state is a lookup here, and a failed lookup is the
+#: LocalProtocolError. The events are what the machine concluded from an
+#: input: a connect attempt that fails is ``first_attempt_failed`` (its
+#: callers fail, nothing is retried) or ``reconnect_failed`` (back off), a
+#: socket that opens is ``connected`` or ``connected_bootstrap`` (frames to
+#: send first: authenticate, restore push subscriptions), a drop of an open
+#: socket ``lost_reconnect`` or ``lost_idle`` (``reconnect=False``).
+TRANSITIONS: Mapping[State, Mapping[str, State]] = {
+    _S.IDLE: {"connect": _S.CONNECTING, "close": _S.CLOSED},
+    _S.CONNECTING: {
+        "connected": _S.OPEN,
+        "connected_bootstrap": _S.BOOTSTRAP,
+        "first_attempt_failed": _S.IDLE,
+        "reconnect_failed": _S.BACKOFF,
+        "cancel_connect": _S.IDLE,
+        "close": _S.CLOSED,
     },
-    "close": {state: frozenset({_S.CLOSED}) for state in State if state is not _S.CLOSED},
+    _S.BOOTSTRAP: {
+        "bootstrapped": _S.OPEN,
+        "first_attempt_failed": _S.IDLE,
+        "reconnect_failed": _S.BACKOFF,
+        "close": _S.CLOSED,
+    },
+    _S.OPEN: {"lost_reconnect": _S.BACKOFF, "lost_idle": _S.IDLE, "close": _S.CLOSED},
+    _S.BACKOFF: {"connect": _S.CONNECTING, "close": _S.CLOSED},
+    _S.CLOSED: {},
 }
 
 
@@ -446,7 +459,14 @@ class WsConnection:
         self._inflight: dict[str, int] = {}  # frame id -> ticket, in send order
         self._next_ticket = 0
         self._attempt = 0
-        self._first_attempt = True  # a failure reports to callers instead of retrying
+        # Flags that are not states, and why. ``_first_attempt``: a property of
+        # the attempt under way (CONNECTING or BOOTSTRAP alike), it picks the
+        # event its failure is (first_attempt_failed or reconnect_failed).
+        # ``_bootstrap_left`` and ``_restoring``: a count of frames and which
+        # of the two bootstrap steps it counts, within BOOTSTRAP; as states
+        # they would double every row of it. ``_need_token``: remembered
+        # across states, from a 4003 drop to the next connect.
+        self._first_attempt = True
         self._failures = 0  # consecutive failed reconnects: the backoff exponent
         self._ever_opened = False
         self._bootstrap_left = 0
@@ -482,15 +502,15 @@ class WsConnection:
         sub = self._subs.get(queue) if queue is not None else None
         return sub.subscription_id if sub is not None else None
 
-    def _go(self, event: str, target: State) -> None:
-        allowed = TRANSITIONS[event].get(self.state)
-        if allowed is None or target not in allowed:
-            raise LocalProtocolError(f"{event} is not allowed in state {self.state.name}")
-        self.state = target
+    def _go(self, event: str) -> None:
+        """Move to the state :data:`TRANSITIONS` gives for ``event`` here."""
+        self.state = self._next(event)
 
-    def _check(self, event: str) -> None:
-        if self.state not in TRANSITIONS[event]:
+    def _next(self, event: str) -> State:
+        target = TRANSITIONS[self.state].get(event)
+        if target is None:
             raise LocalProtocolError(f"{event} is not allowed in state {self.state.name}")
+        return target
 
     def _emit(self, out: Output) -> None:
         self._out.append(out)
@@ -547,7 +567,7 @@ class WsConnection:
         if state.kind == "subscribe" and state.queue is not None:
             self._sub_failed(state.queue, error, exclude=None)
         if self.state is State.CONNECTING and self._first_attempt and not self._queued:
-            self._go("cancel_connect", State.IDLE)
+            self._go("cancel_connect")
             self._emit(CancelConnect(self._attempt))
         return error
 
@@ -639,7 +659,7 @@ class WsConnection:
     # -- connecting ------------------------------------------------------------------------
 
     def _connect(self, now: float, *, first: bool) -> None:
-        self._go("connect", State.CONNECTING)
+        self._go("connect")
         self._first_attempt = first
         self._attempt += 1
         self._emit(Connect(self._attempt, self._open_timeout))
@@ -655,13 +675,13 @@ class WsConnection:
         what = "reconnected" if self._ever_opened else "connected"
         self._emit(Log(INFO, f"WebSocket {what}" + (", authenticating" if self._token else "")))
         if self._needs_token():
-            self._go("connected", State.BOOTSTRAP)
+            self._go("connected_bootstrap")
             self._emit(RefreshToken())
         elif self._token is not None or restoring:
-            self._go("connected", State.BOOTSTRAP)
+            self._go("connected_bootstrap")
             self._authenticate()
         else:
-            self._go("connected", State.OPEN)
+            self._go("connected")
             self._opened(now)
         return True
 
@@ -672,13 +692,12 @@ class WsConnection:
         """Connect attempt ``attempt`` failed (``reason``)."""
         if attempt != self._attempt or self.state is not State.CONNECTING:
             return
-        self._failed_attempt(ConnectError(f"cannot connect: {reason}", sent=False), now,
-                             "connect_failed")
+        self._failed_attempt(ConnectError(f"cannot connect: {reason}", sent=False), now)
 
-    def _failed_attempt(self, error: ZaqarError, now: float, event: str) -> None:
+    def _failed_attempt(self, error: ZaqarError, now: float) -> None:
         if self._first_attempt:
             # The first attempt reports to its callers; the next request retries.
-            self._go(event, State.IDLE)
+            self._go("first_attempt_failed")
             self._emit(Log(INFO, f"WebSocket connection failed: {error}"))
             for number in list(self._queued):
                 state = self._tickets.pop(number)
@@ -688,7 +707,7 @@ class WsConnection:
                     self._emit(Failed(number, _for(error, state.request)))
             self._queued.clear()
             return
-        self._go(event, State.BACKOFF)
+        self._go("reconnect_failed")
         self._emit(Log(INFO, f"WebSocket reconnect failed: {error}"))
         self._schedule_reconnect(now)
 
@@ -758,7 +777,7 @@ class WsConnection:
 
     def _bootstrapped(self) -> None:
         self._restoring = False
-        self._go("bootstrapped", State.OPEN)
+        self._go("bootstrapped")
         self._opened(None)
 
     def _opened(self, now: float | None) -> None:
@@ -772,7 +791,7 @@ class WsConnection:
     def _bootstrap_failure(self, error: ZaqarError, now: float) -> None:
         self._drop_socket_state()
         self._emit(Abort(f"bootstrap failed: {error}"))
-        self._failed_attempt(error, now, "bootstrap_failed")
+        self._failed_attempt(error, now)
 
     def _drop_socket_state(self) -> list[int]:
         """Forget what was written on the socket; returns the request tickets."""
@@ -919,7 +938,11 @@ class WsConnection:
         a close frame)."""
         if attempt != self._attempt or self.state in (State.CLOSED, State.IDLE, State.BACKOFF):
             return  # already accounted for (close(), an aborted bootstrap)
-        self._check("lost")
+        # Checked before anything is undone: a drop of a socket not yet open
+        # (CONNECTING) is a driver bug.
+        event = "lost_reconnect" if self._reconnect else "lost_idle"
+        if self.state is not State.BOOTSTRAP:
+            self._next(event)
         why = f"code {code}{', ' + reason if reason else ''}"
         if self.state is State.BOOTSTRAP:
             self._bootstrap_failure(ReadError(f"WebSocket closed during bootstrap ({why})"), now)
@@ -937,12 +960,12 @@ class WsConnection:
             self._need_token = True
         self._emit(Log(WARNING, f"WebSocket connection dropped ({why})"))
         if not self._reconnect:
-            self._go("lost", State.IDLE)
+            self._go("lost_idle")
             error = ReadError(f"WebSocket connection lost ({why})", sent=True)
             for queue in list(self._subs):
                 self._sub_failed(queue, error, exclude=None)
             return
-        self._go("lost", State.BACKOFF)
+        self._go("lost_reconnect")
         self._schedule_reconnect(now)
 
     # -- time -------------------------------------------------------------------------------
@@ -1003,7 +1026,7 @@ class WsConnection:
             return
         had_socket = self.state in (State.CONNECTING, State.BOOTSTRAP, State.OPEN)
         attempt_pending = self.state is State.CONNECTING
-        self._go("close", State.CLOSED)
+        self._go("close")
         self.session.connection_lost(by_client=True)
         for number, state in list(self._tickets.items()):
             if state.kind not in ("call", "subscribe"):
