@@ -11,11 +11,11 @@ back in ``request.headers``, so the session adds an ``X-Request-ID`` header and
 matches each reply to its request by it, whatever the arrival order. Push
 notifications have neither ``request`` nor ``headers``.
 
-:class:`WsSession` is the h11-style state machine: the I/O layer hands it
-requests (:meth:`WsSession.send` returns the bytes to write), received frames
-(:meth:`WsSession.receive` returns what happened) and the end of a connection
-(:meth:`WsSession.connection_lost` returns what failed). It owns no socket,
-clock, thread or event loop.
+:class:`WsSession` holds no connection state: it encodes a request's frame
+(:meth:`WsSession.send`) and reads what a received frame is
+(:meth:`WsSession.receive`). Which request a reply answers, what is
+pending and which push subscriptions live is the connection machine's
+(:class:`zaqarkit.core.wsconn.WsConnection`), tracked once.
 
 A frame's body is the request's canonical parameters
 (:func:`~zaqarkit.core.render.frame_body`). A reply becomes a
@@ -52,8 +52,6 @@ from zaqarkit.core.render import frame_body
 from zaqarkit.core.wire import Call, Headers, Request, Response
 from zaqarkit.errors import (
     ProtocolError,
-    ReadError,
-    TransportError,
     UnsupportedOperation,
     ValidationError,
 )
@@ -63,15 +61,11 @@ __all__ = [
     "WS_INCOMPLETE",
     "REAUTH_CLOSE_CODE",
     "Codec",
-    "ConnectionLost",
     "Event",
     "FrameError",
     "Notification",
     "Outgoing",
-    "PushSubscription",
     "Reply",
-    "RequestFailed",
-    "UnmatchedReply",
     "WsSession",
     "authenticate_request",
     "decode_frame",
@@ -275,19 +269,21 @@ class Outgoing:
 @fast_init
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """The reply to the request ``request_id``, shaped like its HTTP response."""
+    """A reply, shaped like an HTTP response. ``request_id`` is the
+    correlation id it echoes; None when the server could not even decode the
+    request (it echoes no headers then, and answers in order: the oldest
+    pending request is the one)."""
 
-    request_id: str
+    request_id: str | None
     response: Response
-    request: Request
 
 
 @dataclass(frozen=True, slots=True)
 class Notification(Generic[B]):
     """A pushed message: ``{"body", "ttl", "queue_name", "Message_Type"}``.
 
-    ``subscribed`` tells whether this session holds a push subscription for
-    ``queue_name``. The frame names no project, so routing is by queue name.
+    The frame names no project, so the connection routes it by queue name.
+    ``subscribed`` is True on every notification a push stream yields.
     ``body`` is a ``B`` on a stream opened with ``body_type=B``.
     """
 
@@ -301,71 +297,17 @@ class Notification(Generic[B]):
 
 
 @dataclass(frozen=True, slots=True)
-class UnmatchedReply:
-    """A reply to no pending request (one that timed out or was cancelled)."""
-
-    request_id: str | None
-    status: int
-
-
-@dataclass(frozen=True, slots=True)
 class FrameError:
     """A frame that is neither a reply nor a notification; ``error`` says why.
 
-    ``request_id`` names the pending request it answered (a reply without a
-    usable status), which is then no longer pending."""
+    ``request_id`` is the id a reply without a usable status echoed (None:
+    none, or not a reply)."""
 
     error: ProtocolError
     request_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class RequestFailed:
-    """A request that will never get its reply."""
-
-    request_id: str
-    error: TransportError
-    request: Request
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectionLost:
-    """The connection ended; every pending request ``failed``.
-
-    ``reauthenticate`` is true when Zaqar closed with code 4003 (token expired):
-    refresh the token before reconnecting. ``push_to_restore`` lists the push
-    subscriptions to re-create on the next connection (:meth:`WsSession.restore`).
-    """
-
-    code: int | None
-    reason: str
-    by_client: bool
-    failed: tuple[RequestFailed, ...]
-    reauthenticate: bool
-    push_to_restore: tuple[str, ...]
-
-
-Event = Reply | Notification[Any] | UnmatchedReply | FrameError
-
-
-@dataclass(slots=True)
-class PushSubscription:
-    """A push subscription of this session: the socket itself is the subscriber.
-
-    ``subscription_id`` is None until the server confirms it, and again after
-    the connection drops (Zaqar deletes a socket's subscriptions on close).
-    """
-
-    queue_name: str
-    request: Request
-    subscription_id: str | None = None
-
-
-@dataclass(slots=True)
-class _Pending:
-    request: Request
-    push: bool = False
-    internal: bool = False
+Event = Reply | Notification[Any] | FrameError
 
 
 # -- request helpers -----------------------------------------------------------
@@ -404,23 +346,21 @@ def authenticate_request(token: str, project_id: str) -> Request:
 
 
 class WsSession:
-    """Correlates requests and replies on one WebSocket, and routes pushes.
+    """Encodes request frames and reads received ones; no connection state.
 
-    Not thread-safe: a transport serialises calls (a lock, or one event loop).
-    The session survives reconnects: :meth:`connection_lost` fails what was in
-    flight and keeps the push subscriptions, :meth:`restore` re-creates them.
+    Not thread-safe (its correlation counter and header cache): a transport
+    serialises calls (a lock, or one event loop).
 
     ``default_headers`` are added to every frame that lacks them (``Client-ID``
     and ``X-Project-ID`` are required by Zaqar's request schema). ``id_prefix``
     keeps correlation ids unique across sessions sharing a server log.
 
     >>> s = WsSession(id_prefix="t")
-    >>> out = s.send(push_subscription_create("q").request)
+    >>> s.send(push_subscription_create("q").request).request_id
+    't-1'
     >>> s.receive('{"body": {"a": 1}, "ttl": 60, "queue_name": "q",'
     ...           ' "Message_Type": "Notification"}').body
     {'a': 1}
-    >>> len(s.connection_lost(1006, "").failed)
-    1
     """
 
     def __init__(
@@ -444,23 +384,7 @@ class WsSession:
         self.default_headers: Headers = tuple(default_headers)
         self._id_prefix = id_prefix
         self._counter = 0
-        # Insertion order is send order: the FIFO fallback for replies whose
-        # request the server could not even decode (they echo no headers).
-        self._pending: dict[str, _Pending] = {}
-        self._push: dict[str, PushSubscription] = {}
         self._converted_headers: dict[Headers, dict[str, Any]] = {}
-
-    # -- introspection --------------------------------------------------------
-
-    @property
-    def pending(self) -> int:
-        """Requests sent and not yet answered, failed or cancelled."""
-        return len(self._pending)
-
-    @property
-    def push_subscriptions(self) -> Mapping[str, PushSubscription]:
-        """Live (or to-be-restored) push subscriptions, by queue name."""
-        return dict(self._push)
 
     # -- sending ----------------------------------------------------------------
 
@@ -504,39 +428,16 @@ class WsSession:
         return Outgoing(request_id, encode_frame(frame, self.codec), request)
 
     def send(self, request: Request) -> Outgoing:
-        """Register ``request`` as pending and return the frame to write.
-
-        Raises UnsupportedOperation for operations Zaqar has no action for.
-        A ``subscription_create`` without ``subscriber`` is a push subscription:
-        once the server accepts it, notifications for its queue are expected.
-        """
-        action = ws_action(request.operation)
-        out = self._encode(request, action)
-        push = request.operation is Operation.SUBSCRIPTION_CREATE and not request.params.get(
-            "subscriber"
-        )
-        self._pending[out.request_id] = _Pending(request, push=push)
-        return out
+        """The frame to write for ``request``, with a new correlation id.
+        Raises UnsupportedOperation for operations Zaqar has no action for."""
+        return self._encode(request, ws_action(request.operation))
 
     def authenticate(self, token: str, project_id: str) -> Outgoing:
         """The ``authenticate`` frame (headers only). Its reply is a normal
         :class:`Reply`: status 200, or 401 ``{"error": "Authentication failed."}``."""
-        request = authenticate_request(token, project_id)
-        out = self._encode(request, "authenticate", with_body=False)
-        self._pending[out.request_id] = _Pending(request, internal=True)
-        return out
+        return self._encode(authenticate_request(token, project_id), "authenticate",
+                            with_body=False)
 
-    def restore(self) -> list[Outgoing]:
-        """Frames re-creating every push subscription, for a new connection."""
-        return [self.send(sub.request) for sub in self._push.values()]
-
-    def forget_push(self, queue_name: str) -> PushSubscription | None:
-        """Stop tracking the push subscription of ``queue_name`` (after unsubscribing)."""
-        return self._push.pop(queue_name, None)
-
-    def cancel(self, request_id: str) -> bool:
-        """Forget a pending request (its caller gave up); a late reply is unmatched."""
-        return self._pending.pop(request_id, None) is not None
 
     # -- receiving --------------------------------------------------------------
 
@@ -545,7 +446,8 @@ class WsSession:
         head = fastjson.reply_head(data)
         if head is not None:
             # A well-formed reply, decoded in one typed pass (core._json).
-            return self._matched(*head)
+            request_id, status, body = head
+            return Reply(request_id, Response(status, {}, body))
         try:
             frame = decode_frame(data)
         except ProtocolError as exc:
@@ -563,7 +465,6 @@ class WsSession:
                 body=frame.get("body"),
                 ttl=ttl if isinstance(ttl, int) and not isinstance(ttl, bool) else None,
                 raw=frame,
-                subscribed=queue_name in self._push,
             )
         return FrameError(ProtocolError(f"unrecognised WebSocket frame: {dict(frame)!r:.120}"))
 
@@ -571,82 +472,15 @@ class WsSession:
         headers = frame.get("headers")
         status = headers.get("status") if isinstance(headers, dict) else None
         request_id = _echoed_id(frame.get("request"))
-        pending: _Pending | None
-        if request_id is None:
-            # Frames the server could not decode come back with empty request
-            # headers; it answers in order, so the oldest pending one is it.
-            if not self._pending:
-                return UnmatchedReply(None, status if isinstance(status, int) else 0)
-            request_id = next(iter(self._pending))
         if not isinstance(status, int) or isinstance(status, bool):
-            pending = self._pending.pop(request_id, None)
             # A malformed reply fails its request at once, not at its timeout.
             return FrameError(
                 ProtocolError(f"WebSocket reply without an integer status: {status!r:.80}"),
-                request_id if pending is not None else None,
+                request_id,
             )
-        return self._matched(request_id, status, b"", frame.get("body"))
-
-    def _matched(self, request_id: str, status: int, body: bytes, data: Any = None) -> Event:
-        # The typed path hands over the body as JSON text, the checked path
-        # (MessagePack, odd frames) as the object it decoded.
-        pending = self._pending.pop(request_id, None)
-        if pending is None:
-            return UnmatchedReply(request_id, status)
-        response = Response(status, {}, body, data)
-        if pending.push and status == 201:
-            self._record_push(pending.request, response)
-        return Reply(request_id, response, pending.request)
-
-    def _record_push(self, request: Request, response: Response) -> None:
-        queue_name = request.params.get("queue_name")
-        if not isinstance(queue_name, str):
-            return
-        try:
-            subscription_id: str | None = push_subscription_create(queue_name).parse(response)
-        except Exception:  # a malformed 201 still created the subscription
-            subscription_id = None
-        self._push[queue_name] = PushSubscription(queue_name, request, subscription_id)
-
-    # -- closing ------------------------------------------------------------------
-
-    def connection_lost(
-        self, code: int | None = None, reason: str = "", *, by_client: bool = False
-    ) -> ConnectionLost:
-        """Fail every pending request; the session is ready for a new connection.
-
-        ``by_client`` (the transport is closing) fails them with a plain
-        TransportError. A drop fails them with a retryable ReadError: the
-        request may or may not have been executed, and it is never resent.
-        """
-        failed: list[RequestFailed] = []
-        for request_id, pending in self._pending.items():
-            what = pending.request.operation.value if not pending.internal else "authenticate"
-            error: TransportError
-            if by_client:
-                error = TransportError(f"transport closed while {what} was in flight")
-            else:
-                error = ReadError(
-                    f"WebSocket connection lost (code {code}{', ' + reason if reason else ''}) "
-                    f"while {what} was in flight; it was not resent",
-                    sent=True,
-                    operation=None if pending.internal else what,
-                )
-            failed.append(RequestFailed(request_id, error, pending.request))
-        self._pending.clear()
-        for sub in self._push.values():
-            # Zaqar deletes a socket's subscriptions when it closes.
-            sub.subscription_id = None
-        if by_client:
-            self._push.clear()
-        return ConnectionLost(
-            code=code,
-            reason=reason,
-            by_client=by_client,
-            failed=tuple(failed),
-            reauthenticate=code == REAUTH_CLOSE_CODE,
-            push_to_restore=tuple(self._push),
-        )
+        # The checked path (MessagePack, odd frames) hands over the body as
+        # the object it decoded; the typed path above as JSON text.
+        return Reply(request_id, Response(status, {}, b"", frame.get("body")))
 
 
 def _echoed_id(request: Any) -> str | None:

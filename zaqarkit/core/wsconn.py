@@ -558,7 +558,6 @@ class WsConnection:
         self._queued.pop(ticket, None)
         if state.frame_id is not None:
             self._inflight.pop(state.frame_id, None)
-            self.session.cancel(state.frame_id)
             error = TimeoutError(f"{op} got no reply in time", sent=True, operation=op)
         else:
             error = TimeoutError(
@@ -584,7 +583,6 @@ class WsConnection:
             return
         if state.frame_id is not None:
             self._inflight.pop(state.frame_id, None)
-            self.session.cancel(state.frame_id)
         op = state.request.operation.value
         error: ZaqarError
         if timeout:
@@ -636,7 +634,6 @@ class WsConnection:
         if sub.streams:
             return
         del self._subs[queue]
-        self.session.forget_push(queue)
         if sub.subscription_id is not None and self.state is State.OPEN:
             headers = sub.request.headers
             call = ApiV2().subscription_delete(queue, sub.subscription_id)
@@ -644,7 +641,6 @@ class WsConnection:
 
     def _sub_failed(self, queue: str, error: ZaqarError, exclude: int | None) -> None:
         sub = self._subs.pop(queue, None)
-        self.session.forget_push(queue)
         if sub is None:
             return
         # ``exclude``: the stream whose caller gets this error from its own
@@ -795,7 +791,6 @@ class WsConnection:
 
     def _drop_socket_state(self) -> list[int]:
         """Forget what was written on the socket; returns the request tickets."""
-        self.session.connection_lost()
         self._bootstrap_left = 0
         self._restoring = False
         lost = []
@@ -824,8 +819,13 @@ class WsConnection:
         self._pinged_at = None
         event = self.session.receive(data)
         if isinstance(event, Reply):
-            number = self._inflight.pop(event.request_id, None)
-            if number is not None:
+            frame_id = event.request_id
+            if frame_id is None:  # an undecodable request's: the oldest in flight
+                frame_id = next(iter(self._inflight), None)
+            number = self._inflight.pop(frame_id, None) if frame_id is not None else None
+            if number is None:  # its caller timed out or was cancelled
+                self._emit(Log(DEBUG, f"WebSocket reply to no pending request: {frame_id}"))
+            else:
                 self._answered(number, event.response, now)
         elif isinstance(event, Notification):
             sub = self._subs.get(event.queue_name)
@@ -836,14 +836,11 @@ class WsConnection:
             if frame_id is None and self._inflight:
                 # The server answers in order: an unreadable reply is the oldest's.
                 frame_id = next(iter(self._inflight))
-                self.session.cancel(frame_id)
             number = self._inflight.pop(frame_id, None) if frame_id is not None else None
             if number is None:
                 self._emit(Log(WARNING, f"WebSocket frame ignored: {event.error}"))
                 return
             self._protocol_error(number, event.error, now)
-        else:
-            self._emit(Log(DEBUG, f"WebSocket reply to no pending request: {event!r}"))
 
     def _answered(self, number: int, response: Response, now: float) -> None:
         state = self._tickets.pop(number)
@@ -1027,7 +1024,6 @@ class WsConnection:
         had_socket = self.state in (State.CONNECTING, State.BOOTSTRAP, State.OPEN)
         attempt_pending = self.state is State.CONNECTING
         self._go("close")
-        self.session.connection_lost(by_client=True)
         for number, state in list(self._tickets.items()):
             if state.kind not in ("call", "subscribe"):
                 continue

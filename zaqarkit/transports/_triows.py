@@ -185,11 +185,11 @@ class TrioWebSocket:
         await trio.aclose_forcefully(self._stream)
 
     def abort(self) -> None:
-        """Drop the connection at once: a task blocked in :meth:`read` sees its end."""
-        # Shut the socket down rather than close it under a reading task:
-        # that task then sees an ordinary end of stream (and closes it).
+        """Drop the connection at once: a task blocked in :meth:`read` or
+        writing sees its end (trio wakes it when its socket is closed)."""
         with contextlib.suppress(OSError):
             self._tcp.socket.shutdown(socket.SHUT_RDWR)
+        self._tcp.socket.close()
 
     @property
     def close_code(self) -> int:

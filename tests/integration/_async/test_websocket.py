@@ -104,12 +104,12 @@ async def wait_pending(transport: AsyncWebSocketTransport, count: int, *, since:
     deadline = time.monotonic() + 20
 
     def ready() -> bool:
-        return (transport._m.session.pending >= count
+        return (transport._m.pending >= count
                 and transport.frames_written >= since + count)
 
     while not ready() and time.monotonic() < deadline:
         await sleep(0.01)
-    assert transport._m.session.pending == count
+    assert transport._m.pending == count
     assert transport.frames_written == since + count
 
 
@@ -299,7 +299,7 @@ async def test_request_timeout(zaqar_server: ZaqarServer, ctx: Context) -> None:
             assert time.monotonic() - started < 5
             assert info.value.sent
             assert info.value.retryable
-            assert transport._m.session.pending == 0
+            assert transport._m.pending == 0
 
 
 @CODECS
@@ -330,7 +330,8 @@ async def test_push_while_requests_in_flight(
         await stream.aclose()
         assert stream.closed
         assert twin.closed
-        assert t._m.session.push_subscriptions == {}
+        assert stream.subscription_id is None  # the server subscription is gone
+        assert twin.subscription_id is None
 
 
 async def test_reconnect_restores_push_and_reports_the_gap(
