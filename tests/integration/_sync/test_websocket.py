@@ -478,14 +478,16 @@ def test_a_close_sent_while_nobody_reads_is_seen_before_the_next_write() -> None
     # nothing (the sync transport's background reader is kept away): the next
     # request must notice the close first and go out on a new connection,
     # never on the closed one (where it would be lost).
-    connections: list[int] = []
+    # The connections themselves, not their id(): a closed one that was freed
+    # could hand its id to the next.
+    connections: list[Any] = []
     closing = threading.Event()
 
     def answer(frame: dict[str, Any]) -> str:
         return json.dumps({"request": frame, "headers": {"status": 200}, "body": {}})
 
     def close_after_first(conn: Any, frame: dict[str, Any]) -> None:
-        connections.append(id(conn))
+        connections.append(conn)
         if len(connections) == 1:
             closing.set()
             conn.close(1001, "going away")
@@ -498,7 +500,7 @@ def test_a_close_sent_while_nobody_reads_is_seen_before_the_next_write() -> None
             assert closing.wait(20)
             sleep(1.0)  # the close frame is on its way: generous on a busy machine
             assert Do(transport, Context(peer.url))(api.queue_get("q")) == {}
-    assert len(set(connections)) == 2
+    assert len({id(conn) for conn in connections}) == 2
 
 
 def test_reauthenticates_with_a_new_token_after_close_4003() -> None:
