@@ -21,8 +21,12 @@ nox.options.reuse_existing_virtualenvs = True
 # One list: pyproject.toml's [dependency-groups] test.
 TEST_DEPS = nox.project.dependency_groups(nox.project.load_toml("pyproject.toml"), "test")
 LINT_DEPS = ["ruff>=0.6"]
-DOCS_DEPS = ["mkdocs>=1.6,<2", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26",
-             "mkdocs-click>=0.9"]
+DOCS_DEPS = [
+    "mkdocs>=1.6,<2",
+    "mkdocs-material>=9.5",
+    "mkdocstrings[python]>=0.26",
+    "mkdocs-click>=0.9",
+]
 
 
 #: The supported Pythons besides the default one CI runs the whole suite on.
@@ -79,7 +83,13 @@ def tests(session: nox.Session) -> None:
         session.run("python", "-m", "pytest", *session.posargs)
         return
     session.run(
-        "coverage", "run", "-m", "pytest", "--doctest-modules", "zaqarkit", "tests",
+        "coverage",
+        "run",
+        "-m",
+        "pytest",
+        "--doctest-modules",
+        "zaqarkit",
+        "tests",
         *session.posargs,
     )
     # Subprocesses (zaqarkit bench's role processes, Locust) write their own data files.
@@ -107,10 +117,11 @@ def conformance(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff, the core purity contract, the sync-generation and version-matrix checks."""
+    """ruff (lint and format), the core purity contract, the sync-generation and version-matrix checks."""
     session.install(*LINT_DEPS)
-    session.run("ruff", "check", "zaqarkit", "tests", "scripts", "benchmarks", "noxfile.py",
-                "examples")
+    tree = ("zaqarkit", "tests", "scripts", "benchmarks", "noxfile.py", "examples")
+    session.run("ruff", "check", *tree)
+    session.run("ruff", "format", "--check", *tree)
     session.run("python", "scripts/check_core_purity.py")
     session.run("python", "scripts/unasync.py", "--check")
     session.install("-e", ".")  # the version matrix reads the route tables
@@ -129,8 +140,14 @@ def docs(session: nox.Session) -> None:
     """Build the documentation site (docs/, mkdocs.yml) with no warnings allowed.
     Its code blocks are run by the tests session (tests/integration/test_docs_examples.py)."""
     session.install("-e", ".[cli]", *DOCS_DEPS)  # the CLI reference imports the click group
-    session.run("mkdocs", "build", "--strict", "--site-dir", str(session.create_tmp() + "/site"),
-                env={"NO_MKDOCS_2_WARNING": "1"})
+    session.run(
+        "mkdocs",
+        "build",
+        "--strict",
+        "--site-dir",
+        str(session.create_tmp() + "/site"),
+        env={"NO_MKDOCS_2_WARNING": "1"},
+    )
 
 
 @nox.session

@@ -29,16 +29,21 @@ def _split(values: list[str] | None) -> list[str]:
 
 
 def main_run(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true",
-                        help="tiny budget (CI smoke, < 2 min)")
-    parser.add_argument("--tier", action="append",
-                        help="core, replay, real or all (repeat or comma-separate)")
-    parser.add_argument("--scenario", action="append",
-                        help=f"any of {', '.join(SCENARIOS + EXTRA_SCENARIOS)}")
-    parser.add_argument("--contender", action="append",
-                        help=f"any of {', '.join(c.key for c in CONTENDERS)}")
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--quick", action="store_true", help="tiny budget (CI smoke, < 2 min)")
+    parser.add_argument(
+        "--tier", action="append", help="core, replay, real or all (repeat or comma-separate)"
+    )
+    parser.add_argument(
+        "--scenario", action="append", help=f"any of {', '.join(SCENARIOS + EXTRA_SCENARIOS)}"
+    )
+    parser.add_argument(
+        "--contender", action="append", help=f"any of {', '.join(c.key for c in CONTENDERS)}"
+    )
     parser.add_argument("--rounds", type=int)
     parser.add_argument("--duration", type=float, help="measured seconds per contender/round")
     parser.add_argument("--warmup", type=float, help="discarded seconds per contender/round")
@@ -46,11 +51,17 @@ def main_run(argv: list[str]) -> int:
     parser.add_argument("--no-pin", action="store_true", help="do not pin client and server CPUs")
     parser.add_argument("--no-progress", action="store_true")
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--output", type=Path,
-                       help="markdown path (results.json and plots/ go beside it); default: "
-                            "a new folder benchmarks/runs/<UTC time>/")
-    where.add_argument("--update-results", action="store_true",
-                       help="rewrite the committed benchmarks/RESULTS.md, results.json, plots/")
+    where.add_argument(
+        "--output",
+        type=Path,
+        help="markdown path (results.json and plots/ go beside it); default: "
+        "a new folder benchmarks/runs/<UTC time>/",
+    )
+    where.add_argument(
+        "--update-results",
+        action="store_true",
+        help="rewrite the committed benchmarks/RESULTS.md, results.json, plots/",
+    )
     parser.add_argument("--plots", type=Path, help="folder for the PNG plots")
     parser.add_argument("--no-plots", action="store_true")
     args = parser.parse_args(argv)
@@ -60,8 +71,11 @@ def main_run(argv: list[str]) -> int:
     for t in tiers:
         if t not in TIERS:
             parser.error(f"unknown tier {t!r}")
-    kw: dict[str, object] = {"tiers": tuple(tiers), "pin": not args.no_pin,
-                             "progress": not args.no_progress}
+    kw: dict[str, object] = {
+        "tiers": tuple(tiers),
+        "pin": not args.no_pin,
+        "progress": not args.no_progress,
+    }
     if args.scenario:
         scen = _split(args.scenario)
         for s in scen:
@@ -82,8 +96,9 @@ def main_run(argv: list[str]) -> int:
 
     if args.update_results:
         if args.quick:
-            parser.error("--update-results with --quick: a smoke run must not replace the "
-                         "committed results")
+            parser.error(
+                "--update-results with --quick: a smoke run must not replace the committed results"
+            )
         md = HERE / "RESULTS.md"
     elif args.output is not None:
         md = args.output
@@ -102,8 +117,10 @@ def main_run(argv: list[str]) -> int:
         print(f"wrote {p}")
     for t in targets(results):
         ratio = "n/a" if t["ratio"] is None else f"{t['ratio']:.2f}x"
-        print(f"{t['status']:4}  {t['target']}: {ratio} ({t['kind']} {t['limit']:g}x) "
-              f"{t['detail'] if t['status'] == 'N/A' else ''}")
+        print(
+            f"{t['status']:4}  {t['target']}: {ratio} ({t['kind']} {t['limit']:g}x) "
+            f"{t['detail'] if t['status'] == 'N/A' else ''}"
+        )
     for key, reason in results.unavailable.items():
         print(f"not available: {key}: {reason}")
     return 0

@@ -60,6 +60,7 @@ def _record(path: str) -> None:
 
 # -- the worker side (imported by `celery -A benchmarks.celery_bench worker`) ----------
 
+
 def _make_app() -> Any:
     if "ZK_BENCH_BROKER" not in os.environ:
         return None
@@ -73,7 +74,9 @@ def _make_app() -> Any:
         broker_transport_options={"project_id": os.environ["ZK_BENCH_PROJECT"]},
         broker_connection_retry_on_startup=True,
         task_default_queue=os.environ["ZK_BENCH_QUEUE"],
-        task_acks_late=True, task_ignore_result=True, worker_hijack_root_logger=False,
+        task_acks_late=True,
+        task_ignore_result=True,
+        worker_hijack_root_logger=False,
     )
     log = os.environ["ZK_BENCH_LOG"]
 
@@ -91,11 +94,13 @@ def _consume_main(url: str, project: str, queue: str, log: str, concurrency: int
     from zaqarkit import Client
 
     with Client(url, project_id=project) as client:
-        client.queue(queue).consume(lambda delivery: _record(log), concurrency=concurrency,
-                                    poll_max=1.0)
+        client.queue(queue).consume(
+            lambda delivery: _record(log), concurrency=concurrency, poll_max=1.0
+        )
 
 
 # -- the driver ------------------------------------------------------------------------
+
 
 def _count(path: Path) -> int:
     return len(path.read_text().split()) if path.exists() else 0
@@ -110,34 +115,68 @@ def _run(name: str, server: Any, tasks: int, workdir: Path, round_: int) -> floa
     queue = f"bench-{name}-{round_}"
     log = workdir / f"{name}-{round_}.log"
     broker = server.url.replace("http://", "zaqar://")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "ZK_BENCH_BROKER": broker,
-           "ZK_BENCH_PROJECT": project, "ZK_BENCH_QUEUE": queue, "ZK_BENCH_LOG": str(log)}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "ZK_BENCH_BROKER": broker,
+        "ZK_BENCH_PROJECT": project,
+        "ZK_BENCH_QUEUE": queue,
+        "ZK_BENCH_LOG": str(log),
+    }
     if name.startswith("celery"):
         import zaqarkit.kombu  # noqa: F401
 
         producer = Celery("zk_bench_producer", set_as_current=False)
-        producer.conf.update(broker_url=broker, task_default_queue=queue,
-                             broker_transport_options={"project_id": project},
-                             broker_connection_retry_on_startup=True)
+        producer.conf.update(
+            broker_url=broker,
+            task_default_queue=queue,
+            broker_transport_options={"project_id": project},
+            broker_connection_retry_on_startup=True,
+        )
         for n in range(tasks):
             producer.send_task("work", (n,))
-        cmd = [sys.executable, "-m", "celery", "-A", "benchmarks.celery_bench", "worker",
-               *CONTENDERS[name], "-Q", queue, "--loglevel", "WARNING",
-               "--without-heartbeat", "--without-mingle", "--without-gossip"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "benchmarks.celery_bench",
+            "worker",
+            *CONTENDERS[name],
+            "-Q",
+            queue,
+            "--loglevel",
+            "WARNING",
+            "--without-heartbeat",
+            "--without-mingle",
+            "--without-gossip",
+        ]
     else:
         with Client(server.url, project_id=project) as client:
             client.queue(queue).post_many({"body": {"n": n}, "ttl": 3600} for n in range(tasks))
-        cmd = [sys.executable, "-m", "benchmarks.celery_bench", "--consume", server.url, project,
-               queue, str(log), *CONTENDERS[name]]
+        cmd = [
+            sys.executable,
+            "-m",
+            "benchmarks.celery_bench",
+            "--consume",
+            server.url,
+            project,
+            queue,
+            str(log),
+            *CONTENDERS[name],
+        ]
     with (workdir / f"{name}.out").open("wb") as sink:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
         deadline = time.monotonic() + max(120.0, tasks / 5)
         while _count(log) < tasks:
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{name} stopped at {_count(log)}/{tasks}:\n"
-                                   + (workdir / f"{name}.out").read_text()[-3000:])
+                raise RuntimeError(
+                    f"{name} stopped at {_count(log)}/{tasks}:\n"
+                    + (workdir / f"{name}.out").read_text()[-3000:]
+                )
             time.sleep(0.2)
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -154,13 +193,17 @@ def _run(name: str, server: Any, tasks: int, workdir: Path, round_: int) -> floa
 
 def _table(rates: dict[str, list[float]]) -> str:
     median = {name: statistics.median(values) for name, values in rates.items()}
-    lines = ["| contender | tasks/s (median) | range | vs consume() at the same concurrency |",
-             "|---|---:|---:|---:|"]
+    lines = [
+        "| contender | tasks/s (median) | range | vs consume() at the same concurrency |",
+        "|---|---:|---:|---:|",
+    ]
     for name, values in rates.items():
         width = "1" if name == "celery-solo" else name.rsplit("-", 1)[-1]
         ratio = median[name] / median[f"consume-{width}"]
-        lines.append(f"| {name} | {median[name]:,.0f} | {min(values):,.0f} - "
-                     f"{max(values):,.0f} | {ratio:.2f}x |")
+        lines.append(
+            f"| {name} | {median[name]:,.0f} | {min(values):,.0f} - "
+            f"{max(values):,.0f} | {ratio:.2f}x |"
+        )
     return "\n".join(lines)
 
 
@@ -169,16 +212,22 @@ def _versions() -> str:
     import kombu
 
     import zaqarkit
-    return (f"zaqarkit {zaqarkit.__version__}, celery {celery.__version__}, "
-            f"kombu {kombu.__version__}, CPython {platform.python_version()}")
+
+    return (
+        f"zaqarkit {zaqarkit.__version__}, celery {celery.__version__}, "
+        f"kombu {kombu.__version__}, CPython {platform.python_version()}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--update-results", action="store_true",
-                        help="replace the Celery section of benchmarks/RESULTS.md")
+    parser.add_argument(
+        "--update-results",
+        action="store_true",
+        help="replace the Celery section of benchmarks/RESULTS.md",
+    )
     parser.add_argument("--consume", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.consume:  # a consume() child
@@ -194,34 +243,36 @@ def main(argv: list[str] | None = None) -> int:
     rates: dict[str, list[float]] = {name: [] for name in names}
     with ZaqarServer() as server, tempfile.TemporaryDirectory(prefix="celery-bench-") as tmp:
         for round_ in range(args.rounds):
-            for name in names[round_ % len(names):] + names[:round_ % len(names)]:
+            for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
                 rates[name].append(_run(name, server, args.tasks, Path(tmp), round_))
                 print(f"round {round_ + 1}: {name}: {rates[name][-1]:,.0f} tasks/s", flush=True)
         release = getattr(server.release, "name", "zaqar")
     took = time.monotonic() - started
-    section = "\n".join([
-        BEGIN,
-        "## Celery on zaqarkit.kombu",
-        "",
-        f"Generated by `python -m benchmarks.celery_bench --tasks {args.tasks} "
-        f"--rounds {args.rounds} --update-results` ({took / 60:.1f} min, "
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {_versions()}; "
-        f"{release} via the harness, on this machine, {os.cpu_count()} cores, "
-        f"load average {load:.1f} at the start). Each contender drains a queue "
-        f"pre-filled with {args.tasks:,} tasks whose work is appending a timestamp to a "
-        "file; acknowledged after the work; rate over the first to the last timestamp; "
-        f"median and range of {args.rounds} rounds. Celery's prefetch is its default "
-        "(4 per process), zaqarkit.kombu's options too.",
-        "",
-        _table(rates),
-        END,
-    ])
+    section = "\n".join(
+        [
+            BEGIN,
+            "## Celery on zaqarkit.kombu",
+            "",
+            f"Generated by `python -m benchmarks.celery_bench --tasks {args.tasks} "
+            f"--rounds {args.rounds} --update-results` ({took / 60:.1f} min, "
+            f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {_versions()}; "
+            f"{release} via the harness, on this machine, {os.cpu_count()} cores, "
+            f"load average {load:.1f} at the start). Each contender drains a queue "
+            f"pre-filled with {args.tasks:,} tasks whose work is appending a timestamp to a "
+            "file; acknowledged after the work; rate over the first to the last timestamp; "
+            f"median and range of {args.rounds} rounds. Celery's prefetch is its default "
+            "(4 per process), zaqarkit.kombu's options too.",
+            "",
+            _table(rates),
+            END,
+        ]
+    )
     print(section)
     if args.update_results:
         results = HERE / "RESULTS.md"
         text = results.read_text()
         if BEGIN in text:
-            text = text[:text.index(BEGIN)].rstrip("\n") + "\n"
+            text = text[: text.index(BEGIN)].rstrip("\n") + "\n"
         results.write_text(text.rstrip("\n") + "\n\n" + section + "\n")
     return 0
 

@@ -77,8 +77,15 @@ def consumer_run(queue: Any, count: int, **options: Any) -> float:
                 delivery.consumer.stop()
 
     start = time.perf_counter()
-    queue.consume(handler, concurrency=4, batch=BATCH, max_in_flight=2 * BATCH,
-                  poll_initial=0.01, poll_max=0.05, **options)
+    queue.consume(
+        handler,
+        concurrency=4,
+        batch=BATCH,
+        max_in_flight=2 * BATCH,
+        poll_initial=0.01,
+        poll_max=0.05,
+        **options,
+    )
     elapsed = time.perf_counter() - start
     return count / elapsed
 
@@ -87,9 +94,7 @@ def bench_consumer(client: Client, count: int, rounds: int) -> dict[str, list[fl
     contenders: dict[str, Callable[[Any, int], float]] = {
         "hand claim+delete-many loop": hand_loop,
         "queue.consume (4 handlers)": consumer_run,
-        "queue.consume, delete_claims=False": lambda q, n: consumer_run(
-            q, n, delete_claims=False
-        ),
+        "queue.consume, delete_claims=False": lambda q, n: consumer_run(q, n, delete_claims=False),
     }
     results: dict[str, list[float]] = {name: [] for name in contenders}
     for _ in range(rounds):
@@ -175,7 +180,7 @@ def one_per_request(queue: Any, messages: list[dict[str, Any]]) -> float:
 def hand_packed(queue: Any, messages: list[dict[str, Any]]) -> float:
     start = time.perf_counter()
     for i in range(0, len(messages), 10):
-        queue.post(messages[i:i + 10])
+        queue.post(messages[i : i + 10])
     return len(messages) / (time.perf_counter() - start)
 
 
@@ -236,15 +241,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     project = "bench-" + uuid.uuid4().hex[:8]
-    with _server(args.url, args.ws_url) as (url, ws_url), Client(
-        url, project_id=project
-    ) as http, Client(ws_url, project_id=project) as ws:
+    with (
+        _server(args.url, args.ws_url) as (url, ws_url),
+        Client(url, project_id=project) as http,
+        Client(ws_url, project_id=project) as ws,
+    ):
         consumer = bench_consumer(http, args.messages, args.rounds)
         latency = bench_latency(ws, http, args.latency_samples)
         produced = bench_producer(http, args.messages, args.rounds)
 
-    print(f"\n1. consumer throughput, {args.messages} messages, {args.rounds} interleaved "
-          "rounds: median msg/s, median of per-round ratios")
+    print(
+        f"\n1. consumer throughput, {args.messages} messages, {args.rounds} interleaved "
+        "rounds: median msg/s, median of per-round ratios"
+    )
     for name, (rate, ratio) in _paired(consumer, "hand claim+delete-many loop").items():
         print(f"   {name:38s} {rate:8.0f} msg/s  {ratio:5.2f}x")
     print(f"\n2. post -> handler latency, {args.latency_samples} messages")
@@ -256,8 +265,10 @@ def main(argv: list[str] | None = None) -> int:
     one = _paired(produced, "one message per request")
     ten = _paired(produced, "hand-packed batches of 10")
     for name, (rate, ratio) in one.items():
-        print(f"   {name:38s} {rate:8.0f} msg/s  {ratio:6.1f}x one-per-request  "
-              f"{ten[name][1]:5.2f}x batches of 10")
+        print(
+            f"   {name:38s} {rate:8.0f} msg/s  {ratio:6.1f}x one-per-request  "
+            f"{ten[name][1]:5.2f}x batches of 10"
+        )
     return 0
 
 

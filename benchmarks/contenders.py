@@ -32,8 +32,7 @@ PAGE = 10
 
 SCENARIOS = ("post1", "post10", "list10", "claim_delete", "claim_delete_many")
 #: Requests per scenario operation, for the report.
-REQUESTS_PER_OP = {"post1": 1, "post10": 1, "list10": 1, "claim_delete": 11,
-                   "claim_delete_many": 2}
+REQUESTS_PER_OP = {"post1": 1, "post10": 1, "list10": 1, "claim_delete": 11, "claim_delete_many": 2}
 
 
 @dataclass
@@ -80,8 +79,10 @@ class HttpClientFloor:
         self.conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.base = f"/v2/queues/{t.queue}"
         self.headers = {
-            "Accept": "application/json", "Client-ID": t.client_id,
-            "X-Project-ID": t.project, "Content-Type": "application/json",
+            "Accept": "application/json",
+            "Client-ID": t.client_id,
+            "X-Project-ID": t.project,
+            "Content-Type": "application/json",
         }
 
     def _rt(self, method: str, path: str, body: Any = None) -> tuple[int, Any, Any]:
@@ -139,46 +140,54 @@ class HttpxPlain:
         self.client = httpx.Client()
         self.base = f"{t.http_url}/v2/queues/{t.queue}"
         self.headers = {
-            "Accept": "application/json", "Client-ID": t.client_id, "X-Project-ID": t.project,
+            "Accept": "application/json",
+            "Client-ID": t.client_id,
+            "X-Project-ID": t.project,
         }
 
     def post1(self) -> int:
-        r = self.client.post(self.base + "/messages", json={"messages": [MESSAGE]},
-                             headers=self.headers)
+        r = self.client.post(
+            self.base + "/messages", json={"messages": [MESSAGE]}, headers=self.headers
+        )
         _expect(r.status_code, 201)
         return len(r.json()["resources"])
 
     def post10(self) -> int:
-        r = self.client.post(self.base + "/messages", json={"messages": BATCH},
-                             headers=self.headers)
+        r = self.client.post(
+            self.base + "/messages", json={"messages": BATCH}, headers=self.headers
+        )
         _expect(r.status_code, 201)
         return len(r.json()["resources"])
 
     def list10(self) -> int:
-        r = self.client.get(self.base + "/messages", params={"limit": PAGE, "echo": "true"},
-                            headers=self.headers)
+        r = self.client.get(
+            self.base + "/messages", params={"limit": PAGE, "echo": "true"}, headers=self.headers
+        )
         _expect(r.status_code, 200)
         return len(r.json()["messages"])
 
     def _claim(self) -> tuple[str, list[str]]:
-        r = self.client.post(self.base + "/claims", params={"limit": PAGE}, json=CLAIM,
-                             headers=self.headers)
+        r = self.client.post(
+            self.base + "/claims", params={"limit": PAGE}, json=CLAIM, headers=self.headers
+        )
         _expect(r.status_code, 201)
         return _claim_id(r.headers["location"]), [m["id"] for m in r.json()["messages"]]
 
     def claim_delete(self) -> int:
         claim_id, ids = self._claim()
         for mid in ids:
-            r = self.client.delete(f"{self.base}/messages/{mid}", params={"claim_id": claim_id},
-                                   headers=self.headers)
+            r = self.client.delete(
+                f"{self.base}/messages/{mid}", params={"claim_id": claim_id}, headers=self.headers
+            )
             _expect(r.status_code, 204)
         return len(ids)
 
     def claim_delete_many(self) -> int:
         claim_id, ids = self._claim()
         # A literal comma: Falcon splits ids only on an unencoded one.
-        r = self.client.delete(f"{self.base}/messages?ids={','.join(ids)}&claim_ids={claim_id}",
-                               headers=self.headers)
+        r = self.client.delete(
+            f"{self.base}/messages?ids={','.join(ids)}&claim_ids={claim_id}", headers=self.headers
+        )
         _expect(r.status_code, 204)
         return len(ids)
 
@@ -195,38 +204,45 @@ class AsyncHttpxPlain:
         self.client = httpx.AsyncClient()
         self.base = f"{t.http_url}/v2/queues/{t.queue}"
         self.headers = {
-            "Accept": "application/json", "Client-ID": t.client_id, "X-Project-ID": t.project,
+            "Accept": "application/json",
+            "Client-ID": t.client_id,
+            "X-Project-ID": t.project,
         }
 
     async def post1(self) -> int:
-        r = await self.client.post(self.base + "/messages", json={"messages": [MESSAGE]},
-                                   headers=self.headers)
+        r = await self.client.post(
+            self.base + "/messages", json={"messages": [MESSAGE]}, headers=self.headers
+        )
         _expect(r.status_code, 201)
         return len(r.json()["resources"])
 
     async def post10(self) -> int:
-        r = await self.client.post(self.base + "/messages", json={"messages": BATCH},
-                                   headers=self.headers)
+        r = await self.client.post(
+            self.base + "/messages", json={"messages": BATCH}, headers=self.headers
+        )
         _expect(r.status_code, 201)
         return len(r.json()["resources"])
 
     async def list10(self) -> int:
-        r = await self.client.get(self.base + "/messages",
-                                  params={"limit": PAGE, "echo": "true"}, headers=self.headers)
+        r = await self.client.get(
+            self.base + "/messages", params={"limit": PAGE, "echo": "true"}, headers=self.headers
+        )
         _expect(r.status_code, 200)
         return len(r.json()["messages"])
 
     async def _claim(self) -> tuple[str, list[str]]:
-        r = await self.client.post(self.base + "/claims", params={"limit": PAGE}, json=CLAIM,
-                                   headers=self.headers)
+        r = await self.client.post(
+            self.base + "/claims", params={"limit": PAGE}, json=CLAIM, headers=self.headers
+        )
         _expect(r.status_code, 201)
         return _claim_id(r.headers["location"]), [m["id"] for m in r.json()["messages"]]
 
     async def claim_delete(self) -> int:
         claim_id, ids = await self._claim()
         for mid in ids:
-            r = await self.client.delete(f"{self.base}/messages/{mid}",
-                                         params={"claim_id": claim_id}, headers=self.headers)
+            r = await self.client.delete(
+                f"{self.base}/messages/{mid}", params={"claim_id": claim_id}, headers=self.headers
+            )
             _expect(r.status_code, 204)
         return len(ids)
 
@@ -270,8 +286,9 @@ class WebsocketsPlain:
         return len(body["message_ids"])
 
     def list10(self) -> int:
-        body = self._rt("message_list",
-                        {"queue_name": self.queue, "limit": PAGE, "echo": True}, 200)
+        body = self._rt(
+            "message_list", {"queue_name": self.queue, "limit": PAGE, "echo": True}, 200
+        )
         return len(body["messages"])
 
     def _claim(self) -> tuple[str, list[str]]:
@@ -281,8 +298,11 @@ class WebsocketsPlain:
     def claim_delete(self) -> int:
         claim_id, ids = self._claim()
         for mid in ids:
-            self._rt("message_delete",
-                     {"queue_name": self.queue, "message_id": mid, "claim_id": claim_id}, 204)
+            self._rt(
+                "message_delete",
+                {"queue_name": self.queue, "message_id": mid, "claim_id": claim_id},
+                204,
+            )
         return len(ids)
 
     def claim_delete_many(self) -> int:
@@ -303,10 +323,14 @@ class ZaqarClientPeer:
     def __init__(self, t: Target) -> None:
         from zaqarclient.queues import client as zc
 
-        self.client = zc.Client(t.http_url, version=2, conf={
-            "client_uuid": t.client_id,
-            "auth_opts": {"backend": "noauth", "options": {"os_project_id": t.project}},
-        })
+        self.client = zc.Client(
+            t.http_url,
+            version=2,
+            conf={
+                "client_uuid": t.client_id,
+                "auth_opts": {"backend": "noauth", "options": {"os_project_id": t.project}},
+            },
+        )
         self.queue = self.client.queue(t.queue)  # auto_create: one PUT here, not per op
 
     def post1(self) -> int:
@@ -346,8 +370,12 @@ class ZaqarkitSync:
         if ws:
             from zaqarkit.transports.websocket import WebSocketTransport  # type: ignore
 
-            self.client = Client(t.ws_url, project_id=t.project, client_id=t.client_id,
-                                 transport=WebSocketTransport(t.ws_url))
+            self.client = Client(
+                t.ws_url,
+                project_id=t.project,
+                client_id=t.client_id,
+                transport=WebSocketTransport(t.ws_url),
+            )
         else:
             self.client = Client(t.http_url, project_id=t.project, client_id=t.client_id)
         self.queue = self.client.queue(t.queue)
@@ -386,8 +414,12 @@ class ZaqarkitAsync:
         if ws:
             from zaqarkit.transports.websocket import AsyncWebSocketTransport  # type: ignore
 
-            self.client = AsyncClient(t.ws_url, project_id=t.project, client_id=t.client_id,
-                                      transport=AsyncWebSocketTransport(t.ws_url))
+            self.client = AsyncClient(
+                t.ws_url,
+                project_id=t.project,
+                client_id=t.client_id,
+                transport=AsyncWebSocketTransport(t.ws_url),
+            )
         else:
             self.client = AsyncClient(t.http_url, project_id=t.project, client_id=t.client_id)
         self.queue = self.client.queue(t.queue)
@@ -462,15 +494,16 @@ class CoreOnly:
     def __init__(self, t: Target) -> None:
         from zaqarkit._settings import resolve
 
-        settings = resolve("http://127.0.0.1:1", 2, None, None, project_id=t.project,
-                           client_id=t.client_id)
+        settings = resolve(
+            "http://127.0.0.1:1", 2, None, None, project_id=t.project, client_id=t.client_id
+        )
         self.api, self.ctx, self.q = settings.api, settings.context, t.queue
         self.cut = len(settings.endpoint)
         self.canned = CannedResponses()
 
     def _do(self, call: Any) -> Any:
         req = self.ctx.prepare(call.request)
-        target = req.url[self.cut:]
+        target = req.url[self.cut :]
         return call.parse(self.canned.answer(req.method, target, req.body))
 
     def post1(self) -> int:
@@ -490,8 +523,11 @@ class CoreOnly:
 
     def claim_delete_many(self) -> int:
         claim = self._do(self.api.claim_create(self.q, limit=PAGE, **CLAIM))
-        self._do(self.api.message_delete_many(self.q, [m.id for m in claim.messages],
-                                              claim_ids=[claim.id]))
+        self._do(
+            self.api.message_delete_many(
+                self.q, [m.id for m in claim.messages], claim_ids=[claim.id]
+            )
+        )
         return len(claim.messages)
 
     def close(self) -> None:
@@ -506,7 +542,7 @@ class _CannedTransport:
 
     def handle_request(self, request: Any) -> Any:
         url = request.url
-        target = url[url.find("/", url.find("//") + 2):]
+        target = url[url.find("/", url.find("//") + 2) :]
         return self.canned.answer(request.method, target, request.body)
 
     def close(self) -> None:
@@ -519,8 +555,12 @@ class FacadeNoIO(ZaqarkitSync):
     def __init__(self, t: Target) -> None:
         from zaqarkit import Client
 
-        self.client = Client("http://127.0.0.1:1", project_id=t.project, client_id=t.client_id,
-                             transport=_CannedTransport())
+        self.client = Client(
+            "http://127.0.0.1:1",
+            project_id=t.project,
+            client_id=t.client_id,
+            transport=_CannedTransport(),
+        )
         self.queue = self.client.queue(t.queue)
 
 
@@ -612,33 +652,109 @@ WS_MODULE = "zaqarkit.transports.websocket"
 
 CONTENDERS: tuple[Contender, ...] = (
     Contender("core", "zaqarkit core (build+parse)", "sync", "none", ("core",), CoreOnly),
-    Contender("facade-noio", "zaqarkit Client, in-memory transport", "sync", "none", ("core",),
-              FacadeNoIO),
+    Contender(
+        "facade-noio", "zaqarkit Client, in-memory transport", "sync", "none", ("core",), FacadeNoIO
+    ),
     Contender("json-floor", "json.dumps + json.loads only", "sync", "none", ("core",), JsonFloor),
-    Contender("floor-http", "http.client keep-alive (floor)", "sync", "http", NET,
-              HttpClientFloor),
+    Contender("floor-http", "http.client keep-alive (floor)", "sync", "http", NET, HttpClientFloor),
     Contender("httpx", "plain httpx.Client", "sync", "http", NET, HttpxPlain, ("httpx",)),
-    Contender("zaqarclient", "python-zaqarclient 4.7.0", "sync", "http", NET, ZaqarClientPeer,
-              ("zaqarclient.queues.client",)),
-    Contender("openstacksdk", "openstacksdk message proxy", "sync", "http", NET, _openstacksdk,
-              ("openstack.message.v2._proxy",), lacks=frozenset({"claim_delete_many"})),
+    Contender(
+        "zaqarclient",
+        "python-zaqarclient 4.7.0",
+        "sync",
+        "http",
+        NET,
+        ZaqarClientPeer,
+        ("zaqarclient.queues.client",),
+    ),
+    Contender(
+        "openstacksdk",
+        "openstacksdk message proxy",
+        "sync",
+        "http",
+        NET,
+        _openstacksdk,
+        ("openstack.message.v2._proxy",),
+        lacks=frozenset({"claim_delete_many"}),
+    ),
     Contender("zk-http", "zaqarkit Client (HTTP)", "sync", "http", NET, ZaqarkitSync),
-    Contender("zk-async-http", "zaqarkit AsyncClient (HTTP, asyncio)", "asyncio", "http", NET,
-              _amake(ZaqarkitAsync), concurrent=True),
-    Contender("zk-trio-http", "zaqarkit AsyncClient (HTTP, trio)", "trio", "http", NET,
-              _amake(ZaqarkitAsync), ("trio",), concurrent=True),
-    Contender("httpx-async", "plain httpx.AsyncClient (asyncio)", "asyncio", "http", NET,
-              _amake(AsyncHttpxPlain), ("httpx",), concurrent=True),
-    Contender("httpx-trio", "plain httpx.AsyncClient (trio)", "trio", "http", NET,
-              _amake(AsyncHttpxPlain), ("httpx", "trio"), concurrent=True),
-    Contender("websockets", "plain websockets sync client", "sync", "ws", NET, WebsocketsPlain,
-              ("websockets.sync.client",)),
-    Contender("zk-ws", "zaqarkit Client (WebSocket)", "sync", "ws", NET,
-              lambda t: ZaqarkitSync(t, ws=True), (WS_MODULE,)),
-    Contender("zk-async-ws", "zaqarkit AsyncClient (WebSocket, asyncio)", "asyncio", "ws", NET,
-              _amake(ZaqarkitAsync, ws=True), (WS_MODULE,), concurrent=True),
-    Contender("zk-trio-ws", "zaqarkit AsyncClient (WebSocket, trio)", "trio", "ws", NET,
-              _amake(ZaqarkitAsync, ws=True), (WS_MODULE, "trio"), concurrent=True),
+    Contender(
+        "zk-async-http",
+        "zaqarkit AsyncClient (HTTP, asyncio)",
+        "asyncio",
+        "http",
+        NET,
+        _amake(ZaqarkitAsync),
+        concurrent=True,
+    ),
+    Contender(
+        "zk-trio-http",
+        "zaqarkit AsyncClient (HTTP, trio)",
+        "trio",
+        "http",
+        NET,
+        _amake(ZaqarkitAsync),
+        ("trio",),
+        concurrent=True,
+    ),
+    Contender(
+        "httpx-async",
+        "plain httpx.AsyncClient (asyncio)",
+        "asyncio",
+        "http",
+        NET,
+        _amake(AsyncHttpxPlain),
+        ("httpx",),
+        concurrent=True,
+    ),
+    Contender(
+        "httpx-trio",
+        "plain httpx.AsyncClient (trio)",
+        "trio",
+        "http",
+        NET,
+        _amake(AsyncHttpxPlain),
+        ("httpx", "trio"),
+        concurrent=True,
+    ),
+    Contender(
+        "websockets",
+        "plain websockets sync client",
+        "sync",
+        "ws",
+        NET,
+        WebsocketsPlain,
+        ("websockets.sync.client",),
+    ),
+    Contender(
+        "zk-ws",
+        "zaqarkit Client (WebSocket)",
+        "sync",
+        "ws",
+        NET,
+        lambda t: ZaqarkitSync(t, ws=True),
+        (WS_MODULE,),
+    ),
+    Contender(
+        "zk-async-ws",
+        "zaqarkit AsyncClient (WebSocket, asyncio)",
+        "asyncio",
+        "ws",
+        NET,
+        _amake(ZaqarkitAsync, ws=True),
+        (WS_MODULE,),
+        concurrent=True,
+    ),
+    Contender(
+        "zk-trio-ws",
+        "zaqarkit AsyncClient (WebSocket, trio)",
+        "trio",
+        "ws",
+        NET,
+        _amake(ZaqarkitAsync, ws=True),
+        (WS_MODULE, "trio"),
+        concurrent=True,
+    ),
 )
 
 BY_KEY = {c.key: c for c in CONTENDERS}

@@ -70,12 +70,14 @@ class _Sampler:
         self.start = time.perf_counter()
 
     def __call__(self, done: int) -> None:
-        self.samples.append({
-            "messages": done,
-            "rss_mib": _rss_kib() / 1024,
-            "traced_mib": tracemalloc.get_traced_memory()[0] / 2**20,
-            "seconds": time.perf_counter() - self.start,
-        })
+        self.samples.append(
+            {
+                "messages": done,
+                "rss_mib": _rss_kib() / 1024,
+                "traced_mib": tracemalloc.get_traced_memory()[0] / 2**20,
+                "seconds": time.perf_counter() - self.start,
+            }
+        )
 
 
 # -- children -----------------------------------------------------------------------------
@@ -113,8 +115,9 @@ def _client_child(key: str, http_url: str, ws_url: str, messages: int, every: in
 
             transport = AsyncWebSocketTransport(ws_url)
         url = ws_url if transport is not None else http_url
-        async with AsyncClient(url, project_id=PROJECT, client_id=client_id,
-                               transport=transport) as client:
+        async with AsyncClient(
+            url, project_id=PROJECT, client_id=client_id, transport=transport
+        ) as client:
             queue = client.queue("b-memory-long")
             for n in range(1, batches + 1):
                 await queue.post(BATCH)
@@ -133,8 +136,10 @@ def _push_child(push_url: str, notifications: int, every: int) -> Any:
     sample = _Sampler()
     received = gaps = 0
     tracemalloc.start()
-    with (WebSocketTransport(push_url, project_id=PROJECT, timeout=60) as transport,
-          transport.subscribe("b-push", ttl=3600) as stream):
+    with (
+        WebSocketTransport(push_url, project_id=PROJECT, timeout=60) as transport,
+        transport.subscribe("b-push", ttl=3600) as stream,
+    ):
         while received < notifications:
             item = stream.get(timeout=60)
             if item.gap:
@@ -164,16 +169,25 @@ def push_server(count: int) -> None:
         async for raw in ws:
             frame = json.loads(raw)
             action = frame.get("action")
-            status, body = (201, {"subscription_id": "s-1"}) if action == "subscription_create" \
-                else (204, {})
-            await ws.send(json.dumps({"request": frame, "headers": {"status": status},
-                                      "body": body}))
+            status, body = (
+                (201, {"subscription_id": "s-1"}) if action == "subscription_create" else (204, {})
+            )
+            await ws.send(
+                json.dumps({"request": frame, "headers": {"status": status}, "body": body})
+            )
             if action == "subscription_create":
                 queue = frame["body"]["queue_name"]
                 for n in range(count):
-                    await ws.send(json.dumps({
-                        "body": {"evt": "Wakeup", "n": n}, "ttl": 3600, "queue_name": queue,
-                        "Message_Type": "Notification"}))
+                    await ws.send(
+                        json.dumps(
+                            {
+                                "body": {"evt": "Wakeup", "n": n},
+                                "ttl": 3600,
+                                "queue_name": queue,
+                                "Message_Type": "Notification",
+                            }
+                        )
+                    )
 
     async def main() -> None:
         async with serve(handler, "127.0.0.1", 0, compression=None, max_queue=None) as server:
@@ -189,8 +203,13 @@ def push_server(count: int) -> None:
 
 @contextmanager
 def _process(args: list[str]) -> Iterator[list[str]]:
-    proc = subprocess.Popen([sys.executable, "-m", *args], cwd=HERE.parent,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", *args],
+        cwd=HERE.parent,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         yield proc.stdout.readline().split()
@@ -207,9 +226,14 @@ def _process(args: list[str]) -> Iterator[list[str]]:
 
 
 def _child(args: list[str]) -> Any:
-    proc = subprocess.run([sys.executable, "-m", "benchmarks.memory_bench", "child", *args],
-                          cwd=HERE.parent, capture_output=True, text=True, timeout=1800,
-                          check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.memory_bench", "child", *args],
+        cwd=HERE.parent,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
     try:
         return json.loads(proc.stdout.strip().splitlines()[-1])
     except (IndexError, json.JSONDecodeError):
@@ -223,11 +247,21 @@ def growth(samples: list[dict[str, float]], key: str) -> float | None:
     return samples[-1][key] / samples[0][key] - 1
 
 
-def run(messages: int, notifications: int, every: int, push_every: int,
-        progress: Callable[[str], None], only: tuple[str, ...] = (*CLIENTS, PUSH)
-        ) -> dict[str, Any]:
-    results: dict[str, Any] = {"messages": messages, "notifications": notifications,
-                               "every": every, "push_every": push_every, "clients": {}}
+def run(
+    messages: int,
+    notifications: int,
+    every: int,
+    push_every: int,
+    progress: Callable[[str], None],
+    only: tuple[str, ...] = (*CLIENTS, PUSH),
+) -> dict[str, Any]:
+    results: dict[str, Any] = {
+        "messages": messages,
+        "notifications": notifications,
+        "every": every,
+        "push_every": push_every,
+        "clients": {},
+    }
     clients = [key for key in CLIENTS if key in only]
     if clients:
         with _process(["benchmarks.replay"]) as ports:
@@ -239,14 +273,18 @@ def run(messages: int, notifications: int, every: int, push_every: int,
     if PUSH in only:
         progress(PUSH)
         with _process(["benchmarks.memory_bench", "push-server", str(notifications)]) as (port,):
-            results["clients"][PUSH] = _child([PUSH, f"ws://127.0.0.1:{port}", "",
-                                               str(notifications), str(push_every)])
+            results["clients"][PUSH] = _child(
+                [PUSH, f"ws://127.0.0.1:{port}", "", str(notifications), str(push_every)]
+            )
     for out in results["clients"].values():
         samples = out.get("samples", [])
         out["rss_growth"] = growth(samples, "rss_mib")
         out["traced_growth"] = growth(samples, "traced_mib")
-        out["flat"] = None if out["rss_growth"] is None else (
-            out["rss_growth"] < TARGET and (out["traced_growth"] or 0) < TARGET)
+        out["flat"] = (
+            None
+            if out["rss_growth"] is None
+            else (out["rss_growth"] < TARGET and (out["traced_growth"] or 0) < TARGET)
+        )
     return results
 
 
@@ -272,7 +310,8 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {key} | {first['rss_mib']:.1f} -> {last['rss_mib']:.1f} | "
             f"{out['rss_growth']:+.2%} | {first['traced_mib']:.2f} -> {last['traced_mib']:.2f} | "
             f"{out['traced_growth']:+.2%} | {'yes' if out['flat'] else 'NO'} | "
-            f"{last['seconds']:.0f} |")
+            f"{last['seconds']:.0f} |"
+        )
     gaps = results["clients"].get(PUSH, {}).get("gaps")
     if gaps:
         lines.append(f"\n{PUSH}: {gaps} gap marker(s) (push buffer overflowed).")
@@ -294,8 +333,9 @@ def plot(results: dict[str, Any], path: Path) -> bool:
         rss.plot(x, [s["rss_mib"] for s in samples], marker="o", label=key)
         traced.plot(x, [s["traced_mib"] for s in samples], marker="o", label=key)
     rss.set(title="RSS", xlabel="messages (notifications for push)", ylabel="MiB")
-    traced.set(title="tracemalloc traced size", xlabel="messages (notifications for push)",
-               ylabel="MiB")
+    traced.set(
+        title="tracemalloc traced size", xlabel="messages (notifications for push)", ylabel="MiB"
+    )
     for ax in (rss, traced):
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
@@ -319,22 +359,32 @@ def main(argv: list[str] | None = None) -> int:
             out = _client_child(key, http_url, ws_url, int(count), int(every))
         print(json.dumps(out))
         return 0
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.memory_bench",
-                                     description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.memory_bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--notifications", type=int, default=20_000)
     parser.add_argument("--every", type=int, default=10_000, help="messages between samples")
-    parser.add_argument("--push-every", type=int, default=2_000,
-                        help="notifications between samples")
-    parser.add_argument("--only", action="append",
-                        help=f"run only these (comma-separated): {', '.join((*CLIENTS, PUSH))}")
-    parser.add_argument("--output", type=Path,
-                        default=Path(tempfile.gettempdir()) / "zaqarkit-memory")
+    parser.add_argument(
+        "--push-every", type=int, default=2_000, help="notifications between samples"
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        help=f"run only these (comma-separated): {', '.join((*CLIENTS, PUSH))}",
+    )
+    parser.add_argument(
+        "--output", type=Path, default=Path(tempfile.gettempdir()) / "zaqarkit-memory"
+    )
     parser.add_argument("--plot", type=Path)
-    parser.add_argument("--update-results", action="store_true",
-                        help="write the committed benchmarks/MEMORY.md and "
-                             "benchmarks/plots/memory.png (a full run only)")
+    parser.add_argument(
+        "--update-results",
+        action="store_true",
+        help="write the committed benchmarks/MEMORY.md and "
+        "benchmarks/plots/memory.png (a full run only)",
+    )
     args = parser.parse_args(argv)
     full = (args.messages, args.notifications, args.every) == (100_000, 20_000, 10_000)
     if args.update_results and (not full or args.only):
@@ -343,13 +393,20 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--every must be a multiple of 10, at most --messages")
     if args.push_every > args.notifications:
         parser.error("--push-every must be at most --notifications")
-    only = tuple(k for item in args.only or [",".join((*CLIENTS, PUSH))]
-                 for k in item.split(",") if k)
+    only = tuple(
+        k for item in args.only or [",".join((*CLIENTS, PUSH))] for k in item.split(",") if k
+    )
     for key in only:
         if key not in (*CLIENTS, PUSH):
             parser.error(f"unknown client {key!r}")
-    results = run(args.messages, args.notifications, args.every, args.push_every,
-                  lambda key: print(f"memory: {key} ...", file=sys.stderr, flush=True), only)
+    results = run(
+        args.messages,
+        args.notifications,
+        args.every,
+        args.push_every,
+        lambda key: print(f"memory: {key} ...", file=sys.stderr, flush=True),
+        only,
+    )
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / "memory.json").write_text(json.dumps(results, indent=1))
     text = markdown(results)
@@ -358,11 +415,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.update_results:
         (HERE / "MEMORY.md").write_text(
             "# Memory over long runs\n\nWritten by `python -m benchmarks.memory_bench "
-            "--update-results`; do not edit by hand.\n\n" + text
-            + "\n![RSS and traced size over messages](plots/memory.png)\n")
+            "--update-results`; do not edit by hand.\n\n"
+            + text
+            + "\n![RSS and traced size over messages](plots/memory.png)\n"
+        )
         print(f"wrote {HERE / 'MEMORY.md'}")
-    plot_path = args.plot or (HERE / "plots" / "memory.png" if args.update_results
-                              else args.output / "memory.png")
+    plot_path = args.plot or (
+        HERE / "plots" / "memory.png" if args.update_results else args.output / "memory.png"
+    )
     if plot(results, plot_path):
         print(f"wrote {plot_path}")
     return 0

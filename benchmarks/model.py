@@ -22,8 +22,7 @@ TIERS = ("core", "replay", "real")
 CONCURRENCY = (1, 8, 32)
 PROJECT = "bench"
 
-__all__ = ["CONCURRENCY", "HERE", "PROJECT", "TIERS", "Config", "Results", "Row", "Sample",
-           "Tier"]
+__all__ = ["CONCURRENCY", "HERE", "PROJECT", "TIERS", "Config", "Results", "Row", "Sample", "Tier"]
 
 
 @dataclass
@@ -53,8 +52,15 @@ class Config:
     @classmethod
     def quick_mode(cls, **kw: Any) -> Config:
         base: dict[str, Any] = dict(
-            rounds=2, duration=0.15, warmup=0.05, quick=True, memory_messages=2_000,
-            memory_windows=3, pubsub_seconds=0.6, roles_seconds=1.0, roles_workers=2,
+            rounds=2,
+            duration=0.15,
+            warmup=0.05,
+            quick=True,
+            memory_messages=2_000,
+            memory_windows=3,
+            pubsub_seconds=0.6,
+            roles_seconds=1.0,
+            roles_workers=2,
         )
         base.update(kw)
         return cls(**base)
@@ -89,8 +95,11 @@ class Row:
 
     def cpu_us_by_round(self) -> dict[int, float]:
         """CPU µs/op of each round this row was measured in."""
-        return {rnd: s.cpu / s.ops * 1e6
-                for rnd, s in zip(self.sample_rounds, self.samples, strict=True) if s.ops}
+        return {
+            rnd: s.cpu / s.ops * 1e6
+            for rnd, s in zip(self.sample_rounds, self.samples, strict=True)
+            if s.ops
+        }
 
     @property
     def cpu_us_min(self) -> float:
@@ -112,16 +121,24 @@ class Row:
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "tier": self.tier, "scenario": self.scenario, "contender": self.contender,
-            "label": self.label, "concurrency": self.concurrency, "error": self.error,
+            "tier": self.tier,
+            "scenario": self.scenario,
+            "contender": self.contender,
+            "label": self.label,
+            "concurrency": self.concurrency,
+            "error": self.error,
             "note": self.note,
         }
         if self.ok:
             out.update(
-                ops_per_s=self.ops_per_s, cpu_us=self.cpu_us, cpu_us_min=self.cpu_us_min,
-                p50_us=self.percentile(0.5), p99_us=self.percentile(0.99),
+                ops_per_s=self.ops_per_s,
+                cpu_us=self.cpu_us,
+                cpu_us_min=self.cpu_us_min,
+                p50_us=self.percentile(0.5),
+                p99_us=self.percentile(0.99),
                 latency_ms=summarize(x for s in self.samples for x in s.lat_ns),
-                rounds=len(self.samples), ops=sum(s.ops for s in self.samples),
+                rounds=len(self.samples),
+                ops=sum(s.ops for s in self.samples),
             )
         if self.saturation:
             out["limited_by"] = self.limited_by
@@ -154,7 +171,10 @@ class Results:
     def row(self, tier: str, scenario: str, contender: str, concurrency: int = 1) -> Row | None:
         for r in self.rows:
             if (r.tier, r.scenario, r.contender, r.concurrency) == (
-                tier, scenario, contender, concurrency
+                tier,
+                scenario,
+                contender,
+                concurrency,
             ):
                 return r
         return None

@@ -68,8 +68,9 @@ class OpenstackSdkPeer:
         return len(list(itertools.islice(listing, _c.PAGE)))
 
     def claim_delete(self) -> int:
-        claim = self.message.create_claim(self.queue, ttl=_c.CLAIM["ttl"],
-                                          grace=_c.CLAIM["grace"], limit=_c.PAGE)
+        claim = self.message.create_claim(
+            self.queue, ttl=_c.CLAIM["ttl"], grace=_c.CLAIM["grace"], limit=_c.PAGE
+        )
         messages = claim.messages or []
         for message in messages:
             self.message.delete_message(self.queue, message["id"], claim=claim)

@@ -32,8 +32,9 @@ WARMUP_MESSAGES = 5
 CLIENT_ID = "6c1f5b0e-7d3a-4c71-9b0f-2f0a1d7e4b22"
 
 
-def _producer(url: str, queue: str, stop: threading.Event, interval: float,
-              posted: list[int]) -> None:
+def _producer(
+    url: str, queue: str, stop: threading.Event, interval: float, posted: list[int]
+) -> None:
     from zaqarkit import Client
 
     with Client(url, project_id=PROJECT, client_id=CLIENT_ID) as cli:
@@ -58,8 +59,9 @@ def _consume_poll(env: Tier, queue: str, until: Callable[[], bool], lat: list[in
                 q.delete_messages(*[m.id for m in claim], claim_ids=[claim.id])
 
 
-def _consume_push_zk(env: Tier, queue: str, until: Callable[[], bool], lat: list[int],
-                     ready: threading.Event) -> None:
+def _consume_push_zk(
+    env: Tier, queue: str, until: Callable[[], bool], lat: list[int], ready: threading.Event
+) -> None:
     from zaqarkit import Client
     from zaqarkit.transports.websocket import WebSocketTransport  # type: ignore
 
@@ -80,14 +82,22 @@ def _consume_push_zk(env: Tier, queue: str, until: Callable[[], bool], lat: list
             stream.close()
 
 
-def _consume_push_plain(env: Tier, queue: str, until: Callable[[], bool], lat: list[int],
-                        ready: threading.Event) -> None:
+def _consume_push_plain(
+    env: Tier, queue: str, until: Callable[[], bool], lat: list[int], ready: threading.Event
+) -> None:
     from websockets.sync.client import connect
 
     headers = {"Client-ID": CLIENT_ID, "X-Project-ID": PROJECT}
     with connect(env.ws_url, compression=None) as ws:
-        ws.send(json.dumps({"action": "subscription_create", "headers": headers,
-                            "body": {"queue_name": queue, "ttl": 3600}}))
+        ws.send(
+            json.dumps(
+                {
+                    "action": "subscription_create",
+                    "headers": headers,
+                    "body": {"queue_name": queue, "ttl": 3600},
+                }
+            )
+        )
         ready.set()
         while not until():
             try:
@@ -102,8 +112,7 @@ def _consume_push_plain(env: Tier, queue: str, until: Callable[[], bool], lat: l
 
 def _modes(contenders: list[Contender], env: Tier) -> list[tuple[str, str, Any]]:
     keys = {c.key for c in contenders}
-    modes: list[tuple[str, str, Any]] = [
-        ("poll-http", "zaqarkit Client, HTTP claim polling", None)]
+    modes: list[tuple[str, str, Any]] = [("poll-http", "zaqarkit Client, HTTP claim polling", None)]
     if env.ws_url and "zk-ws" in keys:
         modes.append(("push-zk-ws", "zaqarkit WebSocket push", _consume_push_zk))
     if env.ws_url and "websockets" in keys:
@@ -111,8 +120,13 @@ def _modes(contenders: list[Contender], env: Tier) -> list[tuple[str, str, Any]]
     return modes
 
 
-def run_pubsub(env: Tier, cfg: Config, contenders: list[Contender], results: Results,
-               step: Callable[[str], None]) -> None:
+def run_pubsub(
+    env: Tier,
+    cfg: Config,
+    contenders: list[Contender],
+    results: Results,
+    step: Callable[[str], None],
+) -> None:
     modes = _modes(contenders, env)
     rows = {key: Row("real", "pubsub", key, label) for key, label, _ in modes}
     results.rows.extend(rows.values())
@@ -151,8 +165,8 @@ def _one_round(env: Tier, cfg: Config, queue: str, push: Any) -> Sample:
         return len(lat) >= len(posted) or time.perf_counter() - done_at[0] > 1.0
 
     producer = threading.Thread(
-        target=_producer, args=(env.http_url, queue, stop, cfg.pubsub_interval, posted),
-        daemon=True)
+        target=_producer, args=(env.http_url, queue, stop, cfg.pubsub_interval, posted), daemon=True
+    )
     timer = threading.Timer(cfg.pubsub_seconds, stop.set)
     c0, t0 = time.process_time(), time.perf_counter()
     try:

@@ -35,10 +35,14 @@ def main() -> None:
         rt("message_list", {"queue_name": "rec", "limit": 2, "echo": True})
         claim = rt("claim_create", {"queue_name": "rec", "limit": 2, "ttl": 300, "grace": 200})
         first = claim["messages"][0]
-        rt("message_delete", {"queue_name": "rec", "message_id": first["id"],
-                              "claim_id": claim["claim_id"]})
-        rt("message_delete_many", {"queue_name": "rec",
-                                   "message_ids": [claim["messages"][1]["id"]]})
+        rt(
+            "message_delete",
+            {"queue_name": "rec", "message_id": first["id"], "claim_id": claim["claim_id"]},
+        )
+        rt(
+            "message_delete_many",
+            {"queue_name": "rec", "message_ids": [claim["messages"][1]["id"]]},
+        )
         rt("queue_get", {"queue_name": "rec"})
         rt("ping", {})
     OUT.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")

@@ -71,30 +71,53 @@ class HttpTable:
             headers = dict(post["response"]["headers"])
             headers["location"] = "/v2/queues/q/messages?ids=" + ",".join(ids)
             self.post.append(_http_response(201, headers, body.encode()))
-            msgs = [{**template, "id": i, "href": f"/v2/queues/q/messages/{i}",
-                     "body": {"evt": "Wakeup", "n": k}} for k, i in enumerate(ids)]
-            links = [{"rel": "next", "href": f"/v2/queues/q/messages?limit={n}&echo=true"
-                      f"&marker={ids[-1] if ids else ''}"}]
-            self.listing.append(_http_response(
-                200, dict(listing["response"]["headers"]),
-                json.dumps({"messages": msgs, "links": links}).encode(),
-            ))
-            cmsgs = [{**claimed, "id": i,
-                      "href": f"/v2/queues/q/messages/{i}?claim_id={_CLAIM_ID}",
-                      "body": {"evt": "Wakeup", "n": k}} for k, i in enumerate(ids)]
+            msgs = [
+                {
+                    **template,
+                    "id": i,
+                    "href": f"/v2/queues/q/messages/{i}",
+                    "body": {"evt": "Wakeup", "n": k},
+                }
+                for k, i in enumerate(ids)
+            ]
+            links = [
+                {
+                    "rel": "next",
+                    "href": f"/v2/queues/q/messages?limit={n}&echo=true"
+                    f"&marker={ids[-1] if ids else ''}",
+                }
+            ]
+            self.listing.append(
+                _http_response(
+                    200,
+                    dict(listing["response"]["headers"]),
+                    json.dumps({"messages": msgs, "links": links}).encode(),
+                )
+            )
+            cmsgs = [
+                {
+                    **claimed,
+                    "id": i,
+                    "href": f"/v2/queues/q/messages/{i}?claim_id={_CLAIM_ID}",
+                    "body": {"evt": "Wakeup", "n": k},
+                }
+                for k, i in enumerate(ids)
+            ]
             cheaders = dict(claim["response"]["headers"])
             cheaders["location"] = f"/v2/queues/q/claims/{_CLAIM_ID}"
-            self.claim.append(_http_response(
-                201, cheaders, json.dumps({"messages": cmsgs}).encode()
-            ))
+            self.claim.append(
+                _http_response(201, cheaders, json.dumps({"messages": cmsgs}).encode())
+            )
         self.empty_list = _http_response(
-            empty["response"]["status"], dict(empty["response"]["headers"]),
+            empty["response"]["status"],
+            dict(empty["response"]["headers"]),
             empty["response"]["body"].encode(),
         )
         self.no_content = _http_response(204, {}, b"")
         self.created = _http_response(201, {"location": "/v2/queues/q"}, b"")
         self.not_found = _http_response(
-            404, {"content-type": "application/json"},
+            404,
+            {"content-type": "application/json"},
             b'{"title": "Not found", "description": "no recording for this request"}',
         )
 
@@ -153,13 +176,13 @@ class HttpProtocol(asyncio.Protocol):
             at = lowered.find(b"\r\ncontent-length:")
             if at >= 0:
                 stop = lowered.find(b"\r\n", at + 2)
-                length = int(lowered[at + 17: stop if stop >= 0 else None])
+                length = int(lowered[at + 17 : stop if stop >= 0 else None])
             total = end + 4 + length
             if len(buf) < total:
                 break
             line_end = head.find(b"\r\n")
             method, target, _ = head[: line_end if line_end >= 0 else None].split(b" ", 2)
-            out.append(self.table.answer(method, target, buf[end + 4: total]))
+            out.append(self.table.answer(method, target, buf[end + 4 : total]))
             buf = buf[total:]
         self.buffer = buf
         if out and self.transport is not None:
@@ -182,8 +205,13 @@ class WsTable:
             for n in range(_MAX_N + 1):
                 body = _resize_ws_body(action, sample["body"], n)
                 tails.append(
-                    (', "body": ' + json.dumps(body)
-                     + ', "headers": {"status": ' + str(status) + "}}").encode()
+                    (
+                        ', "body": '
+                        + json.dumps(body)
+                        + ', "headers": {"status": '
+                        + str(status)
+                        + "}}"
+                    ).encode()
                 )
             self.tails[action.encode()] = tails
         self.unknown = b', "body": "unknown action", "headers": {"status": 400}}'
@@ -214,13 +242,20 @@ def _resize_ws_body(action: str, body: Any, n: int) -> Any:
         return {"message_ids": ids}
     if action == "message_list":
         template = body["messages"][0]
-        return {"messages": [{**template, "id": i, "body": {"evt": "Wakeup", "n": k}}
-                             for k, i in enumerate(ids)]}
+        return {
+            "messages": [
+                {**template, "id": i, "body": {"evt": "Wakeup", "n": k}} for k, i in enumerate(ids)
+            ]
+        }
     if action == "claim_create":
         template = body["messages"][0]
-        return {"claim_id": _CLAIM_ID,
-                "messages": [{**template, "id": i, "claim_id": _CLAIM_ID,
-                              "body": {"evt": "Wakeup", "n": k}} for k, i in enumerate(ids)]}
+        return {
+            "claim_id": _CLAIM_ID,
+            "messages": [
+                {**template, "id": i, "claim_id": _CLAIM_ID, "body": {"evt": "Wakeup", "n": k}}
+                for k, i in enumerate(ids)
+            ],
+        }
     return body
 
 
@@ -259,7 +294,7 @@ class WsProtocol(asyncio.Protocol):
                 ).encode()
             )
             self.open = True
-            buf = buf[end + 4:]
+            buf = buf[end + 4 :]
         out = []
         while len(buf) >= 2:
             b0, b1 = buf[0], buf[1]
@@ -280,11 +315,11 @@ class WsProtocol(asyncio.Protocol):
                 pos += 4
             if len(buf) < pos + length:
                 break
-            payload = buf[pos: pos + length]
+            payload = buf[pos : pos + length]
             if masked:
-                payload = _unmask(payload, buf[pos - 4: pos])
+                payload = _unmask(payload, buf[pos - 4 : pos])
             opcode = b0 & 0x0F
-            buf = buf[pos + length:]
+            buf = buf[pos + length :]
             if opcode in (1, 2):
                 out.append(_frame(self.table.answer(payload), opcode))
             elif opcode == 9:  # ping -> pong
@@ -301,9 +336,7 @@ class WsProtocol(asyncio.Protocol):
 def _unmask(payload: bytes, mask: bytes) -> bytes:
     n = len(payload)
     key = (mask * (n // 4 + 1))[:n]
-    return (int.from_bytes(payload, "little") ^ int.from_bytes(key, "little")).to_bytes(
-        n, "little"
-    )
+    return (int.from_bytes(payload, "little") ^ int.from_bytes(key, "little")).to_bytes(n, "little")
 
 
 def _frame(payload: bytes, opcode: int) -> bytes:
@@ -327,8 +360,13 @@ async def serve(host: str = "127.0.0.1") -> None:
     print(http_port, ws_port, flush=True)
     # Serve until the parent closes our stdin (or kills us): no orphan servers.
     stdin_closed = loop.create_future()
-    loop.add_reader(sys.stdin.fileno(), lambda: stdin_closed.done() or (
-        not os.read(sys.stdin.fileno(), 1) and stdin_closed.set_result(None)))
+    loop.add_reader(
+        sys.stdin.fileno(),
+        lambda: (
+            stdin_closed.done()
+            or (not os.read(sys.stdin.fileno(), 1) and stdin_closed.set_result(None))
+        ),
+    )
     await stdin_closed
 
 

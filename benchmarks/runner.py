@@ -62,12 +62,31 @@ from zaqarkit.bench import (
 )
 from zaqarkit.bench import run as bench_run
 
-__all__ = ["CONCURRENCY", "HERE", "PROJECT", "TIERS", "Config", "Results", "Row", "Sample",
-           "Tier", "memory_child", "replay_server", "run", "run_round"]
+__all__ = [
+    "CONCURRENCY",
+    "HERE",
+    "PROJECT",
+    "TIERS",
+    "Config",
+    "Results",
+    "Row",
+    "Sample",
+    "Tier",
+    "memory_child",
+    "replay_server",
+    "run",
+    "run_round",
+]
 
 
-def run_round(contender: Contender, target: Target, method: str, cfg: Config,
-              concurrency: int = 1, prepare: Callable[[], None] | None = None) -> Sample:
+def run_round(
+    contender: Contender,
+    target: Target,
+    method: str,
+    cfg: Config,
+    concurrency: int = 1,
+    prepare: Callable[[], None] | None = None,
+) -> Sample:
     """Build the contender's client, warm up (discarded), measure, close."""
     if not contender.is_async:
         driver = contender.make(target)
@@ -101,8 +120,11 @@ class Seeder:
     def __init__(self, http_url: str) -> None:
         parts = urlsplit(http_url)
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port
-        self.headers = {"Client-ID": str(uuid.uuid4()), "X-Project-ID": PROJECT,
-                        "Content-Type": "application/json"}
+        self.headers = {
+            "Client-ID": str(uuid.uuid4()),
+            "X-Project-ID": PROJECT,
+            "Content-Type": "application/json",
+        }
         self.conn: http.client.HTTPConnection | None = None
 
     def _rt(self, method: str, path: str, body: Any = None) -> int:
@@ -141,8 +163,12 @@ def replay_server(cpu: int | None = None) -> Iterator[tuple[str, str, subprocess
     if cpu is not None:
         env["BENCH_REPLAY_CPU"] = str(cpu)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.replay"], cwd=HERE.parent, env=env,
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "benchmarks.replay"],
+        cwd=HERE.parent,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout is not None
@@ -177,7 +203,8 @@ def open_tier(name: str, cfg: Config, results: Results) -> Iterator[Tier]:
                 # the other's core, so client CPU/op is not inflated by contention.
                 os.sched_setaffinity(0, {cpus[1]})
                 results.tier_notes["replay"] = (
-                    f"replay server pinned to CPU {cpus[0]}, client to CPU {cpus[1]}")
+                    f"replay server pinned to CPU {cpus[0]}, client to CPU {cpus[1]}"
+                )
             try:
                 yield Tier("replay", http_url, ws_url)
             finally:
@@ -190,10 +217,12 @@ def open_tier(name: str, cfg: Config, results: Results) -> Iterator[Tier]:
         seeder = Seeder(srv.url)
         results.tier_notes["real"] = (
             f"Zaqar {srv.release.name} via gunicorn gthread ({srv.gunicorn_threads} threads, "
-            "1 worker, keep-alive) and its WebSocket server; redis; all on this machine")
+            "1 worker, keep-alive) and its WebSocket server; redis; all on this machine"
+        )
         try:
-            yield Tier("real", srv.url, srv.ws_url if srv.websocket else "", seeder, srv,
-                       tuple(srv.pids()))
+            yield Tier(
+                "real", srv.url, srv.ws_url if srv.websocket else "", seeder, srv, tuple(srv.pids())
+            )
         finally:
             seeder.close()
 
@@ -225,8 +254,10 @@ class Progress:
         else:  # a plain bar when tqdm is missing
             width = 30
             filled = int(width * self.done / max(self.total, 1))
-            sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] "
-                             f"{self.done}/{self.total} {text[:40]:<40}")
+            sys.stderr.write(
+                f"\r[{'#' * filled}{'.' * (width - filled)}] "
+                f"{self.done}/{self.total} {text[:40]:<40}"
+            )
             sys.stderr.flush()
 
     def close(self) -> None:
@@ -270,8 +301,9 @@ def run(cfg: Config) -> Results:
     contenders = _selected(cfg, results)
     for key, reason in results.unavailable.items():
         if cfg.scenarios:
-            results.rows.append(Row("-", "-", key, BY_KEY[key].label,
-                                    error=f"not available: {reason}"))
+            results.rows.append(
+                Row("-", "-", key, BY_KEY[key].label, error=f"not available: {reason}")
+            )
     plan = _plan(cfg, contenders)
     rng = random.Random(cfg.seed)
     extra = 0
@@ -311,8 +343,16 @@ def run(cfg: Config) -> Results:
     return results
 
 
-def _run_group(env: Tier, scenario: str, group: list[Contender], conc: int, cfg: Config,
-               rng: random.Random, results: Results, progress: Progress) -> None:
+def _run_group(
+    env: Tier,
+    scenario: str,
+    group: list[Contender],
+    conc: int,
+    cfg: Config,
+    rng: random.Random,
+    results: Results,
+    progress: Progress,
+) -> None:
     method = "post1" if scenario == "concurrency" else scenario
     rows = {c.key: Row(env.name, scenario, c.key, c.label, conc) for c in group}
     for c in group:
@@ -346,8 +386,9 @@ def _run_group(env: Tier, scenario: str, group: list[Contender], conc: int, cfg:
                 if env.server_pids:
                     # What limited this round: the server's processes or this one.
                     client = {"client": sample.cpu / sample.wall if sample.wall else 0.0}
-                    row.saturation.append(saturation(client, server.utilization(),
-                                                     machine=server.machine_busy()))
+                    row.saturation.append(
+                        saturation(client, server.utilization(), machine=server.machine_busy())
+                    )
             except Exception as exc:
                 row.error = f"{type(exc).__name__}: {exc}"[:300]
             finally:
@@ -357,25 +398,38 @@ def _run_group(env: Tier, scenario: str, group: list[Contender], conc: int, cfg:
 
 
 #: zaqarkit contender -> zaqarkit bench transport, for the `roles` scenario
-ROLE_TRANSPORTS = {"zk-http": "http", "zk-ws": "ws", "zk-async-http": "async-http",
-                   "zk-async-ws": "async-ws", "zk-trio-http": "trio-http"}
+ROLE_TRANSPORTS = {
+    "zk-http": "http",
+    "zk-ws": "ws",
+    "zk-async-http": "async-http",
+    "zk-async-ws": "async-ws",
+    "zk-trio-http": "trio-http",
+}
 
 
 def _run_roles(env: Tier, cfg: Config, contenders: list[Contender], results: Results) -> None:
     """zaqar-bench's producer/consumer roles through ``zaqarkit bench``'s engine,
     every zaqarkit transport interleaved, the server's CPU watched."""
     keys = {c.key for c in contenders}
-    transports = [t for k, t in ROLE_TRANSPORTS.items() if k in keys
-                  and (t.endswith("http") or env.ws_url)]
+    transports = [
+        t for k, t in ROLE_TRANSPORTS.items() if k in keys and (t.endswith("http") or env.ws_url)
+    ]
     if {"zk-trio-http", "zk-async-ws"} <= keys and env.ws_url:
         transports.append("trio-ws")
     if not transports:
         return
     n = cfg.roles_workers
     bench = BenchConfig(
-        url=env.http_url, ws_url=env.ws_url or None, transports=tuple(transports),
-        producers=n, consumers=n, time=cfg.roles_seconds * cfg.rounds, rounds=cfg.rounds,
-        seed=cfg.seed, client_options={"project_id": PROJECT}, server_pids=env.server_pids,
+        url=env.http_url,
+        ws_url=env.ws_url or None,
+        transports=tuple(transports),
+        producers=n,
+        consumers=n,
+        time=cfg.roles_seconds * cfg.rounds,
+        rounds=cfg.rounds,
+        seed=cfg.seed,
+        client_options={"project_id": PROJECT},
+        server_pids=env.server_pids,
         progress=False,
     )
     results.bench.append(bench_run(bench))
@@ -393,7 +447,8 @@ def _check(scenario: str, sample: Sample) -> None:
     if sample.ops and sample.messages != want * sample.ops:
         raise RuntimeError(
             f"{scenario}: handled {sample.messages} messages in {sample.ops} ops, "
-            f"expected {want} per op")
+            f"expected {want} per op"
+        )
 
 
 # -- memory ---------------------------------------------------------------------------
@@ -406,15 +461,26 @@ def _memory_contenders(cfg: Config, contenders: list[Contender]) -> list[Contend
     return [BY_KEY[k] for k in MEMORY_KEYS if k in keys and k in cfg.contenders]
 
 
-def _run_memory(env: Tier, cfg: Config, contenders: list[Contender], results: Results,
-                progress: Progress) -> None:
+def _run_memory(
+    env: Tier, cfg: Config, contenders: list[Contender], results: Results, progress: Progress
+) -> None:
     """Each contender in its own process, so peak RSS is its own."""
     for c in _memory_contenders(cfg, contenders):
         progress.step(f"memory {c.key}")
-        cmd = [sys.executable, "-m", "benchmarks", "memory-child", c.key, env.http_url,
-               env.ws_url, str(cfg.memory_messages), str(cfg.memory_windows)]
-        proc = subprocess.run(cmd, cwd=HERE.parent, capture_output=True, text=True,
-                              timeout=600, check=False)
+        cmd = [
+            sys.executable,
+            "-m",
+            "benchmarks",
+            "memory-child",
+            c.key,
+            env.http_url,
+            env.ws_url,
+            str(cfg.memory_messages),
+            str(cfg.memory_windows),
+        ]
+        proc = subprocess.run(
+            cmd, cwd=HERE.parent, capture_output=True, text=True, timeout=600, check=False
+        )
         try:
             out = json.loads(proc.stdout.strip().splitlines()[-1])
         except (IndexError, json.JSONDecodeError):
@@ -452,6 +518,7 @@ def memory_child(key: str, http_url: str, ws_url: str, messages: int, windows: i
         rss.append(_peak_rss_kib())
 
     if c.is_async:
+
         async def main() -> None:
             driver = await c.make(target)
             try:
@@ -480,10 +547,17 @@ def memory_child(key: str, http_url: str, ws_url: str, messages: int, windows: i
     # after it is what a long-running producer would keep accumulating.
     growth = [b - a for a, b in itertools.pairwise(current)]
     scale = 10_000 / messages
-    print(json.dumps({
-        "messages_per_window": messages, "windows": windows,
-        "traced_after_warmup_kib": current[0] / 1024,
-        "growth_per_10k_kib": [g * scale / 1024 for g in growth],
-        "mean_growth_per_10k_kib": statistics.mean(growth) * scale / 1024 if growth else 0.0,
-        "peak_rss_mib": [r / 1024 for r in rss],
-    }))
+    print(
+        json.dumps(
+            {
+                "messages_per_window": messages,
+                "windows": windows,
+                "traced_after_warmup_kib": current[0] / 1024,
+                "growth_per_10k_kib": [g * scale / 1024 for g in growth],
+                "mean_growth_per_10k_kib": statistics.mean(growth) * scale / 1024
+                if growth
+                else 0.0,
+                "peak_rss_mib": [r / 1024 for r in rss],
+            }
+        )
+    )

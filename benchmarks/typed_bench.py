@@ -48,8 +48,14 @@ class EventPD(pydantic.BaseModel):
 
 
 def variants() -> dict[str, Callable[[], int]]:
-    settings = resolve("http://127.0.0.1:1", 2, None, None, project_id="bench",
-                       client_id="5c6939a8-0000-4b1c-9a3e-3c1f0d2b0000")
+    settings = resolve(
+        "http://127.0.0.1:1",
+        2,
+        None,
+        None,
+        project_id="bench",
+        client_id="5c6939a8-0000-4b1c-9a3e-3c1f0d2b0000",
+    )
     api, ctx, cut = settings.api, settings.context, len(settings.endpoint)
     canned = CannedResponses()
     queue = "bench"
@@ -74,11 +80,14 @@ def variants() -> dict[str, Callable[[], int]]:
         found[f"{name} typed dataclass"] = lambda op=op: len(op(dc))
         found[f"{name} typed pydantic"] = lambda op=op: len(op(pd))
         found[f"{name} untyped + Event(**body)"] = lambda op=op: len(
-            [Event(**m.body) for m in op()])
+            [Event(**m.body) for m in op()]
+        )
         found[f"{name} untyped + EventDC(**body)"] = lambda op=op: len(
-            [EventDC(**m.body) for m in op()])
+            [EventDC(**m.body) for m in op()]
+        )
         found[f"{name} untyped + EventPD.model_validate"] = lambda op=op: len(
-            [EventPD.model_validate(m.body) for m in op()])
+            [EventPD.model_validate(m.body) for m in op()]
+        )
     return found
 
 
@@ -118,8 +127,11 @@ def main() -> None:
         scenario = name.split()[0]
         base = result[f"{scenario} untyped"]
         line = f"| {name} | {value:.2f} | {value / base:.2f}x |"
-        model = {"Struct": "Event(**body)", "dataclass": "EventDC(**body)",
-                 "pydantic": "EventPD.model_validate"}.get(name.rsplit(" ", 1)[-1])
+        model = {
+            "Struct": "Event(**body)",
+            "dataclass": "EventDC(**body)",
+            "pydantic": "EventPD.model_validate",
+        }.get(name.rsplit(" ", 1)[-1])
         if "typed " in name and "untyped" not in name and model is not None:
             line += f" {value / result[f'{scenario} untyped + {model}']:.2f}x |"
         else:

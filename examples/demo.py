@@ -19,15 +19,15 @@ def sync_story(url: str) -> None:
     conf = {"auth_opts": {"backend": "noauth", "options": {"os_project_id": "demo"}}}
     with Client(url, version=2, conf=conf) as cli:
         print(f"ping: {cli.ping()}")
-        queue = cli.queue("orders-" + uuid.uuid4().hex[:6])      # lazy: no request yet
+        queue = cli.queue("orders-" + uuid.uuid4().hex[:6])  # lazy: no request yet
         ids = queue.post([{"body": {"order": n}, "ttl": 300} for n in range(3)])
         print(f"posted {len(ids)} messages to {queue.name}")
-        for message in queue.messages(echo=True):                 # walks every page
+        for message in queue.messages(echo=True):  # walks every page
             print(f"  listed {message.id[:8]}... body={message.body}")
         claim = queue.claim(ttl=60, limit=2)
         print(f"claimed {len(claim)} messages (claim {claim.id[:8]}...)")
         for message in claim:
-            message.delete()                                      # sends the claim id
+            message.delete()  # sends the claim id
         print(f"stats after deleting them: {queue.stats().total} left")
         queue.delete()
 

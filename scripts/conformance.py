@@ -111,8 +111,9 @@ async def _echo_async(ws: AsyncWebSocketStream) -> None:
 
 def echo_websockets(url: str) -> None:
     """websockets' own sync client: the yardstick."""
-    with websockets.sync.client.connect(url, max_size=None, compression=None,
-                                        open_timeout=10) as ws:
+    with websockets.sync.client.connect(
+        url, max_size=None, compression=None, open_timeout=10
+    ) as ws:
         try:
             while True:
                 ws.send(ws.recv(timeout=CASE_TIMEOUT))
@@ -133,15 +134,18 @@ BACKENDS: dict[str, Callable[[str], None]] = {
 def _python27() -> str:
     candidates = [os.environ.get("ZAQARKIT_PYTHON27"), shutil.which("python2.7")]
     pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
-    candidates += [str(home / "bin" / "python2.7")
-                   for home in sorted(pyenv.glob("2.7.*"), reverse=True)]
+    candidates += [
+        str(home / "bin" / "python2.7") for home in sorted(pyenv.glob("2.7.*"), reverse=True)
+    ]
     for candidate in filter(None, candidates):
         check = "import sys; assert sys.version_info[:2] == (2, 7)"
         done = subprocess.run([candidate, "-c", check], capture_output=True, check=False)
         if done.returncode == 0:
             return candidate
-    raise SystemExit("the Autobahn fuzzing server needs Python 2.7: none found (set "
-                     "ZAQARKIT_PYTHON27, put python2.7 on PATH or install it with pyenv)")
+    raise SystemExit(
+        "the Autobahn fuzzing server needs Python 2.7: none found (set "
+        "ZAQARKIT_PYTHON27, put python2.7 on PATH or install it with pyenv)"
+    )
 
 
 def autobahn_home() -> tuple[str, Path]:
@@ -152,9 +156,20 @@ def autobahn_home() -> tuple[str, Path]:
     if not marker.exists():
         shutil.rmtree(home, ignore_errors=True)
         print(f"installing {AUTOBAHN} for {python} into {home} (first run)", flush=True)
-        subprocess.run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                        "--target", str(home), AUTOBAHN],
-                       check=True)
+        subprocess.run(
+            [
+                python,
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                "--target",
+                str(home),
+                AUTOBAHN,
+            ],
+            check=True,
+        )
         marker.write_text(AUTOBAHN)
     return python, home
 
@@ -170,16 +185,28 @@ def start_fuzzing_server(out: Path, cases: list[str]) -> tuple[subprocess.Popen[
     port = _free_port()
     url = f"ws://127.0.0.1:{port}"
     spec = out / "fuzzingserver.json"
-    spec.write_text(json.dumps({"url": url, "outdir": str(out / "reports"), "cases": cases,
-                                "exclude-cases": [], "exclude-agent-cases": {}}))
+    spec.write_text(
+        json.dumps(
+            {
+                "url": url,
+                "outdir": str(out / "reports"),
+                "cases": cases,
+                "exclude-cases": [],
+                "exclude-agent-cases": {},
+            }
+        )
+    )
     # --target installs skip .pth files, and zope.interface (Twisted's) is a
     # namespace package that needs them: addsitedir processes them.
-    boot = (f"import site, sys; site.addsitedir({str(home)!r}); "
-            "sys.argv = ['wstest', '-m', 'fuzzingserver', '-s', sys.argv[1]]; "
-            "from autobahntestsuite.wstest import run; run()")
+    boot = (
+        f"import site, sys; site.addsitedir({str(home)!r}); "
+        "sys.argv = ['wstest', '-m', 'fuzzingserver', '-s', sys.argv[1]]; "
+        "from autobahntestsuite.wstest import run; run()"
+    )
     log = open(out / "fuzzingserver.log", "wb")  # noqa: SIM115 (lives as long as the server)
-    server = subprocess.Popen([python, "-c", boot, str(spec)], cwd=out, stdout=log,
-                              stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [python, "-c", boot, str(spec)], cwd=out, stdout=log, stderr=subprocess.STDOUT
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -205,8 +232,9 @@ def _control(url: str) -> str:
 def run_agent(url: str, agent: str, echo: Callable[[str], None]) -> None:
     count = int(_control(f"{url}/getCaseCount"))
     for case in range(1, count + 1):
-        worker = threading.Thread(target=_run_case, args=(echo, f"{url}/runCase?case={case}"
-                                                          f"&agent={agent}"), daemon=True)
+        worker = threading.Thread(
+            target=_run_case, args=(echo, f"{url}/runCase?case={case}&agent={agent}"), daemon=True
+        )
         worker.start()
         worker.join(CASE_TIMEOUT + 30)
         if worker.is_alive():
@@ -235,8 +263,11 @@ def tally(index: dict[str, dict[str, dict[str, str]]]) -> dict[str, collections.
         counter = counts[agent] = collections.Counter()
         for verdict in cases.values():
             close = verdict.get("behaviorClose", "OK")
-            close = "OK" if close in ("OK", "INFORMATIONAL") else (
-                close if close == "NON-STRICT" else "FAILED")
+            close = (
+                "OK"
+                if close in ("OK", "INFORMATIONAL")
+                else (close if close == "NON-STRICT" else "FAILED")
+            )
             counter[max(verdict["behavior"], close, key=lambda b: rank.get(b, 0))] += 1
     return counts
 
@@ -249,8 +280,10 @@ def judge(counts: dict[str, collections.Counter[str]], agents: list[str]) -> lis
         if counts[agent]["FAILED"]:
             problems.append(f"{agent} FAILED {counts[agent]['FAILED']} case(s)")
         if counts[agent]["NON-STRICT"] > reference:
-            problems.append(f"{agent} has {counts[agent]['NON-STRICT']} NON-STRICT cases, "
-                            f"websockets' client {reference} non-OK")
+            problems.append(
+                f"{agent} has {counts[agent]['NON-STRICT']} NON-STRICT cases, "
+                f"websockets' client {reference} non-OK"
+            )
     return problems
 
 

@@ -132,8 +132,11 @@ def record_plain(rec: Recorder) -> None:
     rec.record(api.message_pop(QUEUE, 1))
 
     rec.record(api.queue_list(limit=20, detailed=True, with_count=True))
-    rec.record(api.queue_share(QUEUE, paths=["messages"], methods=["GET", "POST"],
-                               expires="2099-01-01T00:00:00"))
+    rec.record(
+        api.queue_share(
+            QUEUE, paths=["messages"], methods=["GET", "POST"], expires="2099-01-01T00:00:00"
+        )
+    )
 
     subscriber = "http://127.0.0.1:9/hook"
     sid = rec.record(

@@ -151,8 +151,10 @@ def main() -> int:
         drift = True
         if args.check:
             diff = difflib.unified_diff(
-                current.splitlines(keepends=True), text.splitlines(keepends=True),
-                str(path.relative_to(ROOT)), "generated",
+                current.splitlines(keepends=True),
+                text.splitlines(keepends=True),
+                str(path.relative_to(ROOT)),
+                "generated",
             )
             sys.stdout.writelines(list(diff)[:40])
         else:
@@ -163,8 +165,7 @@ def main() -> int:
         if not args.check:
             path.unlink()
     if args.check and drift:
-        print("unasync: generated sync code is out of date; run `nox -s generate`",
-              file=sys.stderr)
+        print("unasync: generated sync code is out of date; run `nox -s generate`", file=sys.stderr)
         return 1
     return 0
 

@@ -91,10 +91,14 @@ TESTED: dict[ApiVersion, dict[Operation, tuple[str, tuple[str, ...]]]] = {
             Op.QUEUE_PURGE: ("test_metadata_patch_purge_and_stats",),
             Op.QUEUE_SHARE: ("test_signed_url",),
             Op.MESSAGE_POST: ("test_post_batch_and_read_back_in_order",),
-            Op.MESSAGE_LIST: ("test_post_batch_and_read_back_in_order",
-                             "test_paging_45_messages_with_limit_10"),
-            Op.MESSAGE_GET: ("test_post_batch_and_read_back_in_order",
-                            "test_missing_message_is_not_found"),
+            Op.MESSAGE_LIST: (
+                "test_post_batch_and_read_back_in_order",
+                "test_paging_45_messages_with_limit_10",
+            ),
+            Op.MESSAGE_GET: (
+                "test_post_batch_and_read_back_in_order",
+                "test_missing_message_is_not_found",
+            ),
             Op.MESSAGE_GET_MANY: ("test_post_batch_and_read_back_in_order",),
             Op.MESSAGE_DELETE: ("test_claim_delete_release_reclaim",),
             Op.MESSAGE_DELETE_MANY: ("test_claim_delete_release_reclaim",),
@@ -144,9 +148,7 @@ NOTES: dict[tuple[ApiVersion, Operation], str] = {
 def _functions(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(), str(path))
     return {
-        node.name
-        for node in tree.body
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
     }
 
 
@@ -224,8 +226,11 @@ def main() -> int:
     if args.check:
         current = OUTPUT.read_text() if OUTPUT.exists() else ""
         if current != text:
-            print("version_matrix: docs/version-matrix.md is out of date; run "
-                  "`python scripts/version_matrix.py`", file=sys.stderr)
+            print(
+                "version_matrix: docs/version-matrix.md is out of date; run "
+                "`python scripts/version_matrix.py`",
+                file=sys.stderr,
+            )
             return 1
         return 1 if wrong else 0
     if wrong:

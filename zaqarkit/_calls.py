@@ -63,7 +63,15 @@ def log_retry(step: Sleep, policy: RetryPolicy) -> None:
     ``reason``, ``delay``) for handlers and tests; nothing secret is logged."""
     logger.warning(
         "retrying %s in %.2f s: attempt %d of %d failed (%s)",
-        step.operation, step.seconds, step.attempt, policy.attempts, step.reason,
-        extra={"operation": step.operation, "attempt": step.attempt, "reason": step.reason,
-               "delay": step.seconds},
+        step.operation,
+        step.seconds,
+        step.attempt,
+        policy.attempts,
+        step.reason,
+        extra={
+            "operation": step.operation,
+            "attempt": step.attempt,
+            "reason": step.reason,
+            "delay": step.seconds,
+        },
     )

@@ -32,8 +32,8 @@ __all__ = [
     "Shield",
     "Signal",
     "TaskGroup",
-        "monotonic",
-    ]
+    "monotonic",
+]
 
 
 monotonic = time.monotonic

@@ -54,8 +54,9 @@ class PoolLimits:
                     f"pool_limits.{name}", f"must be a positive int, got {value!r}"
                 )
         expiry = self.keepalive_expiry
-        if expiry is not None and (isinstance(expiry, bool) or not isinstance(expiry, (int, float))
-                                   or expiry < 0):
+        if expiry is not None and (
+            isinstance(expiry, bool) or not isinstance(expiry, (int, float)) or expiry < 0
+        ):
             raise ValidationError(
                 "pool_limits.keepalive_expiry", f"must be seconds >= 0, got {expiry!r}"
             )
@@ -133,9 +134,10 @@ class NetworkOptions:
             raise ValidationError(
                 "pool_limits", f"must be a zaqarkit.PoolLimits or httpx.Limits, got {pool_limits!r}"
             )
-        if proxy is not None and (not isinstance(proxy, str) or _scheme(proxy) not in (
-            "http", "https", "socks5", "socks5h"
-        )):
+        if proxy is not None and (
+            not isinstance(proxy, str)
+            or _scheme(proxy) not in ("http", "https", "socks5", "socks5h")
+        ):
             shown = redact_url(proxy) if isinstance(proxy, str) else proxy
             raise ValidationError(
                 "proxy", f"must be a proxy URL such as 'http://127.0.0.1:3128', got {shown!r}"

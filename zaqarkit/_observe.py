@@ -115,8 +115,12 @@ def _log_response(request: Request, response: Response, elapsed: float) -> None:
     request_id = _request_id(response)
     logger.debug(
         "%s %s %s -> %d in %.1f ms (request id %s)",
-        request.operation.value, request.method, request.path, response.status,
-        elapsed * 1000, request_id or "-",
+        request.operation.value,
+        request.method,
+        request.path,
+        response.status,
+        elapsed * 1000,
+        request_id or "-",
         extra={
             "zaqar_operation": request.operation.value,
             "zaqar_method": request.method,
@@ -134,7 +138,10 @@ def _log_failure(request: Request, exc: BaseException, elapsed: float) -> None:
         # The error's class only: its message is the caller's to show.
         logger.debug(
             "%s %s %s -> no response after %.1f ms (%s)",
-            request.operation.value, request.method, request.path, elapsed * 1000,
+            request.operation.value,
+            request.method,
+            request.path,
+            elapsed * 1000,
             type(exc).__name__,
             extra={
                 "zaqar_operation": request.operation.value,
@@ -206,11 +213,17 @@ def _hooks(
 #: messaging.operation.type per operation; the others are management calls.
 _SEND = {Operation.MESSAGE_POST}
 _RECEIVE = {
-    Operation.MESSAGE_LIST, Operation.MESSAGE_GET, Operation.MESSAGE_GET_MANY,
-    Operation.MESSAGE_POP, Operation.CLAIM_CREATE, Operation.CLAIM_GET,
+    Operation.MESSAGE_LIST,
+    Operation.MESSAGE_GET,
+    Operation.MESSAGE_GET_MANY,
+    Operation.MESSAGE_POP,
+    Operation.CLAIM_CREATE,
+    Operation.CLAIM_GET,
 }
 _SETTLE = {
-    Operation.MESSAGE_DELETE, Operation.MESSAGE_DELETE_MANY, Operation.CLAIM_UPDATE,
+    Operation.MESSAGE_DELETE,
+    Operation.MESSAGE_DELETE_MANY,
+    Operation.CLAIM_UPDATE,
     Operation.CLAIM_DELETE,
 }
 
@@ -276,7 +289,10 @@ class _Span:
         name = operation.value if destination is None else f"{operation.value} {destination}"
         self._operation = operation
         self._scope = tracer.start_as_current_span(
-            name, kind=kind, attributes=attributes, record_exception=True,
+            name,
+            kind=kind,
+            attributes=attributes,
+            record_exception=True,
             set_status_on_exception=True,
         )
         self._span: Any = None
@@ -352,4 +368,3 @@ async def call_hook(hook: Callable[..., Any], event: object) -> None:
     result = hook(event)
     if inspect.isawaitable(result):
         await result
-

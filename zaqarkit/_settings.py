@@ -126,8 +126,7 @@ def _refuse_keystone_options(options: Mapping[str, Any], signed: str) -> None:
     if given:
         raise ValidationError(
             f"conf['auth_opts']['options']['os_{given[0]}']",
-            f"is a Keystone option and cannot be combined with {signed}; "
-            "use one or the other",
+            f"is a Keystone option and cannot be combined with {signed}; use one or the other",
         )
 
 

@@ -541,7 +541,8 @@ class KeystoneAuth(Auth):
             creds = Credentials(token, project or self.project_id, _expiry(self.session))
             log.info(
                 "fetched a Keystone token for project %s (expires %s)",
-                creds.project_id, creds.expires_at.isoformat() if creds.expires_at else "unknown",
+                creds.project_id,
+                creds.expires_at.isoformat() if creds.expires_at else "unknown",
             )
             self._cached = creds
             if self.project_id is None:

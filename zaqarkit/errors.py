@@ -212,7 +212,6 @@ class ApiError(ZaqarError):
             message += f" (operation {operation})"
         super().__init__(message)
 
-
     @property
     def retryable(self) -> bool:
         """True for answers that say "try again later": 429, 502, 503, 504.

@@ -95,11 +95,21 @@ TRANSPORT_OPTIONS: dict[str, Any] = {
     "endpoint": None,
 }
 #: Options kombu and Celery read themselves (accepted, not passed to Client).
-_KOMBU_OPTIONS = frozenset({
-    "polling_interval", "body_encoding", "deadletter_queue", "visibility_timeout",
-    "max_retries", "interval_start", "interval_step", "interval_max", "connect_timeout",
-    "confirm_publish", "client_properties",
-})
+_KOMBU_OPTIONS = frozenset(
+    {
+        "polling_interval",
+        "body_encoding",
+        "deadletter_queue",
+        "visibility_timeout",
+        "max_retries",
+        "interval_start",
+        "interval_step",
+        "interval_max",
+        "connect_timeout",
+        "confirm_publish",
+        "client_properties",
+    }
+)
 _CLIENT_OPTIONS = frozenset(inspect.signature(Client).parameters) - {"url", "self"}
 
 #: The most messages ``_size`` counts by listing when stats are unavailable.
@@ -151,7 +161,7 @@ def zaqar_queue_name(name: str, prefix: str = "") -> str:
     mapped = _INVALID.sub("_", full.replace(".", "-"))
     if len(mapped) > NAME_MAX_LENGTH:
         digest = hashlib.sha1(full.encode()).hexdigest()[:8]
-        mapped = f"{mapped[:NAME_MAX_LENGTH - 9]}-{digest}"
+        mapped = f"{mapped[: NAME_MAX_LENGTH - 9]}-{digest}"
     return mapped
 
 
@@ -216,8 +226,9 @@ class Channel(_VirtualChannel):  # type: ignore[misc]
 
     # -- declarations ------------------------------------------------------------
 
-    def exchange_declare(self, exchange: str | None = None, type: str = "direct",
-                         *args: Any, **kwargs: Any) -> None:
+    def exchange_declare(
+        self, exchange: str | None = None, type: str = "direct", *args: Any, **kwargs: Any
+    ) -> None:
         if (type or "direct") not in self.connection.implements.exchange_type:
             raise UnsupportedFeature(
                 f"Zaqar cannot route through a {type!r} exchange ({exchange!r}): it has no "
@@ -226,8 +237,7 @@ class Channel(_VirtualChannel):  # type: ignore[misc]
             )
         super().exchange_declare(exchange, type, *args, **kwargs)
 
-    def queue_declare(self, queue: str | None = None, passive: bool = False,
-                      **kwargs: Any) -> Any:
+    def queue_declare(self, queue: str | None = None, passive: bool = False, **kwargs: Any) -> Any:
         arguments = kwargs.get("arguments") or {}
         if "x-max-priority" in arguments:
             raise UnsupportedFeature(
@@ -319,7 +329,8 @@ class Channel(_VirtualChannel):  # type: ignore[misc]
         consumer = self.zaqar_queue(queue).consumer(
             batch=max(1, min(options["claim_batch"], prefetch, limit)),
             max_in_flight=prefetch + max(0, ahead),
-            ttl=options["claim_ttl"], grace=options["claim_grace"],
+            ttl=options["claim_ttl"],
+            grace=options["claim_grace"],
             renew_every=options["renew_every"],
             poll_initial=min(0.1, options["claim_poll_max"]),
             poll_max=options["claim_poll_max"],
@@ -358,8 +369,9 @@ class Channel(_VirtualChannel):  # type: ignore[misc]
             return self._payload(queue, delivery.body, delivery)
         # basic_get: one message, claimed now.
         handle = self.zaqar_queue(queue)
-        claim = handle.claim(ttl=self.options["claim_ttl"], grace=self.options["claim_grace"],
-                             limit=1)
+        claim = handle.claim(
+            ttl=self.options["claim_ttl"], grace=self.options["claim_grace"], limit=1
+        )
         if claim.id is None or not claim.messages:
             raise Empty()
         message = claim.messages[0]
@@ -373,10 +385,15 @@ class Channel(_VirtualChannel):  # type: ignore[misc]
             properties = payload["properties"] = dict(body["properties"])
         else:
             # Posted by something other than kombu: hand the JSON body over as is.
-            payload = {"body": json.dumps(body), "content-type": "application/json",
-                       "content-encoding": "utf-8", "headers": {}}
+            payload = {
+                "body": json.dumps(body),
+                "content-type": "application/json",
+                "content-encoding": "utf-8",
+                "headers": {},
+            }
             properties = payload["properties"] = {
-                "delivery_info": {"exchange": "", "routing_key": queue}}
+                "delivery_info": {"exchange": "", "routing_key": queue}
+            }
         # The publisher's tag travels with the message and repeats on a
         # redelivery: each receipt gets its own.
         tag = uuid.uuid4().hex
@@ -463,7 +480,10 @@ class Transport(_VirtualTransport):  # type: ignore[misc]
     #: The server refused this request (4xx: a bad message, a 401 with wrong
     #: credentials) or answered nonsense.
     channel_errors = (
-        *virtual.Transport.channel_errors, ClientError, ProtocolError, UnsupportedOperation,
+        *virtual.Transport.channel_errors,
+        ClientError,
+        ProtocolError,
+        UnsupportedOperation,
     )
     #: What kombu's ensure()/ensure_connection() retry after reconnecting.
     #: Without this list kombu would retry every channel error as well, and
@@ -551,13 +571,18 @@ def _split_options(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str
         elif key in _CLIENT_OPTIONS:
             client[key] = value
         elif key not in _KOMBU_OPTIONS:
-            log.warning("unknown broker_transport_options key %r ignored (transport options: "
-                        "%s; Client options: %s)", key, ", ".join(sorted(TRANSPORT_OPTIONS)),
-                        ", ".join(sorted(_CLIENT_OPTIONS)))
+            log.warning(
+                "unknown broker_transport_options key %r ignored (transport options: "
+                "%s; Client options: %s)",
+                key,
+                ", ".join(sorted(TRANSPORT_OPTIONS)),
+                ", ".join(sorted(_CLIENT_OPTIONS)),
+            )
     own["claim_ttl"] = int(own["claim_ttl"])
     if own["claim_ttl"] < MIN_TTL:
-        raise ValueError(f"claim_ttl must be at least {MIN_TTL} s (Zaqar's floor), "
-                         f"got {own['claim_ttl']}")
+        raise ValueError(
+            f"claim_ttl must be at least {MIN_TTL} s (Zaqar's floor), got {own['claim_ttl']}"
+        )
     return own, client
 
 

@@ -58,22 +58,39 @@ TRANSPORTS = ("http", "ws")
 
 def _options(parser: Any) -> None:
     env = os.environ.get
-    parser.add_argument("--zaqar-transport", choices=TRANSPORTS,
-                        default=env("ZAQARKIT_LOCUST_TRANSPORT", "http"),
-                        help="zaqarkit transport of every ZaqarUser")
-    parser.add_argument("--zaqar-ws-url", default=env("ZAQARKIT_LOCUST_WS_URL", ""),
-                        help="Zaqar's WebSocket endpoint (for --zaqar-transport ws)")
-    parser.add_argument("--zaqar-project", default=env("ZAQARKIT_LOCUST_PROJECT", "locust"),
-                        help="X-Project-ID on a no-auth server")
-    parser.add_argument("--zaqar-queues", type=int,
-                        default=int(env("ZAQARKIT_LOCUST_QUEUES", "4")),
-                        help="queues the users spread over")
-    parser.add_argument("--zaqar-queue-prefix",
-                        default=env("ZAQARKIT_LOCUST_QUEUE_PREFIX", "zaqarkit-locust"),
-                        help="queue name prefix")
-    parser.add_argument("--zaqar-delete-queues", action="store_true",
-                        default=env("ZAQARKIT_LOCUST_DELETE_QUEUES", "") not in ("", "0"),
-                        help="delete the queues when the test ends (master or local runner)")
+    parser.add_argument(
+        "--zaqar-transport",
+        choices=TRANSPORTS,
+        default=env("ZAQARKIT_LOCUST_TRANSPORT", "http"),
+        help="zaqarkit transport of every ZaqarUser",
+    )
+    parser.add_argument(
+        "--zaqar-ws-url",
+        default=env("ZAQARKIT_LOCUST_WS_URL", ""),
+        help="Zaqar's WebSocket endpoint (for --zaqar-transport ws)",
+    )
+    parser.add_argument(
+        "--zaqar-project",
+        default=env("ZAQARKIT_LOCUST_PROJECT", "locust"),
+        help="X-Project-ID on a no-auth server",
+    )
+    parser.add_argument(
+        "--zaqar-queues",
+        type=int,
+        default=int(env("ZAQARKIT_LOCUST_QUEUES", "4")),
+        help="queues the users spread over",
+    )
+    parser.add_argument(
+        "--zaqar-queue-prefix",
+        default=env("ZAQARKIT_LOCUST_QUEUE_PREFIX", "zaqarkit-locust"),
+        help="queue name prefix",
+    )
+    parser.add_argument(
+        "--zaqar-delete-queues",
+        action="store_true",
+        default=env("ZAQARKIT_LOCUST_DELETE_QUEUES", "") not in ("", "0"),
+        help="delete the queues when the test ends (master or local runner)",
+    )
 
 
 def _option(environment: Environment, name: str, default: Any) -> Any:
@@ -125,8 +142,12 @@ class ZaqarLocustClient:
         self.environment = environment
         self.request_type = request_type
 
-    def call(self, name: str, fn: Callable[[], T], count: Callable[[T], int] | None = None,
-             ) -> T | None:
+    def call(
+        self,
+        name: str,
+        fn: Callable[[], T],
+        count: Callable[[T], int] | None = None,
+    ) -> T | None:
         """Run ``fn``, report it as operation ``name``; its result, or None on error."""
         start = time.perf_counter()
         exc: BaseException | None = None
@@ -138,10 +159,12 @@ class ZaqarLocustClient:
         elapsed_ms = (time.perf_counter() - start) * 1000.0
         request: Any = self.environment.events.request  # its fire() is untyped
         request.fire(
-            request_type=self.request_type, name=name, response_time=elapsed_ms,
-            response_length=count(result) if (count and exc is None and result is not None)
-            else 0,
-            exception=exc, context={},
+            request_type=self.request_type,
+            name=name,
+            response_time=elapsed_ms,
+            response_length=count(result) if (count and exc is None and result is not None) else 0,
+            exception=exc,
+            context={},
         )
         return result
 
@@ -199,8 +222,10 @@ class ZaqarUser(User):
         transport = self.transport or _option(environment, "zaqar_transport", "http")
         if transport not in TRANSPORTS:
             raise ValidationError(
-                "transport", f"a Locust user drives {' or '.join(TRANSPORTS)} (gevent greenlets "
-                f"run the sync client), got {transport!r}")
+                "transport",
+                f"a Locust user drives {' or '.join(TRANSPORTS)} (gevent greenlets "
+                f"run the sync client), got {transport!r}",
+            )
         opts = dict(self.client_options)
         opts.setdefault("project_id", _option(environment, "zaqar_project", "locust"))
         if transport == "ws":

@@ -54,12 +54,21 @@ def _check_report(doc: dict, transports: list[str], roles: dict[str, int]) -> No
 
 
 @pytest.mark.parametrize("transport", list(TRANSPORTS))
-def test_each_transport(zaqar_server: ZaqarServer, project_id: str, transport: str,
-                        tmp_path: Path) -> None:
+def test_each_transport(
+    zaqar_server: ZaqarServer, project_id: str, transport: str, tmp_path: Path
+) -> None:
     cfg = BenchConfig(
-        url=zaqar_server.url, ws_url=zaqar_server.ws_url, transports=(transport,),
-        producers=2, consumers=2, observers=1, time=1.5, queues=2, progress=False,
-        client_options={"project_id": project_id}, seed=7,
+        url=zaqar_server.url,
+        ws_url=zaqar_server.ws_url,
+        transports=(transport,),
+        producers=2,
+        consumers=2,
+        observers=1,
+        time=1.5,
+        queues=2,
+        progress=False,
+        client_options={"project_id": project_id},
+        seed=7,
         server_pids=tuple(zaqar_server.pids()),
     )
     report = run(cfg)
@@ -77,11 +86,17 @@ def test_each_transport(zaqar_server: ZaqarServer, project_id: str, transport: s
     assert project_id not in json.dumps(doc["config"])
 
 
-def test_messages_mode_consumes_what_was_posted(zaqar_server: ZaqarServer,
-                                                project_id: str) -> None:
+def test_messages_mode_consumes_what_was_posted(zaqar_server: ZaqarServer, project_id: str) -> None:
     cfg = BenchConfig(
-        url=zaqar_server.url, transports=("http",), producers=2, consumers=2, time=None,
-        messages=60, processes=2, progress=False, client_options={"project_id": project_id},
+        url=zaqar_server.url,
+        transports=("http",),
+        producers=2,
+        consumers=2,
+        time=None,
+        messages=60,
+        processes=2,
+        progress=False,
+        client_options={"project_id": project_id},
     )
     report = run(cfg)
     producer, consumer = report.role("http", "producer"), report.role("http", "consumer")
@@ -99,9 +114,15 @@ def test_existing_queues_are_never_touched(zaqar_server: ZaqarServer, project_id
     with Client(zaqar_server.url, project_id=project_id) as cli:
         mine = cli.queue("theirs-0")
         mine.post({"body": "keep me", "ttl": 300})
-        cfg = BenchConfig(url=zaqar_server.url, transports=("http",), queue_prefix="theirs",
-                          queues=2, time=0.5, progress=False,
-                          client_options={"project_id": project_id})
+        cfg = BenchConfig(
+            url=zaqar_server.url,
+            transports=("http",),
+            queue_prefix="theirs",
+            queues=2,
+            time=0.5,
+            progress=False,
+            client_options={"project_id": project_id},
+        )
         with pytest.raises(ValidationError) as info:
             run(cfg)
         assert info.value.field == "queue_prefix"
@@ -117,17 +138,43 @@ def test_existing_queues_are_never_touched(zaqar_server: ZaqarServer, project_id
         assert "keep me" in bodies
 
 
-def test_zaqarkit_bench_command_writes_json(zaqar_server: ZaqarServer, project_id: str,
-                                    tmp_path: Path) -> None:
+def test_zaqarkit_bench_command_writes_json(
+    zaqar_server: ZaqarServer, project_id: str, tmp_path: Path
+) -> None:
     out = tmp_path / "r.json"
     proc = subprocess.run(
         # Connection options on the root group, run options on the subcommand.
-        [sys.executable, "-m", "zaqarkit", "--os-url", zaqar_server.url, "--ws-url",
-         zaqar_server.ws_url, "--os-project-id", project_id, "bench", "--transport",
-         "http,async-ws",
-         "--producers", "1", "--consumers", "1", "--observers", "1", "--time", "2",
-         "--rounds", "2", "--no-progress", "--json", str(out)],
-        capture_output=True, text=True, timeout=180, check=False,
+        [
+            sys.executable,
+            "-m",
+            "zaqarkit",
+            "--os-url",
+            zaqar_server.url,
+            "--ws-url",
+            zaqar_server.ws_url,
+            "--os-project-id",
+            project_id,
+            "bench",
+            "--transport",
+            "http,async-ws",
+            "--producers",
+            "1",
+            "--consumers",
+            "1",
+            "--observers",
+            "1",
+            "--time",
+            "2",
+            "--rounds",
+            "2",
+            "--no-progress",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "p99 ms" in proc.stdout
@@ -157,9 +204,22 @@ def test_bad_options_fail_before_anything_is_sent(tmp_path: Path) -> None:
         with pytest.raises(ValidationError) as info:
             run(cfg)
         assert info.value.field == field, (kw, info.value)
-    proc = subprocess.run([sys.executable, "-m", "zaqarkit", "bench", "--url",
-                           "http://127.0.0.1:1", "--transport", "http,nope"],
-                          capture_output=True, text=True, timeout=60, check=False)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "zaqarkit",
+            "bench",
+            "--url",
+            "http://127.0.0.1:1",
+            "--transport",
+            "http,nope",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode == 2
     assert "transport" in proc.stderr
 
@@ -170,10 +230,14 @@ def test_message_file_in_zaqar_bench_format(tmp_path: Path) -> None:
     from zaqarkit.bench import MessagePool
 
     f = tmp_path / "messages.json"
-    f.write_text(json.dumps([
-        {"weight": 0.8, "doc": {"ttl": 60, "body": {"evt": "Wakeup"}}},
-        {"weight": 0.2, "doc": {"ttl": 60, "body": {"evt": "Search", "hits": [1, 2, 3]}}},
-    ]))
+    f.write_text(
+        json.dumps(
+            [
+                {"weight": 0.8, "doc": {"ttl": 60, "body": {"evt": "Wakeup"}}},
+                {"weight": 0.2, "doc": {"ttl": 60, "body": {"evt": "Search", "hits": [1, 2, 3]}}},
+            ]
+        )
+    )
     pool = MessagePool.from_file(f)
     rng = random.Random(3)
     picks = [pool.choose(rng)["body"]["evt"] for _ in range(2000)]

@@ -35,30 +35,65 @@ def _stats(prefix: Path) -> dict[str, dict[str, str]]:
 
 
 @pytest.mark.parametrize("transport", ["http", "ws"])
-def test_master_and_two_workers(zaqar_server: ZaqarServer, project_id: str, transport: str,
-                                tmp_path: Path) -> None:
+def test_master_and_two_workers(
+    zaqar_server: ZaqarServer, project_id: str, transport: str, tmp_path: Path
+) -> None:
     # find_spec, not importorskip: importing locust would gevent-patch this process.
     if importlib.util.find_spec("locust") is None:
         pytest.skip("needs Locust: pip install 'zaqarkit[bench]' (the nox tests session has it)")
     port = _free_port()
     common = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE)]
     workers = [
-        subprocess.Popen([*common, "--worker", "--master-host", "127.0.0.1",
-                          "--master-port", str(port)],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [*common, "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(2)
     ]
     prefix = tmp_path / "run"
     try:
         master = subprocess.run(
-            [*common, "--master", "--master-bind-host", "127.0.0.1",
-             "--master-bind-port", str(port), "--expect-workers", "2",
-             "--expect-workers-max-wait", "60", "--headless", "-u", "6", "-r", "6",
-             "-t", "8s", "--host", zaqar_server.url, "--zaqar-transport", transport,
-             "--zaqar-ws-url", zaqar_server.ws_url, "--zaqar-project", project_id,
-             "--zaqar-queue-prefix", "lt", "--zaqar-queues", "2", "--zaqar-delete-queues",
-             "--csv", str(prefix), "--only-summary"],
-            capture_output=True, text=True, timeout=120, check=False,
+            [
+                *common,
+                "--master",
+                "--master-bind-host",
+                "127.0.0.1",
+                "--master-bind-port",
+                str(port),
+                "--expect-workers",
+                "2",
+                "--expect-workers-max-wait",
+                "60",
+                "--headless",
+                "-u",
+                "6",
+                "-r",
+                "6",
+                "-t",
+                "8s",
+                "--host",
+                zaqar_server.url,
+                "--zaqar-transport",
+                transport,
+                "--zaqar-ws-url",
+                zaqar_server.ws_url,
+                "--zaqar-project",
+                project_id,
+                "--zaqar-queue-prefix",
+                "lt",
+                "--zaqar-queues",
+                "2",
+                "--zaqar-delete-queues",
+                "--csv",
+                str(prefix),
+                "--only-summary",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
     finally:
         errors = []

@@ -15,18 +15,47 @@ from zaqarkit.errors import UnsupportedOperation
 def _report() -> Report:
     post = OpReport.of([2_000_000, 1_000_000, 3_000_000, 9_000_000], errors=1, wall=2.0)
     role = RoleReport(
-        transport="ws", role="producer", processes=1, workers=2, ops=4, errors=1, messages=4,
-        wall_s=2.0, cpu_s=0.001, ops_per_s=2.0, messages_per_s=2.0, cpu_us_per_op=250.0,
-        client_cores=0.0005, operations={"post": post},
+        transport="ws",
+        role="producer",
+        processes=1,
+        workers=2,
+        ops=4,
+        errors=1,
+        messages=4,
+        wall_s=2.0,
+        cpu_s=0.001,
+        ops_per_s=2.0,
+        messages_per_s=2.0,
+        cpu_us_per_op=250.0,
+        client_cores=0.0005,
+        operations={"post": post},
         errors_by_type={"ServiceUnavailable (503)": 1},
     )
     idle = RoleReport(
-        transport="ws", role="observer", processes=1, workers=1, ops=0, errors=0, messages=0,
-        wall_s=2.0, cpu_s=0.0, ops_per_s=0.0, messages_per_s=0.0, cpu_us_per_op=float("nan"),
-        client_cores=0.0, operations={"list": OpReport.of([], errors=0, wall=2.0)},
+        transport="ws",
+        role="observer",
+        processes=1,
+        workers=1,
+        ops=0,
+        errors=0,
+        messages=0,
+        wall_s=2.0,
+        cpu_s=0.0,
+        ops_per_s=0.0,
+        messages_per_s=0.0,
+        cpu_us_per_op=float("nan"),
+        client_cores=0.0,
+        operations={"list": OpReport.of([], errors=0, wall=2.0)},
     )
-    return Report(config={}, machine={}, started=0.0, elapsed_s=2.0, transports=["ws"],
-                  roles=[role, idle], saturation={"ws": "saturated: server CPU (x[1] at 99%)"})
+    return Report(
+        config={},
+        machine={},
+        started=0.0,
+        elapsed_s=2.0,
+        transports=["ws"],
+        roles=[role, idle],
+        saturation={"ws": "saturated: server CPU (x[1] at 99%)"},
+    )
 
 
 def test_percentiles_and_table() -> None:

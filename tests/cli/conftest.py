@@ -17,11 +17,28 @@ from zaqarkit.cli import cli as root
 _CLEAN_ENV = {
     name: None
     for name in (
-        "OS_URL", "OS_WS_URL", "OS_PROJECT_ID", "OS_AUTH_URL", "OS_USERNAME", "OS_PASSWORD",
-        "OS_PROJECT_NAME", "OS_TOKEN", "OS_CLOUD", "OS_MESSAGING_API_VERSION", "ZAQARKIT_ROLES",
-        "ZAQARKIT_SIGNED_URL", "OS_USER_DOMAIN_NAME", "OS_PROJECT_DOMAIN_NAME",
-        "OS_USER_DOMAIN_ID", "OS_PROJECT_DOMAIN_ID", "OS_REGION_NAME", "OS_CACERT",
-        "OS_INSECURE", "OS_USER_ID", "OS_INTERFACE", "ZAQARKIT_TIMEOUT",
+        "OS_URL",
+        "OS_WS_URL",
+        "OS_PROJECT_ID",
+        "OS_AUTH_URL",
+        "OS_USERNAME",
+        "OS_PASSWORD",
+        "OS_PROJECT_NAME",
+        "OS_TOKEN",
+        "OS_CLOUD",
+        "OS_MESSAGING_API_VERSION",
+        "ZAQARKIT_ROLES",
+        "ZAQARKIT_SIGNED_URL",
+        "OS_USER_DOMAIN_NAME",
+        "OS_PROJECT_DOMAIN_NAME",
+        "OS_USER_DOMAIN_ID",
+        "OS_PROJECT_DOMAIN_ID",
+        "OS_REGION_NAME",
+        "OS_CACERT",
+        "OS_INSECURE",
+        "OS_USER_ID",
+        "OS_INTERFACE",
+        "ZAQARKIT_TIMEOUT",
     )
 }
 
@@ -39,8 +56,7 @@ class Cli:
 
     def run(self, *args: str, input: str | None = None, bare: bool = False) -> Result:
         argv = list(args) if bare else [*self.global_args, *args]
-        return CliRunner().invoke(root, argv, input=input, env=_CLEAN_ENV,
-                                  catch_exceptions=False)
+        return CliRunner().invoke(root, argv, input=input, env=_CLEAN_ENV, catch_exceptions=False)
 
     def ok(self, *args: str, input: str | None = None) -> Result:
         result = self.run(*args, input=input)

@@ -89,9 +89,7 @@ def test_subscription_confirm(cli: Cli) -> None:
 def test_post_json_lines_from_stdin_in_batches(cli: Cli) -> None:
     name = _q()
     # 25 messages of ~20 KB: over Zaqar's 256 KiB per post, so several posts.
-    lines = "".join(
-        json.dumps({"body": {"n": n, "pad": "x" * 20_000}}) + "\n" for n in range(25)
-    )
+    lines = "".join(json.dumps({"body": {"n": n, "pad": "x" * 20_000}}) + "\n" for n in range(25))
     rows = cli.json("message", "post", name, "--ttl", "600", input=lines)
     assert len(rows) == len({row["ID"] for row in rows}) == 25
     listed = cli.json("message", "list", name, "--echo")
@@ -116,8 +114,9 @@ def test_post_json_lines_from_file_as_bodies(cli: Cli, tmp_path: Any) -> None:
     name = _q()
     path = tmp_path / "bodies.jsonl"
     path.write_text('{"event": "a"}\n\n"plain"\n[1, 2]\n')
-    ids = cli.ok("message", "post", name, "--file", str(path), "--bodies",
-                 "-f", "value").stdout.split()
+    ids = cli.ok(
+        "message", "post", name, "--file", str(path), "--bodies", "-f", "value"
+    ).stdout.split()
     assert len(ids) == 3
     bodies = [row["Body"] for row in cli.json("message", "list", name, "--echo")]
     assert bodies == [{"event": "a"}, "plain", [1, 2]]
@@ -223,8 +222,7 @@ def test_legacy_versions(legacy_server: Any, project_id: str, version: str) -> N
     cli.ok("queue", "create", name)
     assert cli.json("queue", "exists", name) == {"exists": True}
     assert name in [row["Name"] for row in cli.json("queue", "list")]
-    ids = [row["ID"] for row in cli.json("message", "post", name,
-                                         '[{"body": "old", "ttl": 300}]')]
+    ids = [row["ID"] for row in cli.json("message", "post", name, '[{"body": "old", "ttl": 300}]')]
     assert [row["Body"] for row in cli.json("message", "list", name, "--echo")] == ["old"]
     rows = cli.json("claim", "create", name, "--ttl", "60", "--grace", "60")
     assert [row["Message ID"] for row in rows] == ids
@@ -255,11 +253,25 @@ def test_debug_logs_on_stderr_without_secrets(cli: Cli) -> None:
     assert "zaqarkit.cli DEBUG client for " + cli.url in result.stderr
     quiet = cli.run("queue", "list")
     assert "DEBUG" not in quiet.stderr
-    keystone = Cli(cli.url, cli.project_id, extra=[
-        "--debug", "--os-auth-url", "http://127.0.0.1:1/v3", "--os-username", "u",
-        "--os-password", "hunter2-secret", "--os-project-name", "p",
-        "--os-user-domain-id", "default", "--os-project-domain-id", "default",
-    ])
+    keystone = Cli(
+        cli.url,
+        cli.project_id,
+        extra=[
+            "--debug",
+            "--os-auth-url",
+            "http://127.0.0.1:1/v3",
+            "--os-username",
+            "u",
+            "--os-password",
+            "hunter2-secret",
+            "--os-project-name",
+            "p",
+            "--os-user-domain-id",
+            "default",
+            "--os-project-domain-id",
+            "default",
+        ],
+    )
     failed = keystone.run("queue", "list")
     assert failed.exit_code != 0
     assert "hunter2-secret" not in failed.stderr + failed.stdout
@@ -268,16 +280,28 @@ def test_debug_logs_on_stderr_without_secrets(cli: Cli) -> None:
 def test_help_lists_the_groups(cli: Cli) -> None:
     result = cli.run("--help", bare=True)
     assert result.exit_code == 0
-    for group in ("queue", "message", "claim", "subscription", "pool", "flavor", "ping",
-                  "health", "homedoc", "tail", "server"):
+    for group in (
+        "queue",
+        "message",
+        "claim",
+        "subscription",
+        "pool",
+        "flavor",
+        "ping",
+        "health",
+        "homedoc",
+        "tail",
+        "server",
+    ):
         assert f"  {group} " in result.stdout
     for option in ("--os-url", "--ws-url", "--os-cloud", "--api-version", "-h, --help"):
         assert option in result.stdout
 
 
 def test_python_m_zaqarkit_runs_the_cli() -> None:
-    done = subprocess.run([sys.executable, "-m", "zaqarkit", "--version"],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "zaqarkit", "--version"], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("zaqarkit, version ")
 
@@ -288,8 +312,7 @@ def test_missing_extra_gives_a_one_line_hint() -> None:
         "from zaqarkit.__main__ import main\n"
         "main(['--help'])\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 1
     assert done.stderr == (
         "zaqarkit's command line needs: pip install 'zaqarkit[cli]' (missing click)\n"
@@ -311,6 +334,14 @@ def test_verbs_over_websocket(zaqar_server: Any, project_id: str) -> None:
     assert admin.fails(5, "health").startswith("zaqarkit: UnsupportedOperation: ")
     # With --os-url as well, the verbs go over HTTP (--ws-url is for tail).
     both = Cli(zaqar_server.ws_url, project_id)
-    both.global_args = ["--ws-url", zaqar_server.ws_url, "--os-url", zaqar_server.url,
-                        "--os-project-id", project_id, "--roles", "admin"]
+    both.global_args = [
+        "--ws-url",
+        zaqar_server.ws_url,
+        "--os-url",
+        zaqar_server.url,
+        "--os-project-id",
+        project_id,
+        "--roles",
+        "admin",
+    ]
     assert both.json("health")["storage_reachable"] is True

@@ -28,9 +28,18 @@ def test_os_options_and_catalog(zaqar_keystone_server: Any, keystone_server: Any
     user = keystone_server.demo
     name = "ks-" + uuid.uuid4().hex[:8]
     options = [
-        "--os-auth-url", user.auth_url, "--os-username", user.username,
-        "--os-password", user.password, "--os-project-name", user.project_name,
-        "--os-user-domain-id", "default", "--os-project-domain-id", "default",
+        "--os-auth-url",
+        user.auth_url,
+        "--os-username",
+        user.username,
+        "--os-password",
+        user.password,
+        "--os-project-name",
+        user.project_name,
+        "--os-user-domain-id",
+        "default",
+        "--os-project-domain-id",
+        "default",
     ]
     # No --os-url: the messaging endpoint comes from Keystone's catalog.
     _run([*options, "queue", "create", name], {})
@@ -49,18 +58,32 @@ def test_os_cloud_reads_clouds_yaml(
     pytest.importorskip("openstack")
     user = keystone_server.demo
     clouds = tmp_path / "clouds.yaml"
-    clouds.write_text(json.dumps({"clouds": {"dev": {"auth": {
-        "auth_url": user.auth_url, "username": user.username, "password": user.password,
-        "project_name": user.project_name, "user_domain_id": "default",
-        "project_domain_id": "default",
-    }}}}))  # JSON is YAML
+    clouds.write_text(
+        json.dumps(
+            {
+                "clouds": {
+                    "dev": {
+                        "auth": {
+                            "auth_url": user.auth_url,
+                            "username": user.username,
+                            "password": user.password,
+                            "project_name": user.project_name,
+                            "user_domain_id": "default",
+                            "project_domain_id": "default",
+                        }
+                    }
+                }
+            }
+        )
+    )  # JSON is YAML
     env = {"OS_CLIENT_CONFIG_FILE": str(clouds)}
     name = "cloud-" + uuid.uuid4().hex[:8]
     _run(["--os-cloud", "dev", "queue", "create", name], env)
     listed = _run(["queue", "list", "-f", "value"], {**env, "OS_CLOUD": "dev"})
     assert name in listed.stdout.split()
     _run(["--os-cloud", "dev", "queue", "delete", name], env)
-    missing = CliRunner().invoke(root, ["--os-cloud", "nope", "queue", "list"],
-                                 env={**_CLEAN_ENV, **env})
+    missing = CliRunner().invoke(
+        root, ["--os-cloud", "nope", "queue", "list"], env={**_CLEAN_ENV, **env}
+    )
     assert missing.exit_code == 2
     assert missing.stderr.startswith("zaqarkit: ValidationError: os_cloud: cannot load cloud")

@@ -39,8 +39,11 @@ class Running:
 
     def __init__(self, args: Sequence[str], env: dict[str, str]) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "zaqarkit", *args], stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True, env=env,
+            [sys.executable, "-m", "zaqarkit", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
         )
         self.stderr_lines: queue.Queue[str] = queue.Queue()
         assert self.proc.stderr is not None
@@ -120,8 +123,22 @@ def test_tail_claim_consumes(zaqar_server: Any, project_id: str, running: list[R
     name = _q()
     with Client(zaqar_server.url, project_id=project_id) as c:
         ids = c.queue(name).post([{"body": n, "ttl": 300} for n in range(3)])
-        r = Running(["--os-url", zaqar_server.url, "--os-project-id", project_id,
-                     "tail", name, "--claim", "--count", "3", "--interval", "0.2"], _env())
+        r = Running(
+            [
+                "--os-url",
+                zaqar_server.url,
+                "--os-project-id",
+                project_id,
+                "tail",
+                name,
+                "--claim",
+                "--count",
+                "3",
+                "--interval",
+                "0.2",
+            ],
+            _env(),
+        )
         running.append(r)
         out, _ = r.proc.communicate(timeout=STARTUP_SECONDS)
         assert r.proc.returncode == 0
@@ -142,8 +159,22 @@ def test_tail_claim_releases_its_claim_on_ctrl_c(
         # 40 KB bodies: the tail blocks writing to the pipe that nobody reads
         # yet, while it holds the claim on the rest of its batch.
         q.post([{"body": "x" * 40_000, "ttl": 300} for _ in range(4)])
-        r = Running(["--os-url", zaqar_server.url, "--os-project-id", project_id,
-                     "tail", name, "--claim", "--batch", "4", "--ttl", "600"], _env())
+        r = Running(
+            [
+                "--os-url",
+                zaqar_server.url,
+                "--os-project-id",
+                project_id,
+                "tail",
+                name,
+                "--claim",
+                "--batch",
+                "4",
+                "--ttl",
+                "600",
+            ],
+            _env(),
+        )
         running.append(r)
         r.wait_for_stderr("consuming")
         deadline = time.monotonic() + STARTUP_SECONDS
@@ -176,8 +207,13 @@ def test_server_up_queue_list_down_leaves_no_process(tmp_path: Path) -> None:
     env = _env(ZAQARKIT_STATE_DIR=str(tmp_path))
 
     def zaqarkit(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "zaqarkit", *args], env=env,
-                              capture_output=True, text=True, timeout=900)
+        return subprocess.run(
+            [sys.executable, "-m", "zaqarkit", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
 
     up = zaqarkit("server", "up", "-f", "json")
     assert up.returncode == 0, up.stderr

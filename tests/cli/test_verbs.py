@@ -20,15 +20,38 @@ from zaqarkit import Client
 pytestmark = pytest.mark.integration
 
 PLUGIN_VERBS = [
-    "queue list", "queue create", "queue delete", "queue stats", "queue set metadata",
-    "queue get metadata", "queue purge", "queue signed url",
-    "message post", "message list",
-    "claim create", "claim query", "claim renew", "claim release",
-    "subscription create", "subscription update", "subscription delete", "subscription show",
+    "queue list",
+    "queue create",
+    "queue delete",
+    "queue stats",
+    "queue set metadata",
+    "queue get metadata",
+    "queue purge",
+    "queue signed url",
+    "message post",
+    "message list",
+    "claim create",
+    "claim query",
+    "claim renew",
+    "claim release",
+    "subscription create",
+    "subscription update",
+    "subscription delete",
+    "subscription show",
     "subscription list",
-    "pool create", "pool show", "pool update", "pool delete", "pool list",
-    "flavor create", "flavor show", "flavor update", "flavor delete", "flavor list",
-    "ping", "health", "homedoc",
+    "pool create",
+    "pool show",
+    "pool update",
+    "pool delete",
+    "pool list",
+    "flavor create",
+    "flavor show",
+    "flavor update",
+    "flavor delete",
+    "flavor list",
+    "ping",
+    "health",
+    "homedoc",
 ]
 # The issue counts 34 plugin commands; the verbs it names (above) are these 32.
 # python-zaqarclient also registers "messaging ..." aliases of the same verbs.
@@ -76,9 +99,7 @@ def _queue_list(cli: Cli) -> None:
 @scenario("queue create")
 def _queue_create(cli: Cli) -> None:
     name = _q()
-    assert cli.json("queue", "create", name, "--metadata", '{"owner": "billing"}') == {
-        "Name": name
-    }
+    assert cli.json("queue", "create", name, "--metadata", '{"owner": "billing"}') == {"Name": name}
     assert cli.json("queue", "get", "metadata", name)["owner"] == "billing"
     assert cli.ok("queue", "exists", name).exit_code == 0
 
@@ -137,8 +158,9 @@ def _queue_signed_url(cli: Cli) -> None:
 
     name = _q()
     cli.ok("queue", "create", name)
-    signed = cli.json("queue", "signed", "url", name, "--methods", "GET,POST",
-                      "--ttl-seconds", "600")
+    signed = cli.json(
+        "queue", "signed", "url", name, "--methods", "GET,POST", "--ttl-seconds", "600"
+    )
     assert signed["methods"] == ["GET", "POST"]
     assert signed["paths"] == [f"/v2/queues/{name}/messages"]
     assert signed["project"] == cli.project_id
@@ -161,8 +183,9 @@ def _queue_signed_url(cli: Cli) -> None:
 @scenario("message post")
 def _message_post(cli: Cli) -> None:
     name = _q()
-    rows = cli.json("message", "post", name,
-                    '[{"body": {"event": "paid"}, "ttl": 300}, {"body": "two"}]')
+    rows = cli.json(
+        "message", "post", name, '[{"body": {"event": "paid"}, "ttl": 300}, {"body": "two"}]'
+    )
     assert len(rows) == 2
     assert all(len(row["ID"]) == 36 for row in rows)
     with _client(cli) as c:
@@ -263,8 +286,9 @@ def _subscription_create(cli: Cli) -> None:
 def _subscription_update(cli: Cli) -> None:
     name = _q()
     sid = _subscribe(cli, name)["ID"]
-    updated = cli.json("subscription", "update", name, sid, "--ttl", "7200",
-                       "--options", '{"k": "w"}')
+    updated = cli.json(
+        "subscription", "update", name, sid, "--ttl", "7200", "--options", '{"k": "w"}'
+    )
     assert (updated["TTL"], updated["Options"]) == (7200, {"k": "w"})
 
 

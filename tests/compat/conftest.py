@@ -22,8 +22,9 @@ def cli(request: pytest.FixtureRequest, zaqar_server: Any, project_id: str) -> I
     if request.param == "http":
         made = pzc_client.Client(zaqar_server.url, 2, conf(project_id), roles=["admin"])
     else:
-        made = pzc_client.Client(zaqar_server.ws_url, 2, conf(project_id), roles=["admin"],
-                                 http_url=zaqar_server.url)
+        made = pzc_client.Client(
+            zaqar_server.ws_url, 2, conf(project_id), roles=["admin"], http_url=zaqar_server.url
+        )
     with made:
         yield made
 

@@ -46,8 +46,19 @@ def sdist() -> Path:
     if not path.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", f"python-zaqarclient=={VERSION}",
-             "--no-deps", "--no-binary", ":all:", "--dest", str(CACHE), "--quiet"],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                f"python-zaqarclient=={VERSION}",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                "--dest",
+                str(CACHE),
+                "--quiet",
+            ],
             check=True,
         )
     return path
@@ -62,8 +73,9 @@ def prepare(workdir: Path) -> Path:
         safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
         archive.extractall(workdir, **safe)
     tree = workdir / f"python_zaqarclient-{VERSION}"
-    subprocess.run(["git", "apply", "--verbose", str(PATCH)], cwd=tree, check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["git", "apply", "--verbose", str(PATCH)], cwd=tree, check=True, capture_output=True
+    )
     (tree / "pytest.ini").write_text("[pytest]\n")
     return tree
 
@@ -89,7 +101,10 @@ def run(
     }
     subprocess.run(
         [sys.executable, str(Path(__file__)), "--child", target, str(tree), str(out), *select],
-        cwd=tree, env=environ, check=False, timeout=900,
+        cwd=tree,
+        env=environ,
+        check=False,
+        timeout=900,
     )
     return dict(json.loads(out.read_text()))
 
@@ -111,7 +126,8 @@ def _alias_compat(tree: Path) -> None:
         sys.modules[name.removeprefix("zaqarkit.compat.")] = importlib.import_module(name)
     # python-zaqarclient's shared test bodies live inside its package.
     spec = importlib.util.spec_from_file_location(
-        "zaqarclient.tests", tree / "zaqarclient" / "tests" / "__init__.py",
+        "zaqarclient.tests",
+        tree / "zaqarclient" / "tests" / "__init__.py",
         submodule_search_locations=[str(tree / "zaqarclient" / "tests")],
     )
     assert spec is not None
@@ -139,13 +155,22 @@ def _child(target: str, tree: Path, out: Path, select: Sequence[str]) -> int:
                 result["skipped"].append(name)
 
     code = pytest.main(
-        ["-q", "-p", "no:cacheprovider", "--rootdir", str(tree), "-c", str(tree / "pytest.ini"),
-         *(select or [SUITE])],
+        [
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--rootdir",
+            str(tree),
+            "-c",
+            str(tree / "pytest.ini"),
+            *(select or [SUITE]),
+        ],
         plugins=[Collect()],
     )
     compat_root = str(Path(__file__).resolve().parents[2] / "zaqarkit" / "compat")
     result["foreign"] = sorted(
-        name for name, module in list(sys.modules.items())
+        name
+        for name, module in list(sys.modules.items())
         if (name == "zaqarclient" or name.startswith("zaqarclient."))
         and not name.startswith("zaqarclient.tests")
         and target == "compat"

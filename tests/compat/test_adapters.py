@@ -148,7 +148,8 @@ def test_subscriptions(cli: Client) -> None:
         listed = queue.subscriptions()
         assert isinstance(listed, iterator._Iterator)
         assert sorted(s.subscriber for s in listed) == [
-            "http://example.test/a", "http://example.test/b",
+            "http://example.test/a",
+            "http://example.test/b",
         ]
         lazy = cli.subscription(queue.name, id=other.id, auto_create=False)
         assert lazy.subscriber is None  # nothing was read
@@ -177,11 +178,18 @@ def test_subscription_update_and_signed_url(zaqar_server: Any, project_id: str) 
             signed = queue.signed_url(methods=["GET"], ttl_seconds=600)
             assert set(signed) == {"signature", "expires", "paths", "methods", "project"}
             assert signed["project"] == project_id
-            guest_conf = {"auth_opts": {"backend": "signed-url", "options": {
-                "signature": signed["signature"], "expires": signed["expires"],
-                "paths": signed["paths"], "methods": signed["methods"],
-                "os_project_id": signed["project"],
-            }}}
+            guest_conf = {
+                "auth_opts": {
+                    "backend": "signed-url",
+                    "options": {
+                        "signature": signed["signature"],
+                        "expires": signed["expires"],
+                        "paths": signed["paths"],
+                        "methods": signed["methods"],
+                        "os_project_id": signed["project"],
+                    },
+                }
+            }
             with pzc_client.Client(zaqar_server.url, 2, guest_conf) as guest:
                 [got] = list(guest.queue(queue.name).messages())
                 assert got.body == "signed"

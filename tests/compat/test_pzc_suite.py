@@ -59,8 +59,9 @@ def _report(label: str, result: dict[str, Any]) -> str:
 def _through_compat(server: ZaqarServer, tree: Path, select: list[str]) -> dict[str, Any]:
     # A no-auth Zaqar wants X-Roles: admin for health, pools and flavors; the
     # suite's conf has no place for it, zaqarkit reads it from the environment.
-    return pzc_suite.run(server.url, "compat", tree, select=select,
-                         env={**_env(server), "ZAQARKIT_ROLES": "admin"})
+    return pzc_suite.run(
+        server.url, "compat", tree, select=select, env={**_env(server), "ZAQARKIT_ROLES": "admin"}
+    )
 
 
 def _without_pools(server: ZaqarServer) -> None:
@@ -75,14 +76,16 @@ def _without_pools(server: ZaqarServer) -> None:
 
 
 def test_pzc_suite_through_compat(zaqar_pooled_server: ZaqarServer, tree: Path) -> None:
-    result = _through_compat(zaqar_pooled_server, tree,
-                             [pzc_suite.SUITE, f"--ignore={POOL_MODULE}"])
+    result = _through_compat(
+        zaqar_pooled_server, tree, [pzc_suite.SUITE, f"--ignore={POOL_MODULE}"]
+    )
     with ZaqarServer(pooled=True) as server:
         _without_pools(server)
         pools = _through_compat(server, tree, [POOL_MODULE])
     assert len(pools["passed"]) + len(pools["failed"]) == 5, pools
     assert not set(pools["passed"] + list(pools["failed"])) & set(
-        result["passed"] + list(result["failed"]))
+        result["passed"] + list(result["failed"])
+    )
     result = {
         "passed": result["passed"] + pools["passed"],
         "failed": {**result["failed"], **pools["failed"]},
@@ -102,6 +105,9 @@ def test_pzc_itself_on_the_same_kind_of_server(tree: Path) -> None:
     print(_report("python-zaqarclient 4.7.0", result))
     assert len(result["passed"]) + len(result["failed"]) == TOTAL
     # python-zaqarclient cannot send X-Roles, so every admin call is refused.
-    admin = {name for name in result["failed"]
-             if "Pool" in name or "Flavor" in name or name.endswith("test_health")}
+    admin = {
+        name
+        for name in result["failed"]
+        if "Pool" in name or "Flavor" in name or name.endswith("test_health")
+    }
     assert admin == {name for name in result["failed"] if "403" in result["failed"][name]}

@@ -46,17 +46,18 @@ def test_client_examples(source: str, zaqar_server: Any, no_auth_env: str) -> No
 def test_queue_example(zaqar_server: Any, no_auth_env: str) -> None:
     queue = _run(QUEUE, zaqar_server)["queue"]
     assert queue.name == "my_queue"
-    listed = zaqar_server.request("GET", "/v2/queues",
-                                  headers=zaqar_server.admin_headers(no_auth_env))
+    listed = zaqar_server.request(
+        "GET", "/v2/queues", headers=zaqar_server.admin_headers(no_auth_env)
+    )
     assert listed.json()["queues"] == []  # as in python-zaqarclient: nothing sent
 
 
 def test_flavor_example(zaqar_pooled_server: Any, no_auth_env: str) -> None:
-    headers = {**zaqar_pooled_server.admin_headers(no_auth_env),
-               "Content-Type": "application/json"}
+    headers = {**zaqar_pooled_server.admin_headers(no_auth_env), "Content-Type": "application/json"}
     body = json.dumps({"uri": zaqar_pooled_server.redis_url + "?dbid=8", "weight": 10}).encode()
-    created = zaqar_pooled_server.request("PUT", "/v2/pools/my-pool-group", headers=headers,
-                                          body=body)
+    created = zaqar_pooled_server.request(
+        "PUT", "/v2/pools/my-pool-group", headers=headers, body=body
+    )
     assert created.status == 201
     try:
         with pytest.warns(DeprecationWarning, match="pool group"):

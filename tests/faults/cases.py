@@ -40,8 +40,9 @@ class Fault:
         return f"{self.mode}-{self.call}"
 
     def apply(self, proxy: FaultProxy) -> None:
-        proxy.set_mode(self.mode, seconds=self.seconds, after=self.after,
-                       after_handshake=self.after_handshake)
+        proxy.set_mode(
+            self.mode, seconds=self.seconds, after=self.after, after_handshake=self.after_handshake
+        )
 
     def check(self, error: BaseException | None, took: float) -> None:
         """The call ended in time, in the right error, with the right outcome flags."""

@@ -87,8 +87,7 @@ class FaultProxy:
         self.port: int = self._listener.getsockname()[1]
         self.accepted = 0
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._accept_loop, daemon=True,
-                                        name="fault-proxy")
+        self._thread = threading.Thread(target=self._accept_loop, daemon=True, name="fault-proxy")
         self._thread.start()
 
     def url(self, scheme: str) -> str:
@@ -121,8 +120,12 @@ class FaultProxy:
     def __enter__(self) -> FaultProxy:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()
 
     # -- internals -------------------------------------------------------------
@@ -152,8 +155,7 @@ class FaultProxy:
                 return
             pair.upstream = socket.create_connection(self.upstream, timeout=10)
             pair.upstream.settimeout(None)
-            forward = threading.Thread(target=self._pump_requests, args=(pair, mode),
-                                       daemon=True)
+            forward = threading.Thread(target=self._pump_requests, args=(pair, mode), daemon=True)
             forward.start()
             self._pump_replies(pair, mode)
         except (OSError, ValueError):
@@ -207,7 +209,7 @@ class FaultProxy:
                 for index in range(len(data)):
                     if pair.closed.wait(mode.seconds):
                         return
-                    pair.client.sendall(data[index:index + 1])
+                    pair.client.sendall(data[index : index + 1])
                 continue
             if mode.name in ("reset", "close"):
                 room = mode.after - sent

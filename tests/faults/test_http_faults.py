@@ -56,8 +56,9 @@ def _body(fault: Fault) -> dict[str, Any]:
 def test_sync_http_fault(
     fault: Fault, http_proxy: FaultProxy, zaqar_server: Any, project_id: str
 ) -> None:
-    with Client(http_proxy.url("http"), project_id=project_id, timeout=fault.timeout,
-                retries=0) as cli:
+    with Client(
+        http_proxy.url("http"), project_id=project_id, timeout=fault.timeout, retries=0
+    ) as cli:
         queue = cli.queue(_name())
         queue.ensure_exists()
         fault.apply(http_proxy)
@@ -77,8 +78,9 @@ def test_sync_http_fault(
 async def test_async_http_fault(
     fault: Fault, http_proxy: FaultProxy, zaqar_server: Any, project_id: str
 ) -> None:
-    async with AsyncClient(http_proxy.url("http"), project_id=project_id,
-                           timeout=fault.timeout, retries=0) as cli:
+    async with AsyncClient(
+        http_proxy.url("http"), project_id=project_id, timeout=fault.timeout, retries=0
+    ) as cli:
         queue = cli.queue(_name())
         await queue.ensure_exists()
         fault.apply(http_proxy)
@@ -120,8 +122,12 @@ def test_total_timeout_bounds_retries_too(
     # Each attempt times out; retrying an idempotent read is allowed, but the
     # whole call still ends by its total.
     policy = RetryPolicy(attempts=10, backoff=0.05, jitter=0.0)
-    with Client(http_proxy.url("http"), project_id=project_id, retries=policy,
-                timeout=Timeout(30, total=2.5)) as cli:
+    with Client(
+        http_proxy.url("http"),
+        project_id=project_id,
+        retries=policy,
+        timeout=Timeout(30, total=2.5),
+    ) as cli:
         queue = cli.queue(_name())
         queue.ensure_exists()
         http_proxy.set_mode("drip", seconds=0.2)
@@ -136,8 +142,9 @@ def test_total_timeout_bounds_retries_too(
 async def test_async_total_timeout_bounds_a_drip(
     http_proxy: FaultProxy, zaqar_server: Any, project_id: str
 ) -> None:
-    async with AsyncClient(http_proxy.url("http"), project_id=project_id,
-                           timeout=Timeout(30, total=2)) as cli:
+    async with AsyncClient(
+        http_proxy.url("http"), project_id=project_id, timeout=Timeout(30, total=2)
+    ) as cli:
         queue = cli.queue(_name())
         await queue.ensure_exists()
         http_proxy.set_mode("drip", seconds=0.25)

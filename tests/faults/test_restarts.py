@@ -36,8 +36,9 @@ def server() -> Iterator[ZaqarServer]:
         yield srv
 
 
-def _until_done(action: Callable[[], Any], limit: float, on_error: Callable[[TransportError], None]
-                ) -> Any:
+def _until_done(
+    action: Callable[[], Any], limit: float, on_error: Callable[[TransportError], None]
+) -> Any:
     """Call ``action`` until it succeeds (the application's own resend loop)."""
     while True:
         try:
@@ -65,13 +66,15 @@ def _produce_and_consume(cli: Client, restarts: list[Callable[[], None]]) -> Non
     def consume_page() -> int:
         page = _until_done(
             lambda: list(itertools.islice(queue.messages(echo=True, limit=20), 20)),
-            limit, failures.append,
+            limit,
+            failures.append,
         )
         if page:
             consumed.extend(message.body["n"] for message in page)
             # A delete is idempotent: resending it after an unknown outcome is safe.
-            _until_done(lambda: queue.delete_messages(*(m.id for m in page)), limit,
-                        failures.append)
+            _until_done(
+                lambda: queue.delete_messages(*(m.id for m in page)), limit, failures.append
+            )
         return len(page)
 
     for start in range(0, TOTAL, BATCH):
@@ -105,8 +108,10 @@ def _produce_and_consume(cli: Client, restarts: list[Callable[[], None]]) -> Non
     duplicates = {n for n, count in counts.items() if count > 1}
     assert duplicates <= unknown_outcome, sorted(duplicates - unknown_outcome)[:5]
     assert counts.keys() <= set(range(TOTAL))
-    print(f"{len(failures)} failed calls ({len(unknown_outcome) // BATCH} with unknown "
-          f"outcome), {len(duplicates)} duplicates, {len(consumed)} consumed")
+    print(
+        f"{len(failures)} failed calls ({len(unknown_outcome) // BATCH} with unknown "
+        f"outcome), {len(duplicates)} duplicates, {len(consumed)} consumed"
+    )
     _until_done(queue.delete, limit, lambda exc: None)
 
 

@@ -47,8 +47,9 @@ class StormServer:
                 self.rfile.read(length)
                 server.requests.append(f"{self.command} {self.path}")
                 if len(server.requests) <= server.storm:
-                    body = json.dumps({"title": "Service Unavailable",
-                                       "description": "try again"}).encode()
+                    body = json.dumps(
+                        {"title": "Service Unavailable", "description": "try again"}
+                    ).encode()
                     self.send_response(server.status)
                     if server.retry_after is not None:
                         self.send_header("Retry-After", server.retry_after)
@@ -88,8 +89,11 @@ def retry_log(caplog: pytest.LogCaptureFixture) -> Any:
     caplog.set_level(logging.WARNING, "zaqarkit.retry")
 
     def delays() -> list[tuple[str, float]]:
-        return [(r.reason, r.delay) for r in caplog.records  # type: ignore[attr-defined]
-                if r.name == "zaqarkit.retry"]
+        return [
+            (r.reason, r.delay)
+            for r in caplog.records  # type: ignore[attr-defined]
+            if r.name == "zaqarkit.retry"
+        ]
 
     return delays
 
@@ -117,8 +121,10 @@ def test_sync_429_storm_on_a_post_is_retried(storm: StormServer, retry_log: Any)
 
 def test_sync_storm_longer_than_the_policy(storm: StormServer, retry_log: Any) -> None:
     storm.storm, storm.status, storm.retry_after = 10, 503, "0.1"
-    with Client(storm.url, project_id="p", retries=POLICY, timeout=20) as cli, \
-            pytest.raises(ServiceUnavailable) as info:
+    with (
+        Client(storm.url, project_id="p", retries=POLICY, timeout=20) as cli,
+        pytest.raises(ServiceUnavailable) as info,
+    ):
         cli.queue("q", auto_create=False).stats()
     assert len(storm.requests) == 4
     assert info.value.retry_after == 0.1
@@ -130,8 +136,10 @@ def test_sync_retry_after_beyond_the_cap_is_raised_at_once(
     storm: StormServer, retry_log: Any
 ) -> None:
     storm.storm, storm.status, storm.retry_after = 10, 503, "120"
-    with Client(storm.url, project_id="p", retries=POLICY, timeout=20) as cli, \
-            pytest.raises(ServiceUnavailable) as info:
+    with (
+        Client(storm.url, project_id="p", retries=POLICY, timeout=20) as cli,
+        pytest.raises(ServiceUnavailable) as info,
+    ):
         cli.queue("q", auto_create=False).stats()
     assert len(storm.requests) == 1
     assert retry_log() == []

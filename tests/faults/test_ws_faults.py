@@ -31,8 +31,15 @@ from .proxy import FaultProxy, elapsed
 pytestmark = pytest.mark.integration
 
 
-def _ws(mode: str, call: str, error: type[TransportError], *, sent: bool,
-        handshake: bool = False, seconds: float = 0.0) -> Fault:
+def _ws(
+    mode: str,
+    call: str,
+    error: type[TransportError],
+    *,
+    sent: bool,
+    handshake: bool = False,
+    seconds: float = 0.0,
+) -> Fault:
     """A fault on an established connection, or (``handshake``) on its opening."""
     return Fault(mode, call, error, sent=sent, seconds=seconds, after_handshake=not handshake)
 
@@ -60,8 +67,7 @@ def _name() -> str:
 
 @pytest.mark.parametrize("fault", FAULTS, ids=_id)
 def test_sync_ws_fault(fault: Fault, ws_proxy: FaultProxy, project_id: str) -> None:
-    with Client(ws_proxy.url("ws"), project_id=project_id, timeout=fault.timeout,
-                retries=0) as cli:
+    with Client(ws_proxy.url("ws"), project_id=project_id, timeout=fault.timeout, retries=0) as cli:
         queue = cli.queue(_name())
         queue.ensure_exists()
         fault.apply(ws_proxy)
@@ -79,8 +85,9 @@ def test_sync_ws_fault(fault: Fault, ws_proxy: FaultProxy, project_id: str) -> N
 @pytest.mark.anyio
 @pytest.mark.parametrize("fault", FAULTS, ids=_id)
 async def test_async_ws_fault(fault: Fault, ws_proxy: FaultProxy, project_id: str) -> None:
-    async with AsyncClient(ws_proxy.url("ws"), project_id=project_id, timeout=fault.timeout,
-                           retries=0) as cli:
+    async with AsyncClient(
+        ws_proxy.url("ws"), project_id=project_id, timeout=fault.timeout, retries=0
+    ) as cli:
         queue = cli.queue(_name())
         await queue.ensure_exists()
         fault.apply(ws_proxy)
@@ -147,8 +154,7 @@ def test_sync_ws_peer_that_stops_reading(ws_proxy: FaultProxy, project_id: str) 
 
 @pytest.mark.anyio
 async def test_async_ws_peer_that_stops_reading(ws_proxy: FaultProxy, project_id: str) -> None:
-    async with AsyncClient(ws_proxy.url("ws"), project_id=project_id, timeout=2,
-                           retries=0) as cli:
+    async with AsyncClient(ws_proxy.url("ws"), project_id=project_id, timeout=2, retries=0) as cli:
         queue = cli.queue(_name())
         await queue.ensure_exists()
         ws_proxy.set_mode("stop_reading", after_handshake=True)

@@ -23,8 +23,9 @@ def main() -> None:
             log.write(delivery.id + "\n")
 
         with Client(url, project_id=project) as client:
-            client.queue(name).consume(handler, concurrency=4, batch=10, max_in_flight=40,
-                                       poll_max=0.5)
+            client.queue(name).consume(
+                handler, concurrency=4, batch=10, max_in_flight=40, poll_max=0.5
+            )
         return
 
     import anyio
@@ -47,8 +48,9 @@ def main() -> None:
                         return
 
             tg.start_soon(cancel_on_sigterm)
-            await client.queue(name).consume(async_handler, concurrency=4, batch=10,
-                                             max_in_flight=40, poll_max=0.5)
+            await client.queue(name).consume(
+                async_handler, concurrency=4, batch=10, max_in_flight=40, poll_max=0.5
+            )
 
     anyio.run(run, backend=mode)
 

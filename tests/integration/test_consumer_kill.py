@@ -31,17 +31,27 @@ def _lines(path: Path) -> list[str]:
 
 def _start(url: str, project: str, queue: str, log: Path, mode: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.integration.consumer_child", url, project, queue,
-         str(log), mode],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        [
+            sys.executable,
+            "-m",
+            "tests.integration.consumer_child",
+            url,
+            project,
+            queue,
+            str(log),
+            mode,
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
 
 
 def _existing(queue: Any, ids: set[str]) -> set[str]:
     ordered = sorted(ids)
     return {
-        m.id for start in range(0, len(ordered), 20)
-        for m in queue.messages(*ordered[start:start + 20])
+        m.id
+        for start in range(0, len(ordered), 20)
+        for m in queue.messages(*ordered[start : start + 20])
     }
 
 
@@ -59,8 +69,10 @@ def test_sigkill_mid_batch_then_restart_loses_nothing(
     kinds = {"sync": zaqar_server.url, "asyncio": zaqar_server.ws_url, "trio": zaqar_server.url}
     with Client(zaqar_server.url, project_id=project_id) as client:
         queues = {kind: client.queue("k-" + kind + "-" + uuid.uuid4().hex[:8]) for kind in kinds}
-        posted = {kind: set(q.post_many({"body": n, "ttl": 3_600} for n in range(TOTAL)))
-                  for kind, q in queues.items()}
+        posted = {
+            kind: set(q.post_many({"body": n, "ttl": 3_600} for n in range(TOTAL)))
+            for kind, q in queues.items()
+        }
         first = {kind: tmp_path / f"{kind}-1.log" for kind in kinds}
         second = {kind: tmp_path / f"{kind}-2.log" for kind in kinds}
 
@@ -101,10 +113,16 @@ def test_sigkill_mid_batch_then_restart_loses_nothing(
             # 23's redis claim index, so completion is read from the logs and
             # the messages themselves.)
             for kind, queue in queues.items():
-                _wait(lambda k=kind: set(_lines(first[k])) | set(_lines(second[k]))
-                      >= posted[k], 240, f"{kind} to handle every message")
-                _wait(lambda k=kind, q=queue: not _existing(q, posted[k]), 60,
-                      f"{kind} acks to reach the server")
+                _wait(
+                    lambda k=kind: set(_lines(first[k])) | set(_lines(second[k])) >= posted[k],
+                    240,
+                    f"{kind} to handle every message",
+                )
+                _wait(
+                    lambda k=kind, q=queue: not _existing(q, posted[k]),
+                    60,
+                    f"{kind} acks to reach the server",
+                )
         finally:
             for child in children.values():
                 child.send_signal(signal.SIGTERM)  # a graceful stop

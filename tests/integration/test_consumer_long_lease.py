@@ -21,16 +21,15 @@ TTL = 60
 HANDLER_SECONDS = 3 * TTL + 5
 
 
-def test_a_handler_running_three_ttls_keeps_its_lease(
-    zaqar_server: Any, project_id: str
-) -> None:
+def test_a_handler_running_three_ttls_keeps_its_lease(zaqar_server: Any, project_id: str) -> None:
     name = f"long-lease-{uuid.uuid4().hex[:8]}"
     stolen: list[str] = []
     attempts = 0
     done = threading.Event()
-    with Client(zaqar_server.url, project_id=project_id) as cli, Client(
-        zaqar_server.url, project_id=project_id
-    ) as other:
+    with (
+        Client(zaqar_server.url, project_id=project_id) as cli,
+        Client(zaqar_server.url, project_id=project_id) as other,
+    ):
         queue = cli.queue(name)
         [message_id] = queue.post([{"body": "slow", "ttl": 3600}])
         other_queue = other.queue(name, auto_create=False)

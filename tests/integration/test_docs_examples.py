@@ -74,13 +74,17 @@ def _empty_project(server: Any, project: str) -> None:
 
 def console_blocks(page: Path) -> list[tuple[str | None, str]]:
     """The console blocks of a page that run ``zaqarkit``."""
-    return [(m["marker"], m["code"]) for m in CONSOLE.finditer(page.read_text())
-            if re.search(r"^\$ .*\bzaqarkit\b", m["code"], re.MULTILINE)]
+    return [
+        (m["marker"], m["code"])
+        for m in CONSOLE.finditer(page.read_text())
+        if re.search(r"^\$ .*\bzaqarkit\b", m["code"], re.MULTILINE)
+    ]
 
 
 def _shell_pages() -> list[Path]:
-    return sorted(p for p in DOCS.rglob("*.md")
-                  if any(marker != "not-run" for marker, _ in console_blocks(p)))
+    return sorted(
+        p for p in DOCS.rglob("*.md") if any(marker != "not-run" for marker, _ in console_blocks(p))
+    )
 
 
 def test_every_console_block_is_marked() -> None:
@@ -104,8 +108,10 @@ def shell_script(code: str) -> str:
         expected = EXPECTED_EXIT.search(command[comment:]) if comment >= 0 else None
         code_ = int(expected[1]) if expected else 0
         lines.append(command)
-        lines.append(f'rc=$?; [ $rc -eq {code_} ] || {{ echo "exit $rc, not {code_}: "'
-                     f'{shlex.quote(shown)} >&2; exit 1; }}')
+        lines.append(
+            f'rc=$?; [ $rc -eq {code_} ] || {{ echo "exit $rc, not {code_}: "'
+            f"{shlex.quote(shown)} >&2; exit 1; }}"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -119,33 +125,66 @@ def test_shell_script_checks_each_exit_code() -> None:
         """rc=$?; [ $rc -eq 1 ] || { echo "exit $rc, not 1: "'zaqarkit queue exists q' >&2; """
         "exit 1; }",
     ]
-    assert subprocess.run(["bash", "-c", shell_script("$ false  # exit 1\n$ true\n")],
-                          check=False).returncode == 0
-    assert subprocess.run(["bash", "-c", shell_script("$ true\n$ false\n$ true\n")],
-                          capture_output=True, check=False).returncode == 1
+    assert (
+        subprocess.run(
+            ["bash", "-c", shell_script("$ false  # exit 1\n$ true\n")], check=False
+        ).returncode
+        == 0
+    )
+    assert (
+        subprocess.run(
+            ["bash", "-c", shell_script("$ true\n$ false\n$ true\n")],
+            capture_output=True,
+            check=False,
+        ).returncode
+        == 1
+    )
 
 
 def _run_shell(code: str, server: Any) -> None:
     with tempfile.TemporaryDirectory(prefix="docs-shell-") as workdir:
-        env = {name: value for name, value in os.environ.items()
-               if not name.startswith(("OS_", "ZAQARKIT_"))}
-        env.update({
-            # The zaqarkit console script of the running interpreter.
-            "PATH": os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
-            "OS_URL": server.url, "OS_WS_URL": server.ws_url, "OS_PROJECT_ID": "demo",
-            "ZAQARKIT_STATE_DIR": workdir, "COLUMNS": "200",
-        })
-        script = (code.replace("http://127.0.0.1:8888", server.url)
-                  .replace("ws://127.0.0.1:9000", server.ws_url)
-                  .replace("redis://127.0.0.1:6379", server.redis_url))
+        env = {
+            name: value
+            for name, value in os.environ.items()
+            if not name.startswith(("OS_", "ZAQARKIT_"))
+        }
+        env.update(
+            {
+                # The zaqarkit console script of the running interpreter.
+                "PATH": os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
+                "OS_URL": server.url,
+                "OS_WS_URL": server.ws_url,
+                "OS_PROJECT_ID": "demo",
+                "ZAQARKIT_STATE_DIR": workdir,
+                "COLUMNS": "200",
+            }
+        )
+        script = (
+            code.replace("http://127.0.0.1:8888", server.url)
+            .replace("ws://127.0.0.1:9000", server.ws_url)
+            .replace("redis://127.0.0.1:6379", server.redis_url)
+        )
         try:
-            done = subprocess.run(["bash", "-c", shell_script(script)], cwd=workdir, env=env,
-                                  stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                                  timeout=300, check=False)
+            done = subprocess.run(
+                ["bash", "-c", shell_script(script)],
+                cwd=workdir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )
         finally:
             if (Path(workdir) / "server.json").exists():
-                subprocess.run(["zaqarkit", "server", "down"], cwd=workdir, env=env,
-                               capture_output=True, timeout=120, check=False)
+                subprocess.run(
+                    ["zaqarkit", "server", "down"],
+                    cwd=workdir,
+                    env=env,
+                    capture_output=True,
+                    timeout=120,
+                    check=False,
+                )
         assert done.returncode == 0, (done.stderr[-3000:], done.stdout[-3000:])
 
 
@@ -182,8 +221,9 @@ def test_docs_shell_sessions(page: Path, request: pytest.FixtureRequest) -> None
 
 
 @pytest.mark.parametrize("page", _pages(), ids=lambda p: str(p.relative_to(DOCS)))
-def test_docs_page(page: Path, request: pytest.FixtureRequest,
-                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_docs_page(
+    page: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
     namespace: dict[str, Any] = {"__name__": "__docs__"}
     plain = request.getfixturevalue("zaqar_server")
     used = {plain}
@@ -201,13 +241,17 @@ def test_docs_page(page: Path, request: pytest.FixtureRequest,
                 keystone = request.getfixturevalue("keystone_server")
                 for key, value in keystone.demo.environ().items():
                     monkeypatch.setenv(key, value)
-                code = (code.replace("https://keystone.example/v3", keystone.auth_url)
-                        .replace("https://zaqar.example:8888", server.url)
-                        .replace('"secret"', repr(keystone.demo.password)))
+                code = (
+                    code.replace("https://keystone.example/v3", keystone.auth_url)
+                    .replace("https://zaqar.example:8888", server.url)
+                    .replace('"secret"', repr(keystone.demo.password))
+                )
             used.add(server)
-            code = (code.replace("http://127.0.0.1:8888", server.url)
-                    .replace("ws://127.0.0.1:9000", server.ws_url)
-                    .replace("redis://127.0.0.1:6379", server.redis_url))
+            code = (
+                code.replace("http://127.0.0.1:8888", server.url)
+                .replace("ws://127.0.0.1:9000", server.ws_url)
+                .replace("redis://127.0.0.1:6379", server.redis_url)
+            )
             # dont_inherit: a block runs as a reader's script would, without this
             # module's `from __future__ import annotations` (under which a
             # dataclass defined in exec'd code cannot resolve its annotations).

@@ -73,9 +73,7 @@ def test_a_second_live_event_loop_is_refused(
     gc.collect()
 
 
-def test_push_streams_end_with_their_event_loop(
-    zaqar_server: ZaqarServer, project_id: str
-) -> None:
+def test_push_streams_end_with_their_event_loop(zaqar_server: ZaqarServer, project_id: str) -> None:
     client = AsyncClient(zaqar_server.ws_url, project_id=project_id)
     queue = client.queue("pushloop")
     headers = (("Client-ID", client.client_id), ("X-Project-ID", project_id))

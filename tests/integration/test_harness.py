@@ -353,12 +353,18 @@ def test_server_python_is_the_running_one_when_the_release_runs_on_it() -> None:
 def test_server_python_says_what_a_release_needs(monkeypatch: pytest.MonkeyPatch) -> None:
     release = Release("ancient", (), pythons=("3.4",))
     monkeypatch.delenv("ZAQARKIT_SERVER_PYTHON", raising=False)
-    with pytest.raises(RuntimeError, match=r"ancient runs on Python 3\.4 only, and none was "
-                       r"found \(tried: .*python"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"ancient runs on Python 3\.4 only, and none was "
+        r"found \(tried: .*python",
+    ):
         _provision.server_python(release)
     monkeypatch.setenv("ZAQARKIT_SERVER_PYTHON", sys.executable)
-    with pytest.raises(RuntimeError, match=r"ZAQARKIT_SERVER_PYTHON=.* is Python 3\.1\d; "
-                       r"ancient runs on Python 3\.4"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"ZAQARKIT_SERVER_PYTHON=.* is Python 3\.1\d; "
+        r"ancient runs on Python 3\.4",
+    ):
         _provision.server_python(release)
 
 

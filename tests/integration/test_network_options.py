@@ -199,16 +199,22 @@ def tls_front(zaqar_server: Any, tmp_path_factory: pytest.TempPathFactory) -> It
         query = scope["query_string"].decode()
         async with httpx.AsyncClient(trust_env=False) as client:
             reply = await client.request(
-                scope["method"], upstream + scope["path"] + (f"?{query}" if query else ""),
-                headers=headers, content=body,
+                scope["method"],
+                upstream + scope["path"] + (f"?{query}" if query else ""),
+                headers=headers,
+                content=body,
             )
-        await send({
-            "type": "http.response.start", "status": reply.status_code,
-            "headers": [
-                (k.encode(), v.encode()) for k, v in reply.headers.items()
-                if k.lower() not in HOP_BY_HOP | {"content-length", "content-encoding"}
-            ],
-        })
+        await send(
+            {
+                "type": "http.response.start",
+                "status": reply.status_code,
+                "headers": [
+                    (k.encode(), v.encode())
+                    for k, v in reply.headers.items()
+                    if k.lower() not in HOP_BY_HOP | {"content-length", "content-encoding"}
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": reply.content})
 
     config = Config()
@@ -256,7 +262,10 @@ def _wait_listening(port: int) -> None:
 def test_http2_with_a_client_certificate(tls_front: _TlsFront, project_id: str) -> None:
     name = _name()
     with Client(
-        tls_front.url, project_id=project_id, cacert=tls_front.ca, cert=tls_front.client_cert,
+        tls_front.url,
+        project_id=project_id,
+        cacert=tls_front.ca,
+        cert=tls_front.client_cert,
         http2=True,
     ) as cli:
         queue = cli.queue(name)
@@ -273,12 +282,13 @@ def test_http2_with_a_client_certificate(tls_front: _TlsFront, project_id: str) 
 
 
 @pytest.mark.anyio
-async def test_http2_with_a_client_certificate_async(
-    tls_front: _TlsFront, project_id: str
-) -> None:
+async def test_http2_with_a_client_certificate_async(tls_front: _TlsFront, project_id: str) -> None:
     name = _name()
     async with AsyncClient(
-        tls_front.url, project_id=project_id, cacert=tls_front.ca, cert=tls_front.client_cert,
+        tls_front.url,
+        project_id=project_id,
+        cacert=tls_front.ca,
+        cert=tls_front.client_cert,
         http2=True,
     ) as cli:
         await cli.queue(name).post([{"body": 1}])
@@ -291,9 +301,7 @@ async def test_http2_with_a_client_certificate_async(
     assert tls_front.seen[-1] == ("1.1", f"POST /v2/queues/{name}/messages")
 
 
-def test_a_missing_client_certificate_is_refused(
-    tls_front: _TlsFront, project_id: str
-) -> None:
+def test_a_missing_client_certificate_is_refused(tls_front: _TlsFront, project_id: str) -> None:
     # TLS 1.3 refuses the missing certificate after the handshake: a ReadError.
     with (
         Client(tls_front.url, project_id=project_id, cacert=tls_front.ca, http2=True) as cli,

@@ -73,8 +73,9 @@ def test_queue_example(zaqar_server: Any, no_auth_env: str) -> None:
 def test_flavor_example(zaqar_pooled_server: Any, no_auth_env: str) -> None:
     headers = {**zaqar_pooled_server.admin_headers(no_auth_env), "Content-Type": "application/json"}
     body = json.dumps({"uri": zaqar_pooled_server.redis_url + "?dbid=7", "weight": 10}).encode()
-    created = zaqar_pooled_server.request("PUT", "/v2/pools/my-pool-group", headers=headers,
-                                          body=body)
+    created = zaqar_pooled_server.request(
+        "PUT", "/v2/pools/my-pool-group", headers=headers, body=body
+    )
     assert created.status == 201
     try:
         with pytest.warns(DeprecationWarning, match="pool group"):

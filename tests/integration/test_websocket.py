@@ -17,8 +17,9 @@ from zaqarkit.transports.websocket import AsyncWebSocketTransport, _Expiries
 
 
 def _transport(server: ZaqarServer, project_id: str, timeout: float) -> AsyncWebSocketTransport:
-    return AsyncWebSocketTransport(server.ws_url, timeout=timeout, project_id=project_id,
-                                   client_id=str(uuid.uuid4()))
+    return AsyncWebSocketTransport(
+        server.ws_url, timeout=timeout, project_id=project_id, client_id=str(uuid.uuid4())
+    )
 
 
 @pytest.mark.anyio
@@ -52,8 +53,10 @@ async def test_request_timeouts_leave_no_entries_behind(
         assert len(entries) <= 1
         async with anyio.create_task_group() as tg:
             for _ in range(10):
-                tg.start_soon(transport.handle_async_request,
-                              api.message_post("expiries", {"body": 2}).request)
+                tg.start_soon(
+                    transport.handle_async_request,
+                    api.message_post("expiries", {"body": 2}).request,
+                )
         assert len(entries) == 0
         armed = transport._expiries._timer is not None
         assert armed == (anyio_backend == "asyncio")  # trio waits in fail_after
@@ -104,8 +107,9 @@ for n in range(3):
             queue.post([{{"body": i, "ttl": 300}} for i in range(4)])
         assert len(list(queue.messages(echo=True, limit=2))) == 2
 """
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=120, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
     hints = [line for line in done.stderr.splitlines() if "stop after one page" in line]
     assert len(hints) == 1
     assert hints[0].startswith("zaqarkit.websocket.incomplete: message listings over WebSocket")

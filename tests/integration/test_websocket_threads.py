@@ -48,8 +48,9 @@ def readers(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def _transport(server: ZaqarServer, project_id: str) -> tuple[WebSocketTransport, Context]:
-    transport = WebSocketTransport(server.ws_url, timeout=30, project_id=project_id,
-                                   client_id=str(uuid.uuid4()))
+    transport = WebSocketTransport(
+        server.ws_url, timeout=30, project_id=project_id, client_id=str(uuid.uuid4())
+    )
     # Long enough that the background reader never takes over between two
     # calls of this test, however slow the machine.
     transport.IDLE_GRACE = 60.0

@@ -17,13 +17,16 @@ from celery import Celery
 import zaqarkit.kombu  # registers zaqar:// and zaqar+ws://
 
 
-def make_app(broker_url: str, project: str, queue: str, *, claim_ttl: int = 60,
-             log_path: str = "") -> Celery:
+def make_app(
+    broker_url: str, project: str, queue: str, *, claim_ttl: int = 60, log_path: str = ""
+) -> Celery:
     app = Celery("zk_tests", set_as_current=False)
     app.conf.update(
         broker_url=broker_url,
         broker_transport_options={
-            "project_id": project, "claim_ttl": claim_ttl, "claim_poll_max": 0.5,
+            "project_id": project,
+            "claim_ttl": claim_ttl,
+            "claim_poll_max": 0.5,
         },
         broker_connection_retry_on_startup=True,
         task_default_queue=queue,
@@ -63,8 +66,12 @@ def _from_env() -> Any:
     env = os.environ
     if "ZK_BROKER_URL" not in env:  # imported by the tests, not by a worker
         return None
-    return make_app(env["ZK_BROKER_URL"], env["ZK_PROJECT"], env["ZK_QUEUE"],
-                    claim_ttl=int(env.get("ZK_CLAIM_TTL", "60")))
+    return make_app(
+        env["ZK_BROKER_URL"],
+        env["ZK_PROJECT"],
+        env["ZK_QUEUE"],
+        claim_ttl=int(env.get("ZK_CLAIM_TTL", "60")),
+    )
 
 
 app = _from_env()

@@ -26,8 +26,7 @@ pytest.importorskip("celery")
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str,
-             *, step: float = 0.1) -> Any:
+def wait_for(predicate: Callable[[], Any], timeout: float, what: str, *, step: float = 0.1) -> Any:
     """Poll ``predicate`` until it returns something true; fail after ``timeout`` s."""
     deadline = time.monotonic() + timeout
     while True:
@@ -96,22 +95,54 @@ def celery_worker_factory(
 ) -> Iterator[Callable[..., Worker]]:
     workers: list[Worker] = []
 
-    def start(queues: str, *, log: Path, pool: str = "solo", concurrency: int = 1,
-              url: str | None = None, claim_ttl: int = 60, name: str = "w") -> Worker:
+    def start(
+        queues: str,
+        *,
+        log: Path,
+        pool: str = "solo",
+        concurrency: int = 1,
+        url: str | None = None,
+        claim_ttl: int = 60,
+        name: str = "w",
+    ) -> Worker:
         broker = url or zaqar_server.url.replace("http://", "zaqar://")
         env = {
-            **os.environ, "PYTHONPATH": str(ROOT), "ZK_BROKER_URL": broker,
-            "ZK_PROJECT": project_id, "ZK_QUEUE": queues.split(",")[0],
-            "ZK_CLAIM_TTL": str(claim_ttl), "ZK_TASK_LOG": str(log),
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "ZK_BROKER_URL": broker,
+            "ZK_PROJECT": project_id,
+            "ZK_QUEUE": queues.split(",")[0],
+            "ZK_CLAIM_TTL": str(claim_ttl),
+            "ZK_TASK_LOG": str(log),
         }
         out = tmp_path / f"worker-{name}-{len(workers)}.log"
         with out.open("wb") as sink:  # the child writes to its own copy
             proc = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "tests.kombu.celery_app", "worker",
-                 "--pool", pool, "--concurrency", str(concurrency), "-Q", queues,
-                 "--hostname", f"{name}{len(workers)}@%h", "--loglevel", "INFO",
-                 "--without-heartbeat", "--without-mingle", "--without-gossip"],
-                cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT,
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "tests.kombu.celery_app",
+                    "worker",
+                    "--pool",
+                    pool,
+                    "--concurrency",
+                    str(concurrency),
+                    "-Q",
+                    queues,
+                    "--hostname",
+                    f"{name}{len(workers)}@%h",
+                    "--loglevel",
+                    "INFO",
+                    "--without-heartbeat",
+                    "--without-mingle",
+                    "--without-gossip",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
         worker = Worker(proc, out)

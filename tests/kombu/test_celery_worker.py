@@ -23,8 +23,7 @@ TOTAL = 500
 
 
 def _broker(zaqar_server: Any, ws: bool = False) -> str:
-    return "zaqar+" + zaqar_server.ws_url if ws else zaqar_server.url.replace(
-        "http://", "zaqar://")
+    return "zaqar+" + zaqar_server.ws_url if ws else zaqar_server.url.replace("http://", "zaqar://")
 
 
 def _queue_messages(zaqar_server: Any, project_id: str, name: str) -> int:
@@ -38,8 +37,10 @@ def test_500_tasks_run_exactly_once(
     queue = f"bulk.{uuid.uuid4().hex[:8]}"  # a dot: mapped to '-' on Zaqar
     log = tmp_path / "tasks.log"
     # Two prefork workers compete for the queue.
-    workers = [celery_worker_factory(queue, log=log, pool="prefork", concurrency=2,
-                                     name=f"bulk{i}") for i in range(2)]
+    workers = [
+        celery_worker_factory(queue, log=log, pool="prefork", concurrency=2, name=f"bulk{i}")
+        for i in range(2)
+    ]
     app = make_app(_broker(zaqar_server), project_id, queue, log_path=str(log))
     for n in range(TOTAL):
         app.send_task("record", (n,))
@@ -69,8 +70,9 @@ def test_killed_worker_task_reruns_and_long_task_does_not(
     kill_q, long_q = f"kill-{uuid.uuid4().hex[:6]}", f"long-{uuid.uuid4().hex[:6]}"
     kill_log, long_log = tmp_path / "kill.log", tmp_path / "long.log"
     # Over WebSocket for the long task: renewals travel on the shared socket.
-    worker_b = celery_worker_factory(long_q, log=long_log, url=_broker(zaqar_server, ws=True),
-                                     name="b")
+    worker_b = celery_worker_factory(
+        long_q, log=long_log, url=_broker(zaqar_server, ws=True), name="b"
+    )
     worker_a = celery_worker_factory(kill_q, log=kill_log, name="a")
 
     broker = _broker(zaqar_server)
@@ -84,16 +86,24 @@ def test_killed_worker_task_reruns_and_long_task_does_not(
     worker_c = celery_worker_factory(f"{kill_q},{long_q}", log=kill_log, name="c")
     rerun = wait_for(
         lambda: [row for row in task_log(kill_log) if row == ("done", 2, worker_c.pid)],
-        150, "C to re-run the killed task after the claim expired", step=0.5,
+        150,
+        "C to re-run the killed task after the claim expired",
+        step=0.5,
     )
     assert rerun == [("done", 2, worker_c.pid)]
-    wait_for(lambda: ("done", 1, worker_b.pid) in task_log(long_log), 150,
-             "B to finish the long task", step=0.5)
+    wait_for(
+        lambda: ("done", 1, worker_b.pid) in task_log(long_log),
+        150,
+        "B to finish the long task",
+        step=0.5,
+    )
     assert worker_b.stop() == 0
     assert worker_c.stop() == 0
 
     assert task_log(kill_log) == [
-        ("start", 2, worker_a.pid), ("start", 2, worker_c.pid), ("done", 2, worker_c.pid),
+        ("start", 2, worker_a.pid),
+        ("start", 2, worker_c.pid),
+        ("done", 2, worker_c.pid),
     ]
     # Ran once, by B, though it outlived the claim ttl: C never got it.
     assert task_log(long_log) == [("start", 1, worker_b.pid), ("done", 1, worker_b.pid)]
@@ -111,8 +121,7 @@ def test_worker_survives_zaqar_http_restart(
     log = tmp_path / "tasks.log"
     worker = celery_worker_factory(queue, log=log, name="r")
     app = make_app(_broker(zaqar_server), project_id, queue, log_path=str(log))
-    policy = {"max_retries": 100, "interval_start": 0.2, "interval_step": 0.2,
-              "interval_max": 1.0}
+    policy = {"max_retries": 100, "interval_start": 0.2, "interval_step": 0.2, "interval_max": 1.0}
 
     for n in range(20):
         app.send_task("record", (n,), retry=True, retry_policy=policy)
@@ -131,8 +140,12 @@ def test_worker_survives_zaqar_http_restart(
     for n in range(40, 60):
         app.send_task("record", (n,), retry=True, retry_policy=policy)
 
-    wait_for(lambda: {n for _, n, _ in task_log(log)} >= set(range(60)), 120,
-             "every task to run after the restart", step=0.25)
+    wait_for(
+        lambda: {n for _, n, _ in task_log(log)} >= set(range(60)),
+        120,
+        "every task to run after the restart",
+        step=0.25,
+    )
     assert worker.proc.poll() is None, worker.output()  # still running
     assert worker.stop() == 0
     runs = Counter(n for _, n, _ in task_log(log))

@@ -111,8 +111,7 @@ def test_basic_get_without_consumer(conn: Any) -> None:
     exchange = kombu.Exchange(name, type="direct")
     bound = kombu.Queue(name, exchange, routing_key=name)(channel)
     bound.declare()
-    kombu.Producer(channel).publish({"x": 1}, exchange=exchange, routing_key=name,
-                                     declare=[bound])
+    kombu.Producer(channel).publish({"x": 1}, exchange=exchange, routing_key=name, declare=[bound])
     message = bound.get()
     assert message is not None
     assert message.payload == {"x": 1}
@@ -132,8 +131,7 @@ def test_consumer_drain_events(conn: Any) -> None:
 
     with kombu.Producer(conn) as producer:
         for n in range(3):
-            producer.publish({"n": n}, exchange=queue.exchange, routing_key=name,
-                             declare=[queue])
+            producer.publish({"n": n}, exchange=queue.exchange, routing_key=name, declare=[queue])
     with kombu.Consumer(conn, [queue], callbacks=[on_message], prefetch_count=2):
         deadline = 30
         while len(received) < 3 and deadline > 0:
@@ -158,8 +156,9 @@ def test_consume_again_after_cancel(conn: Any) -> None:
         for round_ in range(2):
             consumer = kombu.Consumer(channel, [queue], callbacks=[on_message])
             consumer.consume()
-            producer.publish({"round": round_}, exchange=queue.exchange, routing_key=name,
-                             declare=[queue])
+            producer.publish(
+                {"round": round_}, exchange=queue.exchange, routing_key=name, declare=[queue]
+            )
             attempts = 30
             while len(received) <= round_ and attempts:
                 with contextlib.suppress(TimeoutError):
@@ -222,8 +221,12 @@ def test_message_from_another_zaqar_client(conn: Any, zaqar: Client) -> None:
 
 def test_queue_prefix_and_options_reach_the_client(zaqar_server: Any, zaqar: Client) -> None:
     url = str(zaqar_server.url).replace("http://", "zaqar://")
-    options = {"project_id": zaqar.project_id, "queue_name_prefix": "prod-", "claim_ttl": 120,
-               "timeout": 10.0}
+    options = {
+        "project_id": zaqar.project_id,
+        "queue_name_prefix": "prod-",
+        "claim_ttl": 120,
+        "timeout": 10.0,
+    }
     with kombu.Connection(url, transport_options=options) as conn:
         queue = conn.SimpleQueue("celery.pidbox")
         queue.put({"n": 1})
@@ -273,14 +276,18 @@ def test_queue_names() -> None:
 def test_url_forms() -> None:
     zaqarkit.kombu.register()
     assert kombu.Connection("zaqar://10.0.0.1:8888").transport.zaqar_url() == (
-        "http://10.0.0.1:8888")
+        "http://10.0.0.1:8888"
+    )
     assert kombu.Connection("zaqar://10.0.0.1").transport.zaqar_url() == "http://10.0.0.1:8888"
     assert kombu.Connection("zaqar://10.0.0.1:8888/messaging").transport.zaqar_url() == (
-        "http://10.0.0.1:8888/messaging")
+        "http://10.0.0.1:8888/messaging"
+    )
     assert kombu.Connection("zaqar+ws://10.0.0.1:9000").transport.zaqar_url() == (
-        "ws://10.0.0.1:9000")
-    by_class = kombu.Connection(hostname="10.0.0.2", port=8899,
-                                transport="zaqarkit.kombu:Transport")
+        "ws://10.0.0.1:9000"
+    )
+    by_class = kombu.Connection(
+        hostname="10.0.0.2", port=8899, transport="zaqarkit.kombu:Transport"
+    )
     assert by_class.transport.zaqar_url() == "http://10.0.0.2:8899"
     tls = kombu.Connection("zaqar://10.0.0.3", ssl=True)
     assert tls.transport.zaqar_url() == "https://10.0.0.3:8888"
@@ -289,14 +296,19 @@ def test_url_forms() -> None:
 def test_import_without_kombu_is_one_line_hint(tmp_path: Path) -> None:
     # A kombu that cannot be imported, ahead of the real one on the path.
     (tmp_path / "kombu.py").write_text(
-        "raise ModuleNotFoundError(\"No module named 'kombu'\", name='kombu')\n")
+        "raise ModuleNotFoundError(\"No module named 'kombu'\", name='kombu')\n"
+    )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
-    result = subprocess.run([sys.executable, "-c", "import zaqarkit.kombu"], env=env,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", "import zaqarkit.kombu"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
-    assert lines[-1] == ("ImportError: zaqarkit.kombu needs kombu: "
-                         "pip install 'zaqarkit[celery]'")
+    assert lines[-1] == ("ImportError: zaqarkit.kombu needs kombu: pip install 'zaqarkit[celery]'")
     # No chained "No module named 'kombu'" traceback before it.
     assert "No module named" not in result.stderr
     assert "During handling" not in result.stderr
@@ -304,8 +316,7 @@ def test_import_without_kombu_is_one_line_hint(tmp_path: Path) -> None:
 
 def test_conf_option_reaches_the_client(zaqar_server: Any, zaqar: Client) -> None:
     # python-zaqarclient's conf dict, as Client takes it: the project comes from it.
-    conf = {"auth_opts": {"backend": "noauth",
-                          "options": {"os_project_id": zaqar.project_id}}}
+    conf = {"auth_opts": {"backend": "noauth", "options": {"os_project_id": zaqar.project_id}}}
     url = str(zaqar_server.url).replace("http://", "zaqar://")
     with kombu.Connection(url, transport_options={"conf": conf}) as conn:
         queue = conn.SimpleQueue("from-conf")
@@ -317,8 +328,16 @@ def test_conf_option_reaches_the_client(zaqar_server: Any, zaqar: Client) -> Non
 def test_transport_options_are_split_and_checked(caplog: pytest.LogCaptureFixture) -> None:
     from zaqarkit.kombu import _split_options
 
-    own, client = _split_options({"visibility_timeout": 300, "project_id": "p", "roles": ["a"],
-                                  "polling_interval": 0.2, "claim_batch": 5, "colour": "red"})
+    own, client = _split_options(
+        {
+            "visibility_timeout": 300,
+            "project_id": "p",
+            "roles": ["a"],
+            "polling_interval": 0.2,
+            "claim_batch": 5,
+            "colour": "red",
+        }
+    )
     # Celery's name for the claim ttl on Redis and SQS is accepted.
     assert (own["claim_ttl"], own["claim_batch"]) == (300, 5)
     assert client == {"project_id": "p", "roles": ["a"]}
@@ -346,16 +365,16 @@ def test_keystone_auth_and_catalog_endpoint(
     # Without credentials the server refuses: a channel error, not retried.
     monkeypatch.delenv("OS_PASSWORD")
     monkeypatch.delenv("OS_AUTH_URL")
-    with kombu.Connection(zaqar_keystone_server.url.replace("http://", "zaqar://"),
-                          transport_options={"project_id": "p"}) as conn:
+    with kombu.Connection(
+        zaqar_keystone_server.url.replace("http://", "zaqar://"),
+        transport_options={"project_id": "p"},
+    ) as conn:
         with pytest.raises(tuple(conn.channel_errors)) as refused:
             conn.SimpleQueue("keystone-jobs").put({"n": 2})
         assert refused.value.status == 401
 
 
-def test_size_without_stats_counts_the_listing(
-    conn: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_size_without_stats_counts_the_listing(conn: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     # Zaqar 23's redis store answers 503 to stats while an expired claim
     # lingers; the size then comes from the listing of unclaimed messages.
     from zaqarkit.errors import ServiceUnavailable

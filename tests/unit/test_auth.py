@@ -79,9 +79,7 @@ class FakeSession:
             self.fetches += 1
             self._token = f"token-{self.fetches}"
             if self.expires_in is not None:
-                expires = _dt.datetime.now(_dt.UTC) + _dt.timedelta(
-                    seconds=self.expires_in
-                )
+                expires = _dt.datetime.now(_dt.UTC) + _dt.timedelta(seconds=self.expires_in)
                 self.auth_ref = type("Ref", (), {"expires": expires})()
         return {"X-Auth-Token": self._token}
 

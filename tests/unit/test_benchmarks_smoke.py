@@ -12,24 +12,40 @@ import pytest
 
 from benchmarks import report, runner
 
-CONTENDERS = ("core", "facade-noio", "json-floor", "floor-http", "httpx", "zk-http",
-              "zk-async-http")
+CONTENDERS = (
+    "core",
+    "facade-noio",
+    "json-floor",
+    "floor-http",
+    "httpx",
+    "zk-http",
+    "zk-async-http",
+)
 
 
 @pytest.fixture(scope="module")
 def results() -> runner.Results:
     cfg = runner.Config.quick_mode(
-        rounds=1, duration=0.03, warmup=0.01, tiers=("core", "replay"),
+        rounds=1,
+        duration=0.03,
+        warmup=0.01,
+        tiers=("core", "replay"),
         scenarios=("post1", "list10", "claim_delete_many", "concurrency", "memory"),
-        contenders=CONTENDERS, concurrency=(1, 2), memory_messages=100, memory_windows=2,
-        pin=False, progress=False,
+        contenders=CONTENDERS,
+        concurrency=(1, 2),
+        memory_messages=100,
+        memory_windows=2,
+        pin=False,
+        progress=False,
     )
     return runner.run(cfg)
 
 
 def test_every_contender_has_a_measured_row(results: runner.Results) -> None:
-    for tier, keys in (("core", ("core", "facade-noio", "json-floor")),
-                       ("replay", ("floor-http", "httpx", "zk-http", "zk-async-http"))):
+    for tier, keys in (
+        ("core", ("core", "facade-noio", "json-floor")),
+        ("replay", ("floor-http", "httpx", "zk-http", "zk-async-http")),
+    ):
         for scenario in ("post1", "list10", "claim_delete_many"):
             for key in keys:
                 row = results.row(tier, scenario, key)

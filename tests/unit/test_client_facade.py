@@ -98,8 +98,11 @@ def test_bad_url_is_refused() -> None:
 
 
 def test_queue_handle_does_no_io_and_auto_creates_once() -> None:
-    mock = MockTransport(lambda request: _json(200, {"_default_message_ttl": 3600})
-                         if request.method == "GET" else Response(201))
+    mock = MockTransport(
+        lambda request: (
+            _json(200, {"_default_message_ttl": 3600}) if request.method == "GET" else Response(201)
+        )
+    )
     cli = Client("http://zaqar.test/messaging", project_id="p", transport=mock)
     queue = cli.queue("orders", metadata={"color": "red"})
     assert mock.requests == []
@@ -122,9 +125,7 @@ def test_force_create_creates_at_once_in_sync_client() -> None:
 
 
 def test_post_skips_the_put_because_posting_creates_the_queue() -> None:
-    mock = MockTransport(
-        lambda request: _json(201, {"resources": ["/v2/queues/q/messages/m1"]})
-    )
+    mock = MockTransport(lambda request: _json(201, {"resources": ["/v2/queues/q/messages/m1"]}))
     cli = Client("http://zaqar.test", project_id="p", transport=mock)
     assert cli.queue("q").post({"body": 1}) == ["m1"]
     assert [r.method for r in mock.requests] == ["POST"]
@@ -132,10 +133,14 @@ def test_post_skips_the_put_because_posting_creates_the_queue() -> None:
 
 def test_listing_walks_every_page_against_the_prefix() -> None:
     pages = {
-        "limit=2": {"queues": [{"name": "a"}, {"name": "b"}],
-                    "links": [{"rel": "next", "href": "/v2/queues?marker=b&limit=2"}]},
-        "limit=2&marker=b": {"queues": [{"name": "c"}],
-                             "links": [{"rel": "next", "href": "/v2/queues?marker=c&limit=2"}]},
+        "limit=2": {
+            "queues": [{"name": "a"}, {"name": "b"}],
+            "links": [{"rel": "next", "href": "/v2/queues?marker=b&limit=2"}],
+        },
+        "limit=2&marker=b": {
+            "queues": [{"name": "c"}],
+            "links": [{"rel": "next", "href": "/v2/queues?marker=c&limit=2"}],
+        },
         "limit=2&marker=c": {"queues": [], "links": []},
     }
 
@@ -230,16 +235,20 @@ def test_flavor_pool_group_is_deprecated_and_mapped() -> None:
 
 
 def test_reprs_are_short_and_informative() -> None:
-    cli = Client("http://zaqar.test:8888", project_id="p", transport=MockTransport(
-        lambda request: Response(204)))
+    cli = Client(
+        "http://zaqar.test:8888",
+        project_id="p",
+        transport=MockTransport(lambda request: Response(204)),
+    )
     assert repr(cli) == "<Client http://zaqar.test:8888 v2 project='p'>"
     assert repr(cli.queue("q")) == "<Queue 'q'>"
     assert repr(cli.pool("p1")) == "<Pool 'p1' weight=None>"
 
 
 def test_subscribe_over_http_explains_itself() -> None:
-    cli = Client("http://zaqar.test", project_id="p", transport=MockTransport(
-        lambda request: Response(204)))
+    cli = Client(
+        "http://zaqar.test", project_id="p", transport=MockTransport(lambda request: Response(204))
+    )
     with pytest.raises(UnsupportedOperation, match="WebSocket"), cli.queue("q").subscribe():
         pass
 
@@ -247,8 +256,9 @@ def test_subscribe_over_http_explains_itself() -> None:
 def test_closed_client_refuses_requests() -> None:
     from zaqarkit import TransportError
 
-    cli = Client("http://zaqar.test", project_id="p", transport=MockTransport(
-        lambda request: Response(204)))
+    cli = Client(
+        "http://zaqar.test", project_id="p", transport=MockTransport(lambda request: Response(204))
+    )
     cli.close()
     cli.close()
     with pytest.raises(TransportError, match="closed"):
@@ -261,8 +271,9 @@ async def test_async_client_uses_the_same_settings() -> None:
         return _json(201, {"resources": ["/v2/queues/q/messages/a", "/v2/queues/q/messages/b"]})
 
     mock = MockTransport(handler)
-    async with AsyncClient("http://zaqar.test", project_id="p", client_id=CLIENT_ID,
-                           transport=mock) as cli:
+    async with AsyncClient(
+        "http://zaqar.test", project_id="p", client_id=CLIENT_ID, transport=mock
+    ) as cli:
         ids = await cli.queue("q").post([{"body": 1}, {"body": 2}])
     assert ids == ["a", "b"]
     assert mock.requests[0].header("Client-ID") == CLIENT_ID

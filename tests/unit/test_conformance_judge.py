@@ -12,26 +12,41 @@ CONFORMANCE: dict[str, Any] = runpy.run_path(
 
 
 def _index(**agents: list[tuple[str, str]]) -> dict[str, dict[str, dict[str, str]]]:
-    return {agent: {f"{n}.1": {"behavior": b, "behaviorClose": c}
-                    for n, (b, c) in enumerate(cases)} for agent, cases in agents.items()}
+    return {
+        agent: {f"{n}.1": {"behavior": b, "behaviorClose": c} for n, (b, c) in enumerate(cases)}
+        for agent, cases in agents.items()
+    }
 
 
 def test_a_case_counts_as_the_worse_of_its_data_and_close_verdicts() -> None:
-    counts = CONFORMANCE["tally"](_index(a=[
-        ("OK", "OK"), ("OK", "NON-STRICT"), ("NON-STRICT", "FAILED"), ("OK", "INFORMATIONAL"),
-        ("INFORMATIONAL", "INFORMATIONAL"), ("OK", "WRONG CODE"), ("OK", "UNCLEAN"),
-    ]))
+    counts = CONFORMANCE["tally"](
+        _index(
+            a=[
+                ("OK", "OK"),
+                ("OK", "NON-STRICT"),
+                ("NON-STRICT", "FAILED"),
+                ("OK", "INFORMATIONAL"),
+                ("INFORMATIONAL", "INFORMATIONAL"),
+                ("OK", "WRONG CODE"),
+                ("OK", "UNCLEAN"),
+            ]
+        )
+    )
     assert counts["a"] == {"OK": 2, "NON-STRICT": 1, "INFORMATIONAL": 1, "FAILED": 3}
 
 
 def test_a_backend_fails_on_a_failed_case_or_when_less_strict_than_websockets() -> None:
     reference = [("NON-STRICT", "OK"), ("FAILED", "OK"), ("OK", "OK")]
-    counts = CONFORMANCE["tally"](_index(**{
-        "websockets-sync": reference,
-        "as-strict": [("NON-STRICT", "OK"), ("NON-STRICT", "OK"), ("OK", "OK")],
-        "looser": [("NON-STRICT", "OK")] * 3,
-        "failing": [("FAILED", "OK"), ("OK", "OK"), ("OK", "OK")],
-    }))
+    counts = CONFORMANCE["tally"](
+        _index(
+            **{
+                "websockets-sync": reference,
+                "as-strict": [("NON-STRICT", "OK"), ("NON-STRICT", "OK"), ("OK", "OK")],
+                "looser": [("NON-STRICT", "OK")] * 3,
+                "failing": [("FAILED", "OK"), ("OK", "OK"), ("OK", "OK")],
+            }
+        )
+    )
     assert CONFORMANCE["judge"](counts, ["as-strict"]) == []
     assert CONFORMANCE["judge"](counts, ["looser", "failing"]) == [
         "looser has 3 NON-STRICT cases, websockets' client 2 non-OK",

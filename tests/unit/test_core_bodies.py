@@ -40,27 +40,41 @@ class Invoice(pydantic.BaseModel):
 
 def _listing(*bodies: Any, claim: str | None = None) -> dict[str, Any]:
     query = f"?claim_id={claim}" if claim else ""
-    return {"messages": [
-        {"id": f"m{i}", "href": f"/v2/queues/q/messages/m{i}{query}", "ttl": 60, "age": 1,
-         "body": body}
-        for i, body in enumerate(bodies)
-    ]}
+    return {
+        "messages": [
+            {
+                "id": f"m{i}",
+                "href": f"/v2/queues/q/messages/m{i}{query}",
+                "ttl": 60,
+                "age": 1,
+                "body": body,
+            }
+            for i, body in enumerate(bodies)
+        ]
+    }
 
 
 @pytest.mark.parametrize("wire", ["http", "websocket"])
-@pytest.mark.parametrize(("body_type", "body", "expected"), [
-    (Order, {"sku": "A", "qty": 2}, Order("A", 2)),
-    (Refund, {"order": "A"}, Refund("A")),
-    (Ping, {"seq": 3}, {"seq": 3}),
-    (Invoice, {"number": 4}, Invoice(number=4)),
-    (dict[str, int], {"a": 1}, {"a": 1}),
-    (str, "plain", "plain"),
-])
-def test_listing_decodes_each_body_type(wire: str, body_type: Any, body: Any,
-                                        expected: Any) -> None:
+@pytest.mark.parametrize(
+    ("body_type", "body", "expected"),
+    [
+        (Order, {"sku": "A", "qty": 2}, Order("A", 2)),
+        (Refund, {"order": "A"}, Refund("A")),
+        (Ping, {"seq": 3}, {"seq": 3}),
+        (Invoice, {"number": 4}, Invoice(number=4)),
+        (dict[str, int], {"a": 1}, {"a": 1}),
+        (str, "plain", "plain"),
+    ],
+)
+def test_listing_decodes_each_body_type(
+    wire: str, body_type: Any, body: Any, expected: Any
+) -> None:
     data = _listing(body, body)
-    response = (Response(200, body=json.dumps(data).encode()) if wire == "http"
-                else Response(200, data=data))
+    response = (
+        Response(200, body=json.dumps(data).encode())
+        if wire == "http"
+        else Response(200, data=data)
+    )
     page = typed_page(ApiV2().message_list("q"), codec_for(body_type)).parse(response)
     assert [m.body for m in page.items] == [expected, expected]
     assert [m.id for m in page.items] == ["m0", "m1"]
@@ -69,8 +83,11 @@ def test_listing_decodes_each_body_type(wire: str, body_type: Any, body: Any,
 @pytest.mark.parametrize("wire", ["http", "websocket"])
 def test_an_undecodable_body_names_the_message_and_the_field(wire: str) -> None:
     data = _listing({"sku": "A"}, {"sku": "B", "qty": "x"})
-    response = (Response(200, body=json.dumps(data).encode()) if wire == "http"
-                else Response(200, data=data))
+    response = (
+        Response(200, body=json.dumps(data).encode())
+        if wire == "http"
+        else Response(200, data=data)
+    )
     with pytest.raises(BodyDecodeError) as caught:
         typed_page(ApiV2().message_list("q"), codec_for(Order)).parse(response)
     error = caught.value
@@ -84,10 +101,10 @@ def test_an_undecodable_body_names_the_message_and_the_field(wire: str) -> None:
 
 def test_a_claim_keeps_its_poison_messages_apart() -> None:
     data = _listing({"sku": "A"}, {"sku": 7}, {"sku": "C"}, claim="c1")
-    response = Response(201, {"location": "/v2/queues/q/claims/c1"},
-                        body=json.dumps(data).encode())
-    claim = typed_claim(ApiV2().claim_create("q", ttl=60, limit=3),
-                        codec_for(Order)).parse(response)
+    response = Response(201, {"location": "/v2/queues/q/claims/c1"}, body=json.dumps(data).encode())
+    claim = typed_claim(ApiV2().claim_create("q", ttl=60, limit=3), codec_for(Order)).parse(
+        response
+    )
     assert claim.id == "c1"
     assert [m.body for m in claim.messages] == [Order("A"), Order("C")]
     assert [e.message_id for e in claim.rejected] == ["m1"]
@@ -100,7 +117,8 @@ def test_a_claim_keeps_its_poison_messages_apart() -> None:
 def test_a_single_message_get_is_decoded() -> None:
     body = json.dumps(_listing({"order": "R"})["messages"][0]).encode()
     message = typed_message(ApiV2().message_get("q", "m0"), codec_for(Refund)).parse(
-        Response(200, body=body))
+        Response(200, body=body)
+    )
     assert message.body == Refund("R")
 
 
@@ -111,15 +129,25 @@ def test_a_type_msgspec_cannot_decode_into_is_refused() -> None:
 
 
 def test_models_are_posted_as_their_json_values() -> None:
-    items = v.messages([
-        {"body": Order("A"), "ttl": 60}, {"body": Refund("B")},
-        {"body": Invoice(number=1), "ttl": 60}, {"body": {"seq": 1}, "ttl": 60},
-    ], v.DEFAULT_LIMITS)
+    items = v.messages(
+        [
+            {"body": Order("A"), "ttl": 60},
+            {"body": Refund("B")},
+            {"body": Invoice(number=1), "ttl": 60},
+            {"body": {"seq": 1}, "ttl": 60},
+        ],
+        v.DEFAULT_LIMITS,
+    )
     assert [i["body"] for i in items] == [
-        {"sku": "A", "qty": 1}, {"order": "B"}, {"number": 1}, {"seq": 1},
+        {"sku": "A", "qty": 1},
+        {"order": "B"},
+        {"number": 1},
+        {"seq": 1},
     ]
     with pytest.raises(ValidationError) as caught:
-        v.messages([{"body": 1, "ttl": 60}, {"body": Refund(object()), "ttl": 60}],  # type: ignore[arg-type]
-                   v.DEFAULT_LIMITS)
+        v.messages(
+            [{"body": 1, "ttl": 60}, {"body": Refund(object()), "ttl": 60}],  # type: ignore[arg-type]
+            v.DEFAULT_LIMITS,
+        )
     assert caught.value.field == "messages[1].body"
     assert encode_body([1, "x"], "f") == [1, "x"]

@@ -92,10 +92,14 @@ def _receive_all() -> list[Any]:
         event = session.receive(frame)
         assert isinstance(event, Reply), (name, event)
         response = event.response
-        results.append((
-            name, response.status, _outcome(lambda r: decode_json(r, allow_empty=True), response),
-            _outcome(call.parse, response),
-        ))
+        results.append(
+            (
+                name,
+                response.status,
+                _outcome(lambda r: decode_json(r, allow_empty=True), response),
+                _outcome(call.parse, response),
+            )
+        )
     return results
 
 
@@ -134,8 +138,10 @@ def test_every_recorded_answer_as_a_websocket_reply_decodes_identically() -> Non
 
 
 def test_the_typed_path_takes_well_formed_replies() -> None:
-    frame = ('{"request": {"action": "x", "headers": {"X-Request-ID": "zk-1"}},'
-             ' "headers": {"status": 201}, "body": {"a": [1]}}')
+    frame = (
+        '{"request": {"action": "x", "headers": {"X-Request-ID": "zk-1"}},'
+        ' "headers": {"status": 201}, "body": {"a": [1]}}'
+    )
     expected = ("zk-1", 201, b'{"a": [1]}') if fastjson.FAST else None
     assert fastjson.reply_head(frame) == expected
     # No body and a null body are both no content, as an empty HTTP body.
@@ -242,8 +248,9 @@ def test_a_reply_whose_echo_lost_its_id_has_none() -> None:
 
 def test_notifications_are_not_replies() -> None:
     session = WsSession()
-    event = session.receive('{"body": {"a": 1}, "ttl": 60, "queue_name": "q", '
-                            '"Message_Type": "Notification"}')
+    event = session.receive(
+        '{"body": {"a": 1}, "ttl": 60, "queue_name": "q", "Message_Type": "Notification"}'
+    )
     assert getattr(event, "body", None) == {"a": 1}
 
 
@@ -262,16 +269,29 @@ _CLAIMED = {**_MSG, "href": "/v2/queues/q/messages/m1?claim_id=c9"}
     [
         {"messages": [_MSG, {**_MSG, "id": "m2", "checksum": "x", "claim_count": 2}]},
         {"messages": [], "links": [{"rel": "next", "href": "/v2/queues/q/messages?marker=1"}]},
-        {"messages": [_MSG], "links": [{"rel": "self"}, {"rel": "next", "href": "/n"}],
-         "count": 7},
+        {"messages": [_MSG], "links": [{"rel": "self"}, {"rel": "next", "href": "/n"}], "count": 7},
         {"messages": [_MSG], "count": True},  # the SQL catalog's bogus count
         {"messages": [{**_MSG, "id": None}]},  # the id comes from the href
         {"messages": [{**_MSG, "body": None, "extra": [1]}]},
         {"messages": [_CLAIMED]},  # the claim id comes from the href
         # Hrefs the claimed-href shortcut must leave to claim_id_from_href:
-        *({"messages": [_CLAIMED, {**_MSG, "id": "m2", "href": f"/v2/queues/q/messages/m2{rest}"}]}
-          for rest in ("?claim_id=c8", "#x?claim_id=c9", "?a=1?claim_id=c9", "?a=1&claim_id=c9",
-                       "?claim_id=c9#x", "?claim_id=c%209", "?claim_id=c9&claim_id=c8")),
+        *(
+            {
+                "messages": [
+                    _CLAIMED,
+                    {**_MSG, "id": "m2", "href": f"/v2/queues/q/messages/m2{rest}"},
+                ]
+            }
+            for rest in (
+                "?claim_id=c8",
+                "#x?claim_id=c9",
+                "?a=1?claim_id=c9",
+                "?a=1&claim_id=c9",
+                "?claim_id=c9#x",
+                "?claim_id=c%209",
+                "?claim_id=c9&claim_id=c8",
+            )
+        ),
         {"messages": [{**_CLAIMED, "href": "http://h/v2/queues/q/messages/m1?claim_id=c9"}]},
         {"messages": [{k: v for k, v in _MSG.items() if k != "body"}]},
         {"messages": [{k: v for k, v in _MSG.items() if k != "ttl"}]},
@@ -300,11 +320,15 @@ def test_the_typed_listing_path_parses_as_the_checked_one(body: Any) -> None:
     api = ApiV2()
     cases = [
         (api.message_list("q", limit=10, echo=True), Response(200, {}, raw)),
-        (api.claim_create("q", ttl=60, grace=60),
-         Response(201, {"location": "/v2/queues/q/claims/c9"}, raw)),
+        (
+            api.claim_create("q", ttl=60, grace=60),
+            Response(201, {"location": "/v2/queues/q/claims/c9"}, raw),
+        ),
         (api.claim_create("q", ttl=60, grace=60), Response(201, {}, raw)),
-        (api.claim_create("q", ttl=60, grace=60),  # a claim id parse_qs would unescape
-         Response(201, {"location": "/v2/queues/q/claims/c%209"}, raw)),
+        (
+            api.claim_create("q", ttl=60, grace=60),  # a claim id parse_qs would unescape
+            Response(201, {"location": "/v2/queues/q/claims/c%209"}, raw),
+        ),
         # As a WebSocket transport hands them over: decoded, no JSON text.
         (api.message_list("q", limit=10, echo=True), Response(200, {}, b"", body)),
         (api.claim_create("q", ttl=60, grace=60), Response(201, {}, b"", body)),

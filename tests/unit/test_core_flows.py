@@ -48,10 +48,16 @@ def listing(names: list[str], *, count: bool = True) -> Server:
 NAMES = [f"q{i:03d}" for i in range(45)]
 
 
-@pytest.mark.parametrize(("name", "found", "requests"), [
-    ("q000", True, 1), ("q030", True, 2), ("q044", True, 3), ("q0305", False, 2),
-    ("zzz", False, 4),
-])
+@pytest.mark.parametrize(
+    ("name", "found", "requests"),
+    [
+        ("q000", True, 1),
+        ("q030", True, 2),
+        ("q044", True, 3),
+        ("q0305", False, 2),
+        ("zzz", False, 4),
+    ],
+)
 def test_exists_walks_the_sorted_listing_only_as_far_as_the_name(
     name: str, found: bool, requests: int
 ) -> None:

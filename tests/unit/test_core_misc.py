@@ -175,10 +175,14 @@ def test_context_prepares_url_and_headers() -> None:
     prepared = ctx.prepare(request)
     assert prepared.url == "http://h:8888/messaging/v2/queues/q/messages"
     assert prepared.headers == (
-        ("Client-ID", "c"), ("X-Project-ID", "p"), ("Content-Type", "application/json"),
+        ("Client-ID", "c"),
+        ("X-Project-ID", "p"),
+        ("Content-Type", "application/json"),
     )
     assert (prepared.method, prepared.path, prepared.body) == (
-        request.method, request.path, request.body,
+        request.method,
+        request.path,
+        request.body,
     )
     assert request.url == ""  # the original is untouched
 
@@ -275,8 +279,13 @@ def test_operations_use_zaqars_action_names(operation: Operation, value: str) ->
 
 def test_every_route_template_starts_with_a_slash_and_formats() -> None:
     keys = {
-        "queue_name": "q", "topic_name": "t", "message_id": "m", "claim_id": "c",
-        "subscription_id": "s", "pool_name": "p", "flavor_name": "f",
+        "queue_name": "q",
+        "topic_name": "t",
+        "message_id": "m",
+        "claim_id": "c",
+        "subscription_id": "s",
+        "pool_name": "p",
+        "flavor_name": "f",
     }
     for route in V2_ROUTES.values():
         assert route.template.startswith("/")
@@ -315,11 +324,23 @@ def test_metadata_patch_escapes_json_pointer_characters() -> None:
 @pytest.mark.parametrize(
     ("status", "name"),
     [
-        (400, "BadRequest"), (401, "Unauthorized"), (403, "Forbidden"), (404, "NotFound"),
-        (405, "MethodNotAllowed"), (406, "NotAcceptable"), (409, "Conflict"),
-        (413, "PayloadTooLarge"), (415, "UnsupportedMediaType"), (429, "TooManyRequests"),
-        (500, "InternalServerError"), (503, "ServiceUnavailable"), (502, "ServerError"),
-        (599, "ServerError"), (418, "ClientError"), (499, "ClientError"), (302, "ApiError"),
+        (400, "BadRequest"),
+        (401, "Unauthorized"),
+        (403, "Forbidden"),
+        (404, "NotFound"),
+        (405, "MethodNotAllowed"),
+        (406, "NotAcceptable"),
+        (409, "Conflict"),
+        (413, "PayloadTooLarge"),
+        (415, "UnsupportedMediaType"),
+        (429, "TooManyRequests"),
+        (500, "InternalServerError"),
+        (503, "ServiceUnavailable"),
+        (502, "ServerError"),
+        (599, "ServerError"),
+        (418, "ClientError"),
+        (499, "ClientError"),
+        (302, "ApiError"),
         (200, "ApiError"),
     ],
 )
@@ -363,16 +384,22 @@ def test_transport_error_outcome(error: TransportError, sent: bool, retryable: b
 
 
 def test_api_error_retryable_statuses() -> None:
-    assert [s for s in (400, 404, 409, 429, 500, 502, 503, 504)
-            if error_for_status(s)(s).retryable] == [429, 502, 503, 504]
+    assert [
+        s for s in (400, 404, 409, 429, 500, 502, 503, 504) if error_for_status(s)(s).retryable
+    ] == [429, 502, 503, 504]
 
 
 def test_api_error_message_and_attributes() -> None:
-    error = BadRequest(400, "Invalid API request", "Limit is too big.", "queue_list",
-                       request_id="req-9")
+    error = BadRequest(
+        400, "Invalid API request", "Limit is too big.", "queue_list", request_id="req-9"
+    )
     assert str(error) == "400 Invalid API request: Limit is too big. (operation queue_list)"
     assert (error.status, error.title, error.description, error.operation, error.request_id) == (
-        400, "Invalid API request", "Limit is too big.", "queue_list", "req-9",
+        400,
+        "Invalid API request",
+        "Limit is too big.",
+        "queue_list",
+        "req-9",
     )
     assert str(ApiError(500)) == "500"
     assert str(ApiError(404, description="gone")) == "404: gone"
@@ -403,8 +430,13 @@ def test_validation_error_fields() -> None:
 
 
 def test_signed_url_hides_its_signature() -> None:
-    signed = SignedURL("p", ("/v2/queues/q/messages", "/v2/queues/q/claims"), ("GET", "POST"),
-                       "2030-01-01T00:00:00", "deadbeef")
+    signed = SignedURL(
+        "p",
+        ("/v2/queues/q/messages", "/v2/queues/q/claims"),
+        ("GET", "POST"),
+        "2030-01-01T00:00:00",
+        "deadbeef",
+    )
     assert "deadbeef" not in repr(signed)
     assert repr(signed) == (
         "SignedURL(project='p', paths=('/v2/queues/q/messages', '/v2/queues/q/claims'), "
@@ -431,8 +463,9 @@ def test_models_are_frozen_and_slotted() -> None:
 
 
 def test_request_header_lookup_is_case_insensitive() -> None:
-    request = Request(Operation.PING, "GET", "/v2/ping", headers=(("Client-ID", "a"),
-                                                                 ("client-id", "b")))
+    request = Request(
+        Operation.PING, "GET", "/v2/ping", headers=(("Client-ID", "a"), ("client-id", "b"))
+    )
     assert request.header("CLIENT-ID") == "a"
     assert request.header("X-Missing") is None
     assert request.params == {}
@@ -473,7 +506,8 @@ def test_fast_init_builds_what_the_dataclass_init_builds() -> None:
     plain, fast = _point_classes()
     for args, kwargs in [((1,), {}), ((1, ["a"]), {"label": "b"}), ((2,), {"weight": 3.5})]:
         assert dataclasses.astuple(fast(*args, **kwargs)) == dataclasses.astuple(
-            plain(*args, **kwargs))
+            plain(*args, **kwargs)
+        )
     first, second = fast(1), fast(1)
     assert first.tags == []
     assert first.tags is not second.tags  # a fresh default each time

@@ -18,9 +18,9 @@ API = ApiV2()
 Server = Callable[[Request], Response]
 
 
-def _drive(pages: Pagination[Any], server: Server, *, max_requests: int = 50) -> tuple[
-    list[Any], list[Request]
-]:
+def _drive(
+    pages: Pagination[Any], server: Server, *, max_requests: int = 50
+) -> tuple[list[Any], list[Request]]:
     """The facade's three-line loop, with a guard so a looping flow fails the test."""
     items: list[Any] = []
     sent: list[Request] = []
@@ -33,8 +33,11 @@ def _drive(pages: Pagination[Any], server: Server, *, max_requests: int = 50) ->
 
 def _page(key: str, entries: list[dict[str, Any]], next_href: str | None) -> Response:
     links = [] if next_href is None else [{"rel": "next", "href": next_href}]
-    return Response(200, {"content-type": "application/json"},
-                    json.dumps({key: entries, "links": links}).encode())
+    return Response(
+        200,
+        {"content-type": "application/json"},
+        json.dumps({key: entries, "links": links}).encode(),
+    )
 
 
 def _message(mid: str) -> dict[str, Any]:
@@ -61,8 +64,7 @@ def _zaqar_queues(names: list[str], *, redis_quirk: bool) -> Server:
         chosen = names[start : start + limit]
         if not chosen:
             return _page("queues", [], None)
-        kept = {k: v for k, v in query.items()
-                if k in ("limit", "detailed", "name", "with_count")}
+        kept = {k: v for k, v in query.items() if k in ("limit", "detailed", "name", "with_count")}
         href = "/v2/queues?" + urlencode({"marker": chosen[-1], **kept})
         return _page("queues", [{"name": n, "href": f"/v2/queues/{n}"} for n in chosen], href)
 
@@ -159,14 +161,20 @@ def test_a_page_mixing_old_and_new_items_yields_only_the_new_ones() -> None:
 def test_an_item_repeated_within_one_page_is_yielded_once(key: Any) -> None:
     pages = iter(
         [
-            _page("messages", [_message("m1"), _message("m2"), _message("m1")],
-                  "/v2/queues/q/messages?marker=2"),
+            _page(
+                "messages",
+                [_message("m1"), _message("m2"), _message("m1")],
+                "/v2/queues/q/messages?marker=2",
+            ),
             _page("messages", [_message("m3"), _message("m3")], "/v2/queues/q/messages?marker=3"),
             _page("messages", [], None),
         ]
     )
-    flow = Pagination(API.message_list("q")) if key is None else Pagination(
-        API.message_list("q"), key=key)
+    flow = (
+        Pagination(API.message_list("q"))
+        if key is None
+        else Pagination(API.message_list("q"), key=key)
+    )
     items, sent = _drive(flow, lambda r: next(pages))
     assert [m.id for m in items] == ["m1", "m2", "m3"]
     assert len(sent) == 3
@@ -198,8 +206,11 @@ def test_the_next_request_is_rendered_from_the_first_not_from_the_href() -> None
     assert ctx.prepare(first.request).url == "http://host:8888/messaging/v2/queues?limit=2"
     # Only the marker of the server's link is used: its path, origin and other
     # keys are not (an href on another origin would take the credentials there).
-    pages.accept(first.parse(_page("queues", [{"name": "a"}],
-                                   "http://evil.example/elsewhere?marker=a&limit=99")))
+    pages.accept(
+        first.parse(
+            _page("queues", [{"name": "a"}], "http://evil.example/elsewhere?marker=a&limit=99")
+        )
+    )
     second = pages.next_call()
     assert second is not None
     assert ctx.prepare(second.request).url == (
@@ -214,10 +225,18 @@ def test_query_filters_the_server_drops_are_carried_to_every_page() -> None:
     items, sent = _drive(Pagination(first), _zaqar_queues(names, redis_quirk=False))
     assert [q.name for q in items] == names
     assert sent[1].query == (
-        ("limit", "2"), ("detailed", "true"), ("color", "red"), ("size", "3"), ("marker", "b"),
+        ("limit", "2"),
+        ("detailed", "true"),
+        ("color", "red"),
+        ("size", "3"),
+        ("marker", "b"),
     )
     assert sent[2].query == (
-        ("limit", "2"), ("detailed", "true"), ("color", "red"), ("size", "3"), ("marker", "c"),
+        ("limit", "2"),
+        ("detailed", "true"),
+        ("color", "red"),
+        ("size", "3"),
+        ("marker", "c"),
     )
 
 
@@ -225,9 +244,15 @@ def test_next_call_keeps_operation_method_and_parser() -> None:
     first = API.subscription_list("q", limit=2)
     pages = Pagination(first)
     assert pages.next_call() is first
-    pages.accept(first.parse(_page("subscriptions", [
-        {"id": "s1", "subscriber": "http://x", "ttl": 60}
-    ], "/v2/queues/q/subscriptions?marker=s1&limit=2")))
+    pages.accept(
+        first.parse(
+            _page(
+                "subscriptions",
+                [{"id": "s1", "subscriber": "http://x", "ttl": 60}],
+                "/v2/queues/q/subscriptions?marker=s1&limit=2",
+            )
+        )
+    )
     nxt = pages.next_call()
     assert nxt is not None
     assert (nxt.request.operation, nxt.request.method) == (first.request.operation, "GET")
@@ -240,16 +265,15 @@ def test_custom_key_and_items_without_id_or_name() -> None:
         pass
 
     a, b = Thing(), Thing()
-    first: Call[Page[Thing]] = Call(Request(API.queue_list().request.operation, "GET", "/v2/x"),
-                                    lambda r: Page(()))
+    first: Call[Page[Thing]] = Call(
+        Request(API.queue_list().request.operation, "GET", "/v2/x"), lambda r: Page(())
+    )
     pages = Pagination(first)
     assert pages.accept(Page((a, b, a), "1")) == [a, b]
     assert pages.accept(Page((b,), "2")) == []
     assert pages.next_call() is None
 
-    by_body: Pagination[Message] = Pagination(
-        API.message_list("q"), key=lambda m: m.body
-    )
+    by_body: Pagination[Message] = Pagination(API.message_list("q"), key=lambda m: m.body)
     one = Message("m1", "same", 60, 1)
     two = Message("m2", "same", 60, 1)
     assert by_body.accept(Page((one, two), "m2")) == [one]

@@ -93,10 +93,14 @@ STATS = {
         "free": 2,
         "total": 3,
         "oldest": {
-            "age": 40, "created": "2030-01-01T00:00:00Z", "href": f"/v2/queues/q/messages/{M1}"
+            "age": 40,
+            "created": "2030-01-01T00:00:00Z",
+            "href": f"/v2/queues/q/messages/{M1}",
         },
         "newest": {
-            "age": 2, "created": "2030-01-01T00:00:38Z", "href": f"/v2/queues/q/messages/{M2}"
+            "age": 2,
+            "created": "2030-01-01T00:00:38Z",
+            "href": f"/v2/queues/q/messages/{M2}",
         },
         "delayed": 0,
     }
@@ -128,8 +132,9 @@ POOL = {
     "href": "/v2/pools/pool1",
     "options": {"max_retry_sleep": 1},
 }
-POOL_MODEL = Pool("pool1", "/v2/pools/pool1", "redis://127.0.0.1:6379", 100, None,
-                  {"max_retry_sleep": 1})
+POOL_MODEL = Pool(
+    "pool1", "/v2/pools/pool1", "redis://127.0.0.1:6379", 100, None, {"max_retry_sleep": 1}
+)
 FLAVOR = {
     "name": "gold",
     "href": "/v2/flavors/gold",
@@ -219,8 +224,12 @@ PARSE_CASES: list[tuple[str, Callable[[ApiV2], Call[Any]], Response, Any]] = [
         Page((), None, None),
     ),
     ("queue_list-204-v1-style", lambda a: a.queue_list(), NO_CONTENT, Page(())),
-    ("queue_create-201", lambda a: a.queue_create("q"), Response(201, {"location": "/v2/queues/q"}),
-     True),
+    (
+        "queue_create-201",
+        lambda a: a.queue_create("q"),
+        Response(201, {"location": "/v2/queues/q"}),
+        True,
+    ),
     ("queue_create-204", lambda a: a.queue_create("q"), NO_CONTENT, False),
     ("queue_get", lambda a: a.queue_get("q"), _json(200, METADATA), METADATA),
     (
@@ -235,7 +244,9 @@ PARSE_CASES: list[tuple[str, Callable[[ApiV2], Call[Any]], Response, Any]] = [
         lambda a: a.queue_stats("q"),
         _json(200, STATS),
         Stats(
-            1, 2, 3,
+            1,
+            2,
+            3,
             MessageStat(40, "2030-01-01T00:00:00Z", f"/v2/queues/q/messages/{M1}", M1),
             MessageStat(2, "2030-01-01T00:00:38Z", f"/v2/queues/q/messages/{M2}", M2),
             {"delayed": 0},
@@ -250,11 +261,18 @@ PARSE_CASES: list[tuple[str, Callable[[ApiV2], Call[Any]], Response, Any]] = [
     (
         "queue_stats-ws-ids",
         lambda a: a.queue_stats("q"),
-        Response(200, data={"messages": {
-            "claimed": 0, "free": 1, "total": 1,
-            "oldest": {"age": 1, "created": "c", "id": M1},
-            "newest": {"age": 1, "created": "c", "id": M1},
-        }}),
+        Response(
+            200,
+            data={
+                "messages": {
+                    "claimed": 0,
+                    "free": 1,
+                    "total": 1,
+                    "oldest": {"age": 1, "created": "c", "id": M1},
+                    "newest": {"age": 1, "created": "c", "id": M1},
+                }
+            },
+        ),
         Stats(0, 1, 1, MessageStat(1, "c", None, M1), MessageStat(1, "c", None, M1)),
     ),
     ("queue_purge", lambda a: a.queue_purge("q"), NO_CONTENT, None),
@@ -263,8 +281,11 @@ PARSE_CASES: list[tuple[str, Callable[[ApiV2], Call[Any]], Response, Any]] = [
         lambda a: a.queue_share("q", paths=["messages", "claims"], methods=["GET", "POST"]),
         _json(200, SIGNED),
         SignedURL(
-            "p1", ("/v2/queues/q/claims", "/v2/queues/q/messages"), ("GET", "POST"),
-            "2030-01-02T03:04:05", "a1b2c3",
+            "p1",
+            ("/v2/queues/q/claims", "/v2/queues/q/messages"),
+            ("GET", "POST"),
+            "2030-01-02T03:04:05",
+            "a1b2c3",
         ),
     ),
     (
@@ -307,9 +328,10 @@ PARSE_CASES: list[tuple[str, Callable[[ApiV2], Call[Any]], Response, Any]] = [
     (
         "message_list-ws",
         lambda a: a.message_list("q"),
-        Response(200, data={"messages": [
-            {"id": M1, "claim_id": CID, "ttl": 300, "age": 12, "body": "x"}
-        ]}),
+        Response(
+            200,
+            data={"messages": [{"id": M1, "claim_id": CID, "ttl": 300, "age": 12, "body": "x"}]},
+        ),
         Page((Message(M1, "x", 300, 12, None, CID),)),
     ),
     (
@@ -321,8 +343,15 @@ PARSE_CASES: list[tuple[str, Callable[[ApiV2], Call[Any]], Response, Any]] = [
     (
         "message_get-href-only",
         lambda a: a.message_get("q", M1),
-        _json(200, {"href": f"/v2/queues/q/messages/{M1}?claim_id={CID}", "ttl": 300, "age": 12,
-                    "body": None}),
+        _json(
+            200,
+            {
+                "href": f"/v2/queues/q/messages/{M1}?claim_id={CID}",
+                "ttl": 300,
+                "age": 12,
+                "body": None,
+            },
+        ),
         _model(M1, claim=CID),
     ),
     (
@@ -342,9 +371,21 @@ PARSE_CASES: list[tuple[str, Callable[[ApiV2], Call[Any]], Response, Any]] = [
     (
         "message_pop",
         lambda a: a.message_pop("q", 2),
-        _json(200, {"messages": [
-            {"id": M1, "age": 3, "ttl": 300, "body": {"x": 1}, "claim_id": CID, "claim_count": 1},
-        ]}),
+        _json(
+            200,
+            {
+                "messages": [
+                    {
+                        "id": M1,
+                        "age": 3,
+                        "ttl": 300,
+                        "body": {"x": 1},
+                        "claim_id": CID,
+                        "claim_count": 1,
+                    },
+                ]
+            },
+        ),
         (Message(M1, {"x": 1}, 300, 3, None, CID, 1),),
     ),
     ("message_pop-empty", lambda a: a.message_pop("q"), _json(200, {"messages": []}), ()),
@@ -358,7 +399,11 @@ PARSE_CASES: list[tuple[str, Callable[[ApiV2], Call[Any]], Response, Any]] = [
             location=f"/v2/queues/q/claims/{CID}",
         ),
         Claim(
-            CID, ttl=300, age=0, grace=60, href=f"/v2/queues/q/claims/{CID}",
+            CID,
+            ttl=300,
+            age=0,
+            grace=60,
+            href=f"/v2/queues/q/claims/{CID}",
             messages=(_model(M1, 1, claim=CID), _model(M2, 2, claim=CID)),
         ),
     ),
@@ -372,8 +417,7 @@ PARSE_CASES: list[tuple[str, Callable[[ApiV2], Call[Any]], Response, Any]] = [
         "claim_create-bare-list",
         lambda a: a.claim_create("q"),
         _json(201, [_msg(M1, 1, claim=CID)], location=f"/v2/queues/q/claims/{CID}"),
-        Claim(CID, age=0, href=f"/v2/queues/q/claims/{CID}",
-              messages=(_model(M1, 1, claim=CID),)),
+        Claim(CID, age=0, href=f"/v2/queues/q/claims/{CID}", messages=(_model(M1, 1, claim=CID),)),
     ),
     (
         "claim_create-204-nothing-to-claim",
@@ -390,9 +434,13 @@ PARSE_CASES: list[tuple[str, Callable[[ApiV2], Call[Any]], Response, Any]] = [
     (
         "claim_create-ws",
         lambda a: a.claim_create("q", grace=90),
-        Response(201, data={"claim_id": CID, "messages": [
-            {"id": M1, "claim_id": CID, "ttl": 300, "age": 0, "body": 1}
-        ]}),
+        Response(
+            201,
+            data={
+                "claim_id": CID,
+                "messages": [{"id": M1, "claim_id": CID, "ttl": 300, "age": 0, "body": 1}],
+            },
+        ),
         Claim(CID, age=0, grace=90, messages=(Message(M1, 1, 300, 0, None, CID),)),
     ),
     (
@@ -404,12 +452,22 @@ PARSE_CASES: list[tuple[str, Callable[[ApiV2], Call[Any]], Response, Any]] = [
     (
         "claim_get",
         lambda a: a.claim_get("q", CID),
-        _json(200, {
-            "age": 19, "ttl": 300, "href": f"/v2/queues/q/claims/{CID}",
-            "messages": [_msg(M1, 1, claim=CID)],
-        }),
-        Claim(CID, ttl=300, age=19, href=f"/v2/queues/q/claims/{CID}",
-              messages=(_model(M1, 1, claim=CID),)),
+        _json(
+            200,
+            {
+                "age": 19,
+                "ttl": 300,
+                "href": f"/v2/queues/q/claims/{CID}",
+                "messages": [_msg(M1, 1, claim=CID)],
+            },
+        ),
+        Claim(
+            CID,
+            ttl=300,
+            age=19,
+            href=f"/v2/queues/q/claims/{CID}",
+            messages=(_model(M1, 1, claim=CID),),
+        ),
     ),
     (
         "claim_get-ws",
@@ -422,10 +480,15 @@ PARSE_CASES: list[tuple[str, Callable[[ApiV2], Call[Any]], Response, Any]] = [
     (
         "subscription_list",
         lambda a: a.subscription_list("q", limit=1),
-        _json(200, {
-            "subscriptions": [SUBSCRIPTION],
-            "links": [{"rel": "next", "href": f"/v2/queues/q/subscriptions?marker={SUB}&limit=1"}],
-        }),
+        _json(
+            200,
+            {
+                "subscriptions": [SUBSCRIPTION],
+                "links": [
+                    {"rel": "next", "href": f"/v2/queues/q/subscriptions?marker={SUB}&limit=1"}
+                ],
+            },
+        ),
         Page((SUBSCRIPTION_MODEL,), SUB),
     ),
     (
@@ -446,16 +509,24 @@ PARSE_CASES: list[tuple[str, Callable[[ApiV2], Call[Any]], Response, Any]] = [
         Response(201, data={"subscription_id": SUB, "message": "Subscription q created."}),
         SUB,
     ),
-    ("subscription_get", lambda a: a.subscription_get("q", SUB), _json(200, SUBSCRIPTION),
-     SUBSCRIPTION_MODEL),
+    (
+        "subscription_get",
+        lambda a: a.subscription_get("q", SUB),
+        _json(200, SUBSCRIPTION),
+        SUBSCRIPTION_MODEL,
+    ),
     (
         "subscription_get-minimal",
         lambda a: a.subscription_get("q", SUB),
         _json(200, {"id": SUB, "subscriber": "mailto:a@b", "ttl": 60}),
         Subscription(SUB, "mailto:a@b", 60),
     ),
-    ("subscription_update", lambda a: a.subscription_update("q", SUB, ttl=60),
-     Response(204, {"location": f"/v2/queues/q/subscriptions/{SUB}"}), None),
+    (
+        "subscription_update",
+        lambda a: a.subscription_update("q", SUB, ttl=60),
+        Response(204, {"location": f"/v2/queues/q/subscriptions/{SUB}"}),
+        None,
+    ),
     ("subscription_delete", lambda a: a.subscription_delete("q", SUB), NO_CONTENT, None),
     ("subscription_confirm", lambda a: a.subscription_confirm("q", SUB), NO_CONTENT, None),
     (
@@ -464,14 +535,26 @@ PARSE_CASES: list[tuple[str, Callable[[ApiV2], Call[Any]], Response, Any]] = [
         _json(200, {"pools": [POOL], "links": [{"rel": "next", "href": "/v2/pools?marker=pool1"}]}),
         Page((POOL_MODEL,), "pool1"),
     ),
-    ("pool_create", lambda a: a.pool_create("pool1", "redis://r", 1),
-     Response(201, {"location": "/v2/pools/pool1"}), None),
+    (
+        "pool_create",
+        lambda a: a.pool_create("pool1", "redis://r", 1),
+        Response(201, {"location": "/v2/pools/pool1"}),
+        None,
+    ),
     ("pool_get", lambda a: a.pool_get("pool1", detailed=True), _json(200, POOL), POOL_MODEL),
     (
         "pool_get-plain",
         lambda a: a.pool_get("pool1"),
-        _json(200, {"name": "pool1", "uri": "redis://r", "weight": 1, "flavor": "gold",
-                    "href": "/v2/pools/pool1"}),
+        _json(
+            200,
+            {
+                "name": "pool1",
+                "uri": "redis://r",
+                "weight": 1,
+                "flavor": "gold",
+                "href": "/v2/pools/pool1",
+            },
+        ),
         Pool("pool1", "/v2/pools/pool1", "redis://r", 1, "gold"),
     ),
     ("pool_update", lambda a: a.pool_update("pool1", weight=100), _json(200, POOL), POOL_MODEL),
@@ -482,19 +565,30 @@ PARSE_CASES: list[tuple[str, Callable[[ApiV2], Call[Any]], Response, Any]] = [
         _json(200, {"flavors": [{"name": "gold", "href": "/v2/flavors/gold"}], "links": []}),
         Page((Flavor("gold", "/v2/flavors/gold"),)),
     ),
-    ("flavor_create", lambda a: a.flavor_create("gold", ["pool1"]),
-     Response(201, {"location": "/v2/flavors/gold"}), None),
+    (
+        "flavor_create",
+        lambda a: a.flavor_create("gold", ["pool1"]),
+        Response(201, {"location": "/v2/flavors/gold"}),
+        None,
+    ),
     ("flavor_get", lambda a: a.flavor_get("gold"), _json(200, FLAVOR), FLAVOR_MODEL),
-    ("flavor_update", lambda a: a.flavor_update("gold", ["pool1"]), _json(200, FLAVOR),
-     FLAVOR_MODEL),
+    (
+        "flavor_update",
+        lambda a: a.flavor_update("gold", ["pool1"]),
+        _json(200, FLAVOR),
+        FLAVOR_MODEL,
+    ),
     ("flavor_delete", lambda a: a.flavor_delete("gold"), NO_CONTENT, None),
     (
         "topic_list",
         lambda a: a.topic_list(detailed=True),
-        _json(200, {
-            "topics": [{"name": "t", "href": "/v2/topics/t", "metadata": {"k": 1}}],
-            "links": [{"rel": "next", "href": "/v2/topics?marker=t&detailed=true"}],
-        }),
+        _json(
+            200,
+            {
+                "topics": [{"name": "t", "href": "/v2/topics/t", "metadata": {"k": 1}}],
+                "links": [{"rel": "next", "href": "/v2/topics?marker=t&detailed=true"}],
+            },
+        ),
         Page((Topic("t", "/v2/topics/t", {"k": 1}),), "t"),
     ),
     (
@@ -513,8 +607,12 @@ PARSE_CASES: list[tuple[str, Callable[[ApiV2], Call[Any]], Response, Any]] = [
         {"k": 2},
     ),
     ("topic_delete", lambda a: a.topic_delete("t"), NO_CONTENT, None),
-    ("topic_stats", lambda a: a.topic_stats("t"),
-     _json(200, {"messages": {"claimed": 0, "free": 1, "total": 1}}), Stats(0, 1, 1)),
+    (
+        "topic_stats",
+        lambda a: a.topic_stats("t"),
+        _json(200, {"messages": {"claimed": 0, "free": 1, "total": 1}}),
+        Stats(0, 1, 1),
+    ),
     ("topic_purge", lambda a: a.topic_purge("t"), NO_CONTENT, None),
     (
         "topic_message_post",
@@ -540,12 +638,24 @@ PARSE_CASES: list[tuple[str, Callable[[ApiV2], Call[Any]], Response, Any]] = [
         _json(201, {"subscription_id": SUB}),
         SUB,
     ),
-    ("topic_subscription_get", lambda a: a.topic_subscription_get("t", SUB),
-     _json(200, SUBSCRIPTION), SUBSCRIPTION_MODEL),
-    ("topic_subscription_update", lambda a: a.topic_subscription_update("t", SUB, ttl=60),
-     NO_CONTENT, None),
-    ("topic_subscription_delete", lambda a: a.topic_subscription_delete("t", SUB), NO_CONTENT,
-     None),
+    (
+        "topic_subscription_get",
+        lambda a: a.topic_subscription_get("t", SUB),
+        _json(200, SUBSCRIPTION),
+        SUBSCRIPTION_MODEL,
+    ),
+    (
+        "topic_subscription_update",
+        lambda a: a.topic_subscription_update("t", SUB, ttl=60),
+        NO_CONTENT,
+        None,
+    ),
+    (
+        "topic_subscription_delete",
+        lambda a: a.topic_subscription_delete("t", SUB),
+        NO_CONTENT,
+        None,
+    ),
 ]
 
 
@@ -579,8 +689,29 @@ def test_claim_ids_and_derived_values() -> None:
     assert p.claim_id_from_href("") is None
 
 
-_HREF_PIECES = ["/", "?", "&", "=", "claim_id", "c1", "x", "#", "%41", "+", " ", "\t", "\n",
-                "\r", ";", "//", "[", "http:", "\u00e9", "\x00", "/v2/queues/q/messages/m1"]
+_HREF_PIECES = [
+    "/",
+    "?",
+    "&",
+    "=",
+    "claim_id",
+    "c1",
+    "x",
+    "#",
+    "%41",
+    "+",
+    " ",
+    "\t",
+    "\n",
+    "\r",
+    ";",
+    "//",
+    "[",
+    "http:",
+    "\u00e9",
+    "\x00",
+    "/v2/queues/q/messages/m1",
+]
 
 
 @settings(max_examples=2000, suppress_health_check=[HealthCheck.too_slow])
@@ -622,8 +753,12 @@ ERROR_TABLE = [
     (415, UnsupportedMediaType, "Unsupported media type", "use json-patch"),
     (429, TooManyRequests, "Too many requests", "slow down"),
     (500, InternalServerError, "Internal server error", "boom"),
-    (503, ServiceUnavailable, "Service temporarily unavailable",
-     "Queue could not be created. Please try again in a few seconds."),
+    (
+        503,
+        ServiceUnavailable,
+        "Service temporarily unavailable",
+        "Queue could not be created. Please try again in a few seconds.",
+    ),
     (502, ServerError, "Bad gateway", ""),
     (504, ServerError, "", ""),
     (418, ClientError, "I'm a teapot", ""),
@@ -638,8 +773,9 @@ def test_every_error_status_raises_its_class(
     body: dict[str, str] = {"title": title}
     if description:
         body["description"] = description
-    response = Response(status, {**JSON_HEADERS, "x-openstack-request-id": "req-1"},
-                        json.dumps(body).encode())
+    response = Response(
+        status, {**JSON_HEADERS, "x-openstack-request-id": "req-1"}, json.dumps(body).encode()
+    )
     with pytest.raises(cls) as info:
         API.queue_get("q").parse(response)
     error = info.value
@@ -699,8 +835,11 @@ def test_retry_after_rejects_non_finite_values(value: str) -> None:
         (_json(400, "Queue q not created."), "", "Queue q not created."),
         (_json(400, ["odd"]), "", ""),
         (_json(400, 3), "", ""),
-        (Response(502, {"content-type": "text/html"}, b"<html>Bad Gateway</html>\n"),
-         "", "<html>Bad Gateway</html>"),
+        (
+            Response(502, {"content-type": "text/html"}, b"<html>Bad Gateway</html>\n"),
+            "",
+            "<html>Bad Gateway</html>",
+        ),
         (Response(500, {}, b"\xff\xfe not json"), "", "\ufffd\ufffd not json"),
         (Response(500, {}, b""), "", ""),
         (_json(400, {"title": {"nested": 1}, "code": 400}), "{'nested': 1}", ""),
@@ -769,116 +908,282 @@ def test_follow_parses_any_json_and_raises_errors() -> None:
 # -- malformed responses -----------------------------------------------------------
 
 MALFORMED: list[tuple[str, Callable[[ApiV2], Call[Any]], Response, str]] = [
-    ("not json", lambda a: a.queue_get("q"), Response(200, {}, b"<html>"),
-     "expected a JSON body in the 200 response, got '<html>'"),
-    ("empty body", lambda a: a.queue_get("q"), Response(200),
-     "expected a JSON body in the 200 response, got none"),
-    ("bad utf-8", lambda a: a.health(), Response(200, {}, b'{"a": "\xff"}'),
-     "expected a JSON body in the 200 response"),
-    ("wrong shape", lambda a: a.queue_get("q"), _json(200, []),
-     "malformed response: queue metadata should be a JSON object, got []"),
-    ("listing not object", lambda a: a.queue_list(), _json(200, ["a"]),
-     "malformed response: listing should be a JSON object, got ['a']"),
-    ("listing key missing", lambda a: a.queue_list(), _json(200, {"links": []}),
-     "malformed response: listing.queues should be a JSON array, got None"),
-    ("item not object", lambda a: a.queue_list(), _json(200, {"queues": ["a"]}),
-     "malformed response: queue should be a JSON object, got 'a'"),
-    ("name missing", lambda a: a.queue_list(), _json(200, {"queues": [{"href": "/x"}]}),
-     "malformed response: queue has no 'name', got {'href': '/x'}"),
-    ("name wrong type", lambda a: a.pool_get("p"), _json(200, {"name": 1}),
-     "malformed response: pool.name has the wrong type, got 1"),
-    ("metadata not object", lambda a: a.queue_list(),
-     _json(200, {"queues": [{"name": "a", "metadata": []}]}),
-     "malformed response: queue.metadata should be a JSON object, got []"),
-    ("topic metadata", lambda a: a.topic_list(),
-     _json(200, {"topics": [{"name": "a", "metadata": 1}]}),
-     "malformed response: topic.metadata should be a JSON object, got 1"),
-    ("links not list", lambda a: a.queue_list(), _json(200, {"queues": [], "links": {}}),
-     "malformed response: links should be a JSON array, got {}"),
-    ("link not object", lambda a: a.queue_list(), _json(200, {"queues": [], "links": ["x"]}),
-     "malformed response: link should be a JSON object, got 'x'"),
-    ("next link without href", lambda a: a.queue_list(),
-     _json(200, {"queues": [], "links": [{"rel": "next"}]}),
-     "malformed response: link has no 'href', got {'rel': 'next'}"),
-    ("bool where int expected", lambda a: a.message_get("q", "m"),
-     _json(200, {"id": "m", "ttl": True, "age": 1, "body": 1}),
-     "malformed response: message.ttl has the wrong type, got True"),
-    ("float where int expected", lambda a: a.message_get("q", "m"),
-     _json(200, {"id": "m", "ttl": 60, "age": 1.5, "body": 1}),
-     "malformed response: message.age has the wrong type, got 1.5"),
-    ("message without id or href", lambda a: a.message_get("q", "m"),
-     _json(200, {"ttl": 60, "age": 1, "body": 1}),
-     "malformed response: message has neither 'id' nor 'href'"),
-    ("message without body", lambda a: a.message_get("q", "m"),
-     _json(200, {"id": "m", "ttl": 60, "age": 1}),
-     "malformed response: message has no 'body'"),
-    ("message id wrong type", lambda a: a.message_get("q", "m"),
-     _json(200, {"id": 5, "ttl": 60, "age": 1, "body": 1}),
-     "malformed response: message.id has the wrong type, got 5"),
-    ("get many without messages", lambda a: a.message_get_many("q", ["m"]), _json(200, {}),
-     "malformed response: messages should be a JSON array, got None"),
-    ("pop not object", lambda a: a.message_pop("q"), _json(200, [1]),
-     "malformed response: pop response should be a JSON object, got [1]"),
-    ("stats without messages", lambda a: a.queue_stats("q"), _json(200, {}),
-     "malformed response: stats.messages should be a JSON object, got None"),
-    ("stats count missing", lambda a: a.queue_stats("q"),
-     _json(200, {"messages": {"claimed": 0, "free": 0}}),
-     "malformed response: stats.messages has no 'total'"),
-    ("stats oldest wrong", lambda a: a.queue_stats("q"),
-     _json(200, {"messages": {"claimed": 0, "free": 0, "total": 1, "oldest": "x"}}),
-     "malformed response: stats message should be a JSON object, got 'x'"),
-    ("stats created wrong", lambda a: a.queue_stats("q"),
-     _json(200, {"messages": {"claimed": 0, "free": 0, "total": 1, "newest": {"age": 1}}}),
-     "malformed response: stats message has no 'created'"),
-    ("subscription options", lambda a: a.subscription_get("q", "s"),
-     _json(200, {"id": "s", "subscriber": "http://h", "ttl": 60, "options": "x"}),
-     "malformed response: subscription.options should be a JSON object, got 'x'"),
-    ("subscription confirmed", lambda a: a.subscription_get("q", "s"),
-     _json(200, {"id": "s", "subscriber": "http://h", "ttl": 60, "confirmed": "yes"}),
-     "malformed response: subscription.confirmed has the wrong type, got 'yes'"),
-    ("subscription id", lambda a: a.subscription_create("q", "http://h"), _json(201, {}),
-     "malformed response: subscription has no 'subscription_id', got {}"),
-    ("pool options", lambda a: a.pool_get("p"), _json(200, {"name": "p", "options": []}),
-     "malformed response: pool.options should be a JSON object, got []"),
-    ("pool weight", lambda a: a.pool_get("p"), _json(200, {"name": "p", "weight": "1"}),
-     "malformed response: pool.weight has the wrong type, got '1'"),
-    ("flavor pool_list", lambda a: a.flavor_get("f"), _json(200, {"name": "f", "pool_list": "p"}),
-     "malformed response: flavor.pool_list should be a JSON array, got 'p'"),
-    ("flavor capabilities", lambda a: a.flavor_get("f"),
-     _json(200, {"name": "f", "capabilities": [1]}),
-     "malformed response: flavor.capabilities should hold strings, got [1]"),
-    ("signed url paths", lambda a: a.queue_share("q"), _json(200, {**SIGNED, "paths": "x"}),
-     "malformed response: signed URL.paths has the wrong type, got 'x'"),
-    ("signed url signature", lambda a: a.queue_share("q"),
-     _json(200, {k: v for k, v in SIGNED.items() if k != "signature"}),
-     "malformed response: signed URL has no 'signature'"),
-    ("health not object", lambda a: a.health(), _json(200, "ok"),
-     "malformed response: health should be a JSON object, got 'ok'"),
-    ("home without resources", lambda a: a.home_document(), _json(200, {}),
-     "malformed response: home document.resources should be a JSON object, got None"),
-    ("post resources", lambda a: a.message_post("q", {"body": 1}), _json(201, {"resources": [1]}),
-     "malformed response: post response.resources should hold strings, got [1]"),
-    ("post ids", lambda a: a.message_post("q", {"body": 1}),
-     Response(201, data={"message_ids": "m1"}),
-     "malformed response: post response.message_ids should be a JSON array, got 'm1'"),
-    ("claim without id", lambda a: a.claim_create("q"),
-     _json(201, {"messages": [{"id": "m", "ttl": 60, "age": 0, "body": 1}]}),
-     "malformed response: claim response carries no claim id (no Location, no claim_id)"),
-    ("claim messages", lambda a: a.claim_create("q"), _json(201, {"messages": None}),
-     "malformed response: messages should be a JSON array, got None"),
-    ("claim scalar", lambda a: a.claim_create("q"), _json(201, 5),
-     "malformed response: messages should be a JSON array, got 5"),
-    ("claim claim_id", lambda a: a.claim_create("q"), Response(201, data={"claim_id": 1}),
-     "malformed response: claim.claim_id has the wrong type, got 1"),
-    ("claim detail ttl", lambda a: a.claim_get("q", "c"), _json(200, {"age": 1}),
-     "malformed response: claim has no 'ttl'"),
-    ("claim detail messages", lambda a: a.claim_get("q", "c"),
-     _json(200, {"age": 1, "ttl": 60, "messages": {}}),
-     "malformed response: claim.messages should be a JSON array, got {}"),
-    ("patch answer", lambda a: a.queue_update("q", [{"op": "remove", "path": "/metadata/a"}]),
-     _json(200, None), "malformed response: metadata should be a JSON object, got None"),
-    ("pool update no body", lambda a: a.pool_update("p", weight=1), NO_CONTENT,
-     "expected a JSON body in the 204 response, got none"),
+    (
+        "not json",
+        lambda a: a.queue_get("q"),
+        Response(200, {}, b"<html>"),
+        "expected a JSON body in the 200 response, got '<html>'",
+    ),
+    (
+        "empty body",
+        lambda a: a.queue_get("q"),
+        Response(200),
+        "expected a JSON body in the 200 response, got none",
+    ),
+    (
+        "bad utf-8",
+        lambda a: a.health(),
+        Response(200, {}, b'{"a": "\xff"}'),
+        "expected a JSON body in the 200 response",
+    ),
+    (
+        "wrong shape",
+        lambda a: a.queue_get("q"),
+        _json(200, []),
+        "malformed response: queue metadata should be a JSON object, got []",
+    ),
+    (
+        "listing not object",
+        lambda a: a.queue_list(),
+        _json(200, ["a"]),
+        "malformed response: listing should be a JSON object, got ['a']",
+    ),
+    (
+        "listing key missing",
+        lambda a: a.queue_list(),
+        _json(200, {"links": []}),
+        "malformed response: listing.queues should be a JSON array, got None",
+    ),
+    (
+        "item not object",
+        lambda a: a.queue_list(),
+        _json(200, {"queues": ["a"]}),
+        "malformed response: queue should be a JSON object, got 'a'",
+    ),
+    (
+        "name missing",
+        lambda a: a.queue_list(),
+        _json(200, {"queues": [{"href": "/x"}]}),
+        "malformed response: queue has no 'name', got {'href': '/x'}",
+    ),
+    (
+        "name wrong type",
+        lambda a: a.pool_get("p"),
+        _json(200, {"name": 1}),
+        "malformed response: pool.name has the wrong type, got 1",
+    ),
+    (
+        "metadata not object",
+        lambda a: a.queue_list(),
+        _json(200, {"queues": [{"name": "a", "metadata": []}]}),
+        "malformed response: queue.metadata should be a JSON object, got []",
+    ),
+    (
+        "topic metadata",
+        lambda a: a.topic_list(),
+        _json(200, {"topics": [{"name": "a", "metadata": 1}]}),
+        "malformed response: topic.metadata should be a JSON object, got 1",
+    ),
+    (
+        "links not list",
+        lambda a: a.queue_list(),
+        _json(200, {"queues": [], "links": {}}),
+        "malformed response: links should be a JSON array, got {}",
+    ),
+    (
+        "link not object",
+        lambda a: a.queue_list(),
+        _json(200, {"queues": [], "links": ["x"]}),
+        "malformed response: link should be a JSON object, got 'x'",
+    ),
+    (
+        "next link without href",
+        lambda a: a.queue_list(),
+        _json(200, {"queues": [], "links": [{"rel": "next"}]}),
+        "malformed response: link has no 'href', got {'rel': 'next'}",
+    ),
+    (
+        "bool where int expected",
+        lambda a: a.message_get("q", "m"),
+        _json(200, {"id": "m", "ttl": True, "age": 1, "body": 1}),
+        "malformed response: message.ttl has the wrong type, got True",
+    ),
+    (
+        "float where int expected",
+        lambda a: a.message_get("q", "m"),
+        _json(200, {"id": "m", "ttl": 60, "age": 1.5, "body": 1}),
+        "malformed response: message.age has the wrong type, got 1.5",
+    ),
+    (
+        "message without id or href",
+        lambda a: a.message_get("q", "m"),
+        _json(200, {"ttl": 60, "age": 1, "body": 1}),
+        "malformed response: message has neither 'id' nor 'href'",
+    ),
+    (
+        "message without body",
+        lambda a: a.message_get("q", "m"),
+        _json(200, {"id": "m", "ttl": 60, "age": 1}),
+        "malformed response: message has no 'body'",
+    ),
+    (
+        "message id wrong type",
+        lambda a: a.message_get("q", "m"),
+        _json(200, {"id": 5, "ttl": 60, "age": 1, "body": 1}),
+        "malformed response: message.id has the wrong type, got 5",
+    ),
+    (
+        "get many without messages",
+        lambda a: a.message_get_many("q", ["m"]),
+        _json(200, {}),
+        "malformed response: messages should be a JSON array, got None",
+    ),
+    (
+        "pop not object",
+        lambda a: a.message_pop("q"),
+        _json(200, [1]),
+        "malformed response: pop response should be a JSON object, got [1]",
+    ),
+    (
+        "stats without messages",
+        lambda a: a.queue_stats("q"),
+        _json(200, {}),
+        "malformed response: stats.messages should be a JSON object, got None",
+    ),
+    (
+        "stats count missing",
+        lambda a: a.queue_stats("q"),
+        _json(200, {"messages": {"claimed": 0, "free": 0}}),
+        "malformed response: stats.messages has no 'total'",
+    ),
+    (
+        "stats oldest wrong",
+        lambda a: a.queue_stats("q"),
+        _json(200, {"messages": {"claimed": 0, "free": 0, "total": 1, "oldest": "x"}}),
+        "malformed response: stats message should be a JSON object, got 'x'",
+    ),
+    (
+        "stats created wrong",
+        lambda a: a.queue_stats("q"),
+        _json(200, {"messages": {"claimed": 0, "free": 0, "total": 1, "newest": {"age": 1}}}),
+        "malformed response: stats message has no 'created'",
+    ),
+    (
+        "subscription options",
+        lambda a: a.subscription_get("q", "s"),
+        _json(200, {"id": "s", "subscriber": "http://h", "ttl": 60, "options": "x"}),
+        "malformed response: subscription.options should be a JSON object, got 'x'",
+    ),
+    (
+        "subscription confirmed",
+        lambda a: a.subscription_get("q", "s"),
+        _json(200, {"id": "s", "subscriber": "http://h", "ttl": 60, "confirmed": "yes"}),
+        "malformed response: subscription.confirmed has the wrong type, got 'yes'",
+    ),
+    (
+        "subscription id",
+        lambda a: a.subscription_create("q", "http://h"),
+        _json(201, {}),
+        "malformed response: subscription has no 'subscription_id', got {}",
+    ),
+    (
+        "pool options",
+        lambda a: a.pool_get("p"),
+        _json(200, {"name": "p", "options": []}),
+        "malformed response: pool.options should be a JSON object, got []",
+    ),
+    (
+        "pool weight",
+        lambda a: a.pool_get("p"),
+        _json(200, {"name": "p", "weight": "1"}),
+        "malformed response: pool.weight has the wrong type, got '1'",
+    ),
+    (
+        "flavor pool_list",
+        lambda a: a.flavor_get("f"),
+        _json(200, {"name": "f", "pool_list": "p"}),
+        "malformed response: flavor.pool_list should be a JSON array, got 'p'",
+    ),
+    (
+        "flavor capabilities",
+        lambda a: a.flavor_get("f"),
+        _json(200, {"name": "f", "capabilities": [1]}),
+        "malformed response: flavor.capabilities should hold strings, got [1]",
+    ),
+    (
+        "signed url paths",
+        lambda a: a.queue_share("q"),
+        _json(200, {**SIGNED, "paths": "x"}),
+        "malformed response: signed URL.paths has the wrong type, got 'x'",
+    ),
+    (
+        "signed url signature",
+        lambda a: a.queue_share("q"),
+        _json(200, {k: v for k, v in SIGNED.items() if k != "signature"}),
+        "malformed response: signed URL has no 'signature'",
+    ),
+    (
+        "health not object",
+        lambda a: a.health(),
+        _json(200, "ok"),
+        "malformed response: health should be a JSON object, got 'ok'",
+    ),
+    (
+        "home without resources",
+        lambda a: a.home_document(),
+        _json(200, {}),
+        "malformed response: home document.resources should be a JSON object, got None",
+    ),
+    (
+        "post resources",
+        lambda a: a.message_post("q", {"body": 1}),
+        _json(201, {"resources": [1]}),
+        "malformed response: post response.resources should hold strings, got [1]",
+    ),
+    (
+        "post ids",
+        lambda a: a.message_post("q", {"body": 1}),
+        Response(201, data={"message_ids": "m1"}),
+        "malformed response: post response.message_ids should be a JSON array, got 'm1'",
+    ),
+    (
+        "claim without id",
+        lambda a: a.claim_create("q"),
+        _json(201, {"messages": [{"id": "m", "ttl": 60, "age": 0, "body": 1}]}),
+        "malformed response: claim response carries no claim id (no Location, no claim_id)",
+    ),
+    (
+        "claim messages",
+        lambda a: a.claim_create("q"),
+        _json(201, {"messages": None}),
+        "malformed response: messages should be a JSON array, got None",
+    ),
+    (
+        "claim scalar",
+        lambda a: a.claim_create("q"),
+        _json(201, 5),
+        "malformed response: messages should be a JSON array, got 5",
+    ),
+    (
+        "claim claim_id",
+        lambda a: a.claim_create("q"),
+        Response(201, data={"claim_id": 1}),
+        "malformed response: claim.claim_id has the wrong type, got 1",
+    ),
+    (
+        "claim detail ttl",
+        lambda a: a.claim_get("q", "c"),
+        _json(200, {"age": 1}),
+        "malformed response: claim has no 'ttl'",
+    ),
+    (
+        "claim detail messages",
+        lambda a: a.claim_get("q", "c"),
+        _json(200, {"age": 1, "ttl": 60, "messages": {}}),
+        "malformed response: claim.messages should be a JSON array, got {}",
+    ),
+    (
+        "patch answer",
+        lambda a: a.queue_update("q", [{"op": "remove", "path": "/metadata/a"}]),
+        _json(200, None),
+        "malformed response: metadata should be a JSON object, got None",
+    ),
+    (
+        "pool update no body",
+        lambda a: a.pool_update("p", weight=1),
+        NO_CONTENT,
+        "expected a JSON body in the 204 response, got none",
+    ),
 ]
 
 
@@ -924,20 +1229,63 @@ def test_decode_json_prefers_already_decoded_data() -> None:
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(
-        st.sampled_from(
-            ["id", "href", "name", "ttl", "age", "body", "messages", "links", "rel", "count",
-             "claim_id", "resources", "message_ids", "claimed", "free", "total", "oldest",
-             "newest", "created", "subscriber", "options", "confirmed", "uri", "weight",
-             "pool_list", "capabilities", "paths", "methods", "expires", "signature",
-             "project", "resources", "title", "description", "error", "exception",
-             "subscription_id", "metadata", "queues", "pools", "flavors", "topics",
-             "subscriptions", "next", "storage_reachable", "x"]
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "id",
+                    "href",
+                    "name",
+                    "ttl",
+                    "age",
+                    "body",
+                    "messages",
+                    "links",
+                    "rel",
+                    "count",
+                    "claim_id",
+                    "resources",
+                    "message_ids",
+                    "claimed",
+                    "free",
+                    "total",
+                    "oldest",
+                    "newest",
+                    "created",
+                    "subscriber",
+                    "options",
+                    "confirmed",
+                    "uri",
+                    "weight",
+                    "pool_list",
+                    "capabilities",
+                    "paths",
+                    "methods",
+                    "expires",
+                    "signature",
+                    "project",
+                    "resources",
+                    "title",
+                    "description",
+                    "error",
+                    "exception",
+                    "subscription_id",
+                    "metadata",
+                    "queues",
+                    "pools",
+                    "flavors",
+                    "topics",
+                    "subscriptions",
+                    "next",
+                    "storage_reachable",
+                    "x",
+                ]
+            )
+            | st.text(max_size=5),
+            children,
+            max_size=6,
         )
-        | st.text(max_size=5),
-        children,
-        max_size=6,
     ),
     max_leaves=12,
 )
@@ -945,8 +1293,9 @@ JSON_VALUES = st.recursive(
 ALL_BUILDERS = [case[1] for case in PARSE_CASES]
 
 
-@settings(max_examples=400, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=400, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(
     index=st.integers(0, len(ALL_BUILDERS) - 1),
     status=st.sampled_from([200, 201, 204, 300, 400, 404, 429, 500, 503]) | st.integers(100, 599),
@@ -968,8 +1317,11 @@ def test_random_json_never_escapes_as_a_foreign_error(
 
 
 @settings(max_examples=200, deadline=None, database=None)
-@given(index=st.integers(0, len(ALL_BUILDERS) - 1), body=st.binary(max_size=40),
-       status=st.integers(100, 599))
+@given(
+    index=st.integers(0, len(ALL_BUILDERS) - 1),
+    body=st.binary(max_size=40),
+    status=st.integers(100, 599),
+)
 def test_random_bytes_never_escape_as_a_foreign_error(index: int, body: bytes, status: int) -> None:
     with contextlib.suppress(ZaqarError):
         ALL_BUILDERS[index](API).parse(Response(status, {}, body))

@@ -75,9 +75,10 @@ def test_the_import_check_detects_a_banned_import(tmp_path: Path) -> None:
     wire = package / "core" / "wire.py"
     wire.write_text(wire.read_text() + "import json as _j\n")
     # sanity for the harness itself: json is not banned, so still clean
-    assert _banned(_run(_IMPORT_CORE, str(package))["modules"]) - _banned(
-        _run(_BASELINE)["modules"]
-    ) == set()
+    assert (
+        _banned(_run(_IMPORT_CORE, str(package))["modules"]) - _banned(_run(_BASELINE)["modules"])
+        == set()
+    )
     wire.write_text(wire.read_text() + "import selectors\n")
     loaded = _run(_IMPORT_CORE, str(package))
     assert "selectors" in _banned(loaded["modules"]) - _banned(_run(_BASELINE)["modules"])
@@ -155,9 +156,7 @@ def test_checker_fails_when_httpx_is_injected_into_a_core_module(tmp_path: Path)
         ("x = datetime.now()\n", "reads a clock or sleeps: 'datetime.now'"),
     ],
 )
-def test_checker_reports_each_kind_of_impurity(
-    tmp_path: Path, source: str, message: str
-) -> None:
+def test_checker_reports_each_kind_of_impurity(tmp_path: Path, source: str, message: str) -> None:
     module = tmp_path / "mod.py"
     module.write_text(source)
     proc = _checker(module)

@@ -22,8 +22,16 @@ def _json(status: int, data: Any, **headers: str) -> Response:
 
 @pytest.mark.parametrize(
     ("given", "cls"),
-    [(1, ApiV1), ("1", ApiV1), ("1.0", ApiV1), (1.1, ApiV1_1), ("1.1", ApiV1_1),
-     (2, ApiV2), ("2", ApiV2), (ApiVersion.V1, ApiV1)],
+    [
+        (1, ApiV1),
+        ("1", ApiV1),
+        ("1.0", ApiV1),
+        (1.1, ApiV1_1),
+        ("1.1", ApiV1_1),
+        (2, ApiV2),
+        ("2", ApiV2),
+        (ApiVersion.V1, ApiV1),
+    ],
 )
 def test_api_for_and_settings_accept_every_spelling(given: Any, cls: type) -> None:
     assert type(api_for(given)) is cls
@@ -39,8 +47,11 @@ def test_unknown_version_is_a_validation_error() -> None:
 
 def test_v2_table_is_untouched_and_legacy_tables_are_subsets() -> None:
     assert ROUTES[ApiVersion.V2] is V2_ROUTES
-    legacy_only = {Operation.QUEUE_EXISTS, Operation.QUEUE_GET_METADATA,
-                   Operation.QUEUE_SET_METADATA}
+    legacy_only = {
+        Operation.QUEUE_EXISTS,
+        Operation.QUEUE_GET_METADATA,
+        Operation.QUEUE_SET_METADATA,
+    }
     for version in (ApiVersion.V1, ApiVersion.V1_1):
         assert set(ROUTES[version]) - set(V2_ROUTES) <= legacy_only
     assert not legacy_only & set(V2_ROUTES)
@@ -48,11 +59,23 @@ def test_v2_table_is_untouched_and_legacy_tables_are_subsets() -> None:
 
 @pytest.mark.parametrize(
     ("version", "operation"),
-    [(v, op) for v in ("1", "1.1") for op in (
-        Operation.QUEUE_PURGE, Operation.QUEUE_SHARE, Operation.QUEUE_UPDATE,
-        Operation.SUBSCRIPTION_CREATE, Operation.TOPIC_LIST,
-    )] + [("1", Operation.MESSAGE_POP), ("1", Operation.FLAVOR_CREATE),
-          ("1", Operation.QUEUE_GET), ("1.1", Operation.QUEUE_EXISTS)],
+    [
+        (v, op)
+        for v in ("1", "1.1")
+        for op in (
+            Operation.QUEUE_PURGE,
+            Operation.QUEUE_SHARE,
+            Operation.QUEUE_UPDATE,
+            Operation.SUBSCRIPTION_CREATE,
+            Operation.TOPIC_LIST,
+        )
+    ]
+    + [
+        ("1", Operation.MESSAGE_POP),
+        ("1", Operation.FLAVOR_CREATE),
+        ("1", Operation.QUEUE_GET),
+        ("1.1", Operation.QUEUE_EXISTS),
+    ],
 )
 def test_route_for_names_version_and_operation(version: str, operation: Operation) -> None:
     parsed = ApiVersion.parse(version)
@@ -101,7 +124,8 @@ def test_v1_requests() -> None:
     assert json.loads(claim.body or b"") == {"ttl": 300, "grace": 60}
     assert claim.query == (("limit", "2"),)
     assert json.loads(api.claim_create("q", ttl=90).request.body or b"") == {
-        "ttl": 90, "grace": 60,
+        "ttl": 90,
+        "grace": 60,
     }
 
 
@@ -140,8 +164,10 @@ def test_v1_1_flavor_parser() -> None:
     assert flavor_v1_1({"name": "f", "href": "/v1.1/flavors/f"}).pool_list == ()
     parsed = flavor_v1_1({"name": "f", "pool": "g", "capabilities": {"durable": True}})
     assert (parsed.pool_list, parsed.capabilities) == (("g",), ("durable",))
-    page = ApiV1_1().flavor_list().parse(
-        _json(200, {"links": [], "flavors": [{"name": "f", "capabilities": {}}]})
+    page = (
+        ApiV1_1()
+        .flavor_list()
+        .parse(_json(200, {"links": [], "flavors": [{"name": "f", "capabilities": {}}]}))
     )
     assert [f.name for f in page.items] == ["f"]
     assert ApiV1_1().flavor_update("f", ["g"]).parse(Response(200)).pool_list == ("g",)
@@ -185,19 +211,26 @@ def test_v1_parsers() -> None:
     assert api.message_list("q").parse(_json(404, {"title": "Not found"})).items == ()
     href = "/v1/queues/q/messages/m1"
     many = api.message_get_many("q", ["m1"])
-    assert [m.id for m in many.parse(_json(200, [{"href": href, "ttl": 60, "age": 0,
-                                                   "body": 1}]))] == ["m1"]
+    assert [
+        m.id for m in many.parse(_json(200, [{"href": href, "ttl": 60, "age": 0, "body": 1}]))
+    ] == ["m1"]
     assert many.parse(Response(204)) == ()
     posted = api.message_post("q", {"body": 1, "ttl": 60}).parse(
         _json(201, {"resources": [href], "partial": False})
     )
     assert posted == ("m1",)
     claim = api.claim_create("q").parse(
-        _json(201, [{"href": href + "?claim_id=c1", "ttl": 60, "age": 0, "body": 1}],
-              Location="/v1/queues/q/claims/c1")
+        _json(
+            201,
+            [{"href": href + "?claim_id=c1", "ttl": 60, "age": 0, "body": 1}],
+            Location="/v1/queues/q/claims/c1",
+        )
     )
     assert (claim.id, claim.ttl, claim.grace, claim.messages[0].claim_id) == (
-        "c1", 300, 60, "c1",
+        "c1",
+        300,
+        60,
+        "c1",
     )
     assert api.claim_create("q").parse(Response(204)).id is None
 

@@ -269,11 +269,13 @@ def _id_by_id(values: list[Any]) -> Any:
 
 
 @settings(max_examples=300)
-@given(st.lists(
-    st.text(alphabet=st.sampled_from("ab9-_/?#, ,\t\u00e9\x00"), max_size=4)
-    | st.sampled_from([5, None, b"m1"]),
-    max_size=22,
-))
+@given(
+    st.lists(
+        st.text(alphabet=st.sampled_from("ab9-_/?#, ,\t\u00e9\x00"), max_size=4)
+        | st.sampled_from([5, None, b"m1"]),
+        max_size=22,
+    )
+)
 @example(["m1", "m\u00e9"])
 @example(["m1", "m\x00"])
 @example(["m1", ""])
@@ -699,7 +701,10 @@ def test_validate_helpers_return_their_input() -> None:
 
 
 _JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
     max_leaves=20,

@@ -49,8 +49,12 @@ def sent(out: Outgoing) -> dict[str, Any]:
 def reply(out: Outgoing, status: int, body: Any = None, *, binary: bool = False) -> str | bytes:
     frame = sent(out)
     data = {
-        "request": {"action": frame["action"], "body": frame.get("body", {}),
-                    "headers": frame["headers"], "api": "v2"},
+        "request": {
+            "action": frame["action"],
+            "body": frame.get("body", {}),
+            "headers": frame["headers"],
+            "api": "v2",
+        },
         "headers": {"status": status},
         "body": body,
     }
@@ -89,8 +93,12 @@ def test_default_headers_fill_what_the_request_lacks() -> None:
 
 def test_signed_url_lists_travel_as_lists() -> None:
     # Zaqar's WebSocket handler signs the frame's values as they are.
-    signed = (("URL-Methods", "GET,POST"), ("URL-Paths", "/v2/queues/q/messages"),
-              ("URL-Signature", "ab"), ("Content-Type", "application/json"))
+    signed = (
+        ("URL-Methods", "GET,POST"),
+        ("URL-Paths", "/v2/queues/q/messages"),
+        ("URL-Signature", "ab"),
+        ("Content-Type", "application/json"),
+    )
     request = replace(api.message_list("q").request, headers=signed)
     headers = sent(WsSession().send(request))["headers"]
     assert headers["URL-Methods"] == ["GET", "POST"]
@@ -108,17 +116,24 @@ def test_pop_is_message_delete_many_with_pop() -> None:
 @pytest.mark.parametrize(
     ("call", "body"),
     [
-        (api.message_list("q", limit=5, marker="m1", echo=True, include_claimed=False),
-         {"queue_name": "q", "limit": 5, "marker": "m1", "echo": True, "include_claimed": False}),
-        (api.queue_list(limit=3, detailed=True),
-         {"limit": 3, "detailed": True}),
+        (
+            api.message_list("q", limit=5, marker="m1", echo=True, include_claimed=False),
+            {"queue_name": "q", "limit": 5, "marker": "m1", "echo": True, "include_claimed": False},
+        ),
+        (api.queue_list(limit=3, detailed=True), {"limit": 3, "detailed": True}),
         (api.message_get_many("q", ["a", "b"]), {"queue_name": "q", "message_ids": ["a", "b"]}),
-        (api.message_delete_many("q", ["a"], claim_ids=["c"]),
-         {"queue_name": "q", "message_ids": ["a"], "claim_ids": ["c"]}),
-        (api.message_delete("q", "m", claim_id="c"),
-         {"queue_name": "q", "message_id": "m", "claim_id": "c"}),
-        (api.claim_create("q", ttl=60, grace=60, limit=2),
-         {"queue_name": "q", "ttl": 60, "grace": 60, "limit": 2}),
+        (
+            api.message_delete_many("q", ["a"], claim_ids=["c"]),
+            {"queue_name": "q", "message_ids": ["a"], "claim_ids": ["c"]},
+        ),
+        (
+            api.message_delete("q", "m", claim_id="c"),
+            {"queue_name": "q", "message_id": "m", "claim_id": "c"},
+        ),
+        (
+            api.claim_create("q", ttl=60, grace=60, limit=2),
+            {"queue_name": "q", "ttl": 60, "grace": 60, "limit": 2},
+        ),
         (api.subscription_list("q", limit=2), {"queue_name": "q", "limit": 2}),
         (api.queue_purge("q", ["messages"]), {"queue_name": "q", "resource_types": ["messages"]}),
     ],
@@ -133,9 +148,18 @@ def test_marker_that_looks_like_a_flag_stays_a_string() -> None:
 
 @pytest.mark.parametrize(
     "op",
-    [Operation.PING, Operation.HEALTH, Operation.GET_HOME_DOC, Operation.QUEUE_UPDATE,
-     Operation.QUEUE_SHARE, Operation.SUBSCRIPTION_UPDATE, Operation.SUBSCRIPTION_CONFIRM,
-     Operation.POOL_LIST, Operation.FLAVOR_GET, Operation.TOPIC_LIST],
+    [
+        Operation.PING,
+        Operation.HEALTH,
+        Operation.GET_HOME_DOC,
+        Operation.QUEUE_UPDATE,
+        Operation.QUEUE_SHARE,
+        Operation.SUBSCRIPTION_UPDATE,
+        Operation.SUBSCRIPTION_CONFIRM,
+        Operation.POOL_LIST,
+        Operation.FLAVOR_GET,
+        Operation.TOPIC_LIST,
+    ],
 )
 def test_unsupported_operations_name_operation_and_transport(op: Operation) -> None:
     assert not ws_supports(op)
@@ -182,8 +206,13 @@ def test_reply_without_echoed_headers_has_no_id() -> None:
     # An undecodable frame is answered with empty request headers, in order:
     # the connection machine gives such a reply to its oldest request in flight.
     session = WsSession()
-    data = json.dumps({"request": {"action": None, "body": {}, "headers": {}},
-                       "headers": {"status": 400}, "body": {"error": "Can't decode"}})
+    data = json.dumps(
+        {
+            "request": {"action": None, "body": {}, "headers": {}},
+            "headers": {"status": 400},
+            "body": {"error": "Can't decode"},
+        }
+    )
     event = session.receive(data)
     assert isinstance(event, Reply)
     assert event.request_id is None
@@ -285,8 +314,7 @@ def test_a_full_queue_page_continues_after_its_last_name() -> None:
         assert isinstance(event, Reply)
         seen += [q.name for q in pages.accept(next_call.parse(event.response))]
     assert seen == ["a", "b", "c"]
-    assert frames == [{"limit": 2, "detailed": True},
-                      {"limit": 2, "detailed": True, "marker": "b"}]
+    assert frames == [{"limit": 2, "detailed": True}, {"limit": 2, "detailed": True, "marker": "b"}]
 
 
 def test_ws_reply_shapes_parse_like_their_http_answers() -> None:

@@ -46,13 +46,19 @@ def frame(send: Send) -> dict[str, Any]:
 
 def reply_to(send: Send, status: int, body: Any = None) -> str:
     sent = frame(send)
-    return json.dumps({"request": {"action": sent["action"], "headers": sent["headers"]},
-                       "headers": {"status": status}, "body": body})
+    return json.dumps(
+        {
+            "request": {"action": sent["action"], "headers": sent["headers"]},
+            "headers": {"status": status},
+            "body": body,
+        }
+    )
 
 
 def note(queue: str, body: Any) -> str:
-    return json.dumps({"body": body, "ttl": 60, "queue_name": queue,
-                       "Message_Type": "Notification"})
+    return json.dumps(
+        {"body": body, "ttl": 60, "queue_name": queue, "Message_Type": "Notification"}
+    )
 
 
 class Rig:
@@ -233,18 +239,23 @@ ROWS: dict[tuple[State, str], Any] = {
     (State.BACKOFF, "connect"): lambda r: r.m.timer_fired(now=100.0),
     (State.CONNECTING, "connected"): lambda r: r.open(),
     (State.CONNECTING, "connected_bootstrap"): lambda r: r.open(),
-    (State.CONNECTING, "first_attempt_failed"):
-        lambda r: r.m.connect_failed(r.attempt(), "refused", now=1.0),
-    (State.CONNECTING, "reconnect_failed"):
-        lambda r: r.m.connect_failed(r.attempt(), "refused", now=101.0),
+    (State.CONNECTING, "first_attempt_failed"): lambda r: r.m.connect_failed(
+        r.attempt(), "refused", now=1.0
+    ),
+    (State.CONNECTING, "reconnect_failed"): lambda r: r.m.connect_failed(
+        r.attempt(), "refused", now=101.0
+    ),
     (State.CONNECTING, "cancel_connect"): lambda r: r.m.timed_out(1, now=5.0),
     (State.BOOTSTRAP, "bootstrapped"): lambda r: _auth_answer(r, 200),
     (State.BOOTSTRAP, "first_attempt_failed"): lambda r: _auth_answer(r, 401),
     (State.BOOTSTRAP, "reconnect_failed"): lambda r: r.m.lost(r.attempt(), 1006, now=101.0),
     (State.OPEN, "lost_reconnect"): lambda r: r.m.lost(r.attempt(), 1006, now=1.0),
     (State.OPEN, "lost_idle"): lambda r: r.m.lost(r.attempt(), 1006, now=1.0),
-    **{(state, "close"): (lambda r: r.m.close(now=9.0))
-       for state in State if state is not State.CLOSED},
+    **{
+        (state, "close"): (lambda r: r.m.close(now=9.0))
+        for state in State
+        if state is not State.CLOSED
+    },
 }
 
 
@@ -274,8 +285,9 @@ def test_each_row_of_the_transitions_table(state: State, event: str) -> None:
 
 def test_an_event_absent_from_the_table_is_a_local_protocol_error() -> None:
     rig = _in(State.CONNECTING)
-    with pytest.raises(LocalProtocolError, match="lost_reconnect is not allowed in state "
-                                                 "CONNECTING"):
+    with pytest.raises(
+        LocalProtocolError, match="lost_reconnect is not allowed in state CONNECTING"
+    ):
         rig.m.lost(rig.attempt(), 1006, now=0.1)
 
 
@@ -374,8 +386,7 @@ def test_backoff_schedule_with_seeded_jitter() -> None:
     now = 10.0
     for n in range(6):
         (sleep,) = rig.of(Sleep)
-        assert sleep.until == pytest.approx(now + backoff_delay(n, 0.2, 1.0,
-                                                                expected_rng.random()))
+        assert sleep.until == pytest.approx(now + backoff_delay(n, 0.2, 1.0, expected_rng.random()))
         wakes.append(sleep.until - now)
         now = sleep.until
         rig.m.timer_fired(now=now - 0.01)  # early: nothing happens yet
@@ -585,9 +596,23 @@ def test_two_streams_share_one_server_subscription() -> None:
 
 ACTIONS = st.lists(
     st.tuples(
-        st.sampled_from(["request", "post", "reply", "bad", "lost", "timer", "connected",
-                         "failed", "timeout", "subscribe", "notify", "write_failed",
-                         "unsubscribe"]),
+        st.sampled_from(
+            [
+                "request",
+                "post",
+                "reply",
+                "bad",
+                "lost",
+                "timer",
+                "connected",
+                "failed",
+                "timeout",
+                "subscribe",
+                "notify",
+                "write_failed",
+                "unsubscribe",
+            ]
+        ),
         st.integers(0, 10),
     ),
     max_size=60,
@@ -602,8 +627,13 @@ def test_random_interleavings_answer_every_request_exactly_once(
     # Drops, timeouts and write failures mid-request included: every ticket
     # gets exactly one outcome, and a stream gets no push or gap once it
     # ended (StreamEnded) or was unsubscribed.
-    m = WsConnection(default_headers=HEADERS, reconnect=reconnect, jitter=random.Random(0).random,
-                     auth_token="t" if token else None, project_id="p")
+    m = WsConnection(
+        default_headers=HEADERS,
+        reconnect=reconnect,
+        jitter=random.Random(0).random,
+        auth_token="t" if token else None,
+        project_id="p",
+    )
     outcomes: dict[int, int] = {}
     issued: list[int] = []
     written: list[Send] = []

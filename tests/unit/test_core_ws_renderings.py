@@ -38,7 +38,8 @@ SAMPLES: dict[Operation, Call[Any]] = {
     Operation.QUEUE_GET_STATS: api.queue_stats("q"),
     Operation.QUEUE_PURGE: api.queue_purge("q", ["messages"]),
     Operation.MESSAGE_LIST: api.message_list(
-        "q", limit=3, marker="5", echo=True, include_claimed=False, include_delayed=True),
+        "q", limit=3, marker="5", echo=True, include_claimed=False, include_delayed=True
+    ),
     Operation.MESSAGE_POST: api.message_post("q", [{"body": {"a": 1}, "ttl": 60, "delay": 2}]),
     Operation.MESSAGE_GET: api.message_get("q", MID),
     Operation.MESSAGE_GET_MANY: api.message_get_many("q", [MID, CID]),
@@ -51,7 +52,8 @@ SAMPLES: dict[Operation, Call[Any]] = {
     Operation.CLAIM_DELETE: api.claim_delete("q", CID),
     Operation.SUBSCRIPTION_LIST: api.subscription_list("q", limit=2, marker=SID),
     Operation.SUBSCRIPTION_CREATE: api.subscription_create(
-        "q", "http://h/hook", ttl=3600, options={"k": "v"}),
+        "q", "http://h/hook", ttl=3600, options={"k": "v"}
+    ),
     Operation.SUBSCRIPTION_GET: api.subscription_get("q", SID),
     Operation.SUBSCRIPTION_DELETE: api.subscription_delete("q", SID),
 }
@@ -121,7 +123,9 @@ def test_http_and_websocket_renderings_carry_the_same_parameters(op: Operation) 
 def test_frame_values_keep_their_types() -> None:
     listing = frame_body(SAMPLES[Operation.MESSAGE_LIST].request)
     assert (type(listing["limit"]), listing["echo"], listing["include_claimed"]) == (
-        int, True, False
+        int,
+        True,
+        False,
     )
     assert frame_body(SAMPLES[Operation.MESSAGE_POP].request)["pop"] == 3
     assert frame_body(SAMPLES[Operation.MESSAGE_GET_MANY].request)["message_ids"] == [MID, CID]

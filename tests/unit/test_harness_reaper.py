@@ -48,7 +48,8 @@ def test_servers_of_a_killed_harness_are_reaped(
     monkeypatch.setenv("ZAQARKIT_CACHE_DIR", str(tmp_path / "cache"))  # for reap_orphans here
     harness = subprocess.Popen(
         [sys.executable, "-c", HARNESS, str(tmp_path)],
-        stdout=subprocess.PIPE, env={**os.environ, "ZAQARKIT_CACHE_DIR": str(tmp_path / "cache")},
+        stdout=subprocess.PIPE,
+        env={**os.environ, "ZAQARKIT_CACHE_DIR": str(tmp_path / "cache")},
     )
     try:
         assert harness.stdout is not None

@@ -124,8 +124,14 @@ def test_signed_url_with_keystone_options_is_refused() -> None:
     with pytest.raises(ValidationError, match=r"Keystone option.*signed URL") as info:
         Client.from_signed_url(URL, SIGNED, conf={"auth_opts": {"options": keystone}})
     assert "os_auth_url" in info.value.field
-    options = {**keystone, "signature": "s", "expires": "2030-01-01T00:00:00",
-               "paths": "/v2/queues/q/messages", "methods": "GET", "project_id": "p"}
+    options = {
+        **keystone,
+        "signature": "s",
+        "expires": "2030-01-01T00:00:00",
+        "paths": "/v2/queues/q/messages",
+        "methods": "GET",
+        "project_id": "p",
+    }
     with pytest.raises(ValidationError, match=r"signed-url"):
         Client(URL, conf={"auth_opts": {"backend": "signed-url", "options": options}})
     with pytest.raises(ValidationError, match=r"session=.*signed-url"):
@@ -186,7 +192,9 @@ def test_hook_exceptions_reach_the_caller() -> None:
 
 def test_reprs_mask_credentials_and_nothing_else() -> None:
     request = Request(
-        Operation.MESSAGE_LIST, "GET", "/v2/queues/p/messages",
+        Operation.MESSAGE_LIST,
+        "GET",
+        "/v2/queues/p/messages",
         headers=(("X-Auth-Token", "p"), ("Client-ID", "p-client"), ("URL-Signature", "p")),
         params={"queue_name": "p", "headers": {"X-Auth-Token": "p"}},
         url="http://user:p@h/v2/queues/p/messages",
@@ -221,11 +229,12 @@ def test_pool_uris_are_masked_in_requests_responses_and_hook_events() -> None:
     answer = {"name": "pool1", "uri": secret_uri, "weight": 100, "group": None}
 
     def handler(request: Request) -> Response:
-        return Response(200, {"content-type": "application/json"},
-                        json.dumps(answer).encode())
+        return Response(200, {"content-type": "application/json"}, json.dumps(answer).encode())
 
-    hooks = {"request": [lambda event: seen.append(repr(event))],
-             "response": [lambda event: seen.append(repr(event))]}
+    hooks = {
+        "request": [lambda event: seen.append(repr(event))],
+        "response": [lambda event: seen.append(repr(event))],
+    }
     cli = Client(URL, project_id="p", transport=MockTransport(handler), event_hooks=hooks)
     pool = cli.pool("pool1", auto_create=False).get()
     assert pool.uri == secret_uri  # the caller still gets the real URI

@@ -30,7 +30,8 @@ def _text() -> str:
 def _relative_links() -> list[str]:
     prose = FENCE.sub("", _text())  # code blocks may hold brackets that are not links
     return [
-        target for target in LINK.findall(prose)
+        target
+        for target in LINK.findall(prose)
         if not re.match(r"[a-z][a-z0-9+.-]*:", target) and not target.startswith("#")
     ]
 

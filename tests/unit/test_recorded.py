@@ -43,7 +43,8 @@ BUILD: dict[Operation, Callable[[Params, Query], Call[Any]]] = {
     Operation.PING: lambda p, q: API.ping(),
     Operation.HEALTH: lambda p, q: API.health(),
     Operation.QUEUE_LIST: lambda p, q: API.queue_list(
-        limit=int(q["limit"]), detailed=q["detailed"] == "true",
+        limit=int(q["limit"]),
+        detailed=q["detailed"] == "true",
         with_count=q["with_count"] == "true",
     ),
     Operation.QUEUE_CREATE: lambda p, q: API.queue_create(p["queue_name"], {"color": "red"}),
@@ -57,7 +58,9 @@ BUILD: dict[Operation, Callable[[Params, Query], Call[Any]]] = {
         p["queue_name"], ["messages", "subscriptions"]
     ),
     Operation.QUEUE_SHARE: lambda p, q: API.queue_share(
-        p["queue_name"], paths=["messages"], methods=["GET", "POST"],
+        p["queue_name"],
+        paths=["messages"],
+        methods=["GET", "POST"],
         expires="2099-01-01T00:00:00",
     ),
     Operation.MESSAGE_LIST: lambda p, q: API.message_list(

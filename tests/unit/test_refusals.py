@@ -55,9 +55,14 @@ CLIENT_CALLS: dict[str, Callable[[AsyncClient], Awaitable[Any]]] = {
 
 #: Refusals that must happen (so the test cannot pass by refusing nothing).
 EXPECTED = {
-    ("1", "http", "pop"), ("1", "http", "signed_url"), ("1.1", "http", "signed_url"),
-    ("1", "http", "purge"), ("1.1", "http", "metadata_set"),
-    ("2", "ws", "signed_url"), ("2", "ws", "metadata_set"), ("2", "ws", "health"),
+    ("1", "http", "pop"),
+    ("1", "http", "signed_url"),
+    ("1.1", "http", "signed_url"),
+    ("1", "http", "purge"),
+    ("1.1", "http", "metadata_set"),
+    ("2", "ws", "signed_url"),
+    ("2", "ws", "metadata_set"),
+    ("2", "ws", "health"),
 }
 
 
@@ -70,8 +75,9 @@ async def test_refusals_send_nothing() -> None:
                 continue  # Zaqar's WebSocket speaks v2 only
             for name, call in [*CALLS.items(), *CLIENT_CALLS.items()]:
                 mock = MockTransport(_answer)
-                async with AsyncClient(url, version=version, project_id="p", transport=mock,
-                                       retries=0) as cli:
+                async with AsyncClient(
+                    url, version=version, project_id="p", transport=mock, retries=0
+                ) as cli:
                     target: Any = cli.queue("q") if name in CALLS else cli
                     try:
                         await call(target)
@@ -94,8 +100,10 @@ def test_sync_refusal_before_lazy_creation() -> None:
         with pytest.raises(UnsupportedOperation):
             cli.queue("q").pop()
     mock_ws = MockTransport(_answer)
-    with Client("ws://zaqar.test", project_id="p", transport=mock_ws) as cli, \
-            pytest.raises(UnsupportedOperation):
+    with (
+        Client("ws://zaqar.test", project_id="p", transport=mock_ws) as cli,
+        pytest.raises(UnsupportedOperation),
+    ):
         cli.queue("q").metadata({"a": 1})
     assert mock.requests == []
     assert mock_ws.requests == []

@@ -32,7 +32,9 @@ POLICY = RetryPolicy(attempts=4, backoff=1.0, multiplier=2.0, max_backoff=5.0, j
 
 
 def _drive(
-    flow: Any, answers: Iterator[Response | Exception], start: float = 0.0,
+    flow: Any,
+    answers: Iterator[Response | Exception],
+    start: float = 0.0,
     reauth: bool = True,
 ) -> tuple[list[Any], Any]:
     """Run ``flow`` against a fake clock: each send takes 0.1 s, sleeps take
@@ -134,45 +136,56 @@ def test_safe_transport_failures_are_retried() -> None:
 
 def test_gateway_errors_retried_for_idempotent_operations_only() -> None:
     for status in (502, 504):
-        _, final = _drive(call_flow(POLICY, "message_post", now=0.0, rand=_seeded()),
-                          iter([Response(status), Response(201)]))
+        _, final = _drive(
+            call_flow(POLICY, "message_post", now=0.0, rand=_seeded()),
+            iter([Response(status), Response(201)]),
+        )
         assert final.status == status
-        _, final = _drive(call_flow(POLICY, "queue_get", now=0.0, rand=_seeded()),
-                          iter([Response(status), Response(200)]))
+        _, final = _drive(
+            call_flow(POLICY, "queue_get", now=0.0, rand=_seeded()),
+            iter([Response(status), Response(200)]),
+        )
         assert final.status == 200
 
 
 def test_other_statuses_are_final() -> None:
     for status in (400, 404, 409, 500):
-        steps, final = _drive(call_flow(POLICY, "queue_get", now=0.0, rand=_seeded()),
-                              iter([Response(status)]))
+        steps, final = _drive(
+            call_flow(POLICY, "queue_get", now=0.0, rand=_seeded()), iter([Response(status)])
+        )
         assert final.status == status
         assert steps == [Send(1)]
 
 
 def test_one_reauthentication_per_call() -> None:
-    steps, final = _drive(call_flow(POLICY, "queue_get", now=0.0, rand=_seeded()),
-                          iter([Response(401), Response(401)]))
+    steps, final = _drive(
+        call_flow(POLICY, "queue_get", now=0.0, rand=_seeded()),
+        iter([Response(401), Response(401)]),
+    )
     assert steps == [Send(1), Reauthenticate(), Send(1)]
     assert final.status == 401
     # An auth that cannot renew its credentials (no-auth, signed URL): no resend.
-    steps, final = _drive(call_flow(POLICY, "queue_get", now=0.0, rand=_seeded()),
-                          iter([Response(401)]), reauth=False)
+    steps, final = _drive(
+        call_flow(POLICY, "queue_get", now=0.0, rand=_seeded()), iter([Response(401)]), reauth=False
+    )
     assert steps == [Send(1), Reauthenticate()]
     assert final.status == 401
 
 
 def test_reauthentication_then_retry() -> None:
-    steps, final = _drive(call_flow(POLICY, "queue_get", now=0.0, rand=_seeded()),
-                          iter([Response(401), Response(503), Response(200)]))
+    steps, final = _drive(
+        call_flow(POLICY, "queue_get", now=0.0, rand=_seeded()),
+        iter([Response(401), Response(503), Response(200)]),
+    )
     assert [type(s) for s in steps] == [Send, Reauthenticate, Send, Sleep, Send]
     assert final.status == 200
 
 
 def test_disabled_policy_sends_once() -> None:
     for off in (RetryPolicy.of(0), RetryPolicy.of(None), RetryPolicy(attempts=1)):
-        steps, final = _drive(call_flow(off, "queue_get", now=0.0, rand=_seeded()),
-                              iter([Response(503)]))
+        steps, final = _drive(
+            call_flow(off, "queue_get", now=0.0, rand=_seeded()), iter([Response(503)])
+        )
         assert steps == [Send(1)]
         assert final.status == 503
 
@@ -201,8 +214,9 @@ def test_a_flow_given_its_first_outcome_decides_as_the_whole_flow(
 ) -> None:
     """What the facades do: send once, and only when ``settles`` says no, start
     the flow with that outcome. Same steps after the first Send, same result."""
-    whole, final = _drive(call_flow(POLICY, operation, now=0.0, rand=_seeded()),
-                          iter(answers), reauth=reauth)
+    whole, final = _drive(
+        call_flow(POLICY, operation, now=0.0, rand=_seeded()), iter(answers), reauth=reauth
+    )
     first = answers[0]
     if settles(first, POLICY):
         assert whole == [Send(1)]
@@ -210,7 +224,9 @@ def test_a_flow_given_its_first_outcome_decides_as_the_whole_flow(
         return
     rest, resumed = _drive(
         call_flow(POLICY, operation, now=0.0, rand=_seeded(), first=Outcome(first, 0.1)),
-        iter(answers[1:]), start=0.1, reauth=reauth,
+        iter(answers[1:]),
+        start=0.1,
+        reauth=reauth,
     )
     assert [Send(1), *rest] == whole
     assert resumed is final
@@ -229,8 +245,14 @@ def test_settles_only_final_responses() -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    [{"attempts": 0}, {"attempts": 1.5}, {"backoff": -1}, {"jitter": 2}, {"multiplier": "2"},
-     {"max_retry_after": float("inf")}],
+    [
+        {"attempts": 0},
+        {"attempts": 1.5},
+        {"backoff": -1},
+        {"jitter": 2},
+        {"multiplier": "2"},
+        {"max_retry_after": float("inf")},
+    ],
 )
 def test_policy_validation(bad: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
@@ -240,8 +262,12 @@ def test_policy_validation(bad: dict[str, Any]) -> None:
 def test_retries_argument_validation() -> None:
     for bad in (-1, "3", True, 2.5):
         with pytest.raises(ValidationError, match="retries"):
-            Client("http://zaqar.test", project_id="p", retries=bad,  # type: ignore[arg-type]
-                   transport=MockTransport(lambda r: Response(204)))
+            Client(
+                "http://zaqar.test",
+                project_id="p",
+                retries=bad,  # type: ignore[arg-type]
+                transport=MockTransport(lambda r: Response(204)),
+            )
 
 
 # -- through the facades --------------------------------------------------------------
@@ -283,7 +309,9 @@ def test_sync_client_rides_out_a_503_storm(caplog: pytest.LogCaptureFixture) -> 
     record = caplog.records[0]
     assert record.levelno == logging.WARNING
     assert (record.operation, record.attempt, record.reason) == (  # type: ignore[attr-defined]
-        "queue_get_stats", 1, "503"
+        "queue_get_stats",
+        1,
+        "503",
     )
     assert "queue_get_stats" in record.getMessage()
     assert "503" in record.getMessage()
@@ -291,8 +319,10 @@ def test_sync_client_rides_out_a_503_storm(caplog: pytest.LogCaptureFixture) -> 
 
 def test_sync_client_raises_the_last_answer_with_retry_after() -> None:
     mock, requests = _storm(*[Response(503, {"retry-after": "0.01"})] * 3)
-    with Client("http://zaqar.test", project_id="p", transport=mock, retries=FAST) as cli, \
-            pytest.raises(ServiceUnavailable) as info:
+    with (
+        Client("http://zaqar.test", project_id="p", transport=mock, retries=FAST) as cli,
+        pytest.raises(ServiceUnavailable) as info,
+    ):
         cli.queue("q", auto_create=False).stats()
     assert len(requests) == 3
     assert info.value.retry_after == 0.01
@@ -302,16 +332,19 @@ def test_sync_client_raises_the_last_answer_with_retry_after() -> None:
 def test_sync_post_with_lost_reply_is_not_resent(caplog: pytest.LogCaptureFixture) -> None:
     lost = ReadError("reply lost", sent=True, operation="message_post")
     mock, requests = _storm(lost, Response(201))
-    with Client("http://zaqar.test", project_id="p", transport=mock, retries=FAST) as cli, \
-            pytest.raises(ReadError):
+    with (
+        Client("http://zaqar.test", project_id="p", transport=mock, retries=FAST) as cli,
+        pytest.raises(ReadError),
+    ):
         cli.queue("q", auto_create=False).post({"body": 1})
     assert len(requests) == 1
     assert _retry_delays(caplog) == []
 
 
 def test_retry_unsafe_scope_resends_a_post() -> None:
-    created = Response(201, {"content-type": "application/json"},
-                       b'{"resources": ["/v2/queues/q/messages/m1"]}')
+    created = Response(
+        201, {"content-type": "application/json"}, b'{"resources": ["/v2/queues/q/messages/m1"]}'
+    )
     lost = ReadError("reply lost", sent=True, operation="message_post")
     mock, requests = _storm(lost, created)
     with Client("http://zaqar.test", project_id="p", transport=mock, retries=FAST) as cli:
@@ -328,8 +361,10 @@ def test_retry_unsafe_scope_resends_a_post() -> None:
 
 def test_retries_zero_turns_retrying_off() -> None:
     mock, requests = _storm(Response(503), _stats())
-    with Client("http://zaqar.test", project_id="p", transport=mock, retries=0) as cli, \
-            pytest.raises(ServiceUnavailable):
+    with (
+        Client("http://zaqar.test", project_id="p", transport=mock, retries=0) as cli,
+        pytest.raises(ServiceUnavailable),
+    ):
         cli.queue("q", auto_create=False).stats()
     assert len(requests) == 1
 
@@ -353,8 +388,12 @@ def test_timeout_total_bounds_retries(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, "zaqarkit.retry")
     slow = RetryPolicy(attempts=5, backoff=10.0, jitter=0.0)
     mock, requests = _storm(*[Response(503)] * 5)
-    with Client("http://zaqar.test", project_id="p", transport=mock, retries=slow,
-                timeout=Timeout(1.0)) as cli, pytest.raises(ServiceUnavailable):
+    with (
+        Client(
+            "http://zaqar.test", project_id="p", transport=mock, retries=slow, timeout=Timeout(1.0)
+        ) as cli,
+        pytest.raises(ServiceUnavailable),
+    ):
         cli.queue("q", auto_create=False).stats()
     # A 10 s sleep would end past the 1 s budget: given up at once.
     assert len(requests) == 1
@@ -363,8 +402,10 @@ def test_timeout_total_bounds_retries(caplog: pytest.LogCaptureFixture) -> None:
 
 def test_unauthorized_without_renewable_credentials_is_raised() -> None:
     mock, requests = _storm(Response(401), Response(401))
-    with Client("http://zaqar.test", project_id="p", transport=mock, retries=FAST) as cli, \
-            pytest.raises(Unauthorized):
+    with (
+        Client("http://zaqar.test", project_id="p", transport=mock, retries=FAST) as cli,
+        pytest.raises(Unauthorized),
+    ):
         cli.queue("q", auto_create=False).stats()
     assert len(requests) == 1
 
@@ -372,11 +413,14 @@ def test_unauthorized_without_renewable_credentials_is_raised() -> None:
 @pytest.mark.anyio
 async def test_async_client_rides_out_a_429_storm(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, "zaqarkit.retry")
-    mock, requests = _storm(Response(429, {"retry-after": "0.03"}),
-                            TimeoutError("slow", sent=True, operation="queue_get_stats"),
-                            _stats())
-    async with AsyncClient("http://zaqar.test", project_id="p", transport=mock,
-                           retries=FAST) as cli:
+    mock, requests = _storm(
+        Response(429, {"retry-after": "0.03"}),
+        TimeoutError("slow", sent=True, operation="queue_get_stats"),
+        _stats(),
+    )
+    async with AsyncClient(
+        "http://zaqar.test", project_id="p", transport=mock, retries=FAST
+    ) as cli:
         await cli.queue("q", auto_create=False).stats()
     assert len(requests) == 3
     assert _retry_delays(caplog) == [0.03, 0.02]
@@ -385,8 +429,9 @@ async def test_async_client_rides_out_a_429_storm(caplog: pytest.LogCaptureFixtu
 @pytest.mark.anyio
 async def test_async_client_gives_up_with_the_error() -> None:
     mock, requests = _storm(*[Response(429, {"retry-after": "0.01"})] * 3)
-    async with AsyncClient("http://zaqar.test", project_id="p", transport=mock,
-                           retries=FAST) as cli:
+    async with AsyncClient(
+        "http://zaqar.test", project_id="p", transport=mock, retries=FAST
+    ) as cli:
         with pytest.raises(TooManyRequests) as info:
             await cli.queue("q", auto_create=False).stats()
     assert len(requests) == 3
@@ -395,11 +440,13 @@ async def test_async_client_gives_up_with_the_error() -> None:
 
 @pytest.mark.anyio
 async def test_async_retry_unsafe_scope() -> None:
-    created = Response(201, {"content-type": "application/json"},
-                       b'{"resources": ["/v2/queues/q/messages/m1"]}')
+    created = Response(
+        201, {"content-type": "application/json"}, b'{"resources": ["/v2/queues/q/messages/m1"]}'
+    )
     mock, requests = _storm(ReadError("lost", sent=True, operation="message_post"), created)
-    async with AsyncClient("http://zaqar.test", project_id="p", transport=mock,
-                           retries=FAST) as cli:
+    async with AsyncClient(
+        "http://zaqar.test", project_id="p", transport=mock, retries=FAST
+    ) as cli:
         with cli.retry_unsafe():
             assert await cli.queue("q", auto_create=False).post({"body": 1}) == ["m1"]
     assert len(requests) == 2

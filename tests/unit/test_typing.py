@@ -18,7 +18,7 @@ import pytest
 mypy_api = pytest.importorskip("mypy.api")
 
 PROGRAMS = {
-    "sync_program": '''
+    "sync_program": """
         from zaqarkit import Client
 
         def main() -> None:
@@ -47,8 +47,8 @@ PROGRAMS = {
                     reveal_type(stats.oldest.created_at)  # datetime.datetime
                 reveal_type(queue.signed_url().expires_at)  # datetime.datetime
                 reveal_type(cli.queue_count())  # builtins.int
-    ''',
-    "asyncio_program": '''
+    """,
+    "asyncio_program": """
         import asyncio
 
         from zaqarkit import AsyncClient
@@ -66,8 +66,8 @@ PROGRAMS = {
                 reveal_type(await queue.pop(2))  # list[zaqarkit._async.client.AsyncMessage[Any]]
 
         asyncio.run(main())
-    ''',
-    "trio_program": '''
+    """,
+    "trio_program": """
         import trio
 
         from zaqarkit import AsyncClient
@@ -79,8 +79,8 @@ PROGRAMS = {
                 reveal_type(message.ttl)  # builtins.int
 
         trio.run(main)
-    ''',
-    "websocket_consumer": '''
+    """,
+    "websocket_consumer": """
         import anyio
 
         from zaqarkit import AsyncClient, Client, PushGap
@@ -106,8 +106,8 @@ PROGRAMS = {
                             reveal_type(note)  # zaqarkit.core.ws.Notification[Any]
 
         anyio.run(async_consumer)
-    ''',
-    "typed_sync": '''
+    """,
+    "typed_sync": """
         from dataclasses import dataclass
         from typing import TypedDict
 
@@ -162,8 +162,8 @@ PROGRAMS = {
                     for note in notes:
                         if not isinstance(note, PushGap):
                             reveal_type(note.body)  # typed_sync.Order
-    ''',
-    "typed_async": '''
+    """,
+    "typed_async": """
         import msgspec
 
         from zaqarkit import AsyncClient, AsyncDelivery
@@ -191,8 +191,8 @@ PROGRAMS = {
                     async for note in notes:
                         if not note.gap:
                             reveal_type(note)  # zaqarkit.core.ws.Notification[typed_async.Order] | zaqarkit.core.wsconn.PushGap
-    ''',
-    "mistakes": '''
+    """,
+    "mistakes": """
         from zaqarkit import Client
 
         def main() -> None:
@@ -215,7 +215,7 @@ PROGRAMS = {
             for message in cli.queue("orders").messages(body_type=Order):
                 message.body.qty  # E: attr-defined
                 message.body.sku + 1  # E: operator
-    ''',
+    """,
 }
 
 _REVEALED = re.compile(r'^(\w+)\.py:(\d+): note: Revealed type is "(.+)"$')
@@ -235,10 +235,17 @@ def _expectations(marker: str) -> dict[tuple[str, int], str]:
 def test_user_programs_type_check_with_precise_types(tmp_path: Path) -> None:
     for name, source in PROGRAMS.items():
         (tmp_path / f"{name}.py").write_text(textwrap.dedent(source))
-    out, err, _status = mypy_api.run([
-        "--strict", "--no-error-summary", "--hide-error-context", "--show-error-codes",
-        "--cache-dir", str(tmp_path / ".mypy_cache"), str(tmp_path),
-    ])
+    out, err, _status = mypy_api.run(
+        [
+            "--strict",
+            "--no-error-summary",
+            "--hide-error-context",
+            "--show-error-codes",
+            "--cache-dir",
+            str(tmp_path / ".mypy_cache"),
+            str(tmp_path),
+        ]
+    )
     lines = [line.replace(str(tmp_path) + "/", "") for line in out.splitlines()]
     revealed = {}
     errors = {}

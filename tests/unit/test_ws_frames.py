@@ -54,7 +54,10 @@ def test_our_frames_are_what_a_server_reads(size: int) -> None:
     server.receive_data(codec.message(text) + codec.message(b"\x00" * size))
     text_frame, binary_frame = server.events_received()
     assert (text_frame.opcode, text_frame.fin, text_frame.data.decode()) == (
-        Opcode.TEXT, True, text)
+        Opcode.TEXT,
+        True,
+        text,
+    )
     assert (binary_frame.opcode, bytes(binary_frame.data)) == (Opcode.BINARY, b"\x00" * size)
 
 
@@ -148,10 +151,12 @@ VIOLATIONS = [
 ]
 
 
-@pytest.mark.parametrize(("frames", "code", "why"), [v[1:] for v in VIOLATIONS],
-                         ids=[v[0] for v in VIOLATIONS])
-def test_protocol_violations_close_with_the_matching_code(frames: bytes, code: int,
-                                                          why: str) -> None:
+@pytest.mark.parametrize(
+    ("frames", "code", "why"), [v[1:] for v in VIOLATIONS], ids=[v[0] for v in VIOLATIONS]
+)
+def test_protocol_violations_close_with_the_matching_code(
+    frames: bytes, code: int, why: str
+) -> None:
     codec, server = FrameCodec(max_size=None), open_server()
     assert codec.receive(frames + b"\x81\x05after") == []  # nothing after the violation
     assert codec.ended
@@ -180,8 +185,9 @@ def test_a_message_over_max_size_is_refused_before_it_is_buffered() -> None:
 
 def deflate_pair() -> tuple[ClientProtocol, ServerProtocol]:
     """A client and a server that agreed on permessage-deflate, in memory."""
-    client = ClientProtocol(parse_uri("ws://zaqar.test/"),
-                            extensions=enable_client_permessage_deflate(None))
+    client = ClientProtocol(
+        parse_uri("ws://zaqar.test/"), extensions=enable_client_permessage_deflate(None)
+    )
     server = ServerProtocol(extensions=[ServerPerMessageDeflateFactory()])
     client.send_request(client.connect())
     server.receive_data(b"".join(client.data_to_send()))
@@ -199,7 +205,9 @@ def test_protocol_framing_carries_deflated_messages_both_ways() -> None:
     server.receive_data(framing.message('{"action": "queue_list"}') + framing.message(b"\x00\x01"))
     sent = server.events_received()
     assert [(f.opcode, bytes(f.data)) for f in sent] == [
-        (Opcode.TEXT, b'{"action": "queue_list"}'), (Opcode.BINARY, b"\x00\x01")]
+        (Opcode.TEXT, b'{"action": "queue_list"}'),
+        (Opcode.BINARY, b"\x00\x01"),
+    ]
     assert all(isinstance(f, Frame) and f.rsv1 is False for f in sent)  # inflated by the peer
     server.send_text(b"part ", fin=False)
     server.send_continuation(b"two", fin=True)

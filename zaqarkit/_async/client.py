@@ -171,16 +171,32 @@ class AsyncClient(AsyncClosing):
         tracing: Any = False,
     ) -> None:
         network = NetworkOptions.resolve(
-            url, transport=transport, limits=limits, codec=codec, trust_env=trust_env,
-            proxy=proxy, cert=cert, pool_limits=pool_limits, http2=http2,
+            url,
+            transport=transport,
+            limits=limits,
+            codec=codec,
+            trust_env=trust_env,
+            proxy=proxy,
+            cert=cert,
+            pool_limits=pool_limits,
+            http2=http2,
         )
         # Imported here: at the top, its generated twin would sort differently.
         from zaqarkit._async.observer import AsyncObserver
 
         self._observer = AsyncObserver(event_hooks, tracing)
         settings = resolve(
-            url, version, conf, session, project_id=project_id, client_id=client_id,
-            roles=roles, headers=headers, limits=limits, auth=auth, insecure=insecure,
+            url,
+            version,
+            conf,
+            session,
+            project_id=project_id,
+            client_id=client_id,
+            roles=roles,
+            headers=headers,
+            limits=limits,
+            auth=auth,
+            insecure=insecure,
             cacert=cacert,
         )
         self._settings = settings
@@ -200,7 +216,9 @@ class AsyncClient(AsyncClosing):
         if http_url is not None:
             self._fallback = (
                 AsyncHttpxTransport(
-                    timeout=timeout, insecure=settings.insecure, cacert=settings.cacert,
+                    timeout=timeout,
+                    insecure=settings.insecure,
+                    cacert=settings.cacert,
                     **network.http_options(),
                 ),
                 replace(self._context, endpoint=normalize_endpoint(http_url, ("http", "https"))),
@@ -232,11 +250,15 @@ class AsyncClient(AsyncClosing):
             # call's total budget (the per-phase values are HTTP's).
             per_call = Timeout.of(timeout)
             return AsyncWebSocketTransport(
-                settings.endpoint, timeout=per_call.total or per_call.read, codec=codec,
+                settings.endpoint,
+                timeout=per_call.total or per_call.read,
+                codec=codec,
                 token_refresh=self._ws_credentials if keystone else None,
             )
         return AsyncHttpxTransport(
-            timeout=timeout, insecure=settings.insecure, cacert=settings.cacert,
+            timeout=timeout,
+            insecure=settings.insecure,
+            cacert=settings.cacert,
             **self._network.http_options(),
         )
 
@@ -371,8 +393,12 @@ class AsyncClient(AsyncClosing):
                             response = result
                             break
                         flow = call_flow(
-                            policy, str(request.operation), now=start, rand=_calls.jitter,
-                            total=total, unsafe=_calls.unsafe_requested(),
+                            policy,
+                            str(request.operation),
+                            now=start,
+                            rand=_calls.jitter,
+                            total=total,
+                            unsafe=_calls.unsafe_requested(),
                             first=Outcome(result, _calls.clock()),
                         )
                     else:
@@ -614,13 +640,23 @@ class AsyncClient(AsyncClosing):
             flavor = cli.flavor("gold", pool_list=["fast"])
             await flavor.ensure_exists()   # creates "fast", then "gold"
         """
-        pool = AsyncPool(self, name, weight=weight, uri=uri, flavor=flavor, options=options,
-                         auto_create=auto_create)
+        pool = AsyncPool(
+            self,
+            name,
+            weight=weight,
+            uri=uri,
+            flavor=flavor,
+            options=options,
+            auto_create=auto_create,
+        )
         self._declare(pool)
         return pool
 
     async def pools(
-        self, *, limit: int | None = None, marker: str | None = None,
+        self,
+        *,
+        limit: int | None = None,
+        marker: str | None = None,
         detailed: bool | None = None,
     ) -> AsyncIterator[AsyncPool]:
         """Every registered pool (admin). Pools declared with :meth:`pool` and
@@ -673,7 +709,10 @@ class AsyncClient(AsyncClosing):
                 await handle.ensure_exists()
 
     async def flavors(
-        self, *, limit: int | None = None, marker: str | None = None,
+        self,
+        *,
+        limit: int | None = None,
+        marker: str | None = None,
         detailed: bool | None = None,
     ) -> AsyncIterator[AsyncFlavor]:
         """Every flavor. Pools and flavors declared with :meth:`pool` and
@@ -854,15 +893,25 @@ class AsyncQueue:
 
     @overload
     def messages(
-        self, *ids: str, echo: bool | None = None, include_claimed: bool | None = None,
-        include_delayed: bool | None = None, limit: int | None = None,
-        marker: str | None = None, body_type: None = None,
+        self,
+        *ids: str,
+        echo: bool | None = None,
+        include_claimed: bool | None = None,
+        include_delayed: bool | None = None,
+        limit: int | None = None,
+        marker: str | None = None,
+        body_type: None = None,
     ) -> AsyncIterator[AsyncMessage[Any]]: ...
     @overload
     def messages(
-        self, *ids: str, echo: bool | None = None, include_claimed: bool | None = None,
-        include_delayed: bool | None = None, limit: int | None = None,
-        marker: str | None = None, body_type: type[B],
+        self,
+        *ids: str,
+        echo: bool | None = None,
+        include_claimed: bool | None = None,
+        include_delayed: bool | None = None,
+        limit: int | None = None,
+        marker: str | None = None,
+        body_type: type[B],
     ) -> AsyncIterator[AsyncMessage[B]]: ...
 
     async def messages(
@@ -904,8 +953,12 @@ class AsyncQueue:
         first = self._listing.get(args)
         if first is None:
             first = api.message_list(
-                self.name, limit=limit, marker=marker, echo=echo,
-                include_claimed=include_claimed, include_delayed=include_delayed,
+                self.name,
+                limit=limit,
+                marker=marker,
+                echo=echo,
+                include_claimed=include_claimed,
+                include_delayed=include_delayed,
             )
             first = self._listing.put(args, first if codec is None else typed_page(first, codec))
         await self._ready(first)
@@ -918,9 +971,7 @@ class AsyncQueue:
 
     async def delete_messages(self, *ids: str, claim_ids: Iterable[str] | None = None) -> None:
         """Delete up to 20 messages by id in one request."""
-        await self._client._send(
-            self._api.message_delete_many(self.name, ids, claim_ids=claim_ids)
-        )
+        await self._client._send(self._api.message_delete_many(self.name, ids, claim_ids=claim_ids))
 
     @overload
     async def pop(self, count: int = 1, *, body_type: None = None) -> list[AsyncMessage[Any]]: ...
@@ -953,13 +1004,23 @@ class AsyncQueue:
 
     @overload
     async def claim(
-        self, id: str | None = None, ttl: int | None = None, grace: int | None = None,
-        limit: int | None = None, *, body_type: None = None,
+        self,
+        id: str | None = None,
+        ttl: int | None = None,
+        grace: int | None = None,
+        limit: int | None = None,
+        *,
+        body_type: None = None,
     ) -> AsyncClaim[Any]: ...
     @overload
     async def claim(
-        self, id: str | None = None, ttl: int | None = None, grace: int | None = None,
-        limit: int | None = None, *, body_type: type[B],
+        self,
+        id: str | None = None,
+        ttl: int | None = None,
+        grace: int | None = None,
+        limit: int | None = None,
+        *,
+        body_type: type[B],
     ) -> AsyncClaim[B]: ...
 
     async def claim(
@@ -1055,18 +1116,27 @@ class AsyncQueue:
 
     @overload
     def subscribe(
-        self, ttl: int | None = None, options: Mapping[str, Any] | None = None, *,
+        self,
+        ttl: int | None = None,
+        options: Mapping[str, Any] | None = None,
+        *,
         body_type: None = None,
     ) -> AbstractAsyncContextManager[AsyncPushStream[Any]]: ...
     @overload
     def subscribe(
-        self, ttl: int | None = None, options: Mapping[str, Any] | None = None, *,
+        self,
+        ttl: int | None = None,
+        options: Mapping[str, Any] | None = None,
+        *,
         body_type: type[B],
     ) -> AbstractAsyncContextManager[AsyncPushStream[B]]: ...
 
     @asynccontextmanager
     async def subscribe(
-        self, ttl: int | None = None, options: Mapping[str, Any] | None = None, *,
+        self,
+        ttl: int | None = None,
+        options: Mapping[str, Any] | None = None,
+        *,
         body_type: Any = None,
     ) -> AsyncIterator[AsyncPushStream[Any]]:
         """Stream this queue's new messages as Zaqar pushes them (WebSocket only).
@@ -1097,7 +1167,10 @@ class AsyncQueue:
             )
         headers = self._client._context.headers + await self._client._auth.async_headers()
         stream: AsyncPushStream[Any] = await subscribe(
-            self.name, ttl=ttl, options=options, headers=headers,
+            self.name,
+            ttl=ttl,
+            options=options,
+            headers=headers,
             **({} if codec is None else {"codec": codec}),
         )
         try:
@@ -1105,13 +1178,13 @@ class AsyncQueue:
         finally:
             await stream.aclose()
 
-
     # -- consuming and producing (issue 12) ----------------------------------------------
 
     def _packer(self, max_count: int, max_bytes: int | None) -> Packer:
         websocket = self._client._settings.scheme in ("ws", "wss")
-        return packer_for(self._api.limits, websocket=websocket, max_count=max_count,
-                          max_bytes=max_bytes)
+        return packer_for(
+            self._api.limits, websocket=websocket, max_count=max_count, max_bytes=max_bytes
+        )
 
     def _post_item(self, item: Any, index: int) -> dict[str, Any]:
         # The builder's own validation (v1 also wants a ttl), renamed to the
@@ -1194,24 +1267,49 @@ class AsyncQueue:
         """
         from zaqarkit._async.producer import AsyncProducer
 
-        return AsyncProducer(self, linger=linger, max_count=max_count, max_bytes=max_bytes,
-                             max_pending=max_pending)
+        return AsyncProducer(
+            self, linger=linger, max_count=max_count, max_bytes=max_bytes, max_pending=max_pending
+        )
 
     @overload
     def consumer(
-        self, *, batch: int | None = None, max_in_flight: int | None = None, ttl: int = 60,
-        grace: int = 60, renew_every: float | None = None, poll_initial: float = 0.1,
-        poll_max: float = 5.0, push: bool | None = None, push_poll: float = 5.0,
-        drain_timeout: float = 10.0, ack_linger: float = 0.02, delete_claims: bool = True,
-        seed: int | None = None, body_type: None = None, on_poison: Poison = "auto",
+        self,
+        *,
+        batch: int | None = None,
+        max_in_flight: int | None = None,
+        ttl: int = 60,
+        grace: int = 60,
+        renew_every: float | None = None,
+        poll_initial: float = 0.1,
+        poll_max: float = 5.0,
+        push: bool | None = None,
+        push_poll: float = 5.0,
+        drain_timeout: float = 10.0,
+        ack_linger: float = 0.02,
+        delete_claims: bool = True,
+        seed: int | None = None,
+        body_type: None = None,
+        on_poison: Poison = "auto",
     ) -> AsyncConsumer[Any]: ...
     @overload
     def consumer(
-        self, *, batch: int | None = None, max_in_flight: int | None = None, ttl: int = 60,
-        grace: int = 60, renew_every: float | None = None, poll_initial: float = 0.1,
-        poll_max: float = 5.0, push: bool | None = None, push_poll: float = 5.0,
-        drain_timeout: float = 10.0, ack_linger: float = 0.02, delete_claims: bool = True,
-        seed: int | None = None, body_type: type[B], on_poison: Poison = "auto",
+        self,
+        *,
+        batch: int | None = None,
+        max_in_flight: int | None = None,
+        ttl: int = 60,
+        grace: int = 60,
+        renew_every: float | None = None,
+        poll_initial: float = 0.1,
+        poll_max: float = 5.0,
+        push: bool | None = None,
+        push_poll: float = 5.0,
+        drain_timeout: float = 10.0,
+        ack_linger: float = 0.02,
+        delete_claims: bool = True,
+        seed: int | None = None,
+        body_type: type[B],
+        on_poison: Poison = "auto",
     ) -> AsyncConsumer[B]: ...
 
     def consumer(
@@ -1269,25 +1367,41 @@ class AsyncQueue:
         if batch is None:
             batch = min(10, self._api.limits.max_messages_per_claim_or_pop)
         settings = ConsumerSettings(
-            batch=batch, max_in_flight=max_in_flight if max_in_flight is not None else 2 * batch,
-            ttl=ttl, grace=grace, renew_every=renew_every, poll_initial=poll_initial,
-            poll_max=max(poll_max, poll_initial), push_poll=push_poll,
-            drain_timeout=drain_timeout, ack_linger=ack_linger, delete_claims=delete_claims,
+            batch=batch,
+            max_in_flight=max_in_flight if max_in_flight is not None else 2 * batch,
+            ttl=ttl,
+            grace=grace,
+            renew_every=renew_every,
+            poll_initial=poll_initial,
+            poll_max=max(poll_max, poll_initial),
+            push_poll=push_poll,
+            drain_timeout=drain_timeout,
+            ack_linger=ack_linger,
+            delete_claims=delete_claims,
             ack_batch=self._api.limits.max_messages_per_page,
         )
         codec = None if body_type is None else codec_for(body_type)
-        return AsyncConsumer(self, settings, push=push, seed=seed, codec=codec,
-                             on_poison=on_poison)
+        return AsyncConsumer(self, settings, push=push, seed=seed, codec=codec, on_poison=on_poison)
 
     @overload
     async def consume(
-        self, handler: Handler[Any], *, concurrency: int = 4,
-        max_messages: int | None = None, body_type: None = None, **options: Any,
+        self,
+        handler: Handler[Any],
+        *,
+        concurrency: int = 4,
+        max_messages: int | None = None,
+        body_type: None = None,
+        **options: Any,
     ) -> ConsumerStats: ...
     @overload
     async def consume(
-        self, handler: Handler[B], *, concurrency: int = 4,
-        max_messages: int | None = None, body_type: type[B], **options: Any,
+        self,
+        handler: Handler[B],
+        *,
+        concurrency: int = 4,
+        max_messages: int | None = None,
+        body_type: type[B],
+        **options: Any,
     ) -> ConsumerStats: ...
 
     async def consume(
@@ -1322,8 +1436,7 @@ class AsyncQueue:
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise ValidationError("concurrency", f"must be an int >= 1, got {concurrency!r}")
         if max_messages is not None and (
-            isinstance(max_messages, bool) or not isinstance(max_messages, int)
-            or max_messages < 1
+            isinstance(max_messages, bool) or not isinstance(max_messages, int) or max_messages < 1
         ):
             raise ValidationError("max_messages", f"must be an int >= 1, got {max_messages!r}")
         async with self.consumer(body_type=body_type, **options) as consumer:
@@ -1358,7 +1471,8 @@ class AsyncQueue:
             raise ValidationError("queue", "a queue cannot be its own dead-letter queue")
         max_claim_count = validate_integer(max_claim_count, "max_claim_count", 1, None)
         changes: dict[str, Any] = {
-            "_dead_letter_queue": target.name, "_max_claim_count": max_claim_count,
+            "_dead_letter_queue": target.name,
+            "_max_claim_count": max_claim_count,
         }
         if messages_ttl is not None:
             changes["_dead_letter_queue_messages_ttl"] = validate_message_ttl(
@@ -1486,8 +1600,7 @@ class AsyncClaim(Generic[B]):
 
     def __repr__(self) -> str:
         return (
-            f"<{type(self).__name__} {self.id!r} queue={self._queue.name!r} "
-            f"messages={len(self)}>"
+            f"<{type(self).__name__} {self.id!r} queue={self._queue.name!r} messages={len(self)}>"
         )
 
     def _require_id(self) -> str:
@@ -1502,7 +1615,12 @@ class AsyncClaim(Generic[B]):
             get = typed_claim(get, self._codec)
         record = await self._queue._client._send(get)
         self._record = models.Claim(
-            record.id, record.ttl, record.age, self._record.grace, record.href, record.messages,
+            record.id,
+            record.ttl,
+            record.age,
+            self._record.grace,
+            record.href,
+            record.messages,
             record.rejected,
         )
 
@@ -1517,7 +1635,12 @@ class AsyncClaim(Generic[B]):
             )
         )
         self._record = models.Claim(
-            self._record.id, ttl, 0, grace, self._record.href, self._record.messages,
+            self._record.id,
+            ttl,
+            0,
+            grace,
+            self._record.href,
+            self._record.messages,
             self._record.rejected,
         )
 
@@ -1590,7 +1713,8 @@ class AsyncSubscription:
             raise ValidationError("changes", f"has unknown keys {sorted(unknown)}")
         await self._client._send(
             self._client._api.subscription_update(
-                self.queue_name, self.id,
+                self.queue_name,
+                self.id,
                 subscriber=subscriber if subscriber is not None else fields.get("subscriber"),
                 ttl=ttl if ttl is not None else fields.get("ttl"),
                 options=options if options is not None else fields.get("options"),
@@ -1655,8 +1779,11 @@ class AsyncPool:
             self._client._declared.pop((self.kind, self.name), None)
             await self._client._send(
                 self._client._api.pool_create(
-                    self.name, str(self.uri), int(self.weight or 0),
-                    flavor=self.flavor, options=self.options,
+                    self.name,
+                    str(self.uri),
+                    int(self.weight or 0),
+                    flavor=self.flavor,
+                    options=self.options,
                 )
             )
 

@@ -100,7 +100,10 @@ class AsyncDelivery(Generic[B]):
     __slots__ = ("_consumer", "_lease", "ack_error", "error", "message", "settled")
 
     def __init__(
-        self, consumer: AsyncConsumer[Any], lease: Lease, message: AsyncMessage[B],
+        self,
+        consumer: AsyncConsumer[Any],
+        lease: Lease,
+        message: AsyncMessage[B],
         error: BodyDecodeError | None = None,
     ) -> None:
         self._consumer = consumer
@@ -204,8 +207,9 @@ class AsyncConsumer(Generic[B]):
     ) -> None:
         if not callable(on_poison) and on_poison not in ("auto", "dead-letter", "release", "drop"):
             raise ValidationError(
-                "on_poison", "must be 'auto', 'dead-letter', 'release', 'drop' or a function, "
-                f"got {on_poison!r}"
+                "on_poison",
+                "must be 'auto', 'dead-letter', 'release', 'drop' or a function, "
+                f"got {on_poison!r}",
             )
         self._queue = queue
         self._client = queue._client
@@ -374,13 +378,16 @@ class AsyncConsumer(Generic[B]):
             if delivery._lease.done:
                 # Its claim was released (shutdown past the drain): the
                 # message is someone else's now, nothing is sent.
-                log.warning("message %s settled after its claim was released; it will be "
-                            "delivered again", delivery.id)
+                log.warning(
+                    "message %s settled after its claim was released; it will be delivered again",
+                    delivery.id,
+                )
                 return
             # A poison message released waits for its claim's other messages
             # (ConsumerState.settle's ``hold``).
-            actions = self._state.settle(delivery.claim_id, delivery.id, ok,
-                                         hold=delivery.error is not None)
+            actions = self._state.settle(
+                delivery.claim_id, delivery.id, ok, hold=delivery.error is not None
+            )
             if ok and actions:
                 self._acking[delivery.id] = delivery
             if ok:
@@ -446,13 +453,15 @@ class AsyncConsumer(Generic[B]):
                         # An ack not sent yet under the old claim id would be refused.
                         again = {a.message_id for a in actions if isinstance(a, Ack)}
                         self._actions = deque(
-                            a for a in self._actions
+                            a
+                            for a in self._actions
                             if not (isinstance(a, Ack) and a.message_id in again)
                         )
                         self._queue_actions(actions)
                     self._buffer.extend(
                         AsyncDelivery(self, lease, AsyncMessage(queue, m))
-                        for m in messages if m.id not in skip
+                        for m in messages
+                        if m.id not in skip
                     )
                     for rejection in rejected:
                         # Never buffered for a handler: handed out here, to on_poison.
@@ -490,8 +499,9 @@ class AsyncConsumer(Generic[B]):
             self._dead_letter = (target, settings.get("messages_ttl"))
         elif self._on_poison == "dead-letter":
             raise ValidationError(
-                "on_poison", f"'dead-letter', but queue {self._queue.name!r} has no dead-letter "
-                "queue (queue.set_dead_letter(...))"
+                "on_poison",
+                f"'dead-letter', but queue {self._queue.name!r} has no dead-letter "
+                "queue (queue.set_dead_letter(...))",
             )
 
     async def _poison(self, delivery: AsyncDelivery[Any]) -> None:
@@ -511,8 +521,12 @@ class AsyncConsumer(Generic[B]):
                     await delivery.ack()
             return
         if policy == "drop":
-            log.error("message %s of %r dropped: its body does not decode: %s",
-                      delivery.id, self._queue.name, error)
+            log.error(
+                "message %s of %r dropped: its body does not decode: %s",
+                delivery.id,
+                self._queue.name,
+                error,
+            )
             self.stats.dropped += 1
             await delivery.ack()
             return
@@ -520,28 +534,46 @@ class AsyncConsumer(Generic[B]):
             target, ttl = self._dead_letter
             record = delivery.message.record
             poison = {
-                "error": str(error), "path": error.path, "message_id": record.id,
-                "queue": self._queue.name, "claim_count": record.claim_count,
+                "error": str(error),
+                "path": error.path,
+                "message_id": record.id,
+                "queue": self._queue.name,
+                "claim_count": record.claim_count,
                 "body_type": getattr(error.body_type, "__qualname__", repr(error.body_type)),
             }
             try:
-                await target.post({"body": {"body": record.body, "poison": poison},
-                                   "ttl": ttl or record.ttl})
+                await target.post(
+                    {"body": {"body": record.body, "poison": poison}, "ttl": ttl or record.ttl}
+                )
             except ZaqarError as failure:
-                log.warning("moving poison message %s to %r failed (%s); releasing it",
-                            delivery.id, target.name, failure)
+                log.warning(
+                    "moving poison message %s to %r failed (%s); releasing it",
+                    delivery.id,
+                    target.name,
+                    failure,
+                )
                 await delivery.nack()
                 return
-            log.warning("message %s of %r moved to dead-letter queue %r: %s",
-                        delivery.id, self._queue.name, target.name, error)
+            log.warning(
+                "message %s of %r moved to dead-letter queue %r: %s",
+                delivery.id,
+                self._queue.name,
+                target.name,
+                error,
+            )
             self.stats.dead_lettered += 1
             # Deleted only now, with its claim id: a crash in between leaves
             # it claimed, and it is moved again (at least once, never lost).
             await delivery.ack()
             return
-        log.warning("message %s of %r released: its body does not decode: %s (Zaqar moves it "
-                    "to a dead-letter queue after the queue's max_claim_count claims, when "
-                    "one is set)", delivery.id, self._queue.name, error)
+        log.warning(
+            "message %s of %r released: its body does not decode: %s (Zaqar moves it "
+            "to a dead-letter queue after the queue's max_claim_count claims, when "
+            "one is set)",
+            delivery.id,
+            self._queue.name,
+            error,
+        )
         await delivery.nack()
 
     async def _pusher(self) -> None:
@@ -578,13 +610,18 @@ class AsyncConsumer(Generic[B]):
             for lease in due:
                 sent_at = monotonic()
                 try:
-                    await self._client._send(self._api.claim_update(
-                        self._queue.name, lease.claim_id, ttl=settings.ttl, grace=settings.grace
-                    ))
+                    await self._client._send(
+                        self._api.claim_update(
+                            self._queue.name, lease.claim_id, ttl=settings.ttl, grace=settings.grace
+                        )
+                    )
                 except NotFound as error:
                     self.stats.renewal_failures += 1
-                    log.warning("claim %s is gone, its messages may be redelivered: %s",
-                                lease.claim_id, error)
+                    log.warning(
+                        "claim %s is gone, its messages may be redelivered: %s",
+                        lease.claim_id,
+                        error,
+                    )
                     async with self._lock:
                         self._state.renewal_failed(lease, str(error), gone=True)
                     continue
@@ -639,7 +676,8 @@ class AsyncConsumer(Generic[B]):
             return head
         acks = [head]
         while (
-            self._actions and isinstance(self._actions[0], Ack)
+            self._actions
+            and isinstance(self._actions[0], Ack)
             and len(acks) < self.settings.ack_batch
         ):
             acks.append(self._actions.popleft())  # type: ignore[arg-type]
@@ -676,22 +714,30 @@ class AsyncConsumer(Generic[B]):
                 refused.add(ack.message_id)
                 if delivery is not None:
                     self._acking[ack.message_id] = delivery
-                log.info("ack of message %s refused (%s); it is acknowledged again if a "
-                         "newer claim holds it", ack.message_id, error)
+                log.info(
+                    "ack of message %s refused (%s); it is acknowledged again if a "
+                    "newer claim holds it",
+                    ack.message_id,
+                    error,
+                )
             except ZaqarError as error:
                 self.stats.ack_failures += 1
                 if delivery is not None:
                     delivery.ack_error = error
-                log.warning("ack of message %s failed, it may be redelivered: %s",
-                            ack.message_id, error)
+                log.warning(
+                    "ack of message %s failed, it may be redelivered: %s", ack.message_id, error
+                )
         return [a.message_id for a in acks if a.message_id not in refused]
 
     async def _release(self, release: Release) -> None:
         try:
             await self._client._send(self._api.claim_delete(self._queue.name, release.claim_id))
         except ZaqarError as error:
-            log.warning("releasing claim %s failed; its messages return when it expires: %s",
-                        release.claim_id, error)
+            log.warning(
+                "releasing claim %s failed; its messages return when it expires: %s",
+                release.claim_id,
+                error,
+            )
             return
         self.stats.released += len(release.message_ids)
         log.debug("released claim %s (%d messages)", release.claim_id, len(release.message_ids))

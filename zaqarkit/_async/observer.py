@@ -44,7 +44,10 @@ class AsyncObserver(_Base):
             [Call[T], Request, AsyncTransport, RetryPolicy], Awaitable[T]  # async-only
         ],  # async-only
         # sync-only: deliver: Callable[[Call[T], Request, Transport, RetryPolicy], T],
-        call: Call[T], request: Request, transport: AsyncTransport, policy: RetryPolicy,
+        call: Call[T],
+        request: Request,
+        transport: AsyncTransport,
+        policy: RetryPolicy,
     ) -> T:
         """``deliver(call, request, transport, policy)`` inside the operation's span."""
         with _Span(self.tracer, request) as span:

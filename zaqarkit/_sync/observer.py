@@ -39,7 +39,10 @@ class Observer(_Base):
     def traced(
         self,
         deliver: Callable[[Call[T], Request, Transport, RetryPolicy], T],
-        call: Call[T], request: Request, transport: Transport, policy: RetryPolicy,
+        call: Call[T],
+        request: Request,
+        transport: Transport,
+        policy: RetryPolicy,
     ) -> T:
         """``deliver(call, request, transport, policy)`` inside the operation's span."""
         with _Span(self.tracer, request) as span:

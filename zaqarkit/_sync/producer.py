@@ -147,8 +147,7 @@ class Producer:
             if self._ready:
                 return self._ready.popleft()
             if self._packer.pending() and (
-                self._flushes or self._closing
-                or monotonic() - self._opened_at >= self._linger
+                self._flushes or self._closing or monotonic() - self._opened_at >= self._linger
             ):
                 return self._packer.flush()
             return None

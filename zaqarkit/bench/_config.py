@@ -152,7 +152,8 @@ class BenchConfig:
         for t in self.transports:
             if t not in TRANSPORTS:
                 raise ValidationError(
-                    "transport", f"unknown {t!r}; choose from {', '.join(TRANSPORTS)}")
+                    "transport", f"unknown {t!r}; choose from {', '.join(TRANSPORTS)}"
+                )
         if len(set(self.transports)) != len(self.transports):
             raise ValidationError("transport", "each transport at most once")
         wires = {TRANSPORTS[t][2] for t in self.transports}
@@ -168,9 +169,13 @@ class BenchConfig:
                 raise ValidationError(name, f"must be an integer >= 0, got {value!r}")
         if self.producers + self.consumers + self.observers == 0:
             raise ValidationError("producers", "no role has a worker")
-        positive = {"processes": self.processes, "queues": self.queues,
-                    "claim_batch": self.claim_batch, "list_page": self.list_page,
-                    "rounds": self.rounds}
+        positive = {
+            "processes": self.processes,
+            "queues": self.queues,
+            "claim_batch": self.claim_batch,
+            "list_page": self.list_page,
+            "rounds": self.rounds,
+        }
         for name, value in positive.items():
             if not isinstance(value, int) or value < 1:
                 raise ValidationError(name, f"must be an integer >= 1, got {value!r}")
@@ -204,7 +209,8 @@ class BenchConfig:
             pickle.dumps(dict(self.client_options))
         except Exception as exc:
             raise ValidationError(
-                "client_options", f"must pickle to reach the role processes: {exc}") from None
+                "client_options", f"must pickle to reach the role processes: {exc}"
+            ) from None
 
     def message_pool(self) -> MessagePool:
         if self.message_file:

@@ -107,8 +107,18 @@ class Counts:
 
     def result(self, cpu: float, wall: float) -> RoleResult:
         s = self.spec
-        return RoleResult(s.role, s.transport, s.index, s.workers, self.lat, self.errors,
-                          self.messages, self.empty, cpu, wall)
+        return RoleResult(
+            s.role,
+            s.transport,
+            s.index,
+            s.workers,
+            self.lat,
+            self.errors,
+            self.messages,
+            self.empty,
+            cpu,
+            wall,
+        )
 
     def reset(self) -> None:
         for v in self.lat.values():

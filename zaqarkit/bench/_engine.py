@@ -75,8 +75,7 @@ def run(config: BenchConfig) -> Report:
         report.machine_cpu[t] = machine_busy
         report.server_cpu[t] = server
         if config.server_pids or report.client_cpu[t]:
-            report.saturation[t] = saturation(report.client_cpu[t], server,
-                                              machine=machine_busy)
+            report.saturation[t] = saturation(report.client_cpu[t], server, machine=machine_busy)
     return report
 
 
@@ -103,8 +102,10 @@ def _queues(config: BenchConfig, names: list[str]) -> Iterator[dict[str, list[st
             if q.exists():
                 if not config.skip_queue_reset:
                     raise ValidationError(
-                        "queue_prefix", f"queue {name!r} already exists: pass another prefix, "
-                        "or skip_queue_reset to use it as it is")
+                        "queue_prefix",
+                        f"queue {name!r} already exists: pass another prefix, "
+                        "or skip_queue_reset to use it as it is",
+                    )
                 record["reused"].append(name)
                 continue
             q.ensure_exists(force_create=True)
@@ -132,36 +133,53 @@ def _purge(config: BenchConfig, names: list[str]) -> None:
 # -- one turn: every role process of one transport -------------------------------------
 
 
-def _specs(config: BenchConfig, transport: str, rnd: int, names: list[str],
-           seed: int) -> list[RoleSpec]:
+def _specs(
+    config: BenchConfig, transport: str, rnd: int, names: list[str], seed: int
+) -> list[RoleSpec]:
     pool = config.message_pool()
     duration = None if config.time is None else config.time / config.rounds
     quotas: list[int | None] = [None] * config.processes
     if config.messages is not None:
         # --messages N is per transport: split over rounds, then processes.
         per_round = config.messages // config.rounds + (rnd < config.messages % config.rounds)
-        quotas = [per_round // config.processes + (i < per_round % config.processes)
-                  for i in range(config.processes)]
+        quotas = [
+            per_round // config.processes + (i < per_round % config.processes)
+            for i in range(config.processes)
+        ]
     specs: list[RoleSpec] = []
     for role in ROLES:
         workers = config.workers(role)
         if not workers:
             continue
         for i in range(config.processes):
-            specs.append(RoleSpec(
-                role=role, transport=transport, index=i, workers=workers, url=config.url,
-                ws_url=config.ws_url, api_version=str(config.api_version),
-                client_options=dict(config.client_options), queues=names, pool=pool,
-                claim_batch=config.claim_batch, claim_ttl=config.claim_ttl,
-                claim_grace=config.claim_grace, list_page=config.list_page,
-                duration=duration, quota=quotas[i] if role == "producer" else None,
-                warmup=config.warmup, seed=seed + 7919 * rnd + 104729 * len(specs),
-            ))
+            specs.append(
+                RoleSpec(
+                    role=role,
+                    transport=transport,
+                    index=i,
+                    workers=workers,
+                    url=config.url,
+                    ws_url=config.ws_url,
+                    api_version=str(config.api_version),
+                    client_options=dict(config.client_options),
+                    queues=names,
+                    pool=pool,
+                    claim_batch=config.claim_batch,
+                    claim_ttl=config.claim_ttl,
+                    claim_grace=config.claim_grace,
+                    list_page=config.list_page,
+                    duration=duration,
+                    quota=quotas[i] if role == "producer" else None,
+                    warmup=config.warmup,
+                    seed=seed + 7919 * rnd + 104729 * len(specs),
+                )
+            )
     return specs
 
 
-def _turn(config: BenchConfig, transport: str, rnd: int, names: list[str], seed: int,
-          display: _Display) -> tuple[list[RoleResult], dict[str, float]]:
+def _turn(
+    config: BenchConfig, transport: str, rnd: int, names: list[str], seed: int, display: _Display
+) -> tuple[list[RoleResult], dict[str, float]]:
     # spawn, not fork: the parent may hold threads (a WebSocket transport's
     # reader) and locks that a forked child would inherit half-taken.
     ctx = mp.get_context("spawn")
@@ -169,8 +187,15 @@ def _turn(config: BenchConfig, transport: str, rnd: int, names: list[str], seed:
     go: Any = ctx.Event()
     stop: Any = ctx.Event()
     specs = _specs(config, transport, rnd, names, seed)
-    procs = [ctx.Process(target=role_main, args=(s, out, go, stop), daemon=True,
-                         name=f"zaqarkit-bench-{s.role}-{s.index}") for s in specs]
+    procs = [
+        ctx.Process(
+            target=role_main,
+            args=(s, out, go, stop),
+            daemon=True,
+            name=f"zaqarkit-bench-{s.role}-{s.index}",
+        )
+        for s in specs
+    ]
     results: list[RoleResult] = []
     server: dict[str, float] = {}
     try:
@@ -192,7 +217,8 @@ def _turn(config: BenchConfig, transport: str, rnd: int, names: list[str], seed:
                 # without `if __name__ == "__main__":` re-run by spawn).
                 raise RuntimeError(
                     f"{transport}: a role process exited with status {dead[0].exitcode} "
-                    "before it was ready; see its error above")
+                    "before it was ready; see its error above"
+                )
         cpu = ProcessCpu(config.server_pids)
         go.set()
         display.go(len(specs))
@@ -212,16 +238,19 @@ def _turn(config: BenchConfig, transport: str, rnd: int, names: list[str], seed:
                 break
             if config.messages is not None and not stop.is_set():
                 posted = sum(r.messages for r in results if r.role == "producer")
-                if producers_done_at is None and sum(
-                        r.role == "producer" for r in results) == sum(
-                        s.role == "producer" for s in specs):
+                if producers_done_at is None and sum(r.role == "producer" for r in results) == sum(
+                    s.role == "producer" for s in specs
+                ):
                     producers_done_at = time.monotonic()
                 if producers_done_at is not None:
                     consumed = display.consumed(transport)
                     if consumed != last_consumed:
                         last_consumed, last_change = consumed, time.monotonic()
-                    if (consumed >= posted or not config.consumers
-                            or time.monotonic() - last_change > DRAIN_IDLE):
+                    if (
+                        consumed >= posted
+                        or not config.consumers
+                        or time.monotonic() - last_change > DRAIN_IDLE
+                    ):
                         stop.set()
         server = cpu.utilization()
         busy = cpu.machine_busy()
@@ -261,13 +290,20 @@ def _mean_util(samples: list[dict[str, float]]) -> dict[str, float]:
 # -- the report -------------------------------------------------------------------------
 
 
-def _build(config: BenchConfig, seed: int, started: float, elapsed: float,
-           results: list[RoleResult], queues: dict[str, list[str]]) -> Report:
+def _build(
+    config: BenchConfig,
+    seed: int,
+    started: float,
+    elapsed: float,
+    results: list[RoleResult],
+    queues: dict[str, list[str]],
+) -> Report:
     cfg = asdict(config)
     # Credentials never go into a report: keep the option names only.
     cfg["client_options"] = sorted(config.client_options)
-    report = Report(cfg, machine(), started, elapsed, list(config.transports), seed=seed,
-                    queues=queues)
+    report = Report(
+        cfg, machine(), started, elapsed, list(config.transports), seed=seed, queues=queues
+    )
     for transport in config.transports:
         for role in ROLES:
             mine = [r for r in results if r.transport == transport and r.role == role]
@@ -290,20 +326,30 @@ def _build(config: BenchConfig, seed: int, started: float, elapsed: float,
             cpu = sum(r.cpu for r in mine)
             messages = sum(r.messages for r in mine)
             by_type = merge_errors(errors.values())
-            report.roles.append(RoleReport(
-                transport=transport, role=role, processes=config.processes,
-                workers=config.workers(role), ops=ops, errors=sum(by_type.values()),
-                messages=messages, wall_s=wall, cpu_s=cpu,
-                ops_per_s=ops / wall if wall > 0 else 0.0,
-                messages_per_s=messages / wall if wall > 0 else 0.0,
-                cpu_us_per_op=cpu / ops * 1e6 if ops else float("nan"),
-                client_cores=cpu / wall if wall > 0 else 0.0,
-                empty_claims=sum(r.empty_claims for r in mine),
-                operations={op: OpReport.of(lat[op], sum(errors[op].values()), wall)
-                            for op in OPERATIONS[role]},
-                errors_by_type=by_type,
-                failures=[r.fatal for r in mine if r.fatal],
-            ))
+            report.roles.append(
+                RoleReport(
+                    transport=transport,
+                    role=role,
+                    processes=config.processes,
+                    workers=config.workers(role),
+                    ops=ops,
+                    errors=sum(by_type.values()),
+                    messages=messages,
+                    wall_s=wall,
+                    cpu_s=cpu,
+                    ops_per_s=ops / wall if wall > 0 else 0.0,
+                    messages_per_s=messages / wall if wall > 0 else 0.0,
+                    cpu_us_per_op=cpu / ops * 1e6 if ops else float("nan"),
+                    client_cores=cpu / wall if wall > 0 else 0.0,
+                    empty_claims=sum(r.empty_claims for r in mine),
+                    operations={
+                        op: OpReport.of(lat[op], sum(errors[op].values()), wall)
+                        for op in OPERATIONS[role]
+                    },
+                    errors_by_type=by_type,
+                    failures=[r.fatal for r in mine if r.fatal],
+                )
+            )
     return report
 
 
@@ -332,8 +378,12 @@ class _Display:
             except ImportError:
                 pass
             else:
-                self.live = Live(self._render(), console=Console(stderr=True),
-                                 refresh_per_second=4, transient=True)
+                self.live = Live(
+                    self._render(),
+                    console=Console(stderr=True),
+                    refresh_per_second=4,
+                    transient=True,
+                )
                 self.live.__enter__()
         return self
 
@@ -352,14 +402,14 @@ class _Display:
         self.current = self.current.replace("(starting)", f"({processes} processes)")
         self._refresh()
 
-    def progress(self, transport: str, role: str, index: int, ops: int, messages: int,
-                 errors: int) -> None:
+    def progress(
+        self, transport: str, role: str, index: int, ops: int, messages: int, errors: int
+    ) -> None:
         self.counts[(transport, role, index)] = (ops, messages, errors)
         self._refresh()
 
     def consumed(self, transport: str) -> int:
-        return sum(v[1] for k, v in self.counts.items()
-                   if k[0] == transport and k[1] == "consumer")
+        return sum(v[1] for k, v in self.counts.items() if k[0] == transport and k[1] == "consumer")
 
     def _totals(self) -> dict[tuple[str, str], list[int]]:
         totals: dict[tuple[str, str], list[int]] = {}
@@ -373,8 +423,10 @@ class _Display:
     def _render(self) -> Any:
         from rich.table import Table
 
-        table = Table(title=f"zaqarkit bench — {self.current} — turn {self.n}/{self.turns}, "
-                            f"{time.perf_counter() - self.turn_started:.0f} s")
+        table = Table(
+            title=f"zaqarkit bench — {self.current} — turn {self.n}/{self.turns}, "
+            f"{time.perf_counter() - self.turn_started:.0f} s"
+        )
         for h in ("transport", "role", "ops", "messages", "errors"):
             table.add_column(h, justify="left" if h in ("transport", "role") else "right")
         for (t, role), (ops, msgs, errs) in sorted(self._totals().items()):
@@ -391,8 +443,10 @@ class _Display:
         if now - self.last_plain < 2.0:
             return
         self.last_plain = now
-        parts = [f"{t} {role}: {ops:,} ops, {errs} errors"
-                 for (t, role), (ops, _, errs) in sorted(self._totals().items())]
+        parts = [
+            f"{t} {role}: {ops:,} ops, {errs} errors"
+            for (t, role), (ops, _, errs) in sorted(self._totals().items())
+        ]
         sys.stderr.write(f"[{self.current}] " + "; ".join(parts) + "\n")
         sys.stderr.flush()
 

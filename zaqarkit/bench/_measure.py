@@ -91,8 +91,9 @@ class Sample:
     lat_ns: list[int] = field(default_factory=list)
 
 
-def sync_loop(op: Callable[[], int], seconds: float,
-              prepare: Callable[[], None] | None = None) -> Sample:
+def sync_loop(
+    op: Callable[[], int], seconds: float, prepare: Callable[[], None] | None = None
+) -> Sample:
     """Call ``op`` (which returns the messages it handled) for ``seconds``.
 
     ``prepare`` runs before each call, outside the timing: its wall and CPU
@@ -127,8 +128,12 @@ def sync_loop(op: Callable[[], int], seconds: float,
     return Sample(ops, (now - start - prep_wall) / 1e9, cpu, messages, lat)
 
 
-async def async_loop(op: Callable[[], Awaitable[int]], seconds: float, concurrency: int = 1,
-                     prepare: Callable[[], None] | None = None) -> Sample:
+async def async_loop(
+    op: Callable[[], Awaitable[int]],
+    seconds: float,
+    concurrency: int = 1,
+    prepare: Callable[[], None] | None = None,
+) -> Sample:
     """:func:`sync_loop` for a coroutine function, with ``concurrency`` workers
     sharing ``op`` on the running loop (asyncio or trio)."""
     import anyio
@@ -178,7 +183,7 @@ def _cpu_seconds(pid: int) -> float | None:
         raw = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    fields = raw[raw.rfind(")") + 2:].split()
+    fields = raw[raw.rfind(")") + 2 :].split()
     return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
@@ -251,8 +256,12 @@ class ProcessCpu:
         return busy * (os.cpu_count() or 1)
 
 
-def saturation(client: dict[str, float], server: dict[str, float],
-               threshold: float = 0.85, machine: float | None = None) -> str:
+def saturation(
+    client: dict[str, float],
+    server: dict[str, float],
+    threshold: float = 0.85,
+    machine: float | None = None,
+) -> str:
     """Which side limited a run, from cores used per process (``ProcessCpu``
     figures; ``client`` the same for the client's own processes).
 
@@ -265,6 +274,7 @@ def saturation(client: dict[str, float], server: dict[str, float],
     >>> saturation({"bench[1]": 0.3}, {})
     'not CPU-bound: no process above 85% of a core (client max 30%, server not measured)'
     """
+
     def top(d: dict[str, float]) -> tuple[str, float]:
         return max(d.items(), key=lambda kv: kv[1]) if d else ("", 0.0)
 
@@ -277,12 +287,15 @@ def saturation(client: dict[str, float], server: dict[str, float],
         return f"saturated: client CPU ({cname} at {cval:.0%} of a core)"
     total = sum(client.values()) + sum(server.values())
     if total >= threshold * ncores:
-        return (f"saturated: machine CPU (client and server together use {total:.1f} "
-                f"of {ncores} cores)")
+        return (
+            f"saturated: machine CPU (client and server together use {total:.1f} of {ncores} cores)"
+        )
     if machine is not None and machine >= threshold * ncores:
-        return (f"saturated: machine CPU ({machine:.1f} of {ncores} cores busy, "
-                f"{max(machine - total, 0.0):.1f} of them outside this client and server)")
+        return (
+            f"saturated: machine CPU ({machine:.1f} of {ncores} cores busy, "
+            f"{max(machine - total, 0.0):.1f} of them outside this client and server)"
+        )
     srv = f"server max {sval:.0%} ({sname})" if server else "server not measured"
-    return (f"not CPU-bound: no process above {threshold:.0%} of a core "
-            f"(client max {cval:.0%}, {srv})")
-
+    return (
+        f"not CPU-bound: no process above {threshold:.0%} of a core (client max {cval:.0%}, {srv})"
+    )

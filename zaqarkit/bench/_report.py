@@ -17,8 +17,18 @@ from zaqarkit.bench._measure import summarize
 
 __all__ = ["OpReport", "Report", "RoleReport", "machine"]
 
-PACKAGES = ("zaqarkit", "httpx", "httpcore", "h11", "websockets", "anyio", "trio",
-            "python-zaqarclient", "locust", "matplotlib")
+PACKAGES = (
+    "zaqarkit",
+    "httpx",
+    "httpcore",
+    "h11",
+    "websockets",
+    "anyio",
+    "trio",
+    "python-zaqarclient",
+    "locust",
+    "matplotlib",
+)
 
 
 def machine(packages: Iterable[str] = PACKAGES) -> dict[str, str]:
@@ -38,7 +48,8 @@ def machine(packages: Iterable[str] = PACKAGES) -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return {
-        "cpu": cpu, "cores": str(os.cpu_count()),
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "os": f"{platform.system()} {platform.release()}",
         "versions": ", ".join(f"{k} {v}" for k, v in versions.items()),
@@ -61,8 +72,16 @@ class OpReport:
     @classmethod
     def of(cls, lat_ns: Sequence[int], errors: int, wall: float) -> OpReport:
         s = summarize(lat_ns)
-        return cls(len(lat_ns), errors, s["p50_ms"], s["p90_ms"], s["p99_ms"], s["max_ms"],
-                   s["mean_ms"], len(lat_ns) / wall if wall > 0 else 0.0)
+        return cls(
+            len(lat_ns),
+            errors,
+            s["p50_ms"],
+            s["p90_ms"],
+            s["p99_ms"],
+            s["max_ms"],
+            s["mean_ms"],
+            len(lat_ns) / wall if wall > 0 else 0.0,
+        )
 
 
 @dataclass
@@ -142,19 +161,40 @@ class Report:
         for r in self.roles:
             for i, (name, op) in enumerate(r.operations.items()):
                 first = i == 0
-                rows.append([
-                    r.transport if first else "", r.role if first else "",
-                    f"{r.processes}x{r.workers}" if first else "",
-                    f"{r.ops_per_s:,.0f}" if first else "",
-                    f"{r.messages_per_s:,.0f}" if first else "",
-                    name, f"{op.count:,}", _ms(op.p50_ms), _ms(op.p90_ms), _ms(op.p99_ms),
-                    _ms(op.max_ms), f"{r.cpu_us_per_op:,.0f}" if first else "",
-                    (_errors(r) if first else "") or ("0" if first else ""),
-                ])
+                rows.append(
+                    [
+                        r.transport if first else "",
+                        r.role if first else "",
+                        f"{r.processes}x{r.workers}" if first else "",
+                        f"{r.ops_per_s:,.0f}" if first else "",
+                        f"{r.messages_per_s:,.0f}" if first else "",
+                        name,
+                        f"{op.count:,}",
+                        _ms(op.p50_ms),
+                        _ms(op.p90_ms),
+                        _ms(op.p99_ms),
+                        _ms(op.max_ms),
+                        f"{r.cpu_us_per_op:,.0f}" if first else "",
+                        (_errors(r) if first else "") or ("0" if first else ""),
+                    ]
+                )
         return rows
 
-    HEADERS = ("transport", "role", "procs x workers", "ops/s", "msgs/s", "op", "count",
-               "p50 ms", "p90 ms", "p99 ms", "max ms", "CPU µs/op", "errors")
+    HEADERS = (
+        "transport",
+        "role",
+        "procs x workers",
+        "ops/s",
+        "msgs/s",
+        "op",
+        "count",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "max ms",
+        "CPU µs/op",
+        "errors",
+    )
 
     def table(self) -> str:
         """The report as a plain-text table (the same as the rich one)."""
@@ -162,8 +202,12 @@ class Report:
         widths = [max(len(r[i]) for r in rows) for i in range(len(self.HEADERS))]
         lines = []
         for n, r in enumerate(rows):
-            lines.append("  ".join(c.rjust(w) if i >= 3 and i != 5 else c.ljust(w)
-                                   for i, (c, w) in enumerate(zip(r, widths, strict=True))))
+            lines.append(
+                "  ".join(
+                    c.rjust(w) if i >= 3 and i != 5 else c.ljust(w)
+                    for i, (c, w) in enumerate(zip(r, widths, strict=True))
+                )
+            )
             if n == 0:
                 lines.append("  ".join("-" * w for w in widths))
         lines += self.notes()
@@ -220,12 +264,12 @@ class Report:
             from zaqarkit.errors import UnsupportedOperation
 
             raise UnsupportedOperation(
-                "--plot needs matplotlib: pip install 'zaqarkit[plot]'") from exc
+                "--plot needs matplotlib: pip install 'zaqarkit[plot]'"
+            ) from exc
         out = Path(folder)
         out.mkdir(parents=True, exist_ok=True)
         written = []
-        ops = [(r, name, op) for r in self.roles for name, op in r.operations.items()
-               if op.count]
+        ops = [(r, name, op) for r in self.roles for name, op in r.operations.items() if op.count]
         if ops:
             fig, ax = plt.subplots(figsize=(9, 1.5 + 0.35 * len(ops)))
             labels = [f"{r.transport} {name}" for r, name, _ in ops]

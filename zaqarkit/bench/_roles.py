@@ -62,8 +62,14 @@ def _reporter(ctl: _Control, spec: RoleSpec, counts: Counts) -> Iterator[None]:
 
     def loop() -> None:
         while not done.wait(PROGRESS_EVERY):
-            ctl.send("progress", spec.role, spec.index, counts.ops(), counts.messages,
-                     counts.error_total())
+            ctl.send(
+                "progress",
+                spec.role,
+                spec.index,
+                counts.ops(),
+                counts.messages,
+                counts.error_total(),
+            )
 
     t = threading.Thread(target=loop, name="zaqarkit-bench-progress", daemon=True)
     t.start()
@@ -104,9 +110,12 @@ def _run_sync(spec: RoleSpec, ctl: _Control, counts: Counts) -> RoleResult:
 
 
 def _sync_workers(role: Role, spec: RoleSpec, until: Callable[[], bool]) -> None:
-    threads = [threading.Thread(target=role.worker, args=(n, until), daemon=True,
-                                name=f"zaqarkit-bench-{spec.role}-{n}")
-               for n in range(spec.workers)]
+    threads = [
+        threading.Thread(
+            target=role.worker, args=(n, until), daemon=True, name=f"zaqarkit-bench-{spec.role}-{n}"
+        )
+        for n in range(spec.workers)
+    ]
     for t in threads:
         t.start()
     for t in threads:

@@ -221,8 +221,12 @@ class ConnectionOptions:
             how = "Keystone"
         else:
             how = f"no auth, project {kwargs.get('project_id')!r}"
-        logger.debug("client for %s (API v%s, %s)", kwargs["url"] or "the service catalog",
-                     kwargs["version"], how)
+        logger.debug(
+            "client for %s (API v%s, %s)",
+            kwargs["url"] or "the service catalog",
+            kwargs["version"],
+            how,
+        )
 
 
 def _read_signed_url(value: str) -> Mapping[str, Any]:
@@ -284,12 +288,24 @@ def _cloud_kwargs(cloud: str, conn: ConnectionOptions) -> dict[str, Any]:
 # -- the click side --------------------------------------------------------------
 
 _OPTIONS: tuple[tuple[str, tuple[str, ...], dict[str, Any]], ...] = (
-    ("url", ("--os-url", "--url"),
-     {"envvar": "OS_URL", "help": "Zaqar endpoint, e.g. http://127.0.0.1:8888 (or a ws:// one)."}),
-    ("ws_url", ("--ws-url",),
-     {"envvar": "OS_WS_URL", "help": "Zaqar's WebSocket endpoint, e.g. ws://127.0.0.1:9000."}),
-    ("project_id", ("--os-project-id",),
-     {"envvar": "OS_PROJECT_ID", "help": "Project (X-Project-ID) on a no-auth server."}),
+    (
+        "url",
+        ("--os-url", "--url"),
+        {
+            "envvar": "OS_URL",
+            "help": "Zaqar endpoint, e.g. http://127.0.0.1:8888 (or a ws:// one).",
+        },
+    ),
+    (
+        "ws_url",
+        ("--ws-url",),
+        {"envvar": "OS_WS_URL", "help": "Zaqar's WebSocket endpoint, e.g. ws://127.0.0.1:9000."},
+    ),
+    (
+        "project_id",
+        ("--os-project-id",),
+        {"envvar": "OS_PROJECT_ID", "help": "Project (X-Project-ID) on a no-auth server."},
+    ),
     ("auth_url", ("--os-auth-url",), {"envvar": "OS_AUTH_URL", "help": "Keystone URL."}),
     ("username", ("--os-username",), {"envvar": "OS_USERNAME"}),
     ("user_id", ("--os-user-id",), {"envvar": "OS_USER_ID"}),
@@ -302,23 +318,56 @@ _OPTIONS: tuple[tuple[str, tuple[str, ...], dict[str, Any]], ...] = (
     ("token", ("--os-token",), {"envvar": "OS_TOKEN", "help": "An existing Keystone token."}),
     ("region_name", ("--os-region-name",), {"envvar": "OS_REGION_NAME"}),
     ("interface", ("--os-interface",), {"envvar": "OS_INTERFACE"}),
-    ("cloud", ("--os-cloud",),
-     {"envvar": "OS_CLOUD", "help": "A cloud from clouds.yaml (needs zaqarkit[clouds])."}),
-    ("api_version", ("--api-version", "--os-messaging-api-version"),
-     {"envvar": "OS_MESSAGING_API_VERSION", "default": "2",
-      "type": click.Choice(["1", "1.1", "2"]), "show_default": True}),
-    ("insecure", ("--insecure",),
-     {"envvar": "OS_INSECURE", "is_flag": True, "default": False,
-      "help": "Do not verify TLS certificates."}),
+    (
+        "cloud",
+        ("--os-cloud",),
+        {"envvar": "OS_CLOUD", "help": "A cloud from clouds.yaml (needs zaqarkit[clouds])."},
+    ),
+    (
+        "api_version",
+        ("--api-version", "--os-messaging-api-version"),
+        {
+            "envvar": "OS_MESSAGING_API_VERSION",
+            "default": "2",
+            "type": click.Choice(["1", "1.1", "2"]),
+            "show_default": True,
+        },
+    ),
+    (
+        "insecure",
+        ("--insecure",),
+        {
+            "envvar": "OS_INSECURE",
+            "is_flag": True,
+            "default": False,
+            "help": "Do not verify TLS certificates.",
+        },
+    ),
     ("cacert", ("--os-cacert",), {"envvar": "OS_CACERT", "help": "CA bundle for TLS."}),
-    ("signed_url", ("--signed-url",),
-     {"envvar": "ZAQARKIT_SIGNED_URL",
-      "help": "Act through a pre-signed URL: its JSON (queue signed url -f json) or a file."}),
-    ("roles", ("--roles",),
-     {"envvar": "ZAQARKIT_ROLES", "help": "X-Roles on a no-auth server, e.g. admin."}),
-    ("timeout", ("--timeout",),
-     {"envvar": "ZAQARKIT_TIMEOUT", "type": float, "default": 30.0, "show_default": True,
-      "help": "Seconds per request."}),
+    (
+        "signed_url",
+        ("--signed-url",),
+        {
+            "envvar": "ZAQARKIT_SIGNED_URL",
+            "help": "Act through a pre-signed URL: its JSON (queue signed url -f json) or a file.",
+        },
+    ),
+    (
+        "roles",
+        ("--roles",),
+        {"envvar": "ZAQARKIT_ROLES", "help": "X-Roles on a no-auth server, e.g. admin."},
+    ),
+    (
+        "timeout",
+        ("--timeout",),
+        {
+            "envvar": "ZAQARKIT_TIMEOUT",
+            "type": float,
+            "default": 30.0,
+            "show_default": True,
+            "help": "Seconds per request.",
+        },
+    ),
 )
 _NAMES = tuple(name for name, _, _ in _OPTIONS)
 
@@ -346,7 +395,8 @@ def connection_options(f: F) -> F:
         if previous is not None:
             # Only what this command's own command line says overrides the group.
             given = {
-                name: value if ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE
+                name: value
+                if ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE
                 else getattr(previous, name)
                 for name, value in given.items()
             }

@@ -116,17 +116,16 @@ class Output:
         # Markup off: message bodies may hold [brackets].
         # Off a terminal nothing is wrapped: rows stay one line each for grep.
         width = None if sys.stdout.isatty() else 100_000
-        Console(file=sys.stdout, width=width, highlight=False, markup=False,
-                soft_wrap=False).print(table)
+        Console(file=sys.stdout, width=width, highlight=False, markup=False, soft_wrap=False).print(
+            table
+        )
 
 
 def _yaml(data: Any) -> str:
     try:
         import yaml  # type: ignore[import-untyped]
     except ImportError:
-        raise click.UsageError(
-            "-f yaml needs PyYAML: pip install 'zaqarkit[cli]'"
-        ) from None
+        raise click.UsageError("-f yaml needs PyYAML: pip install 'zaqarkit[cli]'") from None
     text: str = yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
     return text
 
@@ -143,10 +142,22 @@ def output_options(f: F) -> F:
             out.show({"name": "orders"})
     """
 
-    @click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default=None,
-                  help="Output format (table on a terminal, json otherwise).")
-    @click.option("-c", "--column", "columns", multiple=True, metavar="COLUMN",
-                  help="Show only this column (repeatable).")
+    @click.option(
+        "-f",
+        "--format",
+        "fmt",
+        type=click.Choice(FORMATS),
+        default=None,
+        help="Output format (table on a terminal, json otherwise).",
+    )
+    @click.option(
+        "-c",
+        "--column",
+        "columns",
+        multiple=True,
+        metavar="COLUMN",
+        help="Show only this column (repeatable).",
+    )
     @functools.wraps(f)
     def wrapper(*args: Any, fmt: str | None, columns: tuple[str, ...], **kwargs: Any) -> Any:
         return f(*args, out=Output(fmt, columns), **kwargs)

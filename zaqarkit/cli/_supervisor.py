@@ -60,9 +60,10 @@ def run(argv: list[str] | None = None) -> int:
         except _Stop:
             raise
         except Exception as exc:
-            _write(args.state_file, {**state, "status": "failed", "error": " ".join(
-                str(exc).split()
-            )[:2000]})
+            _write(
+                args.state_file,
+                {**state, "status": "failed", "error": " ".join(str(exc).split())[:2000]},
+            )
             return 1
         state.update(
             status="ready",

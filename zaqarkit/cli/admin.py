@@ -18,8 +18,13 @@ FLAVOR_COLUMNS = ["Name", "Pool list", "Capabilities"]
 
 
 def _pool_row(p: Any) -> dict[str, Any]:
-    return {"Name": p.name, "Weight": p.weight, "URI": p.uri, "Flavor": p.flavor,
-            "Options": p.options}
+    return {
+        "Name": p.name,
+        "Weight": p.weight,
+        "URI": p.uri,
+        "Flavor": p.flavor,
+        "Options": p.options,
+    }
 
 
 def _flavor_row(f: Any) -> dict[str, Any]:
@@ -55,12 +60,21 @@ def pool() -> None:
 @click.argument("pool_name")
 @click.argument("pool_uri")
 @click.argument("pool_weight", type=int)
-@click.option("--flavor", "--pool_group", "--pool-group", "flavor",
-              help="Flavor (v2) or pool group (v1.1) of the pool.")
+@click.option(
+    "--flavor",
+    "--pool_group",
+    "--pool-group",
+    "flavor",
+    help="Flavor (v2) or pool group (v1.1) of the pool.",
+)
 @click.option("--pool_options", "--pool-options", "options", help="Options, a JSON object.")
 @output_options
 def create(
-    out: Output, pool_name: str, pool_uri: str, pool_weight: int, flavor: str | None,
+    out: Output,
+    pool_name: str,
+    pool_uri: str,
+    pool_weight: int,
+    flavor: str | None,
     options: str | None,
 ) -> None:
     """Register a pool: a storage URI with a weight."""
@@ -88,7 +102,11 @@ def pool_show(out: Output, pool_name: str) -> None:
 @click.option("--pool_options", "--pool-options", "options", help="New options (JSON).")
 @output_options
 def pool_update(
-    out: Output, pool_name: str, uri: str | None, weight: int | None, flavor: str | None,
+    out: Output,
+    pool_name: str,
+    uri: str | None,
+    weight: int | None,
+    flavor: str | None,
     options: str | None,
 ) -> None:
     """Change a pool's URI, weight, flavor or options."""
@@ -129,10 +147,13 @@ def flavor() -> None:
 
 @flavor.command("create")
 @click.argument("flavor_name")
-@click.option("--pool_list", "--pool-list", "pool_list",
-              help='Pools of the flavor: a JSON list (["pool1"]) or a comma list.')
-@click.option("--pool_group", "--pool-group", "pool_group",
-              help="The pool group (API v1.1).")
+@click.option(
+    "--pool_list",
+    "--pool-list",
+    "pool_list",
+    help='Pools of the flavor: a JSON list (["pool1"]) or a comma list.',
+)
+@click.option("--pool_group", "--pool-group", "pool_group", help="The pool group (API v1.1).")
 @output_options
 def flavor_create(
     out: Output, flavor_name: str, pool_list: str | None, pool_group: str | None
@@ -158,8 +179,13 @@ def flavor_show(out: Output, flavor_name: str) -> None:
 
 @flavor.command("update")
 @click.argument("flavor_name")
-@click.option("--pool_list", "--pool-list", "pool_list", required=True,
-              help="The new pools: a JSON list or a comma list.")
+@click.option(
+    "--pool_list",
+    "--pool-list",
+    "pool_list",
+    required=True,
+    help="The new pools: a JSON list or a comma list.",
+)
 @output_options
 def flavor_update(out: Output, flavor_name: str, pool_list: str) -> None:
     """Replace a flavor's pool list."""

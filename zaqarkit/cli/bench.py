@@ -19,8 +19,9 @@ from zaqarkit.errors import ZaqarError
 __all__ = ["bench", "config_for"]
 
 
-def config_for(conn: ConnectionOptions, transports: tuple[str, ...],
-               **run_options: Any) -> BenchConfig:
+def config_for(
+    conn: ConnectionOptions, transports: tuple[str, ...], **run_options: Any
+) -> BenchConfig:
     """A :class:`~zaqarkit.bench.BenchConfig` from the CLI's connection options.
 
     >>> conn = ConnectionOptions(url="http://h:8888", ws_url="ws://h:9000", project_id="p")
@@ -36,54 +37,129 @@ def config_for(conn: ConnectionOptions, transports: tuple[str, ...],
     # WebSocket client would hide which wire an operation took.
     for key in ("url", "http_url", "version"):
         kwargs.pop(key, None)
-    return BenchConfig(url=url, ws_url=ws_url, transports=transports,
-                       api_version=conn.api_version, client_options=kwargs, **run_options)
+    return BenchConfig(
+        url=url,
+        ws_url=ws_url,
+        transports=transports,
+        api_version=conn.api_version,
+        client_options=kwargs,
+        **run_options,
+    )
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @connection_options
-@click.option("--transport", default="http", show_default=True,
-              help=f"{'|'.join(TRANSPORTS)}, a comma list to compare (interleaved), or all.")
-@click.option("--producers", type=int, default=1, show_default=True,
-              help="Producer workers per process.")
-@click.option("--consumers", type=int, default=0, show_default=True,
-              help="Consumer workers per process (claim, then delete each message).")
-@click.option("--observers", type=int, default=0, show_default=True,
-              help="Observer workers per process (list pages following the marker).")
-@click.option("-p", "--processes", type=int, default=1, show_default=True,
-              help="Client processes per role.")
-@click.option("-t", "--time", "time_", type=float, default=None,
-              help="Measured seconds per transport [default: 10 unless --messages].")
-@click.option("-m", "--messages", type=int, default=None,
-              help="Post this many messages per transport, stop once they are consumed.")
-@click.option("--queues", type=int, default=4, show_default=True,
-              help="Queues to spread the load over.")
-@click.option("--queue-prefix", default=None,
-              help="Queue name prefix [default: zaqarkit-bench-<random>: fresh queues].")
-@click.option("--message-file", type=click.Path(dir_okay=False), default=None,
-              help="Weighted message documents, zaqar-bench's JSON format.")
+@click.option(
+    "--transport",
+    default="http",
+    show_default=True,
+    help=f"{'|'.join(TRANSPORTS)}, a comma list to compare (interleaved), or all.",
+)
+@click.option(
+    "--producers", type=int, default=1, show_default=True, help="Producer workers per process."
+)
+@click.option(
+    "--consumers",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Consumer workers per process (claim, then delete each message).",
+)
+@click.option(
+    "--observers",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Observer workers per process (list pages following the marker).",
+)
+@click.option(
+    "-p", "--processes", type=int, default=1, show_default=True, help="Client processes per role."
+)
+@click.option(
+    "-t",
+    "--time",
+    "time_",
+    type=float,
+    default=None,
+    help="Measured seconds per transport [default: 10 unless --messages].",
+)
+@click.option(
+    "-m",
+    "--messages",
+    type=int,
+    default=None,
+    help="Post this many messages per transport, stop once they are consumed.",
+)
+@click.option(
+    "--queues", type=int, default=4, show_default=True, help="Queues to spread the load over."
+)
+@click.option(
+    "--queue-prefix",
+    default=None,
+    help="Queue name prefix [default: zaqarkit-bench-<random>: fresh queues].",
+)
+@click.option(
+    "--message-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Weighted message documents, zaqar-bench's JSON format.",
+)
 @click.option("--message-size", type=int, default=None, help="Bytes per message document.")
-@click.option("--claim-batch", type=int, default=5, show_default=True,
-              help="Messages per claim.")
-@click.option("--list-page", type=int, default=5, show_default=True,
-              help="Messages per listed page.")
-@click.option("--rounds", type=int, default=1, show_default=True,
-              help="Split each transport's time into this many interleaved turns.")
-@click.option("--warmup", type=float, default=0.0, show_default=True,
-              help="Discarded seconds before measuring.")
-@click.option("--skip-queue-reset", is_flag=True,
-              help="Use existing queues as they are: not refused, purged nor deleted.")
+@click.option("--claim-batch", type=int, default=5, show_default=True, help="Messages per claim.")
+@click.option(
+    "--list-page", type=int, default=5, show_default=True, help="Messages per listed page."
+)
+@click.option(
+    "--rounds",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Split each transport's time into this many interleaved turns.",
+)
+@click.option(
+    "--warmup",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Discarded seconds before measuring.",
+)
+@click.option(
+    "--skip-queue-reset",
+    is_flag=True,
+    help="Use existing queues as they are: not refused, purged nor deleted.",
+)
 @click.option("--keep-queues", is_flag=True, help="Do not delete the queues the run created.")
 @click.option("--seed", type=int, default=None, help="Seed for queue choice and turn order.")
-@click.option("--server-pid", type=int, multiple=True,
-              help="Pid of a local server process: report whether it saturated (repeat).")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
-              help="Write the report as JSON to this file.")
-@click.option("--plot", "plot_dir", type=click.Path(file_okay=False), default=None,
-              help="Write PNG charts to this folder (needs zaqarkit[plot]).")
+@click.option(
+    "--server-pid",
+    type=int,
+    multiple=True,
+    help="Pid of a local server process: report whether it saturated (repeat).",
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the report as JSON to this file.",
+)
+@click.option(
+    "--plot",
+    "plot_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Write PNG charts to this folder (needs zaqarkit[plot]).",
+)
 @click.option("--no-progress", is_flag=True, help="No live display while running.")
-def bench(transport: str, json_path: str | None, plot_dir: str | None, no_progress: bool,
-          time_: float | None, server_pid: tuple[int, ...], **options: Any) -> None:
+def bench(
+    transport: str,
+    json_path: str | None,
+    plot_dir: str | None,
+    no_progress: bool,
+    time_: float | None,
+    server_pid: tuple[int, ...],
+    **options: Any,
+) -> None:
     """Benchmark the deployment: producers post, consumers claim and delete,
     observers list; every transport given is run in interleaved turns, and the
     report shows per transport and role ops/s, messages/s, latency
@@ -98,8 +174,14 @@ def bench(transport: str, json_path: str | None, plot_dir: str | None, no_progre
     if time_ is None and options["messages"] is None:
         time_ = 10.0
     try:
-        cfg = config_for(connection(), transports_of(transport), time=time_,
-                         server_pids=server_pid, progress=not no_progress, **options)
+        cfg = config_for(
+            connection(),
+            transports_of(transport),
+            time=time_,
+            server_pids=server_pid,
+            progress=not no_progress,
+            **options,
+        )
         report = run(cfg)
     except ZaqarError as error:
         raise CliError(one_line(error), exit_code_for(error)) from None

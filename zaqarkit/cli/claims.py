@@ -60,9 +60,7 @@ def query(out: Output, queue_name: str, claim_id: str) -> None:
 @click.option("--ttl", type=int, help="New claim TTL (default: the current one).")
 @click.option("--grace", type=int, help="New grace (default: the current one).")
 @output_options
-def renew(
-    out: Output, queue_name: str, claim_id: str, ttl: int | None, grace: int | None
-) -> None:
+def renew(out: Output, queue_name: str, claim_id: str, ttl: int | None, grace: int | None) -> None:
     """Renew a claim, then show its messages."""
     with client() as c:
         held = c.queue(queue_name, auto_create=False).claim(id=claim_id)

@@ -31,17 +31,28 @@ def _status(text: str) -> None:
 
 def _delivery_line(delivery: Any, queue_name: str) -> dict[str, Any]:
     m = delivery.message
-    return {"queue": queue_name, "id": delivery.id, "claim_id": delivery.claim_id,
-            "body": m.body, "ttl": m.ttl, "age": m.age}
+    return {
+        "queue": queue_name,
+        "id": delivery.id,
+        "claim_id": delivery.claim_id,
+        "body": m.body,
+        "ttl": m.ttl,
+        "age": m.age,
+    }
 
 
 def _runner(argv: list[str], queue_name: str) -> Any:
     def handle(delivery: Any) -> None:
-        env = {**os.environ, "ZAQAR_QUEUE": queue_name, "ZAQAR_MESSAGE_ID": delivery.id,
-               "ZAQAR_CLAIM_ID": delivery.claim_id}
+        env = {
+            **os.environ,
+            "ZAQAR_QUEUE": queue_name,
+            "ZAQAR_MESSAGE_ID": delivery.id,
+            "ZAQAR_CLAIM_ID": delivery.claim_id,
+        }
         try:
-            done = subprocess.run(argv, input=json.dumps(delivery.body).encode(), env=env,
-                                  check=False)
+            done = subprocess.run(
+                argv, input=json.dumps(delivery.body).encode(), env=env, check=False
+            )
         except OSError as exc:
             _status(f"cannot run {argv[0]}: {exc.strerror}; releasing {delivery.id}")
             delivery.nack()
@@ -57,19 +68,38 @@ def _runner(argv: list[str], queue_name: str) -> Any:
 
 @click.command()
 @click.argument("queue_name")
-@click.option("--exec", "command", metavar="CMD",
-              help="Run CMD per message (body as JSON on stdin); exit 0 acks it.")
+@click.option(
+    "--exec",
+    "command",
+    metavar="CMD",
+    help="Run CMD per message (body as JSON on stdin); exit 0 acks it.",
+)
 @click.option("--count", type=click.IntRange(min=1), help="Stop after this many messages.")
-@click.option("--idle-exit", type=click.FloatRange(min=0.1), metavar="SECONDS",
-              help="Drain mode: exit once no message came for SECONDS.")
-@click.option("--concurrency", type=click.IntRange(min=1), default=1, show_default=True,
-              help="--exec: commands running at once.")
+@click.option(
+    "--idle-exit",
+    type=click.FloatRange(min=0.1),
+    metavar="SECONDS",
+    help="Drain mode: exit once no message came for SECONDS.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="--exec: commands running at once.",
+)
 @click.option("--batch", type=click.IntRange(min=1), help="Messages per claim.")
 @click.option("--ttl", type=int, default=60, show_default=True, help="Claim TTL (renewed).")
 @click.option("--grace", type=int, default=60, show_default=True, help="Claim grace.")
 def consume(
-    queue_name: str, command: str | None, count: int | None, idle_exit: float | None,
-    concurrency: int, batch: int | None, ttl: int, grace: int,
+    queue_name: str,
+    command: str | None,
+    count: int | None,
+    idle_exit: float | None,
+    concurrency: int,
+    batch: int | None,
+    ttl: int,
+    grace: int,
 ) -> None:
     """Consume QUEUE at least once: drain to stdout as JSON lines, or --exec CMD."""
     options: dict[str, Any] = {"batch": batch, "ttl": ttl, "grace": grace}
@@ -83,8 +113,9 @@ def consume(
                 raise click.UsageError("--idle-exit is for the drain mode (without --exec)")
             _status(f"consuming {queue_name} with {argv[0]} (Ctrl-C to stop)")
             # The runtime stops gracefully on SIGINT/SIGTERM and releases what it holds.
-            stats = q.consume(_runner(argv, queue_name), concurrency=concurrency,
-                              max_messages=count, **options)
+            stats = q.consume(
+                _runner(argv, queue_name), concurrency=concurrency, max_messages=count, **options
+            )
             _status(f"acked {stats.acked}, failed and released {stats.nacked}")
             return
         _status(f"draining {queue_name} to stdout (Ctrl-C to stop)")

@@ -26,8 +26,15 @@ from zaqarkit.errors import (
     ZaqarError,
 )
 
-__all__ = ["EXIT_API", "EXIT_CONNECTION", "EXIT_UNSUPPORTED", "EXIT_USAGE", "SUBCOMMANDS",
-           "cli", "main"]
+__all__ = [
+    "EXIT_API",
+    "EXIT_CONNECTION",
+    "EXIT_UNSUPPORTED",
+    "EXIT_USAGE",
+    "SUBCOMMANDS",
+    "cli",
+    "main",
+]
 
 EXIT_USAGE = 2
 EXIT_API = 3
@@ -133,17 +140,19 @@ def _configure_logging(debug: bool) -> None:
     # Logging only: the transports' own loggers (zaqarkit.http, ...) decide
     # what a request looks like and redact its secrets.
     _debug_handler = logging.StreamHandler(sys.stderr)
-    _debug_handler.setFormatter(
-        logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s")
-    )
+    _debug_handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     root.addHandler(_debug_handler)
     root.setLevel(logging.DEBUG)
 
 
 @click.group(cls=_RootGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @connection_options
-@click.option("--debug", is_flag=True, envvar="ZAQARKIT_DEBUG",
-              help="Log every request and response (secrets redacted) on stderr.")
+@click.option(
+    "--debug",
+    is_flag=True,
+    envvar="ZAQARKIT_DEBUG",
+    help="Log every request and response (secrets redacted) on stderr.",
+)
 @click.version_option(package_name="zaqarkit", prog_name="zaqarkit")
 def cli(debug: bool) -> None:
     """A command line for OpenStack Zaqar: queues, messages, claims,

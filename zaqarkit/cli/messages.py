@@ -27,8 +27,14 @@ PROGRESS_THRESHOLD = 200
 
 
 def _row(m: Any) -> dict[str, Any]:
-    return {"ID": m.id, "Body": m.body, "TTL": m.ttl, "Age": m.age, "Claim ID": m.claim_id,
-            "Checksum": m.checksum}
+    return {
+        "ID": m.id,
+        "Body": m.body,
+        "TTL": m.ttl,
+        "Age": m.age,
+        "Claim ID": m.claim_id,
+        "Checksum": m.checksum,
+    }
 
 
 def read_json_lines(
@@ -112,8 +118,9 @@ def _post_lines(q: Any, items: list[dict[str, Any]], api_version: str) -> list[s
         ids: list[str] = q.post_many(items)
         return ids
 
-    with Progress(TextColumn("posting"), BarColumn(), MofNCompleteColumn(),
-                  console=console, transient=True) as bar:
+    with Progress(
+        TextColumn("posting"), BarColumn(), MofNCompleteColumn(), console=console, transient=True
+    ) as bar:
         task = bar.add_task("post", total=len(items))
 
         def advancing() -> Iterator[dict[str, Any]]:
@@ -133,17 +140,27 @@ def message() -> None:
 @message.command()
 @click.argument("queue_name")
 @click.argument("messages", required=False)
-@click.option("--file", "-i", "source", type=click.File("r"),
-              help="Read JSON lines from this file ('-' for stdin, the default without "
-                   "MESSAGES).")
+@click.option(
+    "--file",
+    "-i",
+    "source",
+    type=click.File("r"),
+    help="Read JSON lines from this file ('-' for stdin, the default without MESSAGES).",
+)
 @click.option("--bodies", is_flag=True, help="Each JSON line is a body, not a message object.")
 @click.option("--ttl", type=int, help="TTL for messages that have none.")
 @click.option("--delay", type=int, help="Delay for messages that have none.")
 @click.option("--client-id", help="Client-ID to post with (a UUID).")
 @output_options
 def post(
-    out: Output, queue_name: str, messages: str | None, source: IO[str] | None, bodies: bool,
-    ttl: int | None, delay: int | None, client_id: str | None,
+    out: Output,
+    queue_name: str,
+    messages: str | None,
+    source: IO[str] | None,
+    bodies: bool,
+    ttl: int | None,
+    delay: int | None,
+    client_id: str | None,
 ) -> None:
     """Post MESSAGES (a JSON list of {"body": ..., "ttl": ...}) or JSON lines
     from --file or stdin, batched under the server's limits; prints the ids.
@@ -165,8 +182,9 @@ def post(
         items = [_checked(m, f"messages[{i}]") for i, m in enumerate(listed)]
     else:
         websocket = (connection().endpoint() or "").startswith(("ws://", "wss://"))
-        items = read_json_lines(source or sys.stdin, bodies=bodies, ttl=ttl, delay=delay,
-                                websocket=websocket)
+        items = read_json_lines(
+            source or sys.stdin, bodies=bodies, ttl=ttl, delay=delay, websocket=websocket
+        )
     overrides: dict[str, Any] = {"client_id": client_id} if client_id else {}
     with client(**overrides) as c:
         q = c.queue(queue_name)
@@ -187,16 +205,25 @@ def post(
 @click.option("--client-id", help="Client-ID to list as (a UUID).")
 @output_options
 def list_(
-    out: Output, queue_name: str, message_ids: str | None, limit: int | None, echo: bool,
-    include_claimed: bool, include_delayed: bool, client_id: str | None,
+    out: Output,
+    queue_name: str,
+    message_ids: str | None,
+    limit: int | None,
+    echo: bool,
+    include_claimed: bool,
+    include_delayed: bool,
+    client_id: str | None,
 ) -> None:
     """List messages (oldest first)."""
     ids = [part.strip() for part in (message_ids or "").split(",") if part.strip()]
     overrides: dict[str, Any] = {"client_id": client_id} if client_id else {}
     with client(**overrides) as c:
         found = c.queue(queue_name, auto_create=False).messages(
-            *ids, echo=echo or None, include_claimed=include_claimed or None,
-            include_delayed=include_delayed or None, limit=limit,
+            *ids,
+            echo=echo or None,
+            include_claimed=include_claimed or None,
+            include_delayed=include_delayed or None,
+            limit=limit,
         )
         rows = [_row(m) for m in take(found, limit)]
     out.listing(COLUMNS, rows)

@@ -39,8 +39,11 @@ def list_(out: Output, limit: int | None, marker: str | None, detailed: bool) ->
         if detailed:
             # The listed record (metadata) that a Queue from queues() keeps.
             rows = [
-                {"Name": q.name, "Metadata": q._listed.metadata if q._listed else None,
-                 "Href": q.href}
+                {
+                    "Name": q.name,
+                    "Metadata": q._listed.metadata if q._listed else None,
+                    "Href": q.href,
+                }
                 for q in queues
             ]
             out.listing(["Name", "Metadata", "Href"], rows)
@@ -117,9 +120,14 @@ def get_metadata(out: Output, queue_name: str) -> None:
 
 @queue.command()
 @click.argument("queue_name")
-@click.option("--resource_types", "--resource-types", "resource_types",
-              type=click.Choice(["messages", "subscriptions"]), multiple=True,
-              help="What to purge (repeatable; default both).")
+@click.option(
+    "--resource_types",
+    "--resource-types",
+    "resource_types",
+    type=click.Choice(["messages", "subscriptions"]),
+    multiple=True,
+    help="What to purge (repeatable; default both).",
+)
 def purge(queue_name: str, resource_types: tuple[str, ...]) -> None:
     """Delete a queue's messages and/or subscriptions, keeping the queue."""
     with client() as c:
@@ -134,8 +142,13 @@ def signed() -> None:
 @signed.command("url")
 @click.argument("queue_name")
 @click.option("--paths", help="Comma list of messages, subscriptions, claims (default messages).")
-@click.option("--ttl-seconds", "--ttl_seconds", "ttl_seconds", type=int,
-              help="Lifetime in seconds (server default: one day).")
+@click.option(
+    "--ttl-seconds",
+    "--ttl_seconds",
+    "ttl_seconds",
+    type=int,
+    help="Lifetime in seconds (server default: one day).",
+)
 @click.option("--methods", help="Comma list of HTTP methods, e.g. GET,POST (default GET).")
 @output_options
 def signed_url(
@@ -147,8 +160,15 @@ def signed_url(
         s = c.queue(queue_name, auto_create=False).signed_url(
             paths=_csv(paths), ttl_seconds=ttl_seconds, methods=_csv(methods)
         )
-    out.show({"paths": list(s.paths), "methods": list(s.methods), "expires": s.expires,
-              "signature": s.signature, "project": s.project})
+    out.show(
+        {
+            "paths": list(s.paths),
+            "methods": list(s.methods),
+            "expires": s.expires,
+            "signature": s.signature,
+            "project": s.project,
+        }
+    )
 
 
 @queue.command()

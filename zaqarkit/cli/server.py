@@ -77,9 +77,13 @@ def _running_state() -> dict[str, Any] | None:
 
 
 def _summary(state: dict[str, Any]) -> dict[str, Any]:
-    return {"url": state["url"], "ws_url": state.get("ws_url"),
-            "supervisor": state["supervisor"], "pids": state.get("pids", []),
-            "pooled": state.get("pooled", False)}
+    return {
+        "url": state["url"],
+        "ws_url": state.get("ws_url"),
+        "supervisor": state["supervisor"],
+        "pids": state.get("pids", []),
+        "pooled": state.get("pooled", False),
+    }
 
 
 @click.group()
@@ -90,10 +94,20 @@ def server() -> None:
 @server.command()
 @click.option("--pooled", is_flag=True, help="Pooling on (SQLite catalog, pool 'pool1').")
 @click.option("--no-websocket", is_flag=True, help="HTTP only.")
-@click.option("--release", default="current", show_default=True,
-              help="Zaqar release: current, or legacy (serves v1 and v1.1; HTTP only).")
-@click.option("--wait", "wait_seconds", type=float, default=900.0, show_default=True,
-              help="Seconds to wait for the server (the first start installs Zaqar).")
+@click.option(
+    "--release",
+    default="current",
+    show_default=True,
+    help="Zaqar release: current, or legacy (serves v1 and v1.1; HTTP only).",
+)
+@click.option(
+    "--wait",
+    "wait_seconds",
+    type=float,
+    default=900.0,
+    show_default=True,
+    help="Seconds to wait for the server (the first start installs Zaqar).",
+)
 @output_options
 def up(out: Output, pooled: bool, no_websocket: bool, release: str, wait_seconds: float) -> None:
     """Start a local Zaqar in the background and print its URLs."""
@@ -114,8 +128,12 @@ def up(out: Output, pooled: bool, no_websocket: bool, release: str, wait_seconds
         argv.append("--no-websocket")
     with open(log, "ab") as log_file:
         supervisor = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
-            start_new_session=True, close_fds=True,
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
         )
     deadline = time.monotonic() + wait_seconds
     while True:

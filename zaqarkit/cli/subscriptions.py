@@ -16,8 +16,14 @@ COLUMNS = ["ID", "Subscriber", "TTL", "Options", "Age", "Confirmed"]
 
 
 def _row(s: Any) -> dict[str, Any]:
-    return {"ID": s.id, "Subscriber": s.subscriber, "TTL": s.ttl, "Options": dict(s.options),
-            "Age": s.age, "Confirmed": s.confirmed}
+    return {
+        "ID": s.id,
+        "Subscriber": s.subscriber,
+        "TTL": s.ttl,
+        "Options": dict(s.options),
+        "Age": s.age,
+        "Confirmed": s.confirmed,
+    }
 
 
 @click.group()
@@ -46,8 +52,12 @@ def create(out: Output, queue_name: str, subscriber: str, ttl: int, options: str
 @click.option("--options", help="New options, as a JSON object.")
 @output_options
 def update(
-    out: Output, queue_name: str, subscription_id: str, subscriber: str | None,
-    ttl: int | None, options: str | None,
+    out: Output,
+    queue_name: str,
+    subscription_id: str,
+    subscriber: str | None,
+    ttl: int | None,
+    options: str | None,
 ) -> None:
     """Change a subscription's subscriber, TTL or options."""
     opts = json_object(options, "options")

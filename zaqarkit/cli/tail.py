@@ -48,9 +48,10 @@ class _Sink:
 
 
 def _over_websocket(queue_name: str, ttl: int | None, sink: _Sink) -> None:
-    with client(websocket=True) as c, c.queue(queue_name, auto_create=False).subscribe(
-        ttl=ttl
-    ) as notifications:
+    with (
+        client(websocket=True) as c,
+        c.queue(queue_name, auto_create=False).subscribe(ttl=ttl) as notifications,
+    ):
         _status(f"tailing {queue_name} over WebSocket push (Ctrl-C to stop)")
         for note in notifications:
             if isinstance(note, PushGap):
@@ -119,21 +120,40 @@ def _claiming(
 
 @click.command()
 @click.argument("queue_name")
-@click.option("--claim", "consume", is_flag=True,
-              help="Consume: claim, print, delete (instead of peeking).")
-@click.option("--interval", type=click.FloatRange(min=0.05), default=1.0, show_default=True,
-              help="Seconds between polls.")
+@click.option(
+    "--claim", "consume", is_flag=True, help="Consume: claim, print, delete (instead of peeking)."
+)
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.05),
+    default=1.0,
+    show_default=True,
+    help="Seconds between polls.",
+)
 @click.option("--count", type=click.IntRange(min=1), help="Stop after this many messages.")
 @click.option("--from-start", is_flag=True, help="Polling: print what the queue holds first.")
 @click.option("--poll", is_flag=True, help="Poll even when a WebSocket endpoint is given.")
-@click.option("--ttl", type=int, default=60, show_default=True,
-              help="Claim TTL (--claim) or push subscription TTL (WebSocket).")
+@click.option(
+    "--ttl",
+    type=int,
+    default=60,
+    show_default=True,
+    help="Claim TTL (--claim) or push subscription TTL (WebSocket).",
+)
 @click.option("--grace", type=int, default=60, show_default=True, help="Claim grace (--claim).")
-@click.option("--batch", type=int, default=10, show_default=True,
-              help="Messages per claim (--claim).")
+@click.option(
+    "--batch", type=int, default=10, show_default=True, help="Messages per claim (--claim)."
+)
 def tail(
-    queue_name: str, consume: bool, interval: float, count: int | None, from_start: bool,
-    poll: bool, ttl: int, grace: int, batch: int,
+    queue_name: str,
+    consume: bool,
+    interval: float,
+    count: int | None,
+    from_start: bool,
+    poll: bool,
+    ttl: int,
+    grace: int,
+    batch: int,
 ) -> None:
     """Follow QUEUE's new messages, one JSON document per line on stdout."""
     conn = connection()

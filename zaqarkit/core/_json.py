@@ -209,8 +209,10 @@ if msgspec is not None:
         except _Failed:
             return None
         body = bytes(reply.body)
-        return reply.request.headers.request_id, reply.headers.status, (
-            b"" if body == b"null" else body
+        return (
+            reply.request.headers.request_id,
+            reply.headers.status,
+            (b"" if body == b"null" else body),
         )
 
 else:  # pragma: no cover - exercised by the no-extra test environment

@@ -61,7 +61,9 @@ def fast_init(cls: C) -> C:
         raise TypeError(f"{cls.__name__}: fast_init would skip __post_init__")
     twin = _twin(cls)
     namespace: dict[str, Any] = {
-        "_MISSING": dataclasses.MISSING, "_twin": twin, "_allocate": object.__new__,
+        "_MISSING": dataclasses.MISSING,
+        "_twin": twin,
+        "_allocate": object.__new__,
     }
     signature, lines = ["cls"], ["    self = _allocate(_twin)"]
     keyword_only = False

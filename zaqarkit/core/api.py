@@ -138,8 +138,9 @@ class ApiV2:
     ) -> Call[T]:
         return Call(http_request(self.version, operation, params), parse)
 
-    def _paging(self, limit: int | None, marker: str | None, **flags: bool | None
-                ) -> dict[str, Any]:
+    def _paging(
+        self, limit: int | None, marker: str | None, **flags: bool | None
+    ) -> dict[str, Any]:
         params: dict[str, Any] = {}
         if limit is not None:
             params["limit"] = v.page_limit(limit, self.limits)
@@ -277,9 +278,7 @@ class ApiV2:
 
         return self._call(op, {key: v.name(name, key.replace("_", " "))}, parse)
 
-    def queue_purge(
-        self, name: str, resource_types: Iterable[str] | None = None
-    ) -> Call[None]:
+    def queue_purge(self, name: str, resource_types: Iterable[str] | None = None) -> Call[None]:
         """``POST /v2/queues/{name}/purge``; ``resource_types`` defaults to both."""
         return self._purge(Operation.QUEUE_PURGE, "queue_name", name, resource_types)
 
@@ -355,15 +354,22 @@ class ApiV2:
         only with ``echo=True``)."""
         op = Operation.MESSAGE_LIST
         params: dict[str, Any] = {"queue_name": v.name(queue)}
-        params.update(self._paging(
-            limit, marker, echo=echo, include_claimed=include_claimed,
-            include_delayed=include_delayed,
-        ))
+        params.update(
+            self._paging(
+                limit,
+                marker,
+                echo=echo,
+                include_claimed=include_claimed,
+                include_delayed=include_delayed,
+            )
+        )
         # Zaqar pages messages by an internal counter no message field shows:
         # only the HTTP next link knows the marker.
-        return self._call(op, params, p.listing(
-            op, "messages", p.message, marker_key=None, limit=params.get("limit")
-        ))
+        return self._call(
+            op,
+            params,
+            p.listing(op, "messages", p.message, marker_key=None, limit=params.get("limit")),
+        )
 
     def message_get(self, queue: str, message_id: str) -> Call[Message[Any]]:
         op = Operation.MESSAGE_GET
@@ -477,7 +483,8 @@ class ApiV2:
         defaults (not the claim's current values), so pass both when it matters."""
         op = Operation.CLAIM_UPDATE
         params: dict[str, Any] = {
-            "queue_name": v.name(queue), "claim_id": v.identifier(claim_id, "claim_id"),
+            "queue_name": v.name(queue),
+            "claim_id": v.identifier(claim_id, "claim_id"),
         }
         lease = self._lease(ttl, grace)
         if not lease:
@@ -495,17 +502,22 @@ class ApiV2:
     def subscription_list(
         self, queue: str, *, limit: int | None = None, marker: str | None = None
     ) -> Call[Page[Subscription]]:
-        return self._subscription_list(Operation.SUBSCRIPTION_LIST, "queue_name", queue,
-                                       limit, marker)
+        return self._subscription_list(
+            Operation.SUBSCRIPTION_LIST, "queue_name", queue, limit, marker
+        )
 
     def _subscription_list(
         self, op: Operation, key: str, name: str, limit: int | None, marker: str | None
     ) -> Call[Page[Subscription]]:
         params: dict[str, Any] = {key: v.name(name, key.replace("_", " "))}
         params.update(self._paging(limit, marker))
-        return self._call(op, params, p.listing(
-            op, "subscriptions", p.subscription, marker_key="id", limit=params.get("limit")
-        ))
+        return self._call(
+            op,
+            params,
+            p.listing(
+                op, "subscriptions", p.subscription, marker_key="id", limit=params.get("limit")
+            ),
+        )
 
     def subscription_create(
         self,
@@ -518,7 +530,9 @@ class ApiV2:
         """``POST .../subscriptions``: the new subscription's id. The queue is
         created if missing; 409 if a confirmed twin exists."""
         return self._subscription_create(
-            Operation.SUBSCRIPTION_CREATE, "queue_name", queue,
+            Operation.SUBSCRIPTION_CREATE,
+            "queue_name",
+            queue,
             v.subscription_fields(subscriber, ttl, options, require_subscriber=True),
         )
 
@@ -533,7 +547,9 @@ class ApiV2:
         {'queue_name': 'q', 'ttl': 3600}
         """
         return self._subscription_create(
-            Operation.SUBSCRIPTION_CREATE, "queue_name", queue,
+            Operation.SUBSCRIPTION_CREATE,
+            "queue_name",
+            queue,
             v.subscription_fields(None, ttl, options, require_subscriber=False),
         )
 
@@ -541,9 +557,16 @@ class ApiV2:
         self, op: Operation, key: str, name: str, fields: dict[str, Any]
     ) -> Call[str]:
         params = {key: v.name(name, key.replace("_", " ")), **fields}
-        return self._call(op, params, p.json_of(op, lambda data: p.field(
-            p.expect_object(data, "subscription"), "subscription_id", str, "subscription"
-        )))
+        return self._call(
+            op,
+            params,
+            p.json_of(
+                op,
+                lambda data: p.field(
+                    p.expect_object(data, "subscription"), "subscription_id", str, "subscription"
+                ),
+            ),
+        )
 
     def subscription_get(self, queue: str, subscription_id: str) -> Call[Subscription]:
         op = Operation.SUBSCRIPTION_GET
@@ -560,13 +583,24 @@ class ApiV2:
         options: Mapping[str, Any] | None = None,
     ) -> Call[None]:
         return self._subscription_update(
-            Operation.SUBSCRIPTION_UPDATE, "queue_name", queue, subscription_id,
-            subscriber, ttl, options,
+            Operation.SUBSCRIPTION_UPDATE,
+            "queue_name",
+            queue,
+            subscription_id,
+            subscriber,
+            ttl,
+            options,
         )
 
     def _subscription_update(
-        self, op: Operation, key: str, name: str, subscription_id: str,
-        subscriber: str | None, ttl: int | None, options: Mapping[str, Any] | None,
+        self,
+        op: Operation,
+        key: str,
+        name: str,
+        subscription_id: str,
+        subscriber: str | None,
+        ttl: int | None,
+        options: Mapping[str, Any] | None,
     ) -> Call[None]:
         params = _subscription_keys(key, name, subscription_id)
         fields = v.subscription_fields(subscriber, ttl, options, require_subscriber=False)
@@ -592,7 +626,10 @@ class ApiV2:
     # -- pools and flavors (admin) -----------------------------------------------
 
     def pool_list(
-        self, *, limit: int | None = None, marker: str | None = None,
+        self,
+        *,
+        limit: int | None = None,
+        marker: str | None = None,
         detailed: bool | None = None,
     ) -> Call[Page[Pool]]:
         return self._collection_list(Operation.POOL_LIST, "pools", p.pool, limit, marker, detailed)
@@ -641,7 +678,10 @@ class ApiV2:
         return self._simple(Operation.POOL_DELETE, "pool_name", name)
 
     def flavor_list(
-        self, *, limit: int | None = None, marker: str | None = None,
+        self,
+        *,
+        limit: int | None = None,
+        marker: str | None = None,
         detailed: bool | None = None,
     ) -> Call[Page[Flavor]]:
         return self._collection_list(
@@ -656,8 +696,7 @@ class ApiV2:
 
     def flavor_get(self, name: str) -> Call[Flavor]:
         op = Operation.FLAVOR_GET
-        return self._call(op, {"flavor_name": v.name(name, "flavor name")},
-                          p.json_of(op, p.flavor))
+        return self._call(op, {"flavor_name": v.name(name, "flavor name")}, p.json_of(op, p.flavor))
 
     def flavor_update(self, name: str, pool_list: Iterable[str]) -> Call[Flavor]:
         op = Operation.FLAVOR_UPDATE
@@ -670,7 +709,10 @@ class ApiV2:
     # -- topics: queue-shaped, served by the MongoDB management store only ---------
 
     def topic_list(
-        self, *, limit: int | None = None, marker: str | None = None,
+        self,
+        *,
+        limit: int | None = None,
+        marker: str | None = None,
         detailed: bool | None = None,
     ) -> Call[Page[Topic]]:
         return self._collection_list(
@@ -682,8 +724,9 @@ class ApiV2:
 
     def topic_get(self, name: str) -> Call[dict[str, Any]]:
         op = Operation.TOPIC_GET
-        return self._call(op, {"topic_name": v.name(name, "topic name")},
-                          p.metadata_of(op, "topic metadata"))
+        return self._call(
+            op, {"topic_name": v.name(name, "topic name")}, p.metadata_of(op, "topic metadata")
+        )
 
     def topic_update(
         self, name: str, operations: Sequence[Mapping[str, Any]]
@@ -696,37 +739,48 @@ class ApiV2:
     def topic_stats(self, name: str) -> Call[Stats]:
         return self._stats(Operation.TOPIC_GET_STATS, "topic_name", name)
 
-    def topic_purge(
-        self, name: str, resource_types: Iterable[str] | None = None
-    ) -> Call[None]:
+    def topic_purge(self, name: str, resource_types: Iterable[str] | None = None) -> Call[None]:
         return self._purge(Operation.TOPIC_PURGE, "topic_name", name, resource_types)
 
     def topic_message_post(self, topic: str, messages: Any) -> Call[tuple[str, ...]]:
         return self._post(Operation.TOPIC_MESSAGE_POST, "topic_name", topic, messages)
 
     def topic_message_list(
-        self, topic: str, *, limit: int | None = None, marker: str | None = None,
+        self,
+        topic: str,
+        *,
+        limit: int | None = None,
+        marker: str | None = None,
         echo: bool | None = None,
     ) -> Call[Page[Message[Any]]]:
         op = Operation.TOPIC_MESSAGE_LIST
         params: dict[str, Any] = {"topic_name": v.name(topic, "topic name")}
         params.update(self._paging(limit, marker, echo=echo))
-        return self._call(op, params, p.listing(
-            op, "messages", p.message, marker_key=None, limit=params.get("limit")
-        ))
+        return self._call(
+            op,
+            params,
+            p.listing(op, "messages", p.message, marker_key=None, limit=params.get("limit")),
+        )
 
     def topic_subscription_list(
         self, topic: str, *, limit: int | None = None, marker: str | None = None
     ) -> Call[Page[Subscription]]:
-        return self._subscription_list(Operation.TOPIC_SUBSCRIPTION_LIST, "topic_name", topic,
-                                       limit, marker)
+        return self._subscription_list(
+            Operation.TOPIC_SUBSCRIPTION_LIST, "topic_name", topic, limit, marker
+        )
 
     def topic_subscription_create(
-        self, topic: str, subscriber: str, *, ttl: int | None = None,
+        self,
+        topic: str,
+        subscriber: str,
+        *,
+        ttl: int | None = None,
         options: Mapping[str, Any] | None = None,
     ) -> Call[str]:
         return self._subscription_create(
-            Operation.TOPIC_SUBSCRIPTION_CREATE, "topic_name", topic,
+            Operation.TOPIC_SUBSCRIPTION_CREATE,
+            "topic_name",
+            topic,
             v.subscription_fields(subscriber, ttl, options, require_subscriber=True),
         )
 
@@ -736,12 +790,22 @@ class ApiV2:
         return self._call(op, params, p.json_of(op, p.subscription))
 
     def topic_subscription_update(
-        self, topic: str, subscription_id: str, *, subscriber: str | None = None,
-        ttl: int | None = None, options: Mapping[str, Any] | None = None,
+        self,
+        topic: str,
+        subscription_id: str,
+        *,
+        subscriber: str | None = None,
+        ttl: int | None = None,
+        options: Mapping[str, Any] | None = None,
     ) -> Call[None]:
         return self._subscription_update(
-            Operation.TOPIC_SUBSCRIPTION_UPDATE, "topic_name", topic, subscription_id,
-            subscriber, ttl, options,
+            Operation.TOPIC_SUBSCRIPTION_UPDATE,
+            "topic_name",
+            topic,
+            subscription_id,
+            subscriber,
+            ttl,
+            options,
         )
 
     def topic_subscription_delete(self, topic: str, subscription_id: str) -> Call[None]:

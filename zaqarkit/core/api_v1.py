@@ -205,7 +205,10 @@ class ApiV1_1(ApiV2):
         return self._call(op, {"flavor_name": name}, p.json_of(op, flavor_v1_1))
 
     def flavor_list(
-        self, *, limit: int | None = None, marker: str | None = None,
+        self,
+        *,
+        limit: int | None = None,
+        marker: str | None = None,
         detailed: bool | None = None,
     ) -> Call[Page[Flavor]]:
         return self._collection_list(
@@ -285,9 +288,7 @@ class ApiV1(ApiV1_1):
         v.name(name)
         return self._call(op, {"queue_name": name}, p.metadata_of(op, "queue metadata"))
 
-    def queue_set_metadata(
-        self, name: str, metadata: Mapping[str, Any]
-    ) -> Call[dict[str, Any]]:
+    def queue_set_metadata(self, name: str, metadata: Mapping[str, Any]) -> Call[dict[str, Any]]:
         """``PUT /v1/queues/{name}/metadata``: replace the whole document; the
         answer (204) carries no body, so the result is the metadata sent.
         Keys starting with ``_`` are refused by v1 (400), so they are refused here.
@@ -331,7 +332,11 @@ class ApiV1(ApiV1_1):
         """``GET /v1/queues/{queue}/messages``. v1 answers 204 for an empty queue
         and 404 for a missing one; both are an empty page here, as in v1.1 and v2."""
         call = super().message_list(
-            queue, limit=limit, marker=marker, echo=echo, include_claimed=include_claimed,
+            queue,
+            limit=limit,
+            marker=marker,
+            echo=echo,
+            include_claimed=include_claimed,
             include_delayed=include_delayed,
         )
         listing = call.parse

@@ -21,6 +21,7 @@ __all__ = [
     "with_credentials",
 ]
 
+
 def with_credentials(request: Request, credentials: Headers) -> Request:
     """``request`` with ``credentials`` added, replacing same-named headers.
 

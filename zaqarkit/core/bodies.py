@@ -91,7 +91,9 @@ class BodyCodec(Generic[B]):
         self.listing_type: Any = None
         if _pydantic_model(body_type) is not None:
             self.failures: tuple[type[BaseException], ...] = (
-                sys.modules["pydantic"].ValidationError, ValueError, TypeError,
+                sys.modules["pydantic"].ValidationError,
+                ValueError,
+                TypeError,
             )
             self._convert: Callable[[Any], B] = body_type.model_validate
             if msgspec is not None:
@@ -104,8 +106,9 @@ class BodyCodec(Generic[B]):
             return
         if msgspec is None:  # pragma: no cover - exercised by the no-extra test environment
             raise ValidationError(
-                "body_type", "decoding bodies into a type needs msgspec: "
-                "pip install 'zaqarkit[fast]' (or use a pydantic model)"
+                "body_type",
+                "decoding bodies into a type needs msgspec: "
+                "pip install 'zaqarkit[fast]' (or use a pydantic model)",
             )
         try:
             self.listing_json, self.listing_type = fastjson.typed_listing(body_type)

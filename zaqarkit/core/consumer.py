@@ -137,8 +137,11 @@ class ConsumerSettings:
 
 
 def _positive_int(name: str, value: object, high: int | None) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1 or (
-        high is not None and value > high
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < 1
+        or (high is not None and value > high)
     ):
         bound = f"between 1 and {high}" if high is not None else "at least 1"
         raise ValidationError(name, f"must be an integer {bound}, got {value!r}")
@@ -156,7 +159,11 @@ class Backoff:
     """
 
     def __init__(
-        self, initial: float, ceiling: float, factor: float, jitter: float,
+        self,
+        initial: float,
+        ceiling: float,
+        factor: float,
+        jitter: float,
         random: Callable[[], float],
     ) -> None:
         self.initial = initial
@@ -170,7 +177,11 @@ class Backoff:
         attempt, self._attempt = self._attempt, self._attempt + 1
         rand = self._random() if self.jitter else 0.0
         return exponential(
-            attempt, self.initial, self.ceiling, factor=self.factor, jitter=self.jitter,
+            attempt,
+            self.initial,
+            self.ceiling,
+            factor=self.factor,
+            jitter=self.jitter,
             rand=rand,
         )
 
@@ -243,14 +254,16 @@ class ConsumerState:
     for a reproducible jitter); times are seconds on one monotonic clock.
     """
 
-    def __init__(self, settings: ConsumerSettings, *, random: Callable[[], float],
-                 push: bool = False) -> None:
+    def __init__(
+        self, settings: ConsumerSettings, *, random: Callable[[], float], push: bool = False
+    ) -> None:
         self.settings = settings
         self.push = push
         self.leases: dict[str, Lease] = {}
         self.stopping = False
-        self.backoff = Backoff(settings.poll_initial, settings.poll_max, settings.poll_factor,
-                               settings.jitter, random)
+        self.backoff = Backoff(
+            settings.poll_initial, settings.poll_max, settings.poll_factor, settings.jitter, random
+        )
         self.in_flight = 0
         self._rechecks = 0
         #: Messages acknowledged whose delete has not been answered yet.
@@ -353,8 +366,9 @@ class ConsumerState:
                 actions.append(Ack(lease.claim_id, mid))
         if skip - lease.outstanding:
             # Acknowledged again: the new lease must not wait for them.
-            lease.message_ids = tuple(m for m in lease.message_ids
-                                      if m in lease.outstanding or m not in skip)
+            lease.message_ids = tuple(
+                m for m in lease.message_ids if m in lease.outstanding or m not in skip
+            )
         for other in touched:
             actions.extend(self._maybe_finish(other))
         if skip and not lease.buffered and not lease.outstanding:
@@ -424,8 +438,10 @@ class ConsumerState:
     def _maybe_finish(self, lease: Lease) -> list[Release]:
         if lease.outstanding:
             return []
-        if lease.nacked or (self.stopping and lease.buffered) or (
-            lease.held and not lease.buffered
+        if (
+            lease.nacked
+            or (self.stopping and lease.buffered)
+            or (lease.held and not lease.buffered)
         ):
             release = self._release(lease)
             return [] if lease.robbed else [release]
@@ -515,7 +531,8 @@ class ConsumerState:
         """Stop claiming; release now the claims with nothing handed out."""
         self.stopping = True
         releases = [
-            self._release(lease) for lease in list(self.leases.values())
+            self._release(lease)
+            for lease in list(self.leases.values())
             if not lease.outstanding and (lease.buffered or lease.nacked or lease.held)
         ]
         return [r for r in releases if not self._robbed(r)]

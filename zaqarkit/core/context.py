@@ -92,8 +92,14 @@ class Context:
         # Not dataclasses.replace: it introspects the fields every time, and
         # this runs once per request.
         ready = Request(
-            request.operation, request.method, request.path, request.query,
-            self.headers + request.headers, request.body, request.params, url,
+            request.operation,
+            request.method,
+            request.path,
+            request.query,
+            self.headers + request.headers,
+            request.body,
+            request.params,
+            url,
             request.version,
         )
         body = request.body

@@ -182,9 +182,7 @@ class ApiVersion(enum.StrEnum):
         try:
             return aliases[text]
         except KeyError:
-            raise ValidationError(
-                "version", f"must be one of 1, 1.1 or 2, got {value!r}"
-            ) from None
+            raise ValidationError("version", f"must be one of 1, 1.1 or 2, got {value!r}") from None
 
     @property
     def prefix(self) -> str:

@@ -202,8 +202,14 @@ def claim_id_from_href(href: str | None) -> str | None:
     if not href or "?" not in href:
         return None
     if (
-        href[0] == "/" and href[1:2] != "/" and "%" not in href and "+" not in href
-        and "#" not in href and "\t" not in href and "\r" not in href and "\n" not in href
+        href[0] == "/"
+        and href[1:2] != "/"
+        and "%" not in href
+        and "+" not in href
+        and "#" not in href
+        and "\t" not in href
+        and "\r" not in href
+        and "\n" not in href
     ):
         # What Zaqar writes (``/v2/...?claim_id=<uuid>``), read by hand:
         # parse_qs and urlsplit cost microseconds per claimed message. For an
@@ -307,14 +313,18 @@ def _typed_messages(
             # No call unless the href has a query (claimed messages over HTTP).
             if not href or "?" not in href:
                 found_claim = None
-            elif tail and href.endswith(tail) and href.find("?") == len(href) - len(tail) \
-                    and "#" not in href:
+            elif (
+                tail
+                and href.endswith(tail)
+                and href.find("?") == len(href) - len(tail)
+                and "#" not in href
+            ):
                 found_claim = claimed
             else:
                 found_claim = claim_id_from_href(href)
-        built.append(Message(
-            message_id, m.body, m.ttl, m.age, href, found_claim, m.claim_count, m.checksum
-        ))
+        built.append(
+            Message(message_id, m.body, m.ttl, m.age, href, found_claim, m.claim_count, m.checksum)
+        )
     return tuple(built), links, count, claim_id
 
 
@@ -587,8 +597,7 @@ def claim(
             if items and claim_id is None:
                 typed = None  # the checked path raises with the decoded body
             else:
-                return Claim(claim_id, ttl=ttl, age=0, grace=grace, href=location,
-                             messages=items)
+                return Claim(claim_id, ttl=ttl, age=0, grace=grace, href=location, messages=items)
     data = decode_json(response, allow_empty=True)
     if data is None or response.status == 204:
         # Nothing was claimed. (Zaqar's WebSocket reply still names a claim
@@ -605,8 +614,9 @@ def claim(
         fail("claim response carries no claim id (no Location, no claim_id)", data)
     if codec is not None:
         items, rejected = decoded(items, codec, claim_id)
-        return Claim(claim_id, ttl=ttl, age=0, grace=grace, href=location, messages=items,
-                     rejected=rejected)
+        return Claim(
+            claim_id, ttl=ttl, age=0, grace=grace, href=location, messages=items, rejected=rejected
+        )
     return Claim(claim_id, ttl=ttl, age=0, grace=grace, href=location, messages=items)
 
 
@@ -741,8 +751,18 @@ def decoded(
             error.record = item
             bad.append(error)
             continue
-        good.append(Message(item.id, body, item.ttl, item.age, item.href, item.claim_id,
-                            item.claim_count, item.checksum))
+        good.append(
+            Message(
+                item.id,
+                body,
+                item.ttl,
+                item.age,
+                item.href,
+                item.claim_id,
+                item.claim_count,
+                item.checksum,
+            )
+        )
     return tuple(good), tuple(bad)
 
 

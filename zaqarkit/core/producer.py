@@ -115,13 +115,12 @@ class Packer:
         current = self._current
         closed = None
         if current.items and (
-            len(current) >= self.max_count
-            or current.size + self.separator + size > self.limit
+            len(current) >= self.max_count or current.size + self.separator + size > self.limit
         ):
             closed = current
             current = self._current = Batch()
-        current.size = (current.size + self.separator + size) if current.items else (
-            self.overhead + size
+        current.size = (
+            (current.size + self.separator + size) if current.items else (self.overhead + size)
         )
         current.items.append(item)
         current.indexes.append(index)
@@ -172,6 +171,7 @@ def packer_for(
     """
     limit = limits.max_messages_post_size if max_bytes is None else max_bytes
     if websocket:
-        return Packer(limit=limit, max_count=max_count, measure=ws_size,
-                      overhead=WS_OVERHEAD, separator=2)
+        return Packer(
+            limit=limit, max_count=max_count, measure=ws_size, overhead=WS_OVERHEAD, separator=2
+        )
     return Packer(limit=limit, max_count=max_count)

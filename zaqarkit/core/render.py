@@ -76,8 +76,13 @@ _PLANS: dict[tuple[ApiVersion, Operation], _Plan] = {}
 def _plan(version: ApiVersion, operation: Operation) -> _Plan:
     route = route_for(version, operation)  # UnsupportedOperation: never cached
     plan = _Plan(
-        route.method, version.prefix + route.template, route.path_keys,
-        route.method in _BODYLESS, route.query, route.body, route.omit_empty_body,
+        route.method,
+        version.prefix + route.template,
+        route.path_keys,
+        route.method in _BODYLESS,
+        route.query,
+        route.body,
+        route.omit_empty_body,
     )
     _PLANS[version, operation] = plan
     return plan
@@ -154,7 +159,9 @@ def with_params(request: Request, **changes: Any) -> Request:
     """
     content_type = request.header("Content-Type") or JSON
     return http_request(
-        request.version, request.operation, {**request.params, **changes},
+        request.version,
+        request.operation,
+        {**request.params, **changes},
         content_type=content_type,
     )
 

@@ -102,23 +102,30 @@ class RetryPolicy:
     statuses: frozenset[int] = field(default=RETRYABLE_STATUSES)
 
     def __post_init__(self) -> None:
-        if isinstance(self.attempts, bool) or not isinstance(self.attempts, int) \
-                or self.attempts < 1:
+        if (
+            isinstance(self.attempts, bool)
+            or not isinstance(self.attempts, int)
+            or self.attempts < 1
+        ):
             raise ValidationError(
                 "retries.attempts", f"must be an int of at least 1, got {self.attempts!r}"
             )
         for name in ("backoff", "multiplier", "max_backoff", "max_retry_after"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                    or not 0 <= value < float("inf"):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not 0 <= value < float("inf")
+            ):
                 raise ValidationError(
                     f"retries.{name}", f"must be a finite number >= 0, got {value!r}"
                 )
-        if isinstance(self.jitter, bool) or not isinstance(self.jitter, (int, float)) \
-                or not 0 <= self.jitter <= 1:
-            raise ValidationError(
-                "retries.jitter", f"must be between 0 and 1, got {self.jitter!r}"
-            )
+        if (
+            isinstance(self.jitter, bool)
+            or not isinstance(self.jitter, (int, float))
+            or not 0 <= self.jitter <= 1
+        ):
+            raise ValidationError("retries.jitter", f"must be between 0 and 1, got {self.jitter!r}")
 
     @classmethod
     def of(cls, value: RetryArg) -> RetryPolicy:
@@ -143,8 +150,12 @@ class RetryPolicy:
         0.25
         """
         return exponential(
-            retry - 1, self.backoff, self.max_backoff, factor=self.multiplier,
-            jitter=self.jitter, rand=rand,
+            retry - 1,
+            self.backoff,
+            self.max_backoff,
+            factor=self.multiplier,
+            jitter=self.jitter,
+            rand=rand,
         )
 
 
@@ -202,8 +213,11 @@ def settles(result: Response | TransportError, policy: RetryPolicy) -> TypeGuard
     >>> settles(Response(401), RetryPolicy()), settles(TransportError("x"), RetryPolicy())
     (False, False)
     """
-    return isinstance(result, Response) and result.status != 401 \
+    return (
+        isinstance(result, Response)
+        and result.status != 401
         and result.status not in policy.statuses
+    )
 
 
 def call_flow(

@@ -55,7 +55,10 @@ class Timeout:
     ) -> None:
         base = _seconds("timeout", default)
         for name, value in (
-            ("total", total), ("connect", connect), ("read", read), ("write", write),
+            ("total", total),
+            ("connect", connect),
+            ("read", read),
+            ("write", write),
             ("pool", pool),
         ):
             object.__setattr__(self, name, base if value is _UNSET else _seconds(name, value))
@@ -69,19 +72,22 @@ class Timeout:
 
     def as_dict(self) -> dict[str, float | None]:
         """The per-phase values, in the shape httpcore's ``timeout`` extension wants."""
-        return {"connect": self.connect, "read": self.read, "write": self.write,
-                "pool": self.pool}
+        return {"connect": self.connect, "read": self.read, "write": self.write, "pool": self.pool}
 
 
 def _seconds(name: str, value: Any) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValidationError(f"timeout.{name}" if name != "timeout" else name,
-                              f"must be a number of seconds or None, got {value!r}")
+        raise ValidationError(
+            f"timeout.{name}" if name != "timeout" else name,
+            f"must be a number of seconds or None, got {value!r}",
+        )
     if not value > 0 or value != value or value == float("inf"):
-        raise ValidationError(f"timeout.{name}" if name != "timeout" else name,
-                              f"must be a positive finite number of seconds, got {value!r}")
+        raise ValidationError(
+            f"timeout.{name}" if name != "timeout" else name,
+            f"must be a positive finite number of seconds, got {value!r}",
+        )
     return float(value)
 
 

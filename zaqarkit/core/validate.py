@@ -105,8 +105,12 @@ def _id_characters(text: str, commas: int = 0) -> bool:
     # Spelled out rather than any(...): ids are checked by the dozen per call.
     return (
         text.count(",") == commas
-        and "/" not in text and "?" not in text and "#" not in text and " " not in text
-        and text.isprintable() and text.isascii()
+        and "/" not in text
+        and "?" not in text
+        and "#" not in text
+        and " " not in text
+        and text.isprintable()
+        and text.isascii()
     )
 
 
@@ -208,8 +212,9 @@ def query_value(field: str, value: Any) -> str:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise ValidationError(field, "contains a lone surrogate, which UTF-8 cannot encode") \
-            from None
+        raise ValidationError(
+            field, "contains a lone surrogate, which UTF-8 cannot encode"
+        ) from None
     return text
 
 

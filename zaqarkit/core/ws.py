@@ -435,9 +435,9 @@ class WsSession:
     def authenticate(self, token: str, project_id: str) -> Outgoing:
         """The ``authenticate`` frame (headers only). Its reply is a normal
         :class:`Reply`: status 200, or 401 ``{"error": "Authentication failed."}``."""
-        return self._encode(authenticate_request(token, project_id), "authenticate",
-                            with_body=False)
-
+        return self._encode(
+            authenticate_request(token, project_id), "authenticate", with_body=False
+        )
 
     # -- receiving --------------------------------------------------------------
 

@@ -287,8 +287,20 @@ class Log:
 
 
 Output = (
-    Connect | CancelConnect | Send | Ping | Abort | CloseSocket | Sleep | RefreshToken
-    | Answer | Failed | Push | Gap | StreamEnded | Log
+    Connect
+    | CancelConnect
+    | Send
+    | Ping
+    | Abort
+    | CloseSocket
+    | Sleep
+    | RefreshToken
+    | Answer
+    | Failed
+    | Push
+    | Gap
+    | StreamEnded
+    | Log
 )
 
 
@@ -387,8 +399,9 @@ class PushBuffer:
         """The next item, or None when empty."""
         if self._missed:
             missed, self._missed = self._missed, 0
-            return PushGap(self.queue_name, f"push buffer full ({self.size}): oldest dropped",
-                           missed)
+            return PushGap(
+                self.queue_name, f"push buffer full ({self.size}): oldest dropped", missed
+            )
         return self._items.popleft() if self._items else None
 
 
@@ -726,8 +739,9 @@ class WsConnection:
         """A token (or ``(token, project_id)``), with its expiry on ``now``'s clock."""
         token, project = value if isinstance(value, tuple) else (value, self._project_id)
         if project is None:
-            self._bootstrap_failure(ConnectError(
-                "authenticate: X-Project-ID is required with a token", sent=False), now)
+            self._bootstrap_failure(
+                ConnectError("authenticate: X-Project-ID is required with a token", sent=False), now
+            )
             return
         self._token, self._project_id = token, project
         self._expires_at = expires_at
@@ -911,12 +925,21 @@ class WsConnection:
         try:
             sub.subscription_id = push_subscription_create(state.queue).parse(response)
         except ZaqarError as exc:
-            self._sub_failed(state.queue, TransportError(
-                f"push subscription to {state.queue!r} could not be restored after "
-                f"reconnecting: {exc}"), exclude=None)
+            self._sub_failed(
+                state.queue,
+                TransportError(
+                    f"push subscription to {state.queue!r} could not be restored after "
+                    f"reconnecting: {exc}"
+                ),
+                exclude=None,
+            )
             return
-        self._emit(Gap(tuple(sub.streams), "reconnected: notifications pushed while the "
-                                            "connection was down are lost"))
+        self._emit(
+            Gap(
+                tuple(sub.streams),
+                "reconnected: notifications pushed while the connection was down are lost",
+            )
+        )
 
     def _protocol_error(self, number: int, error: ProtocolError, now: float) -> None:
         state = self._tickets.pop(number)
@@ -924,8 +947,9 @@ class WsConnection:
             self._bootstrap_failure(error, now)
         elif state.kind in ("call", "subscribe"):
             if state.kind == "subscribe" and state.queue is not None:
-                self._sub_failed(state.queue, error, exclude=self._first_stream(
-                    self._subs.get(state.queue)))
+                self._sub_failed(
+                    state.queue, error, exclude=self._first_stream(self._subs.get(state.queue))
+                )
             self._emit(Failed(number, error))
 
     # -- losing the connection ----------------------------------------------------------------
@@ -947,11 +971,15 @@ class WsConnection:
         for number in self._drop_socket_state():
             state = self._tickets.pop(number)
             op = state.request.operation.value
-            error = ReadError(f"WebSocket connection lost ({why}) while {op} was in flight; "
-                              "it was not resent", sent=True, operation=op)
+            error = ReadError(
+                f"WebSocket connection lost ({why}) while {op} was in flight; it was not resent",
+                sent=True,
+                operation=op,
+            )
             if state.kind == "subscribe" and state.queue is not None:
-                self._sub_failed(state.queue, error, exclude=self._first_stream(
-                    self._subs.get(state.queue)))
+                self._sub_failed(
+                    state.queue, error, exclude=self._first_stream(self._subs.get(state.queue))
+                )
             self._emit(Failed(number, error))
         if code == REAUTH_CLOSE_CODE and self._refresh:
             self._need_token = True
@@ -991,8 +1019,12 @@ class WsConnection:
             return False
         if self._pinged_at is not None:
             if patience is not None and now - self._pinged_at >= patience:
-                self._emit(Log(WARNING, f"WebSocket peer silent {patience} s after a ping: "
-                                        "dropping the connection"))
+                self._emit(
+                    Log(
+                        WARNING,
+                        f"WebSocket peer silent {patience} s after a ping: dropping the connection",
+                    )
+                )
                 self._emit(Abort("keepalive timeout"))
                 return True
         elif now - self._last_heard >= interval:
@@ -1028,9 +1060,16 @@ class WsConnection:
             if state.kind not in ("call", "subscribe"):
                 continue
             op = state.request.operation.value
-            self._emit(Failed(number, TransportError(
-                f"transport closed while {op} was in flight",
-                sent=state.frame_id is not None, operation=op)))
+            self._emit(
+                Failed(
+                    number,
+                    TransportError(
+                        f"transport closed while {op} was in flight",
+                        sent=state.frame_id is not None,
+                        operation=op,
+                    ),
+                )
+            )
         self._tickets.clear()
         self._queued.clear()
         self._inflight.clear()

@@ -13,8 +13,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["HOST", "HttpResult", "free_port", "http_request", "http_root_ready", "redis_ping",
-           "websocket_ready"]
+__all__ = [
+    "HOST",
+    "HttpResult",
+    "free_port",
+    "http_request",
+    "http_root_ready",
+    "redis_ping",
+    "websocket_ready",
+]
 
 #: Every server of the harness listens on loopback only.
 HOST = "127.0.0.1"
@@ -113,5 +120,3 @@ def websocket_ready(port: int) -> bool:
             with contextlib.suppress(OSError):
                 s.sendall(b"\x88\x82" + mask + payload)
         return ok
-
-

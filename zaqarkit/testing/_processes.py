@@ -21,8 +21,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, TypeVar
 
-__all__ = ["Process", "WorkdirLifecycle", "cache_root", "group_pids", "pid_alive",
-           "reap_orphans", "tail"]
+__all__ = [
+    "Process",
+    "WorkdirLifecycle",
+    "cache_root",
+    "group_pids",
+    "pid_alive",
+    "reap_orphans",
+    "tail",
+]
 
 logger = logging.getLogger("zaqarkit.testing")
 
@@ -115,8 +122,7 @@ def reap_orphans() -> list[str]:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pgid, signal.SIGKILL)
             reaped.append(name)
-            logger.warning("killed %s (pid %d), left running by dead harness %d",
-                           name, pgid, owner)
+            logger.warning("killed %s (pid %d), left running by dead harness %d", name, pgid, owner)
         record.unlink(missing_ok=True)
     return reaped
 
@@ -157,10 +163,16 @@ class Process:
         self._record = running_dir() / f"{self.popen.pid}.json"
         with contextlib.suppress(OSError):
             self._record.parent.mkdir(parents=True, exist_ok=True)
-            self._record.write_text(json.dumps({
-                "owner": os.getpid(), "pgid": self.popen.pid, "name": self.name,
-                "cmd0": self.cmd[0],
-            }))
+            self._record.write_text(
+                json.dumps(
+                    {
+                        "owner": os.getpid(),
+                        "pgid": self.popen.pid,
+                        "name": self.name,
+                        "cmd0": self.cmd[0],
+                    }
+                )
+            )
 
     @property
     def pid(self) -> int | None:
@@ -220,9 +232,7 @@ class WorkdirLifecycle:
 
     def _require_started(self) -> None:
         if not self._started:
-            raise RuntimeError(
-                f"{type(self).__name__} is not running: use start() or a with block"
-            )
+            raise RuntimeError(f"{type(self).__name__} is not running: use start() or a with block")
 
     def _path(self, name: str) -> Path:
         assert self.workdir is not None
@@ -260,5 +270,3 @@ class WorkdirLifecycle:
                 logger.info("kept %s logs in %s", what, self.workdir)
             else:
                 shutil.rmtree(self.workdir, ignore_errors=True)
-
-

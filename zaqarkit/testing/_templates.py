@@ -49,5 +49,3 @@ def ini(sections: Mapping[str, Mapping[str, str]]) -> str:
         out.extend(f"{k} = {v}" for k, v in options.items())
         out.append("")
     return "\n".join(out)
-
-

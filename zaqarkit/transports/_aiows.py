@@ -70,8 +70,13 @@ class AsyncioWebSocket(asyncio.BufferedProtocol):
     ) -> AsyncioWebSocket:
         """Open a connection within ``open_timeout`` seconds; raises OSError,
         TimeoutError or websockets' InvalidHandshake."""
-        handshake = Handshake(url, max_size=max_size, compression=compression,
-                              subprotocols=subprotocols, additional_headers=additional_headers)
+        handshake = Handshake(
+            url,
+            max_size=max_size,
+            compression=compression,
+            subprotocols=subprotocols,
+            additional_headers=additional_headers,
+        )
         uri = handshake.uri
         context = (ssl or _ssl.create_default_context()) if uri.secure else None
         loop = asyncio.get_running_loop()
@@ -83,8 +88,13 @@ class AsyncioWebSocket(asyncio.BufferedProtocol):
 
         async with asyncio.timeout(open_timeout):
             try:
-                await loop.create_connection(factory, uri.host, uri.port, ssl=context,
-                                             server_hostname=uri.host if context else None)
+                await loop.create_connection(
+                    factory,
+                    uri.host,
+                    uri.port,
+                    ssl=context,
+                    server_hostname=uri.host if context else None,
+                )
                 await made[0]._opened
             except BaseException:
                 if made:
@@ -156,7 +166,8 @@ class AsyncioWebSocket(asyncio.BufferedProtocol):
         self._ended = True
         if not self._opened.done():
             self._opened.set_exception(
-                ConnectionError("connection closed during the opening handshake"))
+                ConnectionError("connection closed during the opening handshake")
+            )
         if not self._closed.done():
             self._closed.set_result(None)
         self._wake()
@@ -205,8 +216,13 @@ class AsyncioWebSocket(asyncio.BufferedProtocol):
         (open, writing not paused); False: nothing was written. Why: a
         request's frame is written without creating a coroutine."""
         framing, transport = self._framing, self._transport
-        if (framing is None or not framing.open or transport is None or transport.is_closing()
-                or self._writable is not None):
+        if (
+            framing is None
+            or not framing.open
+            or transport is None
+            or transport.is_closing()
+            or self._writable is not None
+        ):
             return False
         transport.write(framing.message(data))
         return True

@@ -47,8 +47,7 @@ _CONT, _TEXT, _BINARY, _CLOSE, _PING, _PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 ABNORMAL_CLOSURE = 1006
 #: Close codes a peer may put in a close frame (RFC 6455 7.4; 3000-4999 are
 #: for libraries and applications: Zaqar closes with 4003 to ask for a token).
-_VALID_CODES = frozenset({1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013,
-                          1014})
+_VALID_CODES = frozenset({1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014})
 #: Random bytes drawn at once for masking keys: one getrandom() per 1024 frames.
 _MASK_POOL = 4096
 
@@ -164,8 +163,11 @@ class FrameCodec:
                 if first & 0x70:
                     raise _Failure(1002, "a frame has reserved bits set (no extension agreed)")
                 opcode = first & 0x0F
-                if (opcode < 8 and self.max_size is not None
-                        and self._fragment_size + size > self.max_size):
+                if (
+                    opcode < 8
+                    and self.max_size is not None
+                    and self._fragment_size + size > self.max_size
+                ):
                     raise _Failure(1009, f"a message is over max_size ({self.max_size} bytes)")
                 if end - at < head + size:
                     break  # the rest of the frame is still on its way
@@ -343,7 +345,9 @@ class Handshake:
         self.max_size = max_size
         extensions = enable_client_permessage_deflate(None) if compression == "deflate" else None
         self.protocol = ClientProtocol(
-            self.uri, extensions=extensions, max_size=max_size,
+            self.uri,
+            extensions=extensions,
+            max_size=max_size,
             subprotocols=list(subprotocols) if subprotocols else None,
         )
         request = self.protocol.connect()

@@ -46,9 +46,7 @@ def mark_written() -> None:
         written[0] = True
 
 
-def translate_error(
-    exc: Exception, request: Request, *, sent: bool = True
-) -> TransportError:
+def translate_error(exc: Exception, request: Request, *, sent: bool = True) -> TransportError:
     """Map an httpx exception to zaqarkit's; callers ``raise ... from exc``.
 
     ``sent`` says whether any byte of the request was written (the error then
@@ -66,26 +64,42 @@ def translate_error(
     # a ProtocolError, and both belong to the more specific group.
     # httpx and httpcore have parallel exception trees; the owned-pool path
     # raises httpcore's, a caller's httpx.Client raises httpx's.
-    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpcore.ConnectError,
-                        httpcore.ConnectTimeout)):
+    if isinstance(
+        exc,
+        (httpx.ConnectError, httpx.ConnectTimeout, httpcore.ConnectError, httpcore.ConnectTimeout),
+    ):
         return ConnectError(f"cannot connect for {where}: {kind}: {exc}", operation=operation)
     if isinstance(exc, (httpx.PoolTimeout, httpcore.PoolTimeout)):
         return TimeoutError(
             f"no free connection for {where}: {kind}: {exc}", sent=False, operation=operation
         )
     if isinstance(exc, (httpx.TimeoutException, httpcore.TimeoutException)):
-        return TimeoutError(f"timed out during {where}: {kind}: {exc}", sent=sent,
-                            operation=operation)
-    if isinstance(exc, (httpx.ReadError, httpx.WriteError, httpx.CloseError, httpcore.ReadError,
-                        httpcore.WriteError, httpcore.NetworkError)):
-        return ReadError(f"connection broken during {where}: {kind}: {exc}", sent=sent,
-                         operation=operation)
+        return TimeoutError(
+            f"timed out during {where}: {kind}: {exc}", sent=sent, operation=operation
+        )
+    if isinstance(
+        exc,
+        (
+            httpx.ReadError,
+            httpx.WriteError,
+            httpx.CloseError,
+            httpcore.ReadError,
+            httpcore.WriteError,
+            httpcore.NetworkError,
+        ),
+    ):
+        return ReadError(
+            f"connection broken during {where}: {kind}: {exc}", sent=sent, operation=operation
+        )
     if isinstance(exc, (httpx.RemoteProtocolError, httpcore.RemoteProtocolError)):
-        return ReadError(f"connection broken during {where}: {kind}", sent=sent,
-                         operation=operation)
+        return ReadError(
+            f"connection broken during {where}: {kind}", sent=sent, operation=operation
+        )
     # LocalProtocolError and the base classes
     if isinstance(exc, (httpx.ProtocolError, httpcore.ProtocolError)):
-        return TransportProtocolError(f"HTTP protocol error during {where}: {kind}", sent=sent,
-                                      operation=operation)
-    return TransportError(f"transport failure during {where}: {kind}: {exc}", sent=sent,
-                          operation=operation)
+        return TransportProtocolError(
+            f"HTTP protocol error during {where}: {kind}", sent=sent, operation=operation
+        )
+    return TransportError(
+        f"transport failure during {where}: {kind}: {exc}", sent=sent, operation=operation
+    )

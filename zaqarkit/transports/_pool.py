@@ -33,7 +33,10 @@ def admission_wait(pool_timeout: float | None) -> float:
 
 
 def pool_options(
-    verify: bool, cacert: str | None, insecure: bool, limits: httpx.Limits | None,
+    verify: bool,
+    cacert: str | None,
+    insecure: bool,
+    limits: httpx.Limits | None,
     cert: CertArg = None,
 ) -> dict[str, Any]:
     limits = limits if limits is not None else DEFAULT_LIMITS
@@ -95,8 +98,7 @@ class AsyncConnections:
                     await self._slots.acquire()
             except builtins.TimeoutError:  # from fail_after
                 raise TimeoutError(
-                    f"no free connection within {wait} s "
-                    f"({self._max_connections} in use)",
+                    f"no free connection within {wait} s ({self._max_connections} in use)",
                     sent=False,
                     operation=operation,
                 ) from None
@@ -165,5 +167,3 @@ class AsyncConnections:
         for connection in connections:
             with contextlib.suppress(Exception):
                 await connection.aclose()
-
-

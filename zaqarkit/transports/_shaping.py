@@ -81,7 +81,10 @@ class RequestShaper:
             # Connect and pool waits must not outlast the call either.
             extensions = {**extensions, "timeout": bounded_phases(extensions["timeout"])}
         built: httpcore.Request = self._request_type(
-            method, url, headers=headers, content=Body(request.body or b""),
+            method,
+            url,
+            headers=headers,
+            content=Body(request.body or b""),
             extensions=extensions,
         )
         return built
@@ -142,5 +145,3 @@ def response_headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
 
 def to_response(status: int, raw_headers: Iterable[tuple[bytes, bytes]], body: bytes) -> Response:
     return Response(status, response_headers(raw_headers), body)
-
-

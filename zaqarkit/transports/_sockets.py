@@ -30,8 +30,14 @@ from __future__ import annotations
 
 from typing import Protocol
 
-__all__ = ["OPTIONS", "READ_SIZE", "AsyncWebSocketStream", "ConnectionEnded", "WebSocketStream",
-           "WriteTimeout"]
+__all__ = [
+    "OPTIONS",
+    "READ_SIZE",
+    "AsyncWebSocketStream",
+    "ConnectionEnded",
+    "WebSocketStream",
+    "WriteTimeout",
+]
 
 #: ``connect_kwargs`` every backend takes (the transport refuses others).
 OPTIONS = frozenset({"max_size", "compression", "ssl", "additional_headers", "subprotocols"})

@@ -43,8 +43,13 @@ class TrioWebSocket:
         messages = await ws.read()
     """
 
-    def __init__(self, stream: trio.abc.Stream, tcp: trio.SocketStream,
-                 framing: FrameCodec | ProtocolFraming, early: bytes) -> None:
+    def __init__(
+        self,
+        stream: trio.abc.Stream,
+        tcp: trio.SocketStream,
+        framing: FrameCodec | ProtocolFraming,
+        early: bytes,
+    ) -> None:
         self._stream = stream
         self._tcp = tcp
         self._framing = framing
@@ -76,16 +81,22 @@ class TrioWebSocket:
     ) -> TrioWebSocket:
         """Open a connection within ``open_timeout`` seconds; raises OSError,
         TimeoutError or websockets' InvalidHandshake."""
-        handshake = Handshake(url, max_size=max_size, compression=compression,
-                              subprotocols=subprotocols, additional_headers=additional_headers)
+        handshake = Handshake(
+            url,
+            max_size=max_size,
+            compression=compression,
+            subprotocols=subprotocols,
+            additional_headers=additional_headers,
+        )
         uri = handshake.uri
         with trio.move_on_after(math.inf if open_timeout is None else open_timeout) as scope:
             tcp = await trio.open_tcp_stream(uri.host, uri.port)
             try:
                 stream: trio.abc.Stream = tcp
                 if uri.secure:
-                    stream = trio.SSLStream(tcp, ssl or _ssl.create_default_context(),
-                                            server_hostname=uri.host)
+                    stream = trio.SSLStream(
+                        tcp, ssl or _ssl.create_default_context(), server_hostname=uri.host
+                    )
                 await stream.send_all(handshake.request)
                 head = bytearray()
                 while (end := Handshake.response_end(head)) < 0:

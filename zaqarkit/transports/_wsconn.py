@@ -41,7 +41,8 @@ _TICK = 0.25
 #: SO_RCVTIMEO's value for _TICK: a DWORD of milliseconds on Windows, a
 #: struct timeval elsewhere.
 _RECEIVE_TICK = (
-    struct.pack("L", int(_TICK * 1000)) if sys.platform == "win32"
+    struct.pack("L", int(_TICK * 1000))
+    if sys.platform == "win32"
     else struct.pack("ll", int(_TICK), int(_TICK % 1 * 1_000_000))
 )
 
@@ -92,8 +93,13 @@ class SyncWebSocket:
         """Open a connection; raises OSError or websockets' InvalidHandshake.
         ``on_socket`` gets the TCP socket as soon as it exists: shutting it
         down from another thread abandons the handshake."""
-        handshake = Handshake(url, max_size=max_size, compression=compression,
-                              subprotocols=subprotocols, additional_headers=additional_headers)
+        handshake = Handshake(
+            url,
+            max_size=max_size,
+            compression=compression,
+            subprotocols=subprotocols,
+            additional_headers=additional_headers,
+        )
         uri = handshake.uri
         sock = socket.create_connection((uri.host, uri.port), timeout=open_timeout)
         if on_socket is not None:

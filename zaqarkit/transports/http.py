@@ -58,7 +58,11 @@ _CLOSED = "transport is closed"
 
 
 def _check_owned_options(
-    client: object, verify: bool, cacert: str | None, insecure: bool, limits: object,
+    client: object,
+    verify: bool,
+    cacert: str | None,
+    insecure: bool,
+    limits: object,
     network: tuple[object, ...] = (),
 ) -> None:
     # A caller's client keeps its own configuration; refuse options we could
@@ -79,8 +83,14 @@ def _env_proxies() -> bool:
 
 
 def _owned_httpx_options(
-    timeout: Timeout, verify: bool, cacert: str | None, insecure: bool,
-    limits: httpx.Limits | None, cert: CertArg, proxy: str | None, trust_env: bool,
+    timeout: Timeout,
+    verify: bool,
+    cacert: str | None,
+    insecure: bool,
+    limits: httpx.Limits | None,
+    cert: CertArg,
+    proxy: str | None,
+    trust_env: bool,
     http2: bool,
 ) -> dict[str, Any] | None:
     """httpx client options when the transport needs httpx's proxy or HTTP/2
@@ -103,7 +113,6 @@ def _owned_httpx_options(
         "trust_env": trust_env,
         "http2": http2,
     }
-
 
 
 class HttpxTransport(Closing):
@@ -173,7 +182,8 @@ class HttpxTransport(Closing):
                 # at most max_connections requests at once means none queues.
                 self._admission: threading.BoundedSemaphore | None = (
                     threading.BoundedSemaphore(options["max_connections"])
-                    if options["max_connections"] is not None else None
+                    if options["max_connections"] is not None
+                    else None
                 )
                 self._shaper = RequestShaper(self._timeout)
         self._closed = False
@@ -218,7 +228,10 @@ class HttpxTransport(Closing):
         # the encoded query: passing params would append it a second time.
         response = client.send(
             client.build_request(
-                request.method, request.url, headers=request.headers, content=request.body,
+                request.method,
+                request.url,
+                headers=request.headers,
+                content=request.body,
                 extensions={
                     "timeout": bounded_phases(client.timeout.as_dict()),
                     "trace": connection_trace,
@@ -315,7 +328,10 @@ class AsyncHttpxTransport(AsyncClosing):
         assert client is not None
         response = await client.send(
             client.build_request(
-                request.method, request.url, headers=request.headers, content=request.body,
+                request.method,
+                request.url,
+                headers=request.headers,
+                content=request.body,
                 extensions={
                     "timeout": bounded_phases(client.timeout.as_dict()),
                     "trace": async_connection_trace,

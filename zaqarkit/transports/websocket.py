@@ -150,7 +150,11 @@ class _StreamBase:
     taken (:func:`~zaqarkit.core.wsconn.typed_push`)."""
 
     def __init__(
-        self, transport: Any, number: int, queue_name: str, size: int,
+        self,
+        transport: Any,
+        number: int,
+        queue_name: str,
+        size: int,
         codec: BodyCodec[Any] | None = None,
     ) -> None:
         self.queue_name = queue_name
@@ -177,18 +181,23 @@ class _StreamBase:
         if item is None and self._ended:
             if self._error is not None:
                 raise self._error
-            raise errors.TransportError(f"push stream for {self.queue_name!r} is closed",
-                                        sent=False)
+            raise errors.TransportError(
+                f"push stream for {self.queue_name!r} is closed", sent=False
+            )
         if self._codec is not None and item is not None:
             item = typed_push(item, self._codec)
             if item.gap and item.missed == 1 and item.reason.startswith("a pushed body"):
-                logger.warning("push for %r skipped: %s (the message stays in the queue)",
-                               self.queue_name, item.reason)
+                logger.warning(
+                    "push for %r skipped: %s (the message stays in the queue)",
+                    self.queue_name,
+                    item.reason,
+                )
         return item  # type: ignore[no-any-return]
 
     def _timeout(self, timeout: float | None) -> errors.TimeoutError:
-        return errors.TimeoutError(f"no notification for {self.queue_name!r} within {timeout} s",
-                                   sent=False)
+        return errors.TimeoutError(
+            f"no notification for {self.queue_name!r} within {timeout} s", sent=False
+        )
 
     def _put(self, item: Any) -> None:
         if not self._ended:
@@ -254,19 +263,30 @@ class _Driver:
         unknown = set(connect_kwargs or ()) - _SOCKET_OPTIONS
         if unknown:
             raise errors.ValidationError(
-                "connect_kwargs", f"unknown option(s) {sorted(unknown)}; known: "
-                f"{sorted(_SOCKET_OPTIONS)}")
+                "connect_kwargs",
+                f"unknown option(s) {sorted(unknown)}; known: {sorted(_SOCKET_OPTIONS)}",
+            )
         # Frames are small JSON: deflate costs more CPU than it saves on loopback.
-        self._connect_kwargs = {"max_size": max_size, "compression": compression,
-                                **(connect_kwargs or {})}
+        self._connect_kwargs = {
+            "max_size": max_size,
+            "compression": compression,
+            **(connect_kwargs or {}),
+        }
         headers = [("Client-ID", client_id or str(uuid.uuid4()))]
         if project_id is not None:
             headers.append(("X-Project-ID", project_id))
         self._machine_options = dict(
-            codec=codec, default_headers=tuple(headers), reconnect=reconnect,
-            backoff=(backoff_initial, backoff_max), ping_interval=ping_interval,
-            ping_timeout=ping_timeout, open_timeout=open_timeout, auth_token=auth_token,
-            project_id=project_id, refresh=token_refresh is not None, jitter=random.random,
+            codec=codec,
+            default_headers=tuple(headers),
+            reconnect=reconnect,
+            backoff=(backoff_initial, backoff_max),
+            ping_interval=ping_interval,
+            ping_timeout=ping_timeout,
+            open_timeout=open_timeout,
+            auth_token=auth_token,
+            project_id=project_id,
+            refresh=token_refresh is not None,
+            jitter=random.random,
         )
         self._m = self._new_machine()
         self._waiters: dict[int, _Waiter] = {}
@@ -279,8 +299,7 @@ class _Driver:
         self.frames_written = 0
 
     def _new_machine(self) -> WsConnection:
-        return WsConnection(id_prefix=f"zk{uuid.uuid4().hex[:8]}",
-                            **self._machine_options)  # type: ignore[arg-type]
+        return WsConnection(id_prefix=f"zk{uuid.uuid4().hex[:8]}", **self._machine_options)  # type: ignore[arg-type]
 
     @property
     def closed(self) -> bool:
@@ -363,7 +382,11 @@ class PushStream(_StreamBase, Closing, Generic[B]):
     """
 
     def __init__(
-        self, transport: WebSocketTransport, number: int, queue: str, size: int,
+        self,
+        transport: WebSocketTransport,
+        number: int,
+        queue: str,
+        size: int,
         codec: BodyCodec[Any] | None = None,
     ) -> None:
         super().__init__(transport, number, queue, size, codec)
@@ -626,8 +649,9 @@ to the client and it is sent there, or use an http:// url=
         created: list[PushStream[Any]] = []
 
         def start(now: float) -> int | None:
-            number, ticket = self._m.subscribe(queue_name, now=now, ttl=ttl, options=options,
-                                               headers=headers)
+            number, ticket = self._m.subscribe(
+                queue_name, now=now, ttl=ttl, options=options, headers=headers
+            )
             created.append(PushStream(self, number, queue_name, self._push_buffer, codec))
             self._streams[number] = created[0]
             return ticket
@@ -695,8 +719,7 @@ to the client and it is sent there, or use an http:// url=
 
     @staticmethod
     def _thread(target: Callable[..., None], name: str, *args: Any) -> threading.Thread:
-        thread = threading.Thread(target=target, args=args, name=f"zaqarkit-ws-{name}",
-                                  daemon=True)
+        thread = threading.Thread(target=target, args=args, name=f"zaqarkit-ws-{name}", daemon=True)
         thread.start()
         return thread
 
@@ -710,14 +733,16 @@ to the client and it is sent there, or use an http:// url=
                 self.frames_written += 1
         except WriteTimeout as exc:
             if out.ticket is not None:
-                self._feed(self._m.write_failed, out.ticket, "timed out", partial=exc.partial,
-                           timeout=True)
+                self._feed(
+                    self._m.write_failed, out.ticket, "timed out", partial=exc.partial, timeout=True
+                )
             elif exc.partial and ws is not None:
                 ws.abort()
         except Exception as exc:  # the socket is gone: the reader reports it
             if out.ticket is not None:
-                self._feed(self._m.write_failed, out.ticket, _connect_error(exc),
-                           partial=ws is not None)
+                self._feed(
+                    self._m.write_failed, out.ticket, _connect_error(exc), partial=ws is not None
+                )
 
     def _run_timer(self) -> None:
         while True:
@@ -741,8 +766,9 @@ to the client and it is sent there, or use an http:// url=
                     sock.shutdown(socket.SHUT_RDWR)
 
         try:
-            ws = SyncWebSocket.connect(self.url, open_timeout=out.timeout, on_socket=started,
-                                       **self._connect_kwargs)
+            ws = SyncWebSocket.connect(
+                self.url, open_timeout=out.timeout, on_socket=started, **self._connect_kwargs
+            )
         except Exception as exc:
             self._connecting.pop(out.attempt, None)
             self._feed(self._m.connect_failed, out.attempt, _connect_error(exc))
@@ -787,7 +813,8 @@ to the client and it is sent there, or use an http:// url=
             value = self._token_refresh()
             if inspect.isawaitable(value):
                 raise errors.ValidationError(
-                    "token_refresh", "must be a plain function for the sync transport")
+                    "token_refresh", "must be a plain function for the sync transport"
+                )
         except Exception as exc:
             self._feed(self._m.token_failed, _connect_error(exc))
             return
@@ -1024,8 +1051,13 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
         (most requests); False: nothing was done, ``_do`` it."""
         out = work[0]
         ws = self._ws
-        if (len(work) != 1 or type(out) is not Send or self._ws_attempt != out.attempt
-                or not isinstance(ws, AsyncioWebSocket) or not ws.send_now(out.data)):
+        if (
+            len(work) != 1
+            or type(out) is not Send
+            or self._ws_attempt != out.attempt
+            or not isinstance(ws, AsyncioWebSocket)
+            or not ws.send_now(out.data)
+        ):
             return False
         self.frames_written += 1
         return True
@@ -1056,8 +1088,9 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
         from zaqarkit.core.ws import push_subscription_create
 
         self._bind_loop()
-        number, ticket = self._m.subscribe(queue_name, now=time.monotonic(), ttl=ttl,
-                                           options=options, headers=headers)
+        number, ticket = self._m.subscribe(
+            queue_name, now=time.monotonic(), ttl=ttl, options=options, headers=headers
+        )
         stream: AsyncPushStream[Any] = AsyncPushStream(
             self, number, queue_name, self._push_buffer, codec
         )
@@ -1172,8 +1205,9 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
             self.frames_written += 1
         except Exception as exc:  # the connection is gone: the reader reports it
             if out.ticket is not None:
-                await self._feed(self._m.write_failed, out.ticket, _connect_error(exc),
-                                 partial=False)
+                await self._feed(
+                    self._m.write_failed, out.ticket, _connect_error(exc), partial=False
+                )
 
     async def _run_timer(self, until: float) -> None:
         await anyio.sleep(max(0.0, until - time.monotonic()))
@@ -1187,8 +1221,7 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
 
             backend = TrioWebSocket
         try:
-            ws = await backend.connect(self.url, open_timeout=out.timeout,
-                                       **self._connect_kwargs)
+            ws = await backend.connect(self.url, open_timeout=out.timeout, **self._connect_kwargs)
         except Exception as exc:
             await self._feed(self._m.connect_failed, out.attempt, _connect_error(exc))
             return

@@ -19,7 +19,9 @@ async def client(request: pytest.FixtureRequest, zaqar_server: Any, project_id: 
         cli = AsyncClient(zaqar_server.url, project_id=project_id, roles=["admin"])
     else:
         cli = AsyncClient(
-            zaqar_server.ws_url, http_url=zaqar_server.url, project_id=project_id,
+            zaqar_server.ws_url,
+            http_url=zaqar_server.url,
+            project_id=project_id,
             roles=["admin"],
         )
     async with cli:

@@ -28,9 +28,7 @@ async def ws_client(request: pytest.FixtureRequest, zaqar_server: Any, project_i
 
 @pytest.fixture
 async def pooled_client(zaqar_pooled_server: Any, project_id: str) -> Any:
-    async with AsyncClient(
-        zaqar_pooled_server.url, project_id=project_id, roles=["admin"]
-    ) as cli:
+    async with AsyncClient(zaqar_pooled_server.url, project_id=project_id, roles=["admin"]) as cli:
         yield cli
 
 
@@ -48,9 +46,7 @@ async def test_ping_health_homedoc(client: AsyncClient) -> None:
     assert "rel/pools" in home.resources  # admin_mode adds the admin relations
 
 
-async def test_lazy_queue_and_exists(
-    http_client: AsyncClient, counting: CountingTransport
-) -> None:
+async def test_lazy_queue_and_exists(http_client: AsyncClient, counting: CountingTransport) -> None:
     transport = counting
     async with AsyncClient(
         http_client.api_url, project_id=http_client.project_id, transport=transport
@@ -263,8 +259,11 @@ async def test_pools_and_flavors(pooled_client: AsyncClient, zaqar_pooled_server
     dbid = uuid.uuid4().int % 7 + 2
     uri = f"{zaqar_pooled_server.redis_url}?dbid={dbid}"
     pool = pooled_client.pool("pool-" + uuid.uuid4().hex[:8], weight=10, uri=uri)
-    other = pooled_client.pool("pool-" + uuid.uuid4().hex[:8], weight=5,
-                               uri=f"{zaqar_pooled_server.redis_url}?dbid={dbid + 7}")
+    other = pooled_client.pool(
+        "pool-" + uuid.uuid4().hex[:8],
+        weight=5,
+        uri=f"{zaqar_pooled_server.redis_url}?dbid={dbid + 7}",
+    )
     await pool.get()
     assert pool.weight == 10
     await pool.update(weight=20)

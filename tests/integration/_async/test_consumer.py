@@ -32,7 +32,7 @@ def _mixed(count: int) -> list[dict[str, Any]]:
 async def _bodies(queue: Any, ids: list[str]) -> list[Any]:
     found: dict[str, Any] = {}
     for start in range(0, len(ids), 20):
-        async for message in queue.messages(*ids[start:start + 20]):
+        async for message in queue.messages(*ids[start : start + 20]):
             found[message.id] = message.body
     return [found.get(i) for i in ids]
 
@@ -117,9 +117,7 @@ async def _wait_for(predicate: Any, timeout: float = 30.0) -> None:
     raise AssertionError("condition not met in time")
 
 
-async def test_consume_every_message_once_with_4_handlers(
-    client: AsyncClient
-) -> None:
+async def test_consume_every_message_once_with_4_handlers(client: AsyncClient) -> None:
     queue = client.queue(_name())
     total = VOLUME
     ids = await queue.post_many({"body": {"n": n}, "ttl": 3_600} for n in range(total))
@@ -132,8 +130,7 @@ async def test_consume_every_message_once_with_4_handlers(
         if len(seen) == total:
             delivery.consumer.stop()
 
-    stats = await queue.consume(handler, concurrency=4, batch=20, max_in_flight=40,
-                                poll_max=0.5)
+    stats = await queue.consume(handler, concurrency=4, batch=20, max_in_flight=40, poll_max=0.5)
     assert set(seen) == set(ids)  # 0 lost
     assert [i for i, count in seen.items() if count > 1] == []  # 0 duplicates
     assert bodies == set(range(total))
@@ -216,8 +213,9 @@ async def test_shutdown_lets_handlers_finish_and_releases_the_rest(client: Async
         await _sleep(0.5)
         finished.append(delivery.body)
 
-    stats = await queue.consume(handler, concurrency=4, batch=10, max_in_flight=20,
-                                drain_timeout=30)
+    stats = await queue.consume(
+        handler, concurrency=4, batch=10, max_in_flight=20, drain_timeout=30
+    )
     assert sorted(finished) == sorted(started)  # every in-flight handler finished
     assert stats.acked == len(finished)
     queue_stats = await queue.stats()
@@ -231,7 +229,9 @@ async def test_failing_message_ends_in_the_dead_letter_queue(client: AsyncClient
     dlq = client.queue(queue.name + ".dlq")
     await queue.set_dead_letter(dlq, max_claim_count=2, messages_ttl=900)
     assert await queue.dead_letter() == {
-        "queue": dlq.name, "max_claim_count": 2, "messages_ttl": 900,
+        "queue": dlq.name,
+        "max_claim_count": 2,
+        "messages_ttl": 900,
     }
     [message_id] = await queue.post([{"body": "poison", "ttl": 600}])
     attempts: list[str] = []
@@ -240,8 +240,7 @@ async def test_failing_message_ends_in_the_dead_letter_queue(client: AsyncClient
         attempts.append(delivery.id)
         raise RuntimeError("always fails")
 
-    stats = await queue.consume(handler, concurrency=1, max_messages=2, batch=1,
-                                poll_max=0.2)
+    stats = await queue.consume(handler, concurrency=1, max_messages=2, batch=1, poll_max=0.2)
     assert stats.nacked == 2
     # The claim after the max_claim_count-th moves the message instead of
     # handing it out.
@@ -258,9 +257,10 @@ async def test_failing_message_ends_in_the_dead_letter_queue(client: AsyncClient
 
 
 async def test_push_wakes_an_idle_websocket_consumer(zaqar_server: Any, project_id: str) -> None:
-    async with AsyncClient(zaqar_server.ws_url, project_id=project_id) as ws, AsyncClient(
-        zaqar_server.url, project_id=project_id
-    ) as poster:
+    async with (
+        AsyncClient(zaqar_server.ws_url, project_id=project_id) as ws,
+        AsyncClient(zaqar_server.url, project_id=project_id) as poster,
+    ):
         queue = ws.queue(_name())
         await queue.ensure_exists()
         # A fallback poll of 60 s: only a push can deliver within the wait below.
@@ -296,8 +296,9 @@ async def test_a_lost_lease_is_reported_on_the_delivery(
 
         # max_in_flight=1: the consumer must not claim the freed message
         # itself meanwhile (it would take it over: ConsumerState.adopt).
-        stats = await queue.consume(handler, concurrency=1, batch=1, max_in_flight=1,
-                                    renew_every=0.5)
+        stats = await queue.consume(
+            handler, concurrency=1, batch=1, max_in_flight=1, renew_every=0.5
+        )
     assert len(report) == 1
     assert report[0]
     assert stats.renewal_failures >= 1

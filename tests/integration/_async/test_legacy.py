@@ -30,7 +30,10 @@ def version(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 async def client(legacy_server: Any, project_id: str, version: str, counting: Any) -> Any:
     async with AsyncClient(
-        legacy_server.url, version=version, project_id=project_id, roles=["admin"],
+        legacy_server.url,
+        version=version,
+        project_id=project_id,
+        roles=["admin"],
         transport=counting,
     ) as cli:
         yield cli
@@ -72,9 +75,7 @@ async def test_ping_and_health(client: AsyncClient, counting: CountingTransport)
     assert "rel/queues" in home.resources
 
 
-async def test_queue_lifecycle_and_exists(
-    client: AsyncClient, counting: CountingTransport
-) -> None:
+async def test_queue_lifecycle_and_exists(client: AsyncClient, counting: CountingTransport) -> None:
     # An empty listing is 204 on v1 and 200 [] on v1.1: both are no queues.
     assert [q.name async for q in client.queues()] == []
     assert await client.queue_count() == 0
@@ -85,7 +86,9 @@ async def test_queue_lifecycle_and_exists(
     assert await client.queue_count() == 1  # counted from the listing: no with_count here
     if client.api_version == "1":
         assert [r.method for r in counting.sent if r.path.endswith(queue.name)] == [
-            "HEAD", "PUT", "HEAD",
+            "HEAD",
+            "PUT",
+            "HEAD",
         ]
     listed = [q async for q in client.queues(detailed=True)]
     assert [q.name for q in listed] == [queue.name]
@@ -138,7 +141,8 @@ async def test_messages(client: AsyncClient) -> None:
     assert [m async for m in queue.messages()] == []
     listed = [m async for m in queue.messages(echo=True, limit=5)]
     assert [(m.id, m.body, m.ttl) for m in listed] == [
-        (ids[0], {"n": 1}, 300), (ids[1], "two", 120),
+        (ids[0], {"n": 1}, 300),
+        (ids[1], "two", 120),
     ]
     message = await queue.message(ids[0])
     assert message.body == {"n": 1}

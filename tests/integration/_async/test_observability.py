@@ -83,7 +83,9 @@ async def test_debug_log_per_request_without_secrets(
     path = f"/v2/queues/{backend.queue}/messages"
     assert post.levelno == logging.DEBUG
     assert (post.zaqar_method, post.zaqar_path, post.zaqar_status) == (  # type: ignore[attr-defined]
-        "POST", path, 201
+        "POST",
+        path,
+        201,
     )
     assert post.zaqar_duration > 0  # type: ignore[attr-defined]
     # The text is exactly what was asked for, nothing masked or mangled in it.
@@ -112,7 +114,8 @@ async def test_debug_log_per_request_without_secrets(
 
 
 async def test_keystone_errors_quote_keystone_unaltered(
-    zaqar_keystone_server: ZaqarServer, keystone_server: KeystoneServer,
+    zaqar_keystone_server: ZaqarServer,
+    keystone_server: KeystoneServer,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     # A one-letter password used to be scrubbed from the text everywhere it
@@ -131,7 +134,8 @@ async def test_keystone_errors_quote_keystone_unaltered(
 
 
 async def test_auth_logs_token_fetch_and_renewal(
-    zaqar_keystone_server: ZaqarServer, keystone_server: KeystoneServer,
+    zaqar_keystone_server: ZaqarServer,
+    keystone_server: KeystoneServer,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, logger="zaqarkit")
@@ -214,8 +218,10 @@ async def test_spans_follow_the_messaging_conventions(
     finished = exporter.get_finished_spans()
     by_name = {span.name: span for span in finished}
     assert [span.name for span in finished] == [
-        f"message_post {name}", f"claim_create {name}",
-        f"message_delete {name}", f"message_get {name}",
+        f"message_post {name}",
+        f"claim_create {name}",
+        f"message_delete {name}",
+        f"message_get {name}",
     ]
     post = by_name[f"message_post {name}"]
     assert post.kind is SpanKind.PRODUCER

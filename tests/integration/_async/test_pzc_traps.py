@@ -16,9 +16,7 @@ pytestmark = pytest.mark.anyio  # async-only
 
 @pytest.fixture
 async def pooled(zaqar_pooled_server: Any, project_id: str) -> Any:
-    async with AsyncClient(
-        zaqar_pooled_server.url, project_id=project_id, roles=["admin"]
-    ) as cli:
+    async with AsyncClient(zaqar_pooled_server.url, project_id=project_id, roles=["admin"]) as cli:
         yield cli
 
 

@@ -104,8 +104,7 @@ async def wait_pending(transport: AsyncWebSocketTransport, count: int, *, since:
     deadline = time.monotonic() + 20
 
     def ready() -> bool:
-        return (transport._m.pending >= count
-                and transport.frames_written >= since + count)
+        return transport._m.pending >= count and transport.frames_written >= since + count
 
     while not ready() and time.monotonic() < deadline:
         await sleep(0.01)
@@ -143,8 +142,7 @@ async def test_flow(zaqar_server: ZaqarServer, ctx: Context, codec: str) -> None
         assert t.connected
         assert await do(api.queue_create("flow")) is False
         assert (await do(api.queue_get("flow")))["color"] == "red"
-        ids = await do(api.message_post("flow", [{"body": {"n": i}, "ttl": 300}
-                                                 for i in range(4)]))
+        ids = await do(api.message_post("flow", [{"body": {"n": i}, "ttl": 300} for i in range(4)]))
         assert len(ids) == 4
         assert (await do(api.message_get("flow", ids[0]))).body == {"n": 0}
         assert [m.id for m in await do(api.message_get_many("flow", ids[:2]))] == list(ids[:2])
@@ -229,8 +227,10 @@ async def test_push_latency(
         await stream.aclose()
     p50 = statistics.median(samples)
     with capsys.disabled():
-        print(f"\npush latency (HTTP post -> WS notification, {type(transport).__name__}): "
-              f"p50 {p50 * 1000:.1f} ms over {len(samples)} messages")
+        print(
+            f"\npush latency (HTTP post -> WS notification, {type(transport).__name__}): "
+            f"p50 {p50 * 1000:.1f} ms over {len(samples)} messages"
+        )
     assert p50 < 1.0
 
 
@@ -255,9 +255,7 @@ async def test_200_concurrent_requests_each_get_their_own_reply(
         assert [m.body for m in messages] == [{"i": i} for i in range(200)]
 
 
-async def test_close_mid_flight_fails_all_promptly(
-    zaqar_server: ZaqarServer, ctx: Context
-) -> None:
+async def test_close_mid_flight_fails_all_promptly(zaqar_server: ZaqarServer, ctx: Context) -> None:
     transport = AsyncWebSocketTransport(zaqar_server.ws_url, timeout=30, close_timeout=0.5)
     do = Do(transport, ctx)
     await do(api.queue_create("midflight"))
@@ -317,8 +315,9 @@ async def test_push_while_requests_in_flight(
         async def post_over_http() -> None:
             await blocking(http_post, zaqar_server, project_id, "push", {"from": "http"})
 
-        results = await gather([lambda: do(api.queue_stats("push")) for _ in range(50)]
-                               + [post_over_http])
+        results = await gather(
+            [lambda: do(api.queue_stats("push")) for _ in range(50)] + [post_over_http]
+        )
         assert all(r.total >= 0 for r in results[:50])
         for s in (stream, twin):
             note = await s.get(timeout=10)
@@ -410,9 +409,7 @@ async def test_connect_error() -> None:
         assert not info.value.sent
 
 
-async def test_keepalive_drops_a_silent_connection(
-    zaqar_server: ZaqarServer, ctx: Context
-) -> None:
+async def test_keepalive_drops_a_silent_connection(zaqar_server: ZaqarServer, ctx: Context) -> None:
     # A frozen server keeps the TCP connection open and answers nothing, like
     # a dead peer behind a silent network: only keepalive can notice.
     async with AsyncWebSocketTransport(
@@ -470,7 +467,8 @@ async def test_peer_that_stops_reading_cannot_hang_calls_or_close() -> None:
 
         def post() -> Callable[[], Any]:
             return lambda: transport.handle_async_request(
-                api.message_post("q", [{"body": body}]).request)
+                api.message_post("q", [{"body": body}]).request
+            )
 
         results = await gather([post() for _ in range(4)])
         assert all(isinstance(r, errors.TransportError) for r in results), results
@@ -527,7 +525,10 @@ async def test_reauthenticates_with_a_new_token_after_close_4003() -> None:
     refreshed = iter(["t2", "t3"])
     with scripted_server(answer, after=expire_first) as peer:
         async with AsyncWebSocketTransport(
-            peer.url, timeout=10, auth_token="t1", project_id="p",
+            peer.url,
+            timeout=10,
+            auth_token="t1",
+            project_id="p",
             token_refresh=lambda: next(refreshed),
         ) as transport:
             assert await retry(Do(transport, Context(peer.url)), api.queue_get("q")) == {}
@@ -541,8 +542,9 @@ async def test_listings_and_metadata_go_to_http_url_when_given(
 ) -> None:
     from zaqarkit import AsyncClient
 
-    async with AsyncClient(zaqar_server.ws_url, http_url=zaqar_server.url,
-                           project_id=project_id) as cli:
+    async with AsyncClient(
+        zaqar_server.ws_url, http_url=zaqar_server.url, project_id=project_id
+    ) as cli:
         queue = cli.queue("pages")
         await queue.post([{"body": i, "ttl": 300} for i in range(10)])
         await queue.post([{"body": i, "ttl": 300} for i in range(10, 15)])

@@ -21,7 +21,9 @@ def client(request: pytest.FixtureRequest, zaqar_server: Any, project_id: str) -
         cli = Client(zaqar_server.url, project_id=project_id, roles=["admin"])
     else:
         cli = Client(
-            zaqar_server.ws_url, http_url=zaqar_server.url, project_id=project_id,
+            zaqar_server.ws_url,
+            http_url=zaqar_server.url,
+            project_id=project_id,
             roles=["admin"],
         )
     with cli:

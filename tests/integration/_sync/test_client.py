@@ -28,9 +28,7 @@ def ws_client(request: pytest.FixtureRequest, zaqar_server: Any, project_id: str
 
 @pytest.fixture
 def pooled_client(zaqar_pooled_server: Any, project_id: str) -> Any:
-    with Client(
-        zaqar_pooled_server.url, project_id=project_id, roles=["admin"]
-    ) as cli:
+    with Client(zaqar_pooled_server.url, project_id=project_id, roles=["admin"]) as cli:
         yield cli
 
 
@@ -48,9 +46,7 @@ def test_ping_health_homedoc(client: Client) -> None:
     assert "rel/pools" in home.resources  # admin_mode adds the admin relations
 
 
-def test_lazy_queue_and_exists(
-    http_client: Client, counting: CountingTransport
-) -> None:
+def test_lazy_queue_and_exists(http_client: Client, counting: CountingTransport) -> None:
     transport = counting
     with Client(
         http_client.api_url, project_id=http_client.project_id, transport=transport
@@ -263,8 +259,11 @@ def test_pools_and_flavors(pooled_client: Client, zaqar_pooled_server: Any) -> N
     dbid = uuid.uuid4().int % 7 + 2
     uri = f"{zaqar_pooled_server.redis_url}?dbid={dbid}"
     pool = pooled_client.pool("pool-" + uuid.uuid4().hex[:8], weight=10, uri=uri)
-    other = pooled_client.pool("pool-" + uuid.uuid4().hex[:8], weight=5,
-                               uri=f"{zaqar_pooled_server.redis_url}?dbid={dbid + 7}")
+    other = pooled_client.pool(
+        "pool-" + uuid.uuid4().hex[:8],
+        weight=5,
+        uri=f"{zaqar_pooled_server.redis_url}?dbid={dbid + 7}",
+    )
     pool.get()
     assert pool.weight == 10
     pool.update(weight=20)

@@ -31,7 +31,7 @@ def _mixed(count: int) -> list[dict[str, Any]]:
 def _bodies(queue: Any, ids: list[str]) -> list[Any]:
     found: dict[str, Any] = {}
     for start in range(0, len(ids), 20):
-        for message in queue.messages(*ids[start:start + 20]):
+        for message in queue.messages(*ids[start : start + 20]):
             found[message.id] = message.body
     return [found.get(i) for i in ids]
 
@@ -115,9 +115,7 @@ def _wait_for(predicate: Any, timeout: float = 30.0) -> None:
     raise AssertionError("condition not met in time")
 
 
-def test_consume_every_message_once_with_4_handlers(
-    client: Client
-) -> None:
+def test_consume_every_message_once_with_4_handlers(client: Client) -> None:
     queue = client.queue(_name())
     total = VOLUME
     ids = queue.post_many({"body": {"n": n}, "ttl": 3_600} for n in range(total))
@@ -130,8 +128,7 @@ def test_consume_every_message_once_with_4_handlers(
         if len(seen) == total:
             delivery.consumer.stop()
 
-    stats = queue.consume(handler, concurrency=4, batch=20, max_in_flight=40,
-                                poll_max=0.5)
+    stats = queue.consume(handler, concurrency=4, batch=20, max_in_flight=40, poll_max=0.5)
     assert set(seen) == set(ids)  # 0 lost
     assert [i for i, count in seen.items() if count > 1] == []  # 0 duplicates
     assert bodies == set(range(total))
@@ -214,8 +211,9 @@ def test_shutdown_lets_handlers_finish_and_releases_the_rest(client: Client) -> 
         _sleep(0.5)
         finished.append(delivery.body)
 
-    stats = queue.consume(handler, concurrency=4, batch=10, max_in_flight=20,
-                                drain_timeout=30)
+    stats = queue.consume(
+        handler, concurrency=4, batch=10, max_in_flight=20, drain_timeout=30
+    )
     assert sorted(finished) == sorted(started)  # every in-flight handler finished
     assert stats.acked == len(finished)
     queue_stats = queue.stats()
@@ -229,7 +227,9 @@ def test_failing_message_ends_in_the_dead_letter_queue(client: Client) -> None:
     dlq = client.queue(queue.name + ".dlq")
     queue.set_dead_letter(dlq, max_claim_count=2, messages_ttl=900)
     assert queue.dead_letter() == {
-        "queue": dlq.name, "max_claim_count": 2, "messages_ttl": 900,
+        "queue": dlq.name,
+        "max_claim_count": 2,
+        "messages_ttl": 900,
     }
     [message_id] = queue.post([{"body": "poison", "ttl": 600}])
     attempts: list[str] = []
@@ -238,8 +238,7 @@ def test_failing_message_ends_in_the_dead_letter_queue(client: Client) -> None:
         attempts.append(delivery.id)
         raise RuntimeError("always fails")
 
-    stats = queue.consume(handler, concurrency=1, max_messages=2, batch=1,
-                                poll_max=0.2)
+    stats = queue.consume(handler, concurrency=1, max_messages=2, batch=1, poll_max=0.2)
     assert stats.nacked == 2
     # The claim after the max_claim_count-th moves the message instead of
     # handing it out.
@@ -256,9 +255,10 @@ def test_failing_message_ends_in_the_dead_letter_queue(client: Client) -> None:
 
 
 def test_push_wakes_an_idle_websocket_consumer(zaqar_server: Any, project_id: str) -> None:
-    with Client(zaqar_server.ws_url, project_id=project_id) as ws, Client(
-        zaqar_server.url, project_id=project_id
-    ) as poster:
+    with (
+        Client(zaqar_server.ws_url, project_id=project_id) as ws,
+        Client(zaqar_server.url, project_id=project_id) as poster,
+    ):
         queue = ws.queue(_name())
         queue.ensure_exists()
         # A fallback poll of 60 s: only a push can deliver within the wait below.
@@ -294,8 +294,9 @@ def test_a_lost_lease_is_reported_on_the_delivery(
 
         # max_in_flight=1: the consumer must not claim the freed message
         # itself meanwhile (it would take it over: ConsumerState.adopt).
-        stats = queue.consume(handler, concurrency=1, batch=1, max_in_flight=1,
-                                    renew_every=0.5)
+        stats = queue.consume(
+            handler, concurrency=1, batch=1, max_in_flight=1, renew_every=0.5
+        )
     assert len(report) == 1
     assert report[0]
     assert stats.renewal_failures >= 1

@@ -31,7 +31,10 @@ def version(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def client(legacy_server: Any, project_id: str, version: str, counting: Any) -> Any:
     with Client(
-        legacy_server.url, version=version, project_id=project_id, roles=["admin"],
+        legacy_server.url,
+        version=version,
+        project_id=project_id,
+        roles=["admin"],
         transport=counting,
     ) as cli:
         yield cli
@@ -73,9 +76,7 @@ def test_ping_and_health(client: Client, counting: CountingTransport) -> None:
     assert "rel/queues" in home.resources
 
 
-def test_queue_lifecycle_and_exists(
-    client: Client, counting: CountingTransport
-) -> None:
+def test_queue_lifecycle_and_exists(client: Client, counting: CountingTransport) -> None:
     # An empty listing is 204 on v1 and 200 [] on v1.1: both are no queues.
     assert [q.name for q in client.queues()] == []
     assert client.queue_count() == 0
@@ -86,7 +87,9 @@ def test_queue_lifecycle_and_exists(
     assert client.queue_count() == 1  # counted from the listing: no with_count here
     if client.api_version == "1":
         assert [r.method for r in counting.sent if r.path.endswith(queue.name)] == [
-            "HEAD", "PUT", "HEAD",
+            "HEAD",
+            "PUT",
+            "HEAD",
         ]
     listed = [q for q in client.queues(detailed=True)]
     assert [q.name for q in listed] == [queue.name]
@@ -139,7 +142,8 @@ def test_messages(client: Client) -> None:
     assert [m for m in queue.messages()] == []
     listed = [m for m in queue.messages(echo=True, limit=5)]
     assert [(m.id, m.body, m.ttl) for m in listed] == [
-        (ids[0], {"n": 1}, 300), (ids[1], "two", 120),
+        (ids[0], {"n": 1}, 300),
+        (ids[1], "two", 120),
     ]
     message = queue.message(ids[0])
     assert message.body == {"n": 1}

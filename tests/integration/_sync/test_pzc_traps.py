@@ -16,9 +16,7 @@ from zaqarkit import Client, Flavor, Pool, ValidationError
 
 @pytest.fixture
 def pooled(zaqar_pooled_server: Any, project_id: str) -> Any:
-    with Client(
-        zaqar_pooled_server.url, project_id=project_id, roles=["admin"]
-    ) as cli:
+    with Client(zaqar_pooled_server.url, project_id=project_id, roles=["admin"]) as cli:
         yield cli
 
 

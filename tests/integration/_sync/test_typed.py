@@ -87,9 +87,12 @@ def test_models_posted_and_read_back_equal(client: Client) -> None:
 
 def test_undecodable_body_names_message_id_and_field(client: Client) -> None:
     queue = client.queue(_name())
-    good, bad = queue.post([
-        {"body": {"sku": "A-1"}, "ttl": 600}, {"body": {"sku": "A-2", "qty": "two"}, "ttl": 600},
-    ])
+    good, bad = queue.post(
+        [
+            {"body": {"sku": "A-1"}, "ttl": 600},
+            {"body": {"sku": "A-2", "qty": "two"}, "ttl": 600},
+        ]
+    )
     with pytest.raises(BodyDecodeError) as caught:
         for _ in queue.messages(echo=True, body_type=Order):
             pass
@@ -158,8 +161,7 @@ def test_poison_among_1000_goes_to_the_dead_letter_queue(client: Client) -> None
     def handle(delivery: Delivery[Order]) -> None:
         handled.append(delivery.body.qty)
 
-    stats = queue.consume(handle, concurrency=4, max_messages=1000, body_type=Order,
-                                batch=10)
+    stats = queue.consume(handle, concurrency=4, max_messages=1000, body_type=Order, batch=10)
     assert Counter(handled) == Counter(range(1000))  # every valid one, once
     assert (stats.poisoned, stats.dead_lettered) == (1, 1)
     parked = [m.body for m in dlq.messages(echo=True)]
@@ -183,13 +185,13 @@ def test_poison_among_1000_is_released_with_a_warning(
         handled.append(delivery.body.qty)
 
     with caplog.at_level(logging.WARNING, logger="zaqarkit.consumer"):
-        stats = queue.consume(handle, concurrency=4, max_messages=1000,
-                                    body_type=Order, batch=10)
+        stats = queue.consume(
+            handle, concurrency=4, max_messages=1000, body_type=Order, batch=10
+        )
     assert Counter(handled) == Counter(range(1000))
     assert stats.poisoned >= 1
     assert stats.dead_lettered == stats.dropped == 0
-    assert any(poison in r.getMessage() and "released" in r.getMessage()
-               for r in caplog.records)
+    assert any(poison in r.getMessage() and "released" in r.getMessage() for r in caplog.records)
     # Released, not lost: it is still in the queue.
     assert (queue.message(poison)).body == {"sku": 17}
     queue.delete()

@@ -97,8 +97,7 @@ def wait_pending(transport: WebSocketTransport, count: int, *, since: int) -> No
     deadline = time.monotonic() + 20
 
     def ready() -> bool:
-        return (transport._m.pending >= count
-                and transport.frames_written >= since + count)
+        return transport._m.pending >= count and transport.frames_written >= since + count
 
     while not ready() and time.monotonic() < deadline:
         sleep(0.01)
@@ -136,8 +135,7 @@ def test_flow(zaqar_server: ZaqarServer, ctx: Context, codec: str) -> None:
         assert t.connected
         assert do(api.queue_create("flow")) is False
         assert (do(api.queue_get("flow")))["color"] == "red"
-        ids = do(api.message_post("flow", [{"body": {"n": i}, "ttl": 300}
-                                                 for i in range(4)]))
+        ids = do(api.message_post("flow", [{"body": {"n": i}, "ttl": 300} for i in range(4)]))
         assert len(ids) == 4
         assert (do(api.message_get("flow", ids[0]))).body == {"n": 0}
         assert [m.id for m in do(api.message_get_many("flow", ids[:2]))] == list(ids[:2])
@@ -222,8 +220,10 @@ def test_push_latency(
         stream.close()
     p50 = statistics.median(samples)
     with capsys.disabled():
-        print(f"\npush latency (HTTP post -> WS notification, {type(transport).__name__}): "
-              f"p50 {p50 * 1000:.1f} ms over {len(samples)} messages")
+        print(
+            f"\npush latency (HTTP post -> WS notification, {type(transport).__name__}): "
+            f"p50 {p50 * 1000:.1f} ms over {len(samples)} messages"
+        )
     assert p50 < 1.0
 
 
@@ -248,9 +248,7 @@ def test_200_concurrent_requests_each_get_their_own_reply(
         assert [m.body for m in messages] == [{"i": i} for i in range(200)]
 
 
-def test_close_mid_flight_fails_all_promptly(
-    zaqar_server: ZaqarServer, ctx: Context
-) -> None:
+def test_close_mid_flight_fails_all_promptly(zaqar_server: ZaqarServer, ctx: Context) -> None:
     transport = WebSocketTransport(zaqar_server.ws_url, timeout=30, close_timeout=0.5)
     do = Do(transport, ctx)
     do(api.queue_create("midflight"))
@@ -310,8 +308,9 @@ def test_push_while_requests_in_flight(
         def post_over_http() -> None:
             blocking(http_post, zaqar_server, project_id, "push", {"from": "http"})
 
-        results = gather([lambda: do(api.queue_stats("push")) for _ in range(50)]
-                               + [post_over_http])
+        results = gather(
+            [lambda: do(api.queue_stats("push")) for _ in range(50)] + [post_over_http]
+        )
         assert all(r.total >= 0 for r in results[:50])
         for s in (stream, twin):
             note = s.get(timeout=10)
@@ -403,9 +402,7 @@ def test_connect_error() -> None:
         assert not info.value.sent
 
 
-def test_keepalive_drops_a_silent_connection(
-    zaqar_server: ZaqarServer, ctx: Context
-) -> None:
+def test_keepalive_drops_a_silent_connection(zaqar_server: ZaqarServer, ctx: Context) -> None:
     # A frozen server keeps the TCP connection open and answers nothing, like
     # a dead peer behind a silent network: only keepalive can notice.
     with WebSocketTransport(
@@ -463,7 +460,8 @@ def test_peer_that_stops_reading_cannot_hang_calls_or_close() -> None:
 
         def post() -> Callable[[], Any]:
             return lambda: transport.handle_request(
-                api.message_post("q", [{"body": body}]).request)
+                api.message_post("q", [{"body": body}]).request
+            )
 
         results = gather([post() for _ in range(4)])
         assert all(isinstance(r, errors.TransportError) for r in results), results
@@ -520,7 +518,10 @@ def test_reauthenticates_with_a_new_token_after_close_4003() -> None:
     refreshed = iter(["t2", "t3"])
     with scripted_server(answer, after=expire_first) as peer:
         with WebSocketTransport(
-            peer.url, timeout=10, auth_token="t1", project_id="p",
+            peer.url,
+            timeout=10,
+            auth_token="t1",
+            project_id="p",
             token_refresh=lambda: next(refreshed),
         ) as transport:
             assert retry(Do(transport, Context(peer.url)), api.queue_get("q")) == {}
@@ -534,8 +535,9 @@ def test_listings_and_metadata_go_to_http_url_when_given(
 ) -> None:
     from zaqarkit import Client
 
-    with Client(zaqar_server.ws_url, http_url=zaqar_server.url,
-                           project_id=project_id) as cli:
+    with Client(
+        zaqar_server.ws_url, http_url=zaqar_server.url, project_id=project_id
+    ) as cli:
         queue = cli.queue("pages")
         queue.post([{"body": i, "ttl": 300} for i in range(10)])
         queue.post([{"body": i, "ttl": 300} for i in range(10, 15)])

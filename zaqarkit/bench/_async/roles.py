@@ -72,8 +72,9 @@ class AsyncRole:
     async def consumer(self, rng: random.Random, state: dict[str, Any]) -> bool:
         s = self.spec
         q = rng.choice(self.queues)
-        claim = await self._timed("claim", lambda: q.claim(ttl=s.claim_ttl, grace=s.claim_grace,
-                                                           limit=s.claim_batch))
+        claim = await self._timed(
+            "claim", lambda: q.claim(ttl=s.claim_ttl, grace=s.claim_grace, limit=s.claim_batch)
+        )
         if claim is FAILED:
             return True
         if not len(claim):

@@ -49,12 +49,16 @@ class AsyncDeadlineStream:
         await self._stream.aclose()
 
     async def start_tls(
-        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
         timeout: float | None = None,
     ) -> AsyncDeadlineStream:
-        return AsyncDeadlineStream(await self._stream.start_tls(
-            ssl_context, server_hostname, _left(timeout, "ConnectTimeout")
-        ))
+        return AsyncDeadlineStream(
+            await self._stream.start_tls(
+                ssl_context, server_hostname, _left(timeout, "ConnectTimeout")
+            )
+        )
 
     def get_extra_info(self, info: str) -> Any:
         return self._stream.get_extra_info(info)
@@ -64,19 +68,27 @@ class AsyncDeadlineBackend:
     """httpcore's network backend with :class:`AsyncDeadlineStream` streams."""
 
     async def connect_tcp(
-        self, host: str, port: int, timeout: float | None = None,
-        local_address: str | None = None, socket_options: Any = None,
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
     ) -> AsyncDeadlineStream:
-        return AsyncDeadlineStream(await _network().connect_tcp(
-            host, port, _left(timeout, "ConnectTimeout"), local_address, socket_options
-        ))
+        return AsyncDeadlineStream(
+            await _network().connect_tcp(
+                host, port, _left(timeout, "ConnectTimeout"), local_address, socket_options
+            )
+        )
 
     async def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Any = None
     ) -> AsyncDeadlineStream:
-        return AsyncDeadlineStream(await _network().connect_unix_socket(
-            path, _left(timeout, "ConnectTimeout"), socket_options
-        ))
+        return AsyncDeadlineStream(
+            await _network().connect_unix_socket(
+                path, _left(timeout, "ConnectTimeout"), socket_options
+            )
+        )
 
     async def sleep(self, seconds: float) -> None:
         await _network().sleep(seconds)

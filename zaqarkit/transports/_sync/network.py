@@ -49,12 +49,16 @@ class DeadlineStream:
         self._stream.close()
 
     def start_tls(
-        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
         timeout: float | None = None,
     ) -> DeadlineStream:
-        return DeadlineStream(self._stream.start_tls(
-            ssl_context, server_hostname, _left(timeout, "ConnectTimeout")
-        ))
+        return DeadlineStream(
+            self._stream.start_tls(
+                ssl_context, server_hostname, _left(timeout, "ConnectTimeout")
+            )
+        )
 
     def get_extra_info(self, info: str) -> Any:
         return self._stream.get_extra_info(info)
@@ -64,19 +68,27 @@ class DeadlineBackend:
     """httpcore's network backend with :class:`DeadlineStream` streams."""
 
     def connect_tcp(
-        self, host: str, port: int, timeout: float | None = None,
-        local_address: str | None = None, socket_options: Any = None,
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
     ) -> DeadlineStream:
-        return DeadlineStream(_network().connect_tcp(
-            host, port, _left(timeout, "ConnectTimeout"), local_address, socket_options
-        ))
+        return DeadlineStream(
+            _network().connect_tcp(
+                host, port, _left(timeout, "ConnectTimeout"), local_address, socket_options
+            )
+        )
 
     def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Any = None
     ) -> DeadlineStream:
-        return DeadlineStream(_network().connect_unix_socket(
-            path, _left(timeout, "ConnectTimeout"), socket_options
-        ))
+        return DeadlineStream(
+            _network().connect_unix_socket(
+                path, _left(timeout, "ConnectTimeout"), socket_options
+            )
+        )
 
     def sleep(self, seconds: float) -> None:
         _network().sleep(seconds)

@@ -36,5 +36,10 @@ def Client(
         cls = _CLIENTS[version]
     except (KeyError, TypeError):
         raise errors.ZaqarError("Unknown client version") from None
-    return cls(url=url, version=version if version is not None else 2, conf=conf,
-               session=session, **options)
+    return cls(
+        url=url,
+        version=version if version is not None else 2,
+        conf=conf,
+        session=session,
+        **options,
+    )

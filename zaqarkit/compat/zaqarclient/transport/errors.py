@@ -164,8 +164,11 @@ def from_api_error(exc: zk.ApiError) -> TransportError:
     if cls is None:
         cls = ServerError if exc.status >= 500 else ClientError
     new = cls(
-        exc.title or None, exc.description or None, status=exc.status,
-        operation=exc.operation, request_id=exc.request_id,
+        exc.title or None,
+        exc.description or None,
+        status=exc.status,
+        operation=exc.operation,
+        request_id=exc.request_id,
     )
     new.retry_after = exc.retry_after
     return new

@@ -108,8 +108,13 @@ class Client(Closing):
 
         def create(zk_pool: zaqarkit.Pool) -> pool_api.Pool:
             return pool_api.Pool(
-                self, zk_pool.name, weight=zk_pool.weight, uri=zk_pool.uri,
-                flavor=zk_pool.flavor, auto_create=False, options=zk_pool.options,
+                self,
+                zk_pool.name,
+                weight=zk_pool.weight,
+                uri=zk_pool.uri,
+                flavor=zk_pool.flavor,
+                auto_create=False,
+                options=zk_pool.options,
             )
 
         return iterator._Iterator(self.zaqarkit.pools(**params), create)
@@ -123,7 +128,10 @@ class Client(Closing):
 
         def create(zk_flavor: zaqarkit.Flavor) -> flavor_api.Flavor:
             return flavor_api.Flavor(
-                self, zk_flavor.name, pool_list=zk_flavor.pool_list, auto_create=False,
+                self,
+                zk_flavor.name,
+                pool_list=zk_flavor.pool_list,
+                auto_create=False,
                 capabilities=zk_flavor.capabilities,
             )
 
@@ -133,9 +141,9 @@ class Client(Closing):
         """A :class:`~.subscription_api.Subscription` (created or read now)."""
         return subscription_api.Subscription(self, queue_name, **kwargs)
 
-    def subscriptions(self, queue_name: str, **params: Any) -> iterator._Iterator[
-        subscription_api.Subscription
-    ]:
+    def subscriptions(
+        self, queue_name: str, **params: Any
+    ) -> iterator._Iterator[subscription_api.Subscription]:
         """Every subscription of a queue (``limit``, ``marker``, ``detailed``)."""
         listed = self.zaqarkit.subscriptions(queue_name, **params)
         return iterator._Iterator(

@@ -39,7 +39,9 @@ class Flavor:
             # python-zaqarclient's documented (but long ignored) pool group.
             warnings.warn(
                 "Flavor(pool=...) names a pool group, which Zaqar v2 removed; "
-                "use pool_list=[...] instead", DeprecationWarning, stacklevel=3,
+                "use pool_list=[...] instead",
+                DeprecationWarning,
+                stacklevel=3,
             )
             pool_list = [pool, *(pool_list or ())]
         self.pool_list = list(pool_list) if pool_list is not None else None
@@ -82,8 +84,10 @@ class Flavor:
 
 def _document(flavor: zaqarkit.Flavor) -> dict[str, Any]:
     return {
-        "name": flavor.name, "pool_list": list(flavor.pool_list),
-        "capabilities": list(flavor.capabilities), "href": f"/v2/flavors/{flavor.name}",
+        "name": flavor.name,
+        "pool_list": list(flavor.pool_list),
+        "capabilities": list(flavor.capabilities),
+        "href": f"/v2/flavors/{flavor.name}",
     }
 
 

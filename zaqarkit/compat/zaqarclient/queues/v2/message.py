@@ -53,8 +53,14 @@ class Message:
     def from_zaqarkit(cls, queue: Queue, message: zaqarkit.Message[Any]) -> Message:
         """Wrap a zaqarkit message."""
         return cls(
-            queue, message.ttl, message.age, message.body, href=message.href, id=message.id,
-            claim_id=message.claim_id, claim_count=message.claim_count,
+            queue,
+            message.ttl,
+            message.age,
+            message.body,
+            href=message.href,
+            id=message.id,
+            claim_id=message.claim_id,
+            claim_count=message.claim_count,
             checksum=message.checksum,
         )
 
@@ -64,9 +70,7 @@ class Message:
     @translate
     def delete(self) -> None:
         """Delete the message (with its claim id when it is claimed)."""
-        record = models.Message(
-            self.id, self.body, self.ttl, self.age, self.href, self.claim_id
-        )
+        record = models.Message(self.id, self.body, self.ttl, self.age, self.href, self.claim_id)
         zaqarkit.Message(self.queue.zaqarkit, record).delete()
 
 

@@ -81,8 +81,12 @@ class Pool:
 
 def _document(pool: zaqarkit.Pool) -> dict[str, Any]:
     return {
-        "name": pool.name, "uri": pool.uri, "weight": pool.weight, "flavor": pool.flavor,
-        "options": dict(pool.options or {}), "href": f"/v2/pools/{pool.name}",
+        "name": pool.name,
+        "uri": pool.uri,
+        "weight": pool.weight,
+        "flavor": pool.flavor,
+        "options": dict(pool.options or {}),
+        "href": f"/v2/pools/{pool.name}",
     }
 
 

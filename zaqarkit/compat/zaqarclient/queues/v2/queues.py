@@ -118,7 +118,9 @@ class Queue:
         messages)."""
         stats = self.zaqarkit.stats()
         counts: dict[str, Any] = {
-            "claimed": stats.claimed, "free": stats.free, "total": stats.total,
+            "claimed": stats.claimed,
+            "free": stats.free,
+            "total": stats.total,
             **stats.extra,
         }
         for key, stat in (("oldest", stats.oldest), ("newest", stats.newest)):
@@ -169,8 +171,10 @@ class Queue:
         ``methods``, ``project``."""
         signed = self.zaqarkit.signed_url(paths=paths, ttl_seconds=ttl_seconds, methods=methods)
         return {
-            "signature": signed.signature, "expires": signed.expires,
-            "paths": list(signed.paths), "methods": list(signed.methods),
+            "signature": signed.signature,
+            "expires": signed.expires,
+            "paths": list(signed.paths),
+            "methods": list(signed.methods),
             "project": signed.project,
         }
 
@@ -199,6 +203,9 @@ class Queue:
 def create_object(parent: Client) -> Any:
     """python-zaqarclient's factory: a function from a listed queue dict to a Queue."""
     return lambda args: Queue(
-        parent, args["name"], href=args.get("href"), metadata=args.get("metadata"),
+        parent,
+        args["name"],
+        href=args.get("href"),
+        metadata=args.get("metadata"),
         auto_create=False,
     )

@@ -73,8 +73,13 @@ class Subscription:
             # A handle for a known id, without a round trip (python-zaqarclient's
             # auto_create=False); its fields are whatever this object holds.
             record = models.Subscription(
-                self.id, self.subscriber or "", self.ttl, self.age, self.queue_name,
-                self.options, self.confirmed,
+                self.id,
+                self.subscriber or "",
+                self.ttl,
+                self.age,
+                self.queue_name,
+                self.options,
+                self.confirmed,
             )
             self._handle = zaqarkit.Subscription(self.client.zaqarkit, self.queue_name, record)
         return self._handle
@@ -107,6 +112,11 @@ class Subscription:
 def create_object(parent: Client) -> Any:
     """python-zaqarclient's factory: a function from a listed subscription dict."""
     return lambda kwargs: Subscription(
-        parent, kwargs.pop("source"), subscriber=kwargs.pop("subscriber"),
-        ttl=kwargs.pop("ttl"), id=kwargs.pop("id"), auto_create=False, **kwargs,
+        parent,
+        kwargs.pop("source"),
+        subscriber=kwargs.pop("subscriber"),
+        ttl=kwargs.pop("ttl"),
+        id=kwargs.pop("id"),
+        auto_create=False,
+        **kwargs,
     )
