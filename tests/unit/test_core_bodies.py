@@ -20,6 +20,18 @@ from zaqarkit.core.wire import Response
 from zaqarkit.errors import BodyDecodeError, ValidationError
 
 
+class Shipment(pydantic.BaseModel):
+    parcel: Parcel
+
+
+# Made before Parcel exists, as a module may do at import time.
+SHIPMENT_CODEC = codec_for(Shipment)
+
+
+class Parcel(pydantic.BaseModel):
+    grams: int
+
+
 class Order(msgspec.Struct):
     sku: str
     qty: int = 1
@@ -120,6 +132,24 @@ def test_a_single_message_get_is_decoded() -> None:
         Response(200, body=body)
     )
     assert message.body == Refund("R")
+
+
+def test_a_pydantic_model_completed_after_its_codec_decodes_and_names_the_field() -> None:
+    assert not Shipment.__pydantic_complete__  # Parcel was defined after the codec
+    assert SHIPMENT_CODEC.decode({"parcel": {"grams": 5}}, "m1").parcel.grams == 5
+    with pytest.raises(BodyDecodeError) as caught:
+        SHIPMENT_CODEC.decode({"parcel": {"grams": "heavy"}}, "m2")
+    assert str(caught.value).startswith("messages[m2].body.parcel.grams: ")
+
+
+def test_a_pydantic_model_that_never_completes_is_a_body_type_error() -> None:
+    class Orphan(pydantic.BaseModel):
+        missing: Nowhere  # type: ignore[name-defined]  # noqa: F821
+
+    with pytest.raises(ValidationError) as caught:
+        codec_for(Orphan).decode({"missing": 1}, "m1")
+    assert caught.value.field == "body_type"
+    assert "Orphan is not usable" in str(caught.value)
 
 
 def test_a_type_msgspec_cannot_decode_into_is_refused() -> None:
