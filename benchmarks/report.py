@@ -198,6 +198,24 @@ def targets(res: Results) -> list[dict[str, Any]]:
             "zk-ws",
             1.3,
         )
+    # Async HTTP against sync HTTP (issue 29): what the event loop adds per call.
+    for s in ("post1", "list10", "claim_delete_many"):
+        cpu_target(
+            f"replay {s}: CPU/op zaqarkit async HTTP (asyncio) vs sync HTTP",
+            "replay",
+            s,
+            "zk-async-http",
+            "zk-http",
+            1.3,
+        )
+        cpu_target(
+            f"replay {s}: CPU/op zaqarkit async HTTP (trio) vs sync HTTP",
+            "replay",
+            s,
+            "zk-trio-http",
+            "zk-http",
+            1.25,
+        )
     cpu_target(
         "core list10: CPU/op zaqarkit core (build+parse) vs the json.dumps+json.loads floor",
         "core",

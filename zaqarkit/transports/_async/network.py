@@ -8,6 +8,7 @@ import ssl
 from typing import Any
 
 from zaqarkit.transports import deadline
+from zaqarkit.transports._asyncio_net import AsyncioBackend  # async-only
 from zaqarkit.transports._http_errors import httpcore_module, mark_written
 from zaqarkit.transports._loops import current_backend  # async-only
 
@@ -24,10 +25,12 @@ def _left(timeout: float | None, error: str) -> float | None:
 
 def _network() -> Any:
     """httpcore's network backend for the running code (async: trio's under
-    trio, anyio's under asyncio, asked per connection since one client may
-    serve an asyncio.run and then a trio.run)."""
+    trio, :mod:`zaqarkit.transports._asyncio_net`'s under asyncio, asked per
+    connection since one client may serve an asyncio.run and then a trio.run)."""
     core = httpcore_module()
-    return core.TrioBackend() if current_backend() == "trio" else core.AnyIOBackend()  # async-only
+    if current_backend() == "trio":  # async-only
+        return core.TrioBackend()  # async-only
+    return AsyncioBackend()  # async-only
     # sync-only: return core.SyncBackend()
 
 

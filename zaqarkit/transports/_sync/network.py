@@ -25,8 +25,8 @@ def _left(timeout: float | None, error: str) -> float | None:
 
 def _network() -> Any:
     """httpcore's network backend for the running code (async: trio's under
-    trio, anyio's under asyncio, asked per connection since one client may
-    serve an asyncio.run and then a trio.run)."""
+    trio, :mod:`zaqarkit.transports._asyncio_net`'s under asyncio, asked per
+    connection since one client may serve an asyncio.run and then a trio.run)."""
     core = httpcore_module()
     return core.SyncBackend()
 
