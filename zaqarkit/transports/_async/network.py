@@ -24,14 +24,16 @@ def _left(timeout: float | None, error: str) -> float | None:
 
 
 def _network() -> Any:
-    """httpcore's network backend for the running code (async: trio's under
-    trio, :mod:`zaqarkit.transports._asyncio_net`'s under asyncio, asked per
+    """httpcore's network backend for the running code (async:
+    :mod:`~zaqarkit.transports._trio_net`'s under trio,
+    :mod:`~zaqarkit.transports._asyncio_net`'s under asyncio, asked per
     connection since one client may serve an asyncio.run and then a trio.run)."""
-    core = httpcore_module()
     if current_backend() == "trio":  # async-only
-        return core.TrioBackend()  # async-only
+        from zaqarkit.transports._trio_net import TrioBackend  # async-only
+
+        return TrioBackend()  # async-only
     return AsyncioBackend()  # async-only
-    # sync-only: return core.SyncBackend()
+    # sync-only: return httpcore_module().SyncBackend()
 
 
 class AsyncDeadlineStream:

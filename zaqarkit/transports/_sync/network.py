@@ -24,11 +24,12 @@ def _left(timeout: float | None, error: str) -> float | None:
 
 
 def _network() -> Any:
-    """httpcore's network backend for the running code (async: trio's under
-    trio, :mod:`zaqarkit.transports._asyncio_net`'s under asyncio, asked per
+    """httpcore's network backend for the running code (async:
+    :mod:`~zaqarkit.transports._trio_net`'s under trio,
+    :mod:`~zaqarkit.transports._asyncio_net`'s under asyncio, asked per
     connection since one client may serve an asyncio.run and then a trio.run)."""
-    core = httpcore_module()
-    return core.SyncBackend()
+
+    return httpcore_module().SyncBackend()
 
 
 class DeadlineStream:
