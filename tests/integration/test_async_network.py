@@ -144,7 +144,12 @@ async def test_connecting_to_a_closed_port_is_httpcore_connect_error() -> None:
 @pytest.mark.anyio
 async def test_writing_after_the_peer_went_away_is_httpcore_write_error(peer: Any) -> None:
     reset_on_close = b"\x01\0\0\0\0\0\0\0"  # SO_LINGER on, 0 s: close() sends RST
-    p = peer(lambda conn: conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, reset_on_close))
+
+    def script(conn: socket.socket) -> None:
+        conn.recv(1)  # connected for sure, then gone
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, reset_on_close)
+
+    p = peer(script)
     stream = await _network().connect_tcp("127.0.0.1", p.port, timeout=10)
     with pytest.raises(httpcore.WriteError):
         await _write_until_refused(stream)
@@ -171,3 +176,39 @@ async def test_socket_options_are_set_before_connecting(peer: Any) -> None:
     assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
     assert await stream.read(10, timeout=10) == b"hi"
     await stream.aclose()
+
+
+@pytest.mark.anyio
+async def test_a_read_and_a_write_can_wait_at_once(peer: Any) -> None:
+    # HTTP/2 streams share one connection: a task may wait to read while
+    # another waits for the peer to take what it wrote.
+    size = 8 * 1024 * 1024
+    go = threading.Event()
+    taken: list[int] = []
+
+    def script(conn: socket.socket) -> None:
+        go.wait(30)
+        total = 0
+        while total < size and (chunk := conn.recv(65536)):
+            total += len(chunk)
+        taken.append(total)
+        conn.sendall(b"done")
+
+    p = peer(script)
+    stream = await _network().connect_tcp("127.0.0.1", p.port, timeout=10)
+    read: list[bytes] = []
+
+    async def reader() -> None:
+        read.append(await stream.read(100, timeout=30))
+
+    try:
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(reader)
+            tasks.start_soon(stream.write, b"x" * size, 30)
+            await anyio.sleep(0.3)  # both wait now: the peer reads nothing yet
+            go.set()
+    finally:
+        go.set()
+    await stream.aclose()
+    assert taken == [size]
+    assert read == [b"done"]

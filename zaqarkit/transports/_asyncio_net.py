@@ -53,7 +53,9 @@ class _Protocol(asyncio.Protocol):
         self.lost: BaseException | None = None
         self.reading_paused = False
         self.writing_paused = False
-        self.waiter: asyncio.Future[None] | None = None
+        # A reader and a writer may wait at once (HTTP/2 streams share the
+        # connection); every event wakes both and each checks its own need.
+        self.waiters: list[asyncio.Future[None]] = []
 
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
@@ -83,22 +85,26 @@ class _Protocol(asyncio.Protocol):
         self._wake()
 
     def _wake(self) -> None:
-        waiter, self.waiter = self.waiter, None
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        for waiter in self.waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     async def wait(self, timeout: float | None, timeout_error: str) -> None:
         """Until the next event on the connection, or ``timeout_error`` after
         ``timeout`` seconds. Cancelling the task cancels the wait."""
-        waiter = self.waiter = self.loop.create_future()
-        if timeout is None:
-            await waiter
-            return
-        timer = self.loop.call_later(timeout, _expire, waiter, timeout_error)
+        waiter = self.loop.create_future()
+        self.waiters.append(waiter)
+        timer = (
+            None
+            if timeout is None
+            else self.loop.call_later(timeout, _expire, waiter, timeout_error)
+        )
         try:
             await waiter
         finally:
-            timer.cancel()
+            self.waiters.remove(waiter)
+            if timer is not None:
+                timer.cancel()
 
 
 def _readable_now(fileno: int) -> bool:
