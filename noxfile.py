@@ -117,7 +117,7 @@ def conformance(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff (lint and format), the core purity contract, the sync-generation and version-matrix checks."""
+    """ruff (lint and format), core purity, sync generation and the version matrix."""
     session.install(*LINT_DEPS)
     tree = ("zaqarkit", "tests", "scripts", "benchmarks", "noxfile.py", "examples")
     session.run("ruff", "check", *tree)
