@@ -20,9 +20,12 @@ Pick a backend with ``conf`` (python-zaqarclient's format) or arguments::
     Client.from_signed_url(url, queue.signed_url())     # pre-signed access
 
 keystoneauth1 (the ``keystone`` extra) is imported only when Keystone is
-used. It is synchronous: :class:`KeystoneAuth` caches the token and, in async
-clients, fetches it in a worker thread (:func:`anyio.to_thread.run_sync`), one
-fetch at a time however many tasks wait for it.
+used. It is synchronous: :class:`KeystoneAuth` caches the token and fetches
+it in a thread of its own, one fetch at a time however many threads or tasks
+wait for it. Each caller waits only until its call's deadline (the client's
+``timeout``): a Keystone that stops answering fails the call with
+:class:`~zaqarkit.TimeoutError`, and the fetch is abandoned to finish in the
+background (its token is kept if it comes; its error is dropped).
 
 Tokens, passwords and signatures never appear in ``repr``, in log records
 written by zaqarkit, or in the messages of the errors it raises.
@@ -36,7 +39,8 @@ import datetime as _dt
 import logging
 import os
 import threading
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
@@ -56,6 +60,7 @@ from zaqarkit.errors import (
     ZaqarError,
     error_for_status,
 )
+from zaqarkit.transports import deadline
 
 if TYPE_CHECKING:
     from keystoneauth1.session import Session as _KsSession
@@ -315,12 +320,13 @@ class KeystoneAuth(Auth):
         self.interface = interface
         self.region_name = region_name
         self._cached: Credentials | None = None
-        # Serialises blocking fetches across threads. Never held by the event
-        # loop's thread in async code: only the worker thread takes it there.
-        self._fetch_lock = threading.Lock()
-        # Guards the tiny invalidation bookkeeping; never held during I/O.
+        # The fetch in flight, shared by every caller that needs a token.
+        self._fetch: _TokenFetch | None = None
+        # Bumped by invalidate(): a fetch that started before it may carry
+        # the rejected token, and must not be cached.
+        self._generation = 0
+        # Guards the cache and the bookkeeping above; never held during I/O.
         self._state_lock = threading.Lock()
-        self._alock: anyio.Lock | None = None
         self._invalidated: str | None = None
         self._invalidated_renewable = False
         #: How many times a token was fetched from the session (for tests and metrics).
@@ -435,25 +441,36 @@ class KeystoneAuth(Auth):
     # -- credentials -----------------------------------------------------------
 
     def credentials(self) -> Credentials:
-        """The current credentials, authenticating first if needed (blocking)."""
-        cached = self._fresh()
-        if cached is not None:
-            return cached
-        return self._refresh()
+        """The current credentials, authenticating first if needed (blocking).
+
+        Inside a client call, waits for Keystone no longer than the call's
+        deadline, then raises :class:`~zaqarkit.TimeoutError`.
+        """
+        fetch = self._cached_or_fetch()
+        if isinstance(fetch, Credentials):
+            return fetch
+        if not fetch.done.wait(deadline.bounded(None)):
+            raise fetch.abandon()
+        return fetch.outcome()
 
     async def async_credentials(self) -> Credentials:
-        """The current credentials; a fetch runs in a worker thread, and
-        concurrent callers wait for the same fetch (single flight)."""
-        cached = self._fresh()
-        if cached is not None:
-            return cached
-        if self._alock is None:
-            self._alock = anyio.Lock()
-        async with self._alock:
-            cached = self._fresh()
-            if cached is not None:
-                return cached
-            return await anyio.to_thread.run_sync(self._refresh)
+        """The current credentials; a fetch runs in a thread of its own, and
+        concurrent callers wait for the same fetch (single flight), each no
+        longer than its call's deadline (then :class:`~zaqarkit.TimeoutError`)."""
+        fetch = self._cached_or_fetch()
+        if isinstance(fetch, Credentials):
+            return fetch
+        if not fetch.done.is_set():
+            left = deadline.bounded(None)
+            # The waiting thread ends by the deadline at the latest; a task
+            # cancelled meanwhile leaves it behind (it only waits and holds
+            # nothing), and so does one whose deadline passed before a worker
+            # thread was free to wait.
+            with anyio.move_on_after(left):
+                await anyio.to_thread.run_sync(fetch.done.wait, left, abandon_on_cancel=True)
+            if not fetch.done.is_set():
+                raise fetch.abandon()
+        return fetch.outcome()
 
     def headers(self) -> Headers:
         return self.credentials().headers()
@@ -475,6 +492,7 @@ class KeystoneAuth(Auth):
             if token is not None and token == self._invalidated:
                 return self._invalidated_renewable
             self._cached = None
+            self._generation += 1
             self._invalidated = token
             # Plugin state only, no I/O: keystoneauth1 re-authenticates on the
             # next request for a token.
@@ -522,32 +540,102 @@ class KeystoneAuth(Auth):
             return None
         return cached
 
-    def _refresh(self) -> Credentials:
-        with self._fetch_lock:
+    def _cached_or_fetch(self) -> Credentials | _TokenFetch:
+        """Fresh cached credentials, else the fetch to wait for: the one in
+        flight (single flight) unless a caller gave up on it or the token was
+        invalidated since it started; then a new one (Keystone may be back,
+        and the old fetch finishes in the background)."""
+        cached = self._fresh()
+        if cached is not None:
+            return cached
+        with self._state_lock:
             cached = self._fresh()
             if cached is not None:
                 return cached
-            with _translating("authenticating with Keystone"):
-                headers = self.session.get_auth_headers() or {}
-                project = self.session.get_project_id()
-            self.fetch_count += 1
-            token = next((v for k, v in headers.items() if k.lower() == "x-auth-token"), None)
-            if not token:
-                raise Unauthorized(
-                    401,
-                    "Keystone authentication failed",
-                    "the Keystone session gave no token (does it have an auth plugin?)",
-                )
-            creds = Credentials(token, project or self.project_id, _expiry(self.session))
-            log.info(
-                "fetched a Keystone token for project %s (expires %s)",
-                creds.project_id,
-                creds.expires_at.isoformat() if creds.expires_at else "unknown",
+            fetch = self._fetch
+            if (
+                fetch is None
+                or fetch.done.is_set()
+                or fetch.abandoned
+                or fetch.generation != self._generation
+            ):
+                fetch = self._fetch = _TokenFetch(self._fetch_credentials, self._generation)
+                fetch.start()
+            return fetch
+
+    def _fetch_credentials(self, generation: int) -> Credentials:
+        """Ask the session for a token (blocking; runs in the fetch's thread)."""
+        with _translating("authenticating with Keystone"):
+            headers = self.session.get_auth_headers() or {}
+            project = self.session.get_project_id()
+        token = next((v for k, v in headers.items() if k.lower() == "x-auth-token"), None)
+        if not token:
+            raise Unauthorized(
+                401,
+                "Keystone authentication failed",
+                "the Keystone session gave no token (does it have an auth plugin?)",
             )
-            self._cached = creds
+        creds = Credentials(token, project or self.project_id, _expiry(self.session))
+        with self._state_lock:
+            self.fetch_count += 1
+            if generation == self._generation:
+                self._cached = creds
             if self.project_id is None:
                 self.project_id = creds.project_id
-            return creds
+        log.info(
+            "fetched a Keystone token for project %s (expires %s)",
+            creds.project_id,
+            creds.expires_at.isoformat() if creds.expires_at else "unknown",
+        )
+        return creds
+
+
+class _TokenFetch:
+    """One token fetch in a daemon thread of its own; callers wait on ``done``.
+
+    Its outcome (credentials or the exception) is kept here and handed to
+    every caller that waited long enough; nobody else sees it, so an
+    abandoned fetch that fails later raises nowhere.
+    """
+
+    def __init__(self, fetch: Callable[[int], Credentials], generation: int) -> None:
+        self.done = threading.Event()
+        self.abandoned = False
+        self._fetch = fetch
+        #: The owner's generation when the fetch started (see KeystoneAuth.invalidate).
+        self.generation = generation
+        self._result: Credentials | None = None
+        self._error: BaseException | None = None
+        self._started = time.monotonic()
+
+    def start(self) -> None:
+        threading.Thread(target=self._run, name="zaqarkit-keystone-fetch", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            self._result = self._fetch(self.generation)
+        except BaseException as exc:  # handed to the waiters, never to the thread's hook
+            self._error = exc
+        finally:
+            self.done.set()
+
+    def outcome(self) -> Credentials:
+        """The credentials, or the fetch's error raised (call once ``done``)."""
+        if self._error is not None:
+            raise self._error
+        assert self._result is not None
+        return self._result
+
+    def abandon(self) -> TimeoutError:
+        """Give up on this fetch (the caller's deadline passed): later callers
+        start a fresh one. Returns the error to raise."""
+        self.abandoned = True
+        waited = time.monotonic() - self._started
+        return TimeoutError(
+            f"Keystone did not answer within the call's timeout (a token fetch "
+            f"started {waited:.1f} s ago is still waiting)",
+            sent=False,
+        )
 
 
 def _expiry(session: Any) -> _dt.datetime | None:

@@ -14,7 +14,15 @@ import anyio
 import pytest
 from keystoneauth1 import exceptions as ka_exc
 
-from zaqarkit import AsyncClient, Client, ConnectError, NotFound, Unauthorized, ValidationError
+from zaqarkit import (
+    AsyncClient,
+    Client,
+    ConnectError,
+    NotFound,
+    TimeoutError,
+    Unauthorized,
+    ValidationError,
+)
 from zaqarkit._settings import resolve
 from zaqarkit.auth import Credentials, KeystoneAuth, NoAuth, SignedURLAuth, signed_url_from
 from zaqarkit.core.auth import with_credentials
@@ -389,3 +397,76 @@ async def test_concurrent_401s_invalidate_once() -> None:
     assert session.invalidations == 1
     assert session.fetches == 2
     assert seen.count("token-2") == 10
+
+
+# -- a hanging Keystone: abandoned at the call's deadline -------------------------------------
+
+
+class HangingSession(FakeSession):
+    """Blocks every token fetch until ``release`` is set, then fails the
+    fetches that were waiting (``fail_held``) or hands out tokens."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+        self.fail_held = True
+
+    def get_auth_headers(self) -> Mapping[str, str] | None:
+        if not self.release.is_set():
+            self.release.wait()
+            if self.fail_held:
+                raise ka_exc.ConnectFailure("the held connection was cut")
+        return super().get_auth_headers()
+
+
+def test_hanging_fetch_is_abandoned_at_the_deadline_without_leaking() -> None:
+    session = HangingSession()
+    auth = KeystoneAuth(session)
+    transport = MockTransport(_ok)
+    with Client(URL, auth=auth, transport=transport, timeout=0.3) as cli:
+        began = time.monotonic()
+        with pytest.raises(TimeoutError) as info:
+            list(cli.queues())
+        assert 0.25 < time.monotonic() - began < 3
+        assert info.value.sent is False
+        assert transport.requests == []
+        # The abandoned fetch fails later in its own thread: the exception
+        # goes nowhere (pytest would report it as an unhandled thread error).
+        session.release.set()
+        deadline = time.monotonic() + 5
+        while any(t.name == "zaqarkit-keystone-fetch" for t in threading.enumerate()):
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        assert list(cli.queues()) == []
+    assert [dict(r.headers)["X-Auth-Token"] for r in transport.requests] == ["token-1"]
+
+
+@pytest.mark.anyio
+async def test_async_hanging_fetch_is_abandoned_and_a_later_call_fetches_again() -> None:
+    session = HangingSession()
+    session.fail_held = False
+    auth = KeystoneAuth(session)
+    transport = MockTransport(_ok)
+    async with AsyncClient(URL, auth=auth, transport=transport, timeout=0.3) as cli:
+        results: list[BaseException | None] = []
+
+        async def call() -> None:
+            try:
+                assert [q async for q in cli.queues()] == []
+                results.append(None)
+            except TimeoutError as exc:
+                results.append(exc)
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(5):
+                tg.start_soon(call)
+        # One fetch, shared, given up by every caller at its deadline.
+        assert len(results) == 5
+        assert all(isinstance(r, TimeoutError) for r in results)
+        assert session.fetches == 0
+        session.release.set()
+        assert [q async for q in cli.queues()] == []
+    # The abandoned fetch and the fresh one both complete (the fake session
+    # is not single flight itself): either token is valid.
+    assert len(transport.requests) == 1
+    assert dict(transport.requests[0].headers)["X-Auth-Token"] in ("token-1", "token-2")
