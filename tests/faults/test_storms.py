@@ -5,7 +5,6 @@ policy's own retry log records (``zaqarkit.retry``), not from the wall clock."""
 from __future__ import annotations
 
 import json
-import logging
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -82,20 +81,6 @@ def storm() -> Iterator[StormServer]:
     server = StormServer()
     yield server
     server.close()
-
-
-@pytest.fixture
-def retry_log(caplog: pytest.LogCaptureFixture) -> Any:
-    caplog.set_level(logging.WARNING, "zaqarkit.retry")
-
-    def delays() -> list[tuple[str, float]]:
-        return [
-            (r.reason, r.delay)
-            for r in caplog.records  # type: ignore[attr-defined]
-            if r.name == "zaqarkit.retry"
-        ]
-
-    return delays
 
 
 POLICY = RetryPolicy(attempts=4, backoff=0.01, jitter=0.0, max_retry_after=5)
