@@ -11,6 +11,13 @@ auth and redirect machinery would be pure overhead (measured: about a third
 of the client's CPU per Zaqar call). A caller-supplied ``httpx.Client`` is
 honoured as is, through its public API.
 
+The call's deadline (:mod:`zaqarkit.transports.deadline`) bounds every
+connect, write and read of the transport's own pool. Through an httpx client
+(the caller's, or the one built for ``proxy=``, ``http2=`` or the proxy
+environment variables) the async transport cancels the request at the
+deadline; the sync one can only hand httpx per-phase timeouts, each bounded
+by what is left when the request starts, and says so once in a warning.
+
 The parts live beside this module: TLS settings (``_tls``), exception
 translation (``_http_errors``, the single place that mapping lives), the
 deadline-bound network backends (``_async/network``, its sync twin
@@ -21,19 +28,23 @@ from __future__ import annotations
 
 import threading
 import urllib.request
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import anyio
 import httpx
 
-from zaqarkit._observe import async_connection_trace, connection_trace
+from zaqarkit._observe import async_connection_trace, connection_trace, http_log
+from zaqarkit.core.redact import redact_url
 from zaqarkit.core.timeouts import DEFAULT_TIMEOUT, Timeout, TimeoutArg
 from zaqarkit.core.wire import Request, Response
-from zaqarkit.errors import TransportError, UnsupportedOperation
+from zaqarkit.errors import TimeoutError, TransportError, UnsupportedOperation
 from zaqarkit.transports import deadline
 from zaqarkit.transports._http_errors import (
     WRITTEN,
     httpcore_module,
     is_library_error,
+    mark_written,
     translate_error,
 )
 from zaqarkit.transports._pool import DEFAULT_LIMITS, AsyncConnections, admission_wait, pool_options
@@ -55,6 +66,49 @@ __all__ = [
 ]
 
 _CLOSED = "transport is closed"
+
+_SYNC_CLIENT_DEADLINE_WARNED = threading.Event()
+
+
+def _client_trace(event: str, info: Mapping[str, Any]) -> None:
+    """httpcore's ``trace`` for requests through an httpx client: notes when
+    the request starts going out (for ``TransportError.sent``), then logs new
+    connections like the transport's own pool does."""
+    if event.endswith(".send_request_headers.started"):
+        mark_written()
+    connection_trace(event, info)
+
+
+async def _async_client_trace(event: str, info: Mapping[str, Any]) -> None:
+    """:func:`_client_trace` for async clients (httpcore awaits it there)."""
+    _client_trace(event, info)
+
+
+def _warn_sync_client_deadline(timeout: Timeout) -> None:
+    # Once per process: the limit is a property of httpx's sync API, not of
+    # one transport, and a warning per client would drown the first.
+    if timeout.total is None or _SYNC_CLIENT_DEADLINE_WARNED.is_set():
+        return
+    _SYNC_CLIENT_DEADLINE_WARNED.set()
+    http_log.warning(
+        "requests through an httpx.Client (client=, proxy=, http2= or a proxy from the "
+        "environment) are bounded by the call's total timeout (%s s) only per phase: "
+        "each connect, pool wait, write and read gets what is left of it when the "
+        "request starts, so a server that keeps sending a few bytes at a time can hold "
+        "a sync call longer; AsyncClient and the default transport end every call at "
+        "its total",
+        timeout.total,
+    )
+
+
+def _deadline_passed(request: Request) -> TimeoutError:
+    written = WRITTEN.get()
+    return TimeoutError(
+        f"timed out during {request.method} {redact_url(request.url)}: "
+        "the call's total timeout passed",
+        sent=bool(written and written[0]),
+        operation=str(request.operation),
+    )
 
 
 def _check_owned_options(
@@ -135,7 +189,12 @@ class HttpxTransport(Closing):
 
     Ownership: a transport closes the pool it built. A client passed as
     ``client=`` belongs to the caller; :meth:`close` leaves it open, and its
-    own timeout, TLS and pool settings apply (``timeout`` is then ignored).
+    own TLS and pool settings and per-phase timeouts apply, each phase
+    bounded by what is left of the call's total when the request starts
+    (``timeout``'s total, or the client call's). A server that keeps
+    sending a few bytes at a time can hold a sync request longer than that
+    total; :class:`AsyncHttpxTransport` cancels it at the deadline. A
+    one-time WARNING on ``zaqarkit.http`` says so.
 
     >>> from zaqarkit.core.operations import Operation
     >>> with HttpxTransport(timeout=5.0) as transport:
@@ -165,12 +224,15 @@ class HttpxTransport(Closing):
         self._owns_client = False
         self._pool: httpcore.ConnectionPool | None = None
         self._timeout = timeout_of(timeout)
+        if client is not None:
+            _warn_sync_client_deadline(self._timeout)
         if client is None:
             owned = _owned_httpx_options(
                 self._timeout, verify, cacert, insecure, limits, cert, proxy, trust_env, http2
             )
             if owned is not None:
                 self._client, self._owns_client = httpx.Client(**owned), True
+                _warn_sync_client_deadline(self._timeout)
             else:
                 options = pool_options(verify, cacert, insecure, limits, cert)
                 self._pool = httpcore_module().ConnectionPool(
@@ -215,7 +277,7 @@ class HttpxTransport(Closing):
         except Exception as exc:
             if not is_library_error(exc):
                 raise
-            raise translate_error(exc, request, sent=written[0] or pool is None) from exc
+            raise translate_error(exc, request, sent=written[0]) from exc
         finally:
             WRITTEN.reset(token)
         return to_response(response.status, response.headers, body)
@@ -234,7 +296,7 @@ class HttpxTransport(Closing):
                 content=request.body,
                 extensions={
                     "timeout": bounded_phases(client.timeout.as_dict()),
-                    "trace": connection_trace,
+                    "trace": _client_trace,
                 },
             )
         )
@@ -259,7 +321,9 @@ class AsyncHttpxTransport(AsyncClosing):
 
     Works under asyncio and trio alike. Options and the ownership rule are
     those of :class:`HttpxTransport`: a caller's ``client=`` (an
-    :class:`httpx.AsyncClient`) is not closed by :meth:`aclose`.
+    :class:`httpx.AsyncClient`) is not closed by :meth:`aclose`. Through an
+    httpx client a request is cancelled at the call's deadline, so the
+    total bounds it however slowly the server answers.
 
     >>> import anyio
     >>> async def main():
@@ -318,7 +382,7 @@ class AsyncHttpxTransport(AsyncClosing):
         except Exception as exc:
             if not is_library_error(exc):
                 raise
-            raise translate_error(exc, request, sent=written[0] or pool is None) from exc
+            raise translate_error(exc, request, sent=written[0]) from exc
         finally:
             WRITTEN.reset(token)
         return to_response(response.status, response.headers, body)
@@ -326,18 +390,22 @@ class AsyncHttpxTransport(AsyncClosing):
     async def _send_with_client(self, request: Request) -> Response:
         client = self._client
         assert client is not None
-        response = await client.send(
-            client.build_request(
-                request.method,
-                request.url,
-                headers=request.headers,
-                content=request.body,
-                extensions={
-                    "timeout": bounded_phases(client.timeout.as_dict()),
-                    "trace": async_connection_trace,
-                },
-            )
+        built = client.build_request(
+            request.method,
+            request.url,
+            headers=request.headers,
+            content=request.body,
+            extensions={
+                "timeout": bounded_phases(client.timeout.as_dict()),
+                "trace": _async_client_trace,
+            },
         )
+        # httpx's per-phase timeouts cannot stop a server that drips its
+        # answer; cancelling at the deadline does (httpx closes the connection).
+        with anyio.move_on_after(deadline.bounded(None)) as bound:
+            response = await client.send(built)
+        if bound.cancelled_caught:
+            raise _deadline_passed(request)
         return to_response(response.status_code, response.headers.raw, response.content)
 
     async def aclose(self) -> None:
