@@ -21,7 +21,7 @@ import pytest
 from zaqarkit import AsyncClient, Client, Timeout, TimeoutError
 from zaqarkit.transports import AsyncHttpxTransport, HttpxTransport
 
-from .cases import MARGIN, Fault, run_async
+from .cases import Fault, run_async
 from .proxy import FaultProxy, elapsed
 
 pytestmark = pytest.mark.integration
