@@ -22,24 +22,18 @@ the anyio backend.
 from __future__ import annotations
 
 import asyncio
-import select
 import socket
 import ssl
 from collections.abc import Iterable
 from typing import Any
 
-from zaqarkit.transports._http_errors import httpcore_module
+from zaqarkit.transports._netsocket import connect_first, httpcore_error, readable_now
 
 __all__ = ["AsyncioBackend"]
 
 #: Bytes buffered before the socket stops being read (asyncio's own streams
 #: use 64 KiB; httpcore reads up to 64 KiB at a time).
 READ_HIGH_WATER = 256 * 1024
-
-
-def _error(name: str, detail: object) -> Exception:
-    error: Exception = getattr(httpcore_module(), name)(str(detail) or name)
-    return error
 
 
 class _Protocol(asyncio.Protocol):
@@ -107,14 +101,9 @@ class _Protocol(asyncio.Protocol):
                 timer.cancel()
 
 
-def _readable_now(fileno: int) -> bool:
-    readable, _, _ = select.select([fileno], [], [], 0)
-    return bool(readable)
-
-
 def _expire(waiter: asyncio.Future[None], timeout_error: str) -> None:
     if not waiter.done():
-        waiter.set_exception(_error(timeout_error, "timed out"))
+        waiter.set_exception(httpcore_error(timeout_error, "timed out"))
 
 
 class AsyncioStream:
@@ -128,7 +117,7 @@ class AsyncioStream:
         while not protocol.received:
             if protocol.ended:
                 if protocol.lost is not None:
-                    raise _error("ReadError", protocol.lost)
+                    raise httpcore_error("ReadError", protocol.lost)
                 return b""
             await protocol.wait(timeout, "ReadTimeout")
         received = protocol.received
@@ -142,12 +131,12 @@ class AsyncioStream:
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
         protocol = self._protocol
         if protocol.ended or protocol.transport.is_closing():
-            raise _error("WriteError", protocol.lost or "the connection is closed")
+            raise httpcore_error("WriteError", protocol.lost or "the connection is closed")
         protocol.transport.write(buffer)
         while protocol.writing_paused and not protocol.ended:
             await protocol.wait(timeout, "WriteTimeout")
         if protocol.lost is not None:
-            raise _error("WriteError", protocol.lost)
+            raise httpcore_error("WriteError", protocol.lost)
 
     async def aclose(self) -> None:
         # abort(), not close(): close() on a TLS transport waits (up to 30 s)
@@ -174,10 +163,10 @@ class AsyncioStream:
             )
         except TimeoutError as exc:
             protocol.transport.close()
-            raise _error("ConnectTimeout", exc) from None
+            raise httpcore_error("ConnectTimeout", exc) from None
         except (OSError, ssl.SSLError) as exc:
             protocol.transport.close()
-            raise _error("ConnectError", exc) from None
+            raise httpcore_error("ConnectError", exc) from None
         protocol.transport = transport
         return AsyncioStream(protocol)
 
@@ -191,7 +180,7 @@ class AsyncioStream:
             if protocol.received or protocol.ended:
                 return True
             sock = protocol.transport.get_extra_info("socket")
-            return sock is not None and _readable_now(sock.fileno())
+            return sock is not None and readable_now(sock)
         name = {"client_addr": "sockname", "server_addr": "peername"}.get(info, info)
         if name not in ("ssl_object", "sockname", "peername", "socket"):
             return None
@@ -210,15 +199,12 @@ class AsyncioBackend:
         socket_options: Iterable[Any] | None = None,
     ) -> AsyncioStream:
         loop = asyncio.get_running_loop()
-        local = None if local_address is None else (local_address, 0)
-        options = list(socket_options or ())
 
         async def connect() -> Any:
-            if not options:
-                return await loop.create_connection(
-                    lambda: _Protocol(loop), host, port, local_addr=local
-                )
-            sock = await _connected_socket(loop, host, port, local, options)
+            addresses = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            sock = await connect_first(
+                addresses, list(socket_options or ()), local_address, loop.sock_connect
+            )
             return await loop.create_connection(lambda: _Protocol(loop), sock=sock)
 
         return await _connecting(connect, timeout)
@@ -237,38 +223,12 @@ class AsyncioBackend:
         await asyncio.sleep(seconds)
 
 
-async def _connected_socket(
-    loop: asyncio.AbstractEventLoop,
-    host: str,
-    port: int,
-    local: tuple[str, int] | None,
-    options: list[Any],
-) -> socket.socket:
-    """A socket with the caller's ``socket_options`` set before it connects."""
-    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    last: OSError | None = None
-    for family, kind, proto, _, address in infos:
-        sock = socket.socket(family, kind, proto)
-        try:
-            sock.setblocking(False)
-            for option in options:
-                sock.setsockopt(*option)
-            if local is not None:
-                sock.bind(local)
-            await loop.sock_connect(sock, address)
-            return sock
-        except OSError as exc:
-            sock.close()
-            last = exc
-    raise last or OSError(f"no address for {host}:{port}")
-
-
 async def _connecting(connect: Any, timeout: float | None) -> AsyncioStream:
     try:
         async with asyncio.timeout(timeout):
             _, protocol = await connect()
     except TimeoutError as exc:
-        raise _error("ConnectTimeout", exc) from None
+        raise httpcore_error("ConnectTimeout", exc) from None
     except OSError as exc:
-        raise _error("ConnectError", exc) from None
+        raise httpcore_error("ConnectError", exc) from None
     return AsyncioStream(protocol)

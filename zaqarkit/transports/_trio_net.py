@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import select
 import socket
 import ssl
 from collections.abc import Iterable, Iterator
@@ -24,14 +23,9 @@ from typing import Any
 
 import trio
 
-from zaqarkit.transports._http_errors import httpcore_module
+from zaqarkit.transports._netsocket import connect_first, httpcore_error, readable_now
 
 __all__ = ["TrioBackend"]
-
-
-def _error(name: str, detail: object) -> Exception:
-    error: Exception = getattr(httpcore_module(), name)(str(detail) or name)
-    return error
 
 
 @contextlib.contextmanager
@@ -44,7 +38,7 @@ def _bounded(timeout: float | None, timeout_error: str) -> Iterator[None]:
         with trio.fail_after(timeout):
             yield
     except trio.TooSlowError:
-        raise _error(timeout_error, "timed out") from None
+        raise httpcore_error(timeout_error, "timed out") from None
 
 
 class TrioSocketStream:
@@ -61,7 +55,7 @@ class TrioSocketStream:
             except BlockingIOError:
                 pass
             except OSError as exc:
-                raise _error("ReadError", exc) from None
+                raise httpcore_error("ReadError", exc) from None
             with _bounded(timeout, "ReadTimeout"):
                 await trio.lowlevel.wait_readable(sock)
 
@@ -75,7 +69,7 @@ class TrioSocketStream:
             except BlockingIOError:
                 pass
             except OSError as exc:
-                raise _error("WriteError", exc) from None
+                raise httpcore_error("WriteError", exc) from None
             with _bounded(timeout, "WriteTimeout"):
                 await trio.lowlevel.wait_writable(sock)
 
@@ -102,12 +96,12 @@ class TrioSocketStream:
                 await tls.do_handshake()
         except (trio.BrokenResourceError, ssl.SSLError, OSError) as exc:
             await trio.aclose_forcefully(tls)
-            raise _error("ConnectError", exc) from None
+            raise httpcore_error("ConnectError", exc) from None
         return TrioTlsStream(tls, self._sock)
 
     def get_extra_info(self, info: str) -> Any:
         if info == "is_readable":
-            return _readable_now(self._sock)
+            return readable_now(self._sock)
         if info == "socket":
             return self._sock
         if info == "client_addr":
@@ -129,14 +123,14 @@ class TrioTlsStream:
             with _bounded(timeout, "ReadTimeout"):
                 return bytes(await self._tls.receive_some(max_bytes))
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-            raise _error("ReadError", exc) from None
+            raise httpcore_error("ReadError", exc) from None
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
         try:
             with _bounded(timeout, "WriteTimeout"):
                 await self._tls.send_all(buffer)
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-            raise _error("WriteError", exc) from None
+            raise httpcore_error("WriteError", exc) from None
 
     async def aclose(self) -> None:
         await trio.aclose_forcefully(self._tls)
@@ -147,7 +141,7 @@ class TrioTlsStream:
         server_hostname: str | None = None,
         timeout: float | None = None,
     ) -> TrioTlsStream:
-        raise _error("ConnectError", "TLS over TLS (an HTTPS proxy) is not supported")
+        raise httpcore_error("ConnectError", "TLS over TLS (an HTTPS proxy) is not supported")
 
     def get_extra_info(self, info: str) -> Any:
         if info == "ssl_object":
@@ -155,15 +149,10 @@ class TrioTlsStream:
             # forwards from its SSLObject (a documented part of its API).
             return self._tls
         if info == "is_readable":
-            return _readable_now(self._sock)
+            return readable_now(self._sock)
         if info == "socket":
             return self._sock
         return None
-
-
-def _readable_now(sock: socket.socket) -> bool:
-    readable, _, _ = select.select([sock.fileno()], [], [], 0)
-    return bool(readable)
 
 
 class TrioBackend:
@@ -177,31 +166,15 @@ class TrioBackend:
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> TrioSocketStream:
-        options = list(socket_options or ())
         try:
             with _bounded(timeout, "ConnectTimeout"):
-                infos = await trio.socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-                last: OSError | None = None
-                for family, kind, proto, _, address in infos:
-                    sock = socket.socket(family, kind, proto)
-                    try:
-                        sock.setblocking(False)
-                        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                        for option in options:
-                            sock.setsockopt(*option)
-                        if local_address is not None:
-                            sock.bind((local_address, 0))
-                        await _connect(sock, address)
-                        return TrioSocketStream(sock)
-                    except OSError as exc:
-                        sock.close()
-                        last = exc
-                    except BaseException:
-                        sock.close()
-                        raise
+                addresses = await trio.socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+                sock = await connect_first(
+                    addresses, list(socket_options or ()), local_address, _connect
+                )
         except OSError as exc:
-            raise _error("ConnectError", exc) from None
-        raise _error("ConnectError", last or f"no address for {host}:{port}")
+            raise httpcore_error("ConnectError", exc) from None
+        return TrioSocketStream(sock)
 
     async def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
@@ -213,7 +186,7 @@ class TrioBackend:
                 await _connect(sock, path)
         except OSError as exc:
             sock.close()
-            raise _error("ConnectError", exc) from None
+            raise httpcore_error("ConnectError", exc) from None
         except BaseException:
             sock.close()
             raise
