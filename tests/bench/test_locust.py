@@ -65,7 +65,9 @@ def test_master_and_two_workers(
                 "--expect-workers",
                 "2",
                 "--expect-workers-max-wait",
-                "60",
+                # Generous: under load a worker's gevent and Locust imports
+                # alone took most of a minute (seen as "0 workers ready").
+                "180",
                 "--headless",
                 "-u",
                 "6",
@@ -92,7 +94,7 @@ def test_master_and_two_workers(
             ],
             capture_output=True,
             text=True,
-            timeout=120,
+            timeout=300,
             check=False,
         )
     finally:
