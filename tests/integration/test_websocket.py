@@ -1,19 +1,22 @@
-"""What only the asyncio WebSocket transport has (the rest, written once for
-every transport, is in ``tests/integration/_async/test_websocket.py``)."""
+"""What only the async WebSocket transport has (what every transport has,
+written once, is in ``tests/integration/_async/test_websocket.py``)."""
 
 from __future__ import annotations
 
-import asyncio
+import time
 import uuid
 
 import anyio
 import pytest
 
+from zaqarkit import errors
 from zaqarkit.core.api import ApiV2
 from zaqarkit.testing import ZaqarServer
 from zaqarkit.transports._aiows import AsyncioWebSocket
 from zaqarkit.transports._sockets import READ_SIZE
-from zaqarkit.transports.websocket import AsyncWebSocketTransport, _Expiries
+from zaqarkit.transports.websocket import AsyncWebSocketTransport
+
+from .wsfakes import scripted_server
 
 
 def _transport(server: ZaqarServer, project_id: str, timeout: float) -> AsyncWebSocketTransport:
@@ -42,50 +45,53 @@ async def test_async_socket_reads_are_64k(
 async def test_request_timeouts_leave_no_entries_behind(
     zaqar_server: ZaqarServer, project_id: str, anyio_backend: str
 ) -> None:
-    # On asyncio every request's timeout is an entry on the transport's one
-    # timer (_Expiries): answered requests must not pile up until it fires.
+    # On asyncio and trio alike every request's deadline is an entry for the
+    # connection's one timer task: answered requests must not pile up until
+    # it fires.
     async with _transport(zaqar_server, project_id, timeout=30) as transport:
         api = ApiV2()
         await transport.handle_async_request(api.queue_create("expiries").request)
         for _ in range(30):
             await transport.handle_async_request(api.message_post("expiries", {"body": 1}).request)
-        entries = transport._expiries._entries
-        assert len(entries) <= 1
+        deadlines = transport._deadlines
+        assert len(deadlines) <= 1
         async with anyio.create_task_group() as tg:
             for _ in range(10):
                 tg.start_soon(
                     transport.handle_async_request,
                     api.message_post("expiries", {"body": 2}).request,
                 )
-        assert len(entries) == 0
-        armed = transport._expiries._timer is not None
-        assert armed == (anyio_backend == "asyncio")  # trio waits in fail_after
+        assert len(deadlines) == 0
+        assert "timer" in transport._scopes  # the keepalive's wake-up, the same task
         await transport.handle_async_request(api.queue_delete("expiries").request)
 
 
-def test_expiries_fire_in_deadline_order_when_the_timeout_shrinks() -> None:
-    async def main() -> tuple[list[str], int]:
-        loop = asyncio.get_running_loop()
-        expiries = _Expiries()
-        slow, fast, cancelled = (loop.create_future() for _ in range(3))
-        expiries.add(slow, 30.0)
-        expiries.add(cancelled, 30.0)
-        expiries.add(fast, 0.01)  # later, shorter: it must not wait behind the others
-        order: list[str] = []
-        fast.add_done_callback(lambda f: order.append(f"fast {f.result()}"))
-        cancelled.cancel()
-        with anyio.fail_after(10):
-            await asyncio.shield(fast)
-        order.append(f"slow done: {slow.done()}")
-        slow.set_result(True)  # its reply came: the entry is dropped, the timer too
-        expiries.trim()
-        left = len(expiries._entries)
-        expiries.cancel()
-        return order, left
+@pytest.mark.anyio
+async def test_a_shortened_timeout_fires_before_earlier_longer_ones(anyio_backend: str) -> None:
+    # A request made after the timeout was shortened must not wait behind the
+    # deadlines of earlier requests with the longer timeout.
+    with scripted_server(lambda frame: None) as peer:  # never answers
+        async with AsyncWebSocketTransport(peer.url, timeout=30, project_id="p") as transport:
+            outcomes: list[str] = []
 
-    order, left = asyncio.run(main())
-    assert order == ["fast False", "slow done: False"]
-    assert left == 0
+            async def ask(name: str) -> None:
+                try:
+                    await transport.handle_async_request(ApiV2().queue_get(name).request)
+                except errors.TimeoutError as exc:
+                    outcomes.append(f"{name} {exc.sent}")
+
+            with anyio.fail_after(20):
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(ask, "slow")
+                    while transport._m.pending < 1 or transport.frames_written < 1:
+                        await anyio.sleep(0.01)
+                    transport.timeout = 0.2
+                    began = time.monotonic()
+                    await ask("fast")
+                    took = time.monotonic() - began
+                    tg.cancel_scope.cancel()  # the slow one would wait 30 s
+    assert outcomes == ["fast True"]
+    assert took < 10
 
 
 def test_incomplete_listing_hint_is_logged_once_per_process(

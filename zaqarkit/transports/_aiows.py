@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl as _ssl
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from zaqarkit.transports._frames import ABNORMAL_CLOSURE, FrameCodec, Handshake, ProtocolFraming
 from zaqarkit.transports._sockets import MAX_RESPONSE, READ_SIZE, ConnectionEnded
@@ -27,16 +27,10 @@ class AsyncioWebSocket(asyncio.BufferedProtocol):
     """One connection: :meth:`connect`, then :meth:`read`, :meth:`send`,
     :meth:`ping`, :meth:`close`, :meth:`abort`.
 
-    ``on_message``, when set, takes every message from the protocol's
-    ``buffer_updated`` itself and :meth:`read` returns only the rest (``[]``
-    for control frames, then the end). Why: a reply then settles its caller's
-    future with no reader task woken in between, measured at 6-10% of the
-    async transport's CPU per request.
-
     Example::
 
         ws = await AsyncioWebSocket.connect("ws://127.0.0.1:9000", open_timeout=5)
-        await ws.send('{"action": "queue_list", "headers": {...}, "body": {}}')
+        ws.send('{"action": "queue_list", "headers": {...}, "body": {}}')
         messages = await ws.read()
     """
 
@@ -46,7 +40,6 @@ class AsyncioWebSocket(asyncio.BufferedProtocol):
         self._head = bytearray()
         self._framing: FrameCodec | ProtocolFraming | None = None
         self._transport: asyncio.Transport | None = None
-        self.on_message: Callable[[str | bytes], None] | None = None
         self._inbox: list[str | bytes] = []
         self._heard = False  # bytes arrived that read() has not reported yet
         self._ended = False
@@ -54,7 +47,6 @@ class AsyncioWebSocket(asyncio.BufferedProtocol):
         self._opened: asyncio.Future[None] = loop.create_future()
         self._closed: asyncio.Future[None] = loop.create_future()
         self._readable: asyncio.Future[None] | None = None  # a read() waits on it
-        self._writable: asyncio.Future[None] | None = None  # set while writing is paused
 
     @classmethod
     async def connect(
@@ -125,14 +117,9 @@ class AsyncioWebSocket(asyncio.BufferedProtocol):
         out = framing.data_to_send()  # pongs, the closing handshake
         if out:
             self._write(out)
-        deliver = self.on_message
-        if deliver is not None and messages:
-            for message in messages:
-                deliver(message)
-        else:  # for read(); control frames only still prove the peer alive
-            self._inbox.extend(messages)
-            self._heard = True
-            self._wake()
+        self._inbox.extend(messages)
+        self._heard = True  # control frames only still prove the peer alive
+        self._wake()
         if framing.ended and self._transport is not None:
             self._transport.close()
 
@@ -171,23 +158,6 @@ class AsyncioWebSocket(asyncio.BufferedProtocol):
         if not self._closed.done():
             self._closed.set_result(None)
         self._wake()
-        self._resume(ConnectionError("the connection is closed"))
-
-    def pause_writing(self) -> None:
-        if self._writable is None:
-            self._writable = asyncio.get_running_loop().create_future()
-
-    def resume_writing(self) -> None:
-        self._resume(None)
-
-    def _resume(self, error: BaseException | None) -> None:
-        writable, self._writable = self._writable, None
-        if writable is not None and not writable.done():
-            if error is None:
-                writable.set_result(None)
-            else:
-                writable.set_exception(error)
-                writable.exception()  # retrieved: nobody may be waiting
 
     def _wake(self) -> None:
         readable, self._readable = self._readable, None
@@ -211,33 +181,15 @@ class AsyncioWebSocket(asyncio.BufferedProtocol):
         if self._transport is not None and not self._transport.is_closing():
             self._transport.write(b"".join(chunks))
 
-    def send_now(self, data: str | bytes) -> bool:
-        """Write one message if the connection takes it without waiting
-        (open, writing not paused); False: nothing was written. Why: a
-        request's frame is written without creating a coroutine."""
-        framing, transport = self._framing, self._transport
-        if (
-            framing is None
-            or not framing.open
-            or transport is None
-            or transport.is_closing()
-            or self._writable is not None
-        ):
-            return False
-        transport.write(framing.message(data))
-        return True
-
-    async def send(self, data: str | bytes) -> None:
-        """Send one text (``str``) or binary (``bytes``) message; waits while
-        the socket's buffer is over its high-water mark."""
+    def send(self, data: str | bytes) -> None:
+        """Send one text (``str``) or binary (``bytes``) message: handed to
+        asyncio's transport buffer, never waiting (see :mod:`zaqarkit.transports._sockets`)."""
         framing, transport = self._framing, self._transport
         if framing is None or transport is None or transport.is_closing() or not framing.open:
             raise ConnectionError("the WebSocket connection is closed")
         transport.write(framing.message(data))
-        if self._writable is not None:
-            await asyncio.shield(self._writable)
 
-    async def ping(self) -> None:
+    def ping(self) -> None:
         """Send a ping; whatever arrives next proves the peer alive (:meth:`read`)."""
         if self._framing is not None:
             self._write(self._framing.ping(b"zaqarkit"))

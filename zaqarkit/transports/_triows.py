@@ -23,9 +23,6 @@ __all__ = ["TrioWebSocket"]
 
 #: What a trio stream raises once it is broken or closed under us.
 _GONE = (trio.BrokenResourceError, trio.ClosedResourceError, trio.BusyResourceError, OSError)
-#: Bytes queued for writing above which :meth:`TrioWebSocket.send` waits
-#: (asyncio's default high-water mark).
-_HIGH_WATER = 65_536
 #: Seconds the end of a connection waits for its last frames (the answer to
 #: the peer's close frame) to be written.
 _CLOSE_PATIENCE = 2.0
@@ -39,7 +36,7 @@ class TrioWebSocket:
     Example::
 
         ws = await TrioWebSocket.connect("ws://127.0.0.1:9000", open_timeout=5)
-        await ws.send('{"action": "queue_list", "headers": {...}, "body": {}}')
+        ws.send('{"action": "queue_list", "headers": {...}, "body": {}}')
         messages = await ws.read()
     """
 
@@ -62,9 +59,7 @@ class TrioWebSocket:
         # stream whose send_all was cancelled in an unknown state), and a
         # pong or a ping must not wait behind a peer that stopped reading.
         self._outbox: list[bytes] = []
-        self._queued = 0  # bytes in the outbox and being written
         self._writer_wakeup = trio.Event()
-        self._progress = trio.Event()  # set (and replaced) after each write
         self._writer_done = trio.Event()
 
     @classmethod
@@ -149,7 +144,6 @@ class TrioWebSocket:
     def _queue(self, chunks: list[bytes]) -> None:
         if chunks and not self._writer_done.is_set():
             self._outbox.extend(chunks)
-            self._queued += sum(map(len, chunks))
             self._writer_wakeup.set()
 
     async def _write_out(self) -> None:
@@ -163,26 +157,20 @@ class TrioWebSocket:
                 data = b"".join(self._outbox)
                 self._outbox.clear()
                 await self._stream.send_all(data)
-                self._queued -= len(data)
-                self._progress.set()
-                self._progress = trio.Event()
         except _GONE:
             self.abort()  # the reader sees the end
         finally:
             self._writer_done.set()
-            self._progress.set()
 
-    async def send(self, data: str | bytes) -> None:
-        """Queue one text (``str``) or binary (``bytes``) message; waits while
-        more than 64 KiB are waiting to be written. ConnectionError once the
-        connection is closing or gone."""
+    def send(self, data: str | bytes) -> None:
+        """Queue one text (``str``) or binary (``bytes``) message for the writer
+        task, never waiting (see :mod:`zaqarkit.transports._sockets`).
+        ConnectionError once the connection is closing or gone."""
         if self._ended or self._writer_done.is_set() or not self._framing.open:
             raise ConnectionError("the WebSocket connection is closed")
         self._queue([self._framing.message(data)])
-        while self._queued > _HIGH_WATER and not self._writer_done.is_set():
-            await self._progress.wait()
 
-    async def ping(self) -> None:
+    def ping(self) -> None:
         """Send a ping; whatever arrives next proves the peer alive (:meth:`read`)."""
         self._queue(self._framing.ping(b"zaqarkit"))
 

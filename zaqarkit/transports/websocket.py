@@ -869,90 +869,8 @@ class AsyncPushStream(_StreamBase, AsyncClosing, Generic[B]):
         await self._transport._feed(self._transport._m.unsubscribe, self._number)
 
 
-def _nothing(now: float) -> None:
-    """The machine input that only flushes what it has queued."""
-
-
-class _FutureEvent:
-    """``set()`` of a waiter whose caller awaits an asyncio future: its result
-    is True. A caller that timed out (:class:`_Expiries` set False) or was
-    cancelled (the future is cancelled) is done with it: the outcome is dropped."""
-
-    __slots__ = ("_future",)
-
-    def __init__(self, future: asyncio.Future[bool]) -> None:
-        self._future = future
-
-    def set(self) -> None:
-        if not self._future.done():
-            try:  # noqa: SIM105 - not contextlib.suppress: this is on every request's path
-                self._future.set_result(True)
-            except RuntimeError:  # its event loop has ended
-                pass
-
-
-#: The sort key of an _Expiries entry.
+#: The sort key of a request deadline, ``(deadline, ticket)``.
 _DEADLINE = operator.itemgetter(0)
-
-
-class _Expiries:
-    """The request timeouts of a connection on asyncio, on one loop timer.
-
-    Each request may wait ``timeout`` seconds from when it was sent, and the
-    timeout seldom changes, so deadlines come in the order requests do: a
-    queue of ``(deadline, future)`` and one timer for the oldest entry replace
-    an ``asyncio.timeout`` per request (an object, a timer handle pushed on
-    the loop's heap, then cancelled). An expired request's future gets
-    False. Entries whose request ended are dropped from the front as calls
-    end (:meth:`trim`) and when the timer fires, so the queue holds about as
-    many entries as there are requests in flight.
-    """
-
-    __slots__ = ("_entries", "_timer")
-
-    def __init__(self) -> None:
-        self._entries: deque[tuple[float, asyncio.Future[bool]]] = deque()
-        self._timer: asyncio.TimerHandle | None = None
-
-    def add(self, future: asyncio.Future[bool], timeout: float) -> None:
-        loop = future.get_loop()
-        when = loop.time() + timeout
-        entries = self._entries
-        if not entries or when >= entries[-1][0]:
-            entries.append((when, future))
-        else:  # the timeout was shortened: keep the queue in deadline order
-            bisect.insort(entries, (when, future), key=_DEADLINE)
-        if self._timer is None or when < self._timer.when():
-            self._arm(loop, when)
-
-    def trim(self) -> None:
-        entries = self._entries
-        while entries and entries[0][1].done():
-            entries.popleft()
-
-    def cancel(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer = None
-        self._entries.clear()
-
-    def _arm(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer = loop.call_at(when, self._fire, loop)
-
-    def _fire(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._timer = None
-        now = loop.time()
-        entries = self._entries
-        while entries:
-            when, future = entries[0]
-            if not future.done():
-                if when > now:
-                    self._arm(loop, when)
-                    return
-                future.set_result(False)
-            entries.popleft()
 
 
 class AsyncWebSocketTransport(_Driver, AsyncClosing):
@@ -962,6 +880,12 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
     a coroutine function. The connection belongs to the event loop of the
     request that opened it; once that loop has ended, the next request (on a
     new loop) connects afresh, while use from a second live loop is refused.
+
+    One driver for both libraries: a caller waits on its library's own event
+    (``asyncio.Event`` or ``trio.Event``, chosen once per loop), and one timer
+    task per connection wakes for the machine's :class:`Sleep` and for
+    request deadlines alike (the only timeout mechanism: no cancel scope per
+    request, which cost 6-10 % of the CPU per request on the replay tier).
 
     >>> import anyio
     >>> from zaqarkit.core.api import ApiV2
@@ -978,11 +902,19 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
     def __init__(self, url: str, **options: Any) -> None:
         super().__init__(url, **options)
         self._loop = EventLoopBinding("WebSocket connection")
-        self._scopes: dict[str, anyio.CancelScope] = {}  # "timer", "attempt N"
-        self._timer_at = math.inf  # when the "timer" task wakes
-        self._expiries = _Expiries()  # request timeouts on asyncio (_call_asyncio)
+        self._scopes: dict[str, anyio.CancelScope] = {}  # "timer", "refresh", "attempt N"
         self._tasks: set[Any] = set()
+        self._event: Callable[[], Any] = anyio.Event  # the running library's own (_bind_loop)
+        self._reset_timer()
         self.backend: str | None = None
+
+    def _reset_timer(self) -> None:
+        #: Request deadlines in order, ``(deadline, ticket)``: the timeout
+        #: seldom changes, so they come in the order requests do.
+        self._deadlines: deque[tuple[float, int]] = deque()
+        self._wake_at = math.inf  # the machine's next Sleep
+        self._timer_at = math.inf  # when the timer task wakes; inf: no timer task
+        self._rearm: Any = None  # the timer task's event: set, it wakes earlier
 
     async def _feed(self, input: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Give the machine one input; carry out what it asks; return its result."""
@@ -997,83 +929,82 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
         return await self._call(self._m.request(request, now=time.monotonic()))
 
     async def _call(self, ticket: int) -> Response:
-        """Send what the machine has queued and wait for ``ticket``'s outcome."""
-        if self.backend == "asyncio":
-            return await self._call_asyncio(ticket)
-        waiter = _Waiter(anyio.Event())
+        """Send what the machine has queued and wait for ``ticket``'s outcome:
+        its reply, a drop, or the timer task at its deadline (:meth:`_expire`)."""
+        waiter = _Waiter(self._event())
         self._waiters[ticket] = waiter
-        try:
-            with anyio.fail_after(math.inf if self.timeout is None else self.timeout):
-                await self._feed(_nothing)
-                await waiter.event.wait()
-        except TimeoutError:  # the builtin, from fail_after
-            await self._timed_out(ticket)
-        except BaseException:  # the caller was cancelled: stop tracking it
-            await self._cancelled(ticket)
-            raise
-        return waiter.outcome()
-
-    async def _call_asyncio(self, ticket: int) -> Response:
-        """:meth:`_call` once the connection runs on asyncio: the same steps on
-        asyncio's own future and timeout. anyio's Event and fail_after look up
-        the running library (sniffio) and build a cancel scope on every
-        request (measured on the replay server: 6-10 % of the async client's
-        CPU per operation). A request whose frame is written at once (most)
-        waits on the transport's shared timer (:class:`_Expiries`); one whose
-        write has to wait is bounded, write included, by ``asyncio.timeout``."""
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        waiter = _Waiter(_FutureEvent(future))
-        self._waiters[ticket] = waiter
+        if self.timeout is not None:
+            self._add_deadline(time.monotonic() + self.timeout, ticket)
         try:
             work = self._settle(self._m.drain())
-            if not work or self._written_at_once(work):
-                if self.timeout is not None:
-                    self._expiries.add(future, self.timeout)
-                in_time = await future
-                self._expiries.trim()
-            else:
-                async with asyncio.timeout(self.timeout):
-                    await self._do(work)
-                    in_time = await future
-        except TimeoutError:  # ours: asyncio.timeout turns only its own expiry into it
-            in_time = False
+            if work:
+                await self._do(work)
+            await waiter.event.wait()
         except BaseException:  # the caller was cancelled: stop tracking it
-            future.cancel()  # its _Expiries entry is done with
-            await self._cancelled(ticket)
+            with anyio.CancelScope(shield=True):
+                await self._feed(self._m.timed_out, ticket)
+            self._waiters.pop(ticket, None)
             raise
-        if not in_time:
-            await self._timed_out(ticket)
+        finally:
+            deadlines = self._deadlines
+            while deadlines and deadlines[0][1] not in self._waiters:
+                deadlines.popleft()  # ended requests: the queue holds those in flight
         return waiter.outcome()
 
-    def _written_at_once(self, work: list[Output]) -> bool:
-        """Write the request's frame without a coroutine when that is all the
-        machine asks and our asyncio connection takes it without waiting
-        (most requests); False: nothing was done, ``_do`` it."""
-        out = work[0]
-        ws = self._ws
-        if (
-            len(work) != 1
-            or type(out) is not Send
-            or self._ws_attempt != out.attempt
-            or not isinstance(ws, AsyncioWebSocket)
-            or not ws.send_now(out.data)
-        ):
-            return False
-        self.frames_written += 1
-        return True
+    def _add_deadline(self, when: float, ticket: int) -> None:
+        deadlines = self._deadlines
+        if not deadlines or when >= deadlines[-1][0]:
+            deadlines.append((when, ticket))
+        else:  # the timeout was shortened: keep the queue in deadline order
+            bisect.insort(deadlines, (when, ticket), key=_DEADLINE)
+        self._arm(when)
 
-    async def _timed_out(self, ticket: int) -> None:
-        """Raise the machine's error for ``ticket``, unless its outcome was
-        settled meanwhile (then the caller takes it)."""
-        error = await self._feed(self._m.timed_out, ticket)
-        self._waiters.pop(ticket, None)
-        if error is not None:
-            raise error from None
+    def _arm(self, when: float) -> None:
+        """Have the timer task wake at ``when`` at the latest."""
+        if when >= self._timer_at:
+            return
+        if self._timer_at == math.inf:
+            self._timer_at = when
+            self._spawn("timer", self._run_timer)
+        else:  # a task that has not started yet reads the new time itself
+            self._timer_at = when
+            if self._rearm is not None:
+                self._rearm.set()
 
-    async def _cancelled(self, ticket: int) -> None:
-        with anyio.CancelScope(shield=True):
-            await self._feed(self._m.timed_out, ticket)
-        self._waiters.pop(ticket, None)
+    async def _run_timer(self) -> None:
+        """The timer task: expires requests and fires the machine's Sleeps, until
+        nothing waits for a time."""
+        try:
+            while not self.closed:
+                head = self._deadlines[0][0] if self._deadlines else math.inf
+                self._timer_at = wake = min(self._wake_at, head)
+                if wake == math.inf:
+                    return
+                self._rearm = self._event()
+                with anyio.move_on_after(wake - time.monotonic()):
+                    await self._rearm.wait()
+                now = time.monotonic()
+                await self._expire(now)
+                if self._wake_at <= now:
+                    self._wake_at = math.inf
+                    await self._feed(self._m.timer_fired)
+        finally:
+            self._timer_at, self._rearm = math.inf, None
+
+    async def _expire(self, now: float) -> None:
+        """Fail the requests whose deadline has come with the machine's error
+        (whether the request may have been sent)."""
+        deadlines = self._deadlines
+        while deadlines and deadlines[0][0] <= now:
+            _, ticket = deadlines.popleft()
+            waiter = self._waiters.pop(ticket, None)
+            if waiter is not None:
+                error = self._m.timed_out(ticket, now=now)
+                if error is not None:  # else settled by the same drain: _settle ran
+                    waiter.settle(None, error)
+        work = self._settle(self._m.drain())
+        if work:
+            await self._do(work)
 
     async def subscribe(
         self,
@@ -1118,7 +1049,6 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
             await self._feed(self._m.close)
             for scope in list(self._scopes.values()):
                 scope.cancel()
-        self._expiries.cancel()
 
     def _bind_loop(self) -> None:
         # One asyncio.run or trio.run after another (as test frameworks do):
@@ -1126,7 +1056,13 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
         # connects afresh. Use from two live loops at once is refused.
         if not self._loop.rebind():
             return
-        self.backend = None  # known again once this loop has a connection (_spawn)
+        self.backend = current_backend()
+        if self.backend == "trio":
+            import trio
+
+            self._event = trio.Event
+        else:
+            self._event = asyncio.Event
         if self._m.state is not State.IDLE and not self.closed:
             ended = errors.ReadError("the event loop of this WebSocket ended", sent=True)
             for waiter in self._waiters.values():
@@ -1135,8 +1071,8 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
                 stream._wakeup = None  # it belonged to the ended loop
                 stream._end(ended)
             self._waiters, self._streams, self._scopes, self._ws = {}, {}, {}, None
-            self._expiries = _Expiries()  # its timer was the ended loop's
             self._m = self._new_machine()
+        self._reset_timer()  # its task was the ended loop's
 
     # -- carrying out the machine's work --------------------------------------------------
 
@@ -1146,11 +1082,9 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
             if isinstance(out, Send):
                 await self._write(out)
             elif isinstance(out, Sleep):
-                # The earliest wins, as in the sync driver: _do calls interleave
-                # at their awaits, and a timer firing early only re-arms.
-                if "timer" not in self._scopes or out.until < self._timer_at:
-                    self._timer_at = out.until
-                    self._spawn("timer", self._run_timer, out.until)
+                # The earliest wins: a timer firing early only makes the machine re-arm.
+                self._wake_at = min(self._wake_at, out.until)
+                self._arm(self._wake_at)
             elif isinstance(out, Connect):
                 self._spawn(f"attempt {out.attempt}", self._connect, out)
             elif isinstance(out, CancelConnect):
@@ -1158,10 +1092,10 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
                 if scope is not None:
                     scope.cancel()
             elif isinstance(out, RefreshToken):
-                await self._refresh()
+                # A task: a slow token source must not hold the timer task up.
+                self._spawn("refresh", self._refresh)
             elif ws is not None and isinstance(out, Ping):
-                with contextlib.suppress(Exception):
-                    await ws.ping()  # whatever arrives next counts as its answer
+                ws.ping()  # whatever arrives next counts as its answer
             elif ws is not None and isinstance(out, Abort):
                 ws.abort()
             elif ws is not None:  # CloseSocket
@@ -1183,15 +1117,12 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
             if self._scopes.get(name) is scope:
                 del self._scopes[name]
 
-        self.backend = current_backend()
         if self.backend == "trio":
             import trio
 
             # A system task: the connection outlives the request that opened it.
             trio.lowlevel.spawn_system_task(run)
         else:
-            import asyncio
-
             task = asyncio.get_running_loop().create_task(run())
             self._tasks.add(task)  # the loop keeps only weak references to tasks
             task.add_done_callback(self._tasks.discard)
@@ -1201,18 +1132,13 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
         try:
             if ws is None:
                 raise OSError("no connection")
-            await ws.send(out.data)
+            ws.send(out.data)
             self.frames_written += 1
         except Exception as exc:  # the connection is gone: the reader reports it
             if out.ticket is not None:
                 await self._feed(
                     self._m.write_failed, out.ticket, _connect_error(exc), partial=False
                 )
-
-    async def _run_timer(self, until: float) -> None:
-        await anyio.sleep(max(0.0, until - time.monotonic()))
-        self._scopes.pop("timer", None)
-        await self._feed(self._m.timer_fired)
 
     async def _connect(self, out: Connect) -> None:
         backend: Any = AsyncioWebSocket
@@ -1231,10 +1157,9 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
             ws.abort()
 
     async def _serve(self, ws: AsyncWebSocketStream, attempt: int) -> None:
+        """The connection's reader task: feeds what arrives, until the end."""
         self._ws, self._ws_attempt = ws, attempt
         try:
-            if isinstance(ws, AsyncioWebSocket):
-                ws.on_message = self._on_message
             if await self._feed(self._m.connected, attempt):
                 while True:
                     try:
@@ -1245,7 +1170,7 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
                     for data in messages:
                         self._m.receive(data, now=now)
                     if not messages:
-                        self._m.heard(now=now)  # a pong, or a message on_message took
+                        self._m.heard(now=now)  # a pong
                     work = self._settle(self._m.drain())
                     if work:
                         await self._do(work)
@@ -1259,18 +1184,6 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
         ws.abort()
         with anyio.CancelScope(shield=True):
             await self._feed(self._m.lost, attempt, ws.close_code, ws.close_reason)
-
-    def _on_message(self, data: str | bytes) -> None:
-        # Called from the asyncio protocol's buffer_updated: a reply settles
-        # its caller's future at once, without waking the reader task first.
-        self._m.receive(data, now=time.monotonic())
-        work = self._settle(self._m.drain())
-        if work:
-            # I/O the reply asked for (rare: the frames a bootstrap released,
-            # an abort) is done by a task, as the reader task would have.
-            task = asyncio.get_running_loop().create_task(self._do(work))
-            self._tasks.add(task)  # the loop keeps only weak references to tasks
-            task.add_done_callback(self._tasks.discard)
 
     async def _refresh(self) -> None:
         assert self._token_refresh is not None
