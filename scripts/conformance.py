@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
 import json
 import os
 import shutil
@@ -99,12 +100,14 @@ def echo_trio(url: str) -> None:
 
 async def _echo_async(ws: AsyncWebSocketStream) -> None:
     """The echo loop over the async socket interface (asyncio and trio alike)."""
+
+    def echo(messages: list[str | bytes]) -> None:
+        for message in messages:
+            with contextlib.suppress(ConnectionError):  # the server closed while we echoed
+                ws.send(message)
+
     try:
-        while True:
-            for message in await ws.read():
-                await ws.send(message)
-    except (ConnectionEnded, ConnectionError):
-        return  # the server closed (perhaps while we echoed): the case decides
+        await ws.serve(echo)  # returns once the server closed: the case decides
     finally:
         ws.abort()
 

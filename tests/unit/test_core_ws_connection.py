@@ -747,7 +747,7 @@ def test_a_token_expiry_from_token_refresh_reaches_the_machine_clock() -> None:
     import datetime as dt
     import time
 
-    from zaqarkit.transports.websocket import _token_input
+    from zaqarkit.transports._wsdriver import _token_input
 
     soon = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=100)
     token, expiry = _token_input(("t", "p", soon))

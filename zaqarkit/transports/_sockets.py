@@ -12,12 +12,14 @@ agreed), after websockets' sans-I/O opening handshake
 - :class:`zaqarkit.transports._triows.TrioWebSocket`: a trio stream.
 
 Each has ``connect(url, open_timeout=..., **options)`` (:data:`OPTIONS`),
-``send``, ``read``, ``ping``, ``close`` and ``abort``, and ``close_code`` /
-``close_reason`` once it ended. ``read`` returns the messages that completed
-(``str`` text, ``bytes`` binary), ``[]`` when only control frames came (a
-pong: the peer is alive), and raises :class:`ConnectionEnded` once the
-connection is over. The sync ``send`` takes a deadline and ``read`` a
-timeout. The async ``send`` and ``ping`` never wait: they hand the frame to
+``send``, ``ping``, ``close`` and ``abort``, and ``close_code`` /
+``close_reason`` once it ended. What arrives comes as batches of the
+messages that completed (``str`` text, ``bytes`` binary), ``[]`` when only
+control frames came (a pong: the peer is alive): the blocking backend's
+``read(timeout)`` returns one batch and raises :class:`ConnectionEnded` once
+the connection is over; the async backends' ``serve(deliver)`` hands each
+batch to ``deliver`` and returns at the end. The sync ``send`` takes a
+deadline. The async ``send`` and ``ping`` never wait: they hand the frame to
 the library's write buffer (asyncio's transport, the trio backend's writer
 task). Why no high-water wait: every request frame has a caller waiting for
 its reply, bounded by the request's deadline, so the buffer holds at most the
@@ -33,6 +35,7 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 __all__ = [
@@ -91,7 +94,7 @@ class AsyncWebSocketStream(Protocol):
     def close_reason(self) -> str: ...
 
     def send(self, data: str | bytes) -> None: ...
-    async def read(self) -> list[str | bytes]: ...
+    async def serve(self, deliver: Callable[[list[str | bytes]], None]) -> None: ...
     def ping(self) -> None: ...
     async def close(self, timeout: float = 2.0) -> None: ...
     def abort(self) -> None: ...

@@ -12,7 +12,7 @@ import contextlib
 import math
 import socket
 import ssl as _ssl
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import trio
 
@@ -29,15 +29,15 @@ _CLOSE_PATIENCE = 2.0
 
 
 class TrioWebSocket:
-    """One connection: :meth:`connect`, then :meth:`read` (one task at a
-    time), :meth:`send` (any task), :meth:`ping`, :meth:`close`, :meth:`abort`.
+    """One connection: :meth:`connect`, then :meth:`serve` (one task),
+    :meth:`send` (any task), :meth:`ping`, :meth:`close`, :meth:`abort`.
     Each connection runs a trio system task writing its frames.
 
     Example::
 
         ws = await TrioWebSocket.connect("ws://127.0.0.1:9000", open_timeout=5)
         ws.send('{"action": "queue_list", "headers": {...}, "body": {}}')
-        messages = await ws.read()
+        await ws.serve(print)  # every batch of messages received, until the end
     """
 
     def __init__(
@@ -110,6 +110,16 @@ class TrioWebSocket:
                 raise
         assert scope.cancelled_caught
         raise TimeoutError(f"opening handshake not done within {open_timeout} s")
+
+    async def serve(self, deliver: Callable[[list[str | bytes]], None]) -> None:
+        """Hand each batch of messages received to ``deliver`` (``[]``: only
+        control frames) until the connection ends."""
+        while True:
+            try:
+                messages = await self.read()
+            except ConnectionEnded:
+                return
+            deliver(messages)
 
     async def read(self) -> list[str | bytes]:
         """The messages the next bytes complete (``[]``: only control frames);
