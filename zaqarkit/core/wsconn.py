@@ -46,23 +46,19 @@ True
 from __future__ import annotations
 
 import enum
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from zaqarkit.core import parse as p
-from zaqarkit.core._records import fast_init
 from zaqarkit.core.api import ApiV2
 from zaqarkit.core.backoff import exponential
-from zaqarkit.core.bodies import BodyCodec
 from zaqarkit.core.operations import Operation
 from zaqarkit.core.wire import Request, Response
 from zaqarkit.core.ws import (
     REAUTH_CLOSE_CODE,
     WS_INCOMPLETE,
     Codec,
-    FrameError,
     Notification,
     Reply,
     WsSession,
@@ -70,8 +66,28 @@ from zaqarkit.core.ws import (
     ws_action,
     ws_incomplete,
 )
+from zaqarkit.core.wsoutputs import (
+    DEBUG,
+    INCOMPLETE_LOGGER,
+    INFO,
+    WARNING,
+    Abort,
+    Answer,
+    CancelConnect,
+    CloseSocket,
+    Connect,
+    Failed,
+    Gap,
+    Log,
+    Output,
+    Ping,
+    Push,
+    RefreshToken,
+    Send,
+    Sleep,
+    StreamEnded,
+)
 from zaqarkit.errors import (
-    BodyDecodeError,
     ConnectError,
     ProtocolError,
     ReadError,
@@ -82,6 +98,7 @@ from zaqarkit.errors import (
 
 __all__ = [
     "DEBUG",
+    "INCOMPLETE_LOGGER",
     "INFO",
     "WARNING",
     "Abort",
@@ -96,23 +113,21 @@ __all__ = [
     "Output",
     "Ping",
     "Push",
-    "PushBuffer",
     "PushGap",
     "RefreshToken",
     "Send",
     "Sleep",
     "State",
     "StreamEnded",
+    "TicketKind",
     "WsConnection",
     "backoff_delay",
-    "typed_push",
 ]
-
-#: ``logging`` levels, without importing logging into the core.
-DEBUG, INFO, WARNING = 10, 20, 30
 
 #: Refresh a token with a known expiry this many seconds before it.
 _EXPIRY_MARGIN = 30.0
+#: The gap a push stream gets once its subscription is restored after a drop.
+_RECONNECTED = "reconnected: notifications pushed while the connection was down are lost"
 
 
 class LocalProtocolError(ZaqarError, RuntimeError):
@@ -163,145 +178,8 @@ TRANSITIONS: Mapping[State, Mapping[str, State]] = {
 }
 
 
-# -- outputs -------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Connect:
-    """Open a socket (attempt number ``attempt``), then report ``connected``
-    or ``connect_failed`` with that number. ``timeout`` bounds the handshake."""
-
-    attempt: int
-    timeout: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class CancelConnect:
-    """Abandon connect attempt ``attempt``: nobody waits for it any more."""
-
-    attempt: int
-
-
-@fast_init
-@dataclass(frozen=True, slots=True)
-class Send:
-    """Write one frame (``str`` text, ``bytes`` binary) on the socket of
-    connect attempt ``attempt`` (never on a later one: the request was failed
-    with that socket); ``ticket`` is the request it carries (None for the
-    connection's own frames)."""
-
-    data: str | bytes
-    ticket: int | None
-    attempt: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Ping:
-    """Send a WebSocket ping (any frame received counts as its answer)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Abort:
-    """Drop the socket now, then report ``lost``."""
-
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class CloseSocket:
-    """Close the socket politely (the transport is closing)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Sleep:
-    """Call ``timer_fired`` at ``until`` (replaces any earlier Sleep)."""
-
-    until: float
-
-
-@dataclass(frozen=True, slots=True)
-class RefreshToken:
-    """Get a new token, then report ``token`` (or ``token_failed``)."""
-
-
-@fast_init
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """The reply to request ``ticket``."""
-
-    ticket: int
-    response: Response
-
-
-@fast_init
-@dataclass(frozen=True, slots=True)
-class Failed:
-    """Request ``ticket`` gets no reply; raise ``error`` to its caller."""
-
-    ticket: int
-    error: ZaqarError
-
-
-@dataclass(frozen=True, slots=True)
-class Push:
-    """A notification for the streams ``streams``."""
-
-    streams: tuple[int, ...]
-    notification: Notification[Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Gap:
-    """The streams ``streams`` may have missed notifications (``reason`` says why).
-
-    Delivered after every reconnect, once the server subscription is restored,
-    and by a full stream buffer (``missed`` then counts the dropped ones).
-    """
-
-    streams: tuple[int, ...]
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class StreamEnded:
-    """The streams ``streams`` have ended; ``error`` (if any) is why."""
-
-    streams: tuple[int, ...]
-    error: ZaqarError | None
-
-
-#: Where the "WebSocket answers this less completely than HTTP" hint goes;
-#: ``logging.getLogger(INCOMPLETE_LOGGER).setLevel(logging.ERROR)`` silences it.
-INCOMPLETE_LOGGER = "zaqarkit.websocket.incomplete"
 #: The operations whose hint this process has given (see ``_incomplete``).
 _HINTED: set[Operation] = set()
-
-
-@dataclass(frozen=True, slots=True)
-class Log:
-    """A line for the ``logger`` logger (``zaqarkit.websocket`` or a child of it)."""
-
-    level: int
-    message: str
-    logger: str = "zaqarkit.websocket"
-
-
-Output = (
-    Connect
-    | CancelConnect
-    | Send
-    | Ping
-    | Abort
-    | CloseSocket
-    | Sleep
-    | RefreshToken
-    | Answer
-    | Failed
-    | Push
-    | Gap
-    | StreamEnded
-    | Log
-)
 
 
 def backoff_delay(attempt: int, initial: float, maximum: float, rand: float) -> float:
@@ -313,10 +191,6 @@ def backoff_delay(attempt: int, initial: float, maximum: float, rand: float) -> 
     [0.15000000000000002, 0.30000000000000004, 0.6000000000000001, 0.75, 0.75]
     """
     return exponential(attempt, initial, maximum, jitter=0.5, rand=rand)
-
-
-#: Notifications a push stream holds for a consumer that does not read.
-DEFAULT_PUSH_BUFFER = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,82 +210,31 @@ class PushGap:
     body: ClassVar[None] = None
 
 
-def typed_push(item: Any, codec: BodyCodec[Any]) -> Any:
-    """A push stream's ``item`` with its body decoded by ``codec``: a
-    :class:`~zaqarkit.core.ws.Notification` whose body is the codec's type,
-    a :class:`PushGap` (``missed=1``, the reason naming the failure) for one
-    whose body does not decode, a gap as it is. The message itself is still
-    in the queue: a push is a copy, so nothing is lost by not yielding it.
-
-    >>> from zaqarkit.core.bodies import codec_for
-    >>> note = Notification("q", "7", 60, {})
-    >>> typed_push(note, codec_for(str)).body, typed_push(note, codec_for(int)).reason
-    ('7', 'a pushed body did not decode: messages[(push)].body: Expected `int`, got `str`')
-    """
-    if item.gap:
-        return item
-    try:
-        body = codec.decode(item.body, "(push)")
-    except BodyDecodeError as error:
-        return PushGap(item.queue_name, f"a pushed body did not decode: {error}", missed=1)
-    return replace(item, body=body)
-
-
-class PushBuffer:
-    """A push stream's bounded buffer: up to ``size`` notifications. When it
-    is full the oldest is dropped, and the next :meth:`get` returns a
-    :class:`PushGap` counting the drops before the notifications kept.
-
-    >>> buf = PushBuffer("q", size=2)
-    >>> for n in range(3):
-    ...     buf.put(n)
-    >>> buf.get(), buf.get(), buf.get(), buf.get()
-    (PushGap(queue_name='q', reason='push buffer full (2): oldest dropped', missed=1), 1, 2, None)
-    """
-
-    __slots__ = ("_items", "_missed", "queue_name", "size")
-
-    def __init__(self, queue_name: str, size: int = DEFAULT_PUSH_BUFFER) -> None:
-        if size < 1:
-            raise ValueError("a push buffer holds at least one notification")
-        self.queue_name = queue_name
-        self.size = size
-        self._items: deque[Any] = deque()
-        self._missed = 0
-
-    def __len__(self) -> int:
-        return len(self._items) + (1 if self._missed else 0)
-
-    def put(self, item: Any) -> None:
-        """Add a notification (or a :class:`PushGap`), dropping the oldest when full."""
-        items = self._items
-        if len(items) >= self.size:
-            dropped = items.popleft()
-            if not isinstance(dropped, PushGap):
-                self._missed += 1
-        items.append(item)
-
-    def gap(self, reason: str) -> None:
-        """Mark a possible gap of unknown size here (a reconnect)."""
-        self.put(PushGap(self.queue_name, reason))
-
-    def get(self) -> Any:
-        """The next item, or None when empty."""
-        if self._missed:
-            missed, self._missed = self._missed, 0
-            return PushGap(
-                self.queue_name, f"push buffer full ({self.size}): oldest dropped", missed
-            )
-        return self._items.popleft() if self._items else None
-
-
 # -- bookkeeping ----------------------------------------------------------------
+
+
+class TicketKind(enum.Enum):
+    """What a ticket's request is for. A caller waits for ``CALL`` and
+    ``SUBSCRIBE`` (:data:`_CALLERS`); the machine sends the others itself:
+    ``UNSUBSCRIBE`` (a stream's last unsubscribe), ``AUTH`` and ``RESTORE``
+    (the bootstrap after each connect)."""
+
+    CALL = "call"
+    SUBSCRIBE = "subscribe"
+    UNSUBSCRIBE = "unsubscribe"
+    AUTH = "auth"
+    RESTORE = "restore"
+
+
+_K = TicketKind
+#: The kinds a caller waits for: they are settled (Answer or Failed) once.
+_CALLERS = frozenset({_K.CALL, _K.SUBSCRIBE})
 
 
 @dataclass(slots=True)
 class _Ticket:
     request: Request
-    kind: str = "call"  # "call", "subscribe", "unsubscribe", "auth", "restore"
+    kind: TicketKind = _K.CALL
     queue: str | None = None
     frame_id: str | None = None  # set once written: the request may reach the server
 
@@ -502,7 +325,7 @@ class WsConnection:
     @property
     def pending(self) -> int:
         """Requests waiting for an outcome (queued or in flight)."""
-        return sum(1 for t in self._tickets.values() if t.kind in ("call", "subscribe"))
+        return sum(1 for t in self._tickets.values() if t.kind in _CALLERS)
 
     @property
     def connecting(self) -> int | None:
@@ -576,7 +399,7 @@ class WsConnection:
             error = TimeoutError(
                 f"{op} found no open WebSocket connection in time", sent=False, operation=op
             )
-        if state.kind == "subscribe" and state.queue is not None:
+        if state.kind is _K.SUBSCRIBE and state.queue is not None:
             self._sub_failed(state.queue, error, exclude=None)
         if self.state is State.CONNECTING and self._first_attempt and not self._queued:
             self._go("cancel_connect")
@@ -631,7 +454,7 @@ class WsConnection:
         request = replace(call.request, headers=headers)
         self._subs[queue] = _ServerSub(request, [stream])
         self._streams[stream] = queue
-        return stream, self._add(_Ticket(request, "subscribe", queue), now)
+        return stream, self._add(_Ticket(request, _K.SUBSCRIBE, queue), now)
 
     def unsubscribe(self, stream: int, *, now: float) -> None:
         """End ``stream``; the server subscription is deleted with its last stream."""
@@ -650,7 +473,7 @@ class WsConnection:
         if sub.subscription_id is not None and self.state is State.OPEN:
             headers = sub.request.headers
             call = ApiV2().subscription_delete(queue, sub.subscription_id)
-            self._add(_Ticket(replace(call.request, headers=headers), "unsubscribe"), now)
+            self._add(_Ticket(replace(call.request, headers=headers), _K.UNSUBSCRIBE), now)
 
     def _sub_failed(self, queue: str, error: ZaqarError, exclude: int | None) -> None:
         sub = self._subs.pop(queue, None)
@@ -710,10 +533,8 @@ class WsConnection:
             self._emit(Log(INFO, f"WebSocket connection failed: {error}"))
             for number in list(self._queued):
                 state = self._tickets.pop(number)
-                if state.kind == "subscribe" and state.queue is not None:
-                    self._sub_failed(state.queue, error, exclude=number)
-                if state.kind in ("call", "subscribe"):
-                    self._emit(Failed(number, _for(error, state.request)))
+                if state.kind in _CALLERS:
+                    self._fail_caller(number, state, _for(error, state.request))
             self._queued.clear()
             return
         self._go("reconnect_failed")
@@ -765,7 +586,7 @@ class WsConnection:
             assert self._project_id is not None
             out = self.session.authenticate(self._token, self._project_id)
             self._next_ticket += 1
-            ticket = _Ticket(out_request(out), "auth", frame_id=out.request_id)
+            ticket = _Ticket(out.request, _K.AUTH, frame_id=out.request_id)
             self._tickets[self._next_ticket] = ticket
             self._inflight[out.request_id] = self._next_ticket
             self._bootstrap_left += 1 if self.state is State.BOOTSTRAP else 0
@@ -778,7 +599,7 @@ class WsConnection:
         for queue, sub in self._subs.items():
             if sub.streams and sub.confirmed:
                 self._next_ticket += 1
-                ticket = _Ticket(sub.request, "restore", queue)
+                ticket = _Ticket(sub.request, _K.RESTORE, queue)
                 self._tickets[self._next_ticket] = ticket
                 self._write(self._next_ticket, ticket)
                 self._bootstrap_left += 1
@@ -808,13 +629,11 @@ class WsConnection:
         self._bootstrap_left = 0
         self._restoring = False
         lost = []
-        for frame_id, number in self._inflight.items():
-            state = self._tickets[number]
-            if state.kind in ("call", "subscribe"):
+        for number in self._inflight.values():
+            if self._tickets[number].kind in _CALLERS:
                 lost.append(number)
             else:
                 del self._tickets[number]
-            del frame_id
         self._inflight.clear()
         for sub in self._subs.values():
             sub.subscription_id = None  # Zaqar deletes a socket's subscriptions on close
@@ -832,40 +651,37 @@ class WsConnection:
         self._last_heard = now
         self._pinged_at = None
         event = self.session.receive(data)
+        if isinstance(event, Notification):
+            sub = self._subs.get(event.queue_name)
+            if sub is not None and sub.streams:
+                self._emit(Push(tuple(sub.streams), event))
+            return
+        # The server answers in order: a reply without a readable id (to an
+        # undecodable request, or unreadable itself) is the oldest's.
+        frame_id = event.request_id
+        if frame_id is None:
+            frame_id = next(iter(self._inflight), None)
+        number = self._inflight.pop(frame_id, None) if frame_id is not None else None
         if isinstance(event, Reply):
-            frame_id = event.request_id
-            if frame_id is None:  # an undecodable request's: the oldest in flight
-                frame_id = next(iter(self._inflight), None)
-            number = self._inflight.pop(frame_id, None) if frame_id is not None else None
             if number is None:  # its caller timed out or was cancelled
                 self._emit(Log(DEBUG, f"WebSocket reply to no pending request: {frame_id}"))
             else:
                 self._answered(number, event.response, now)
-        elif isinstance(event, Notification):
-            sub = self._subs.get(event.queue_name)
-            if sub is not None and sub.streams:
-                self._emit(Push(tuple(sub.streams), event))
-        elif isinstance(event, FrameError):
-            frame_id = event.request_id
-            if frame_id is None and self._inflight:
-                # The server answers in order: an unreadable reply is the oldest's.
-                frame_id = next(iter(self._inflight))
-            number = self._inflight.pop(frame_id, None) if frame_id is not None else None
-            if number is None:
-                self._emit(Log(WARNING, f"WebSocket frame ignored: {event.error}"))
-                return
+        elif number is None:
+            self._emit(Log(WARNING, f"WebSocket frame ignored: {event.error}"))
+        else:
             self._protocol_error(number, event.error, now)
 
     def _answered(self, number: int, response: Response, now: float) -> None:
         state = self._tickets.pop(number)
         kind = state.kind
-        if kind == "call":
+        if kind is _K.CALL:
             if state.request.operation in WS_INCOMPLETE:
                 self._incomplete(state.request, response)
             self._emit(Answer(number, response))
-        elif kind == "subscribe":
+        elif kind is _K.SUBSCRIBE:
             self._subscribed(number, state, response)
-        elif kind == "auth":
+        elif kind is _K.AUTH:
             try:
                 p.raise_for_status(response, "authenticate")
             except ZaqarError as exc:
@@ -876,7 +692,7 @@ class WsConnection:
                     self._emit(Abort("re-authentication failed"))
                 return
             self._bootstrap_step()
-        elif kind == "restore":
+        elif kind is _K.RESTORE:
             self._restored(state, response)
             self._bootstrap_step()
 
@@ -917,6 +733,14 @@ class WsConnection:
     def _first_stream(sub: _ServerSub | None) -> int | None:
         return sub.streams[0] if sub is not None and sub.streams else None
 
+    def _fail_caller(self, number: int, state: _Ticket, error: ZaqarError) -> None:
+        """Settle a caller's request with ``error``. A failed subscribe ends the
+        other streams of its queue; its own ends when its caller unsubscribes."""
+        if state.kind is _K.SUBSCRIBE and state.queue is not None:
+            sub = self._subs.get(state.queue)
+            self._sub_failed(state.queue, error, exclude=self._first_stream(sub))
+        self._emit(Failed(number, error))
+
     def _restored(self, state: _Ticket, response: Response) -> None:
         assert state.queue is not None
         sub = self._subs.get(state.queue)
@@ -934,23 +758,14 @@ class WsConnection:
                 exclude=None,
             )
             return
-        self._emit(
-            Gap(
-                tuple(sub.streams),
-                "reconnected: notifications pushed while the connection was down are lost",
-            )
-        )
+        self._emit(Gap(tuple(sub.streams), _RECONNECTED))
 
     def _protocol_error(self, number: int, error: ProtocolError, now: float) -> None:
         state = self._tickets.pop(number)
-        if state.kind in ("auth", "restore") and self.state is State.BOOTSTRAP:
+        if state.kind in (_K.AUTH, _K.RESTORE) and self.state is State.BOOTSTRAP:
             self._bootstrap_failure(error, now)
-        elif state.kind in ("call", "subscribe"):
-            if state.kind == "subscribe" and state.queue is not None:
-                self._sub_failed(
-                    state.queue, error, exclude=self._first_stream(self._subs.get(state.queue))
-                )
-            self._emit(Failed(number, error))
+        elif state.kind in _CALLERS:
+            self._fail_caller(number, state, error)
 
     # -- losing the connection ----------------------------------------------------------------
 
@@ -976,11 +791,7 @@ class WsConnection:
                 sent=True,
                 operation=op,
             )
-            if state.kind == "subscribe" and state.queue is not None:
-                self._sub_failed(
-                    state.queue, error, exclude=self._first_stream(self._subs.get(state.queue))
-                )
-            self._emit(Failed(number, error))
+            self._fail_caller(number, state, error)
         if code == REAUTH_CLOSE_CODE and self._refresh:
             self._need_token = True
         self._emit(Log(WARNING, f"WebSocket connection dropped ({why})"))
@@ -1056,20 +867,12 @@ class WsConnection:
         had_socket = self.state in (State.CONNECTING, State.BOOTSTRAP, State.OPEN)
         attempt_pending = self.state is State.CONNECTING
         self._go("close")
-        for number, state in list(self._tickets.items()):
-            if state.kind not in ("call", "subscribe"):
-                continue
-            op = state.request.operation.value
-            self._emit(
-                Failed(
-                    number,
-                    TransportError(
-                        f"transport closed while {op} was in flight",
-                        sent=state.frame_id is not None,
-                        operation=op,
-                    ),
-                )
-            )
+        for number, state in self._tickets.items():
+            if state.kind in _CALLERS:
+                op = state.request.operation.value
+                sent = state.frame_id is not None
+                error = TransportError(f"transport closed while {op} was in flight", sent=sent)
+                self._emit(Failed(number, _for(error, state.request)))
         self._tickets.clear()
         self._queued.clear()
         self._inflight.clear()
@@ -1082,12 +885,6 @@ class WsConnection:
             self._emit(CancelConnect(self._attempt))
         elif had_socket:
             self._emit(CloseSocket())
-
-
-def out_request(out: Any) -> Request:
-    """The request an :class:`~zaqarkit.core.ws.Outgoing` carries."""
-    request: Request = out.request
-    return request
 
 
 def _for(error: ZaqarError, request: Request) -> ZaqarError:

@@ -20,21 +20,19 @@ from zaqarkit.core.bodies import BodyCodec
 from zaqarkit.core.wire import Response
 from zaqarkit.core.ws import Notification
 from zaqarkit.core.wsconn import (
-    DEFAULT_PUSH_BUFFER,
     Answer,
     Failed,
     Gap,
     Log,
     Output,
     Push,
-    PushBuffer,
     PushGap,
     Send,
     State,
     StreamEnded,
     WsConnection,
-    typed_push,
 )
+from zaqarkit.core.wspush import DEFAULT_PUSH_BUFFER, PushBuffer, typed_push
 from zaqarkit.transports._sockets import OPTIONS as _SOCKET_OPTIONS
 
 logger = logging.getLogger("zaqarkit.websocket")
@@ -79,9 +77,9 @@ class _Waiter:
 
 class _StreamBase:
     """A push stream's state, whatever wakes its reader: a bounded buffer
-    (:class:`~zaqarkit.core.wsconn.PushBuffer`) and how it ended. With a
+    (:class:`~zaqarkit.core.wspush.PushBuffer`) and how it ended. With a
     ``codec`` (``body_type=``) each notification's body is decoded as it is
-    taken (:func:`~zaqarkit.core.wsconn.typed_push`)."""
+    taken (:func:`~zaqarkit.core.wspush.typed_push`)."""
 
     def __init__(
         self,

@@ -277,7 +277,7 @@ to the client and it is sent there, or use an http:// url=
         Streams for the same queue share one server subscription. ``headers``
         are sent with the subscription frames (``X-Project-ID`` if the
         transport has no ``project_id``). With ``codec``, bodies are decoded
-        (see :func:`zaqarkit.core.wsconn.typed_push`).
+        (see :func:`zaqarkit.core.wspush.typed_push`).
         """
         from zaqarkit.transports.websocket import PushStream  # it imports this module
 
