@@ -142,7 +142,7 @@ class TrioWebSocket:
             data, self._early = self._early, b""
         else:
             try:
-                data = bytes(await self._stream.receive_some(READ_SIZE))
+                data = await self._receive()
             except _GONE:
                 data = b""
         framing = self._framing
@@ -162,6 +162,19 @@ class TrioWebSocket:
             if not messages:
                 raise ConnectionEnded
         return messages
+
+    async def _receive(self) -> bytes:
+        direct = self._direct
+        if direct is None:
+            return bytes(await self._stream.receive_some(READ_SIZE))
+        # Wait first, then read once: receive_some tries a read before waiting,
+        # which is one failed recv per reply when replies are awaited.
+        while True:
+            await trio.lowlevel.wait_readable(self._tcp.socket)
+            try:
+                return direct.recv(READ_SIZE, _DONTWAIT)
+            except BlockingIOError:
+                continue
 
     def _queue(self, chunks: list[bytes]) -> None:
         if not chunks or self._writer_done.is_set():
