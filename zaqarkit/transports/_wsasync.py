@@ -57,6 +57,28 @@ __all__ = ["AsyncWebSocketTransport"]
 _DEADLINE = operator.itemgetter(0)
 
 
+class _AsyncioEvent:
+    """``asyncio.Event`` for one waiter: a future. Why not asyncio's: its
+    waiter list, loop lookup and cleanup cost a few microseconds on every
+    request. Set after its waiter gave up (cancelled), or once its event
+    loop has ended (``_bind_loop`` settles what that loop left), it does nothing."""
+
+    __slots__ = ("_future",)
+
+    def __init__(self) -> None:
+        self._future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def set(self) -> None:
+        if not self._future.done():
+            try:  # noqa: SIM105 - not contextlib.suppress: this is on every request's path
+                self._future.set_result(None)
+            except RuntimeError:  # its event loop has ended
+                pass
+
+    def wait(self) -> asyncio.Future[None]:
+        return self._future
+
+
 class AsyncWebSocketTransport(_Driver, AsyncClosing):
     """Async transport over one Zaqar WebSocket connection, for asyncio and trio.
 
@@ -106,15 +128,16 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
 
     async def handle_async_request(self, request: Request) -> Response:
         self._bind_loop()
-        return await self._call(self._m.request(request, now=time.monotonic()))
+        now = time.monotonic()
+        return await self._call(self._m.request(request, now=now), now)
 
-    async def _call(self, ticket: int) -> Response:
+    async def _call(self, ticket: int, now: float) -> Response:
         """Send what the machine has queued and wait for ``ticket``'s outcome:
         its reply, a drop, or the timer task at its deadline (:meth:`_expire`)."""
         waiter = _Waiter(self._event())
         self._waiters[ticket] = waiter
         if self.timeout is not None:
-            self._add_deadline(time.monotonic() + self.timeout, ticket)
+            self._add_deadline(now + self.timeout, ticket)
         work = self._settle(self._m.drain())
         if work:
             self._do(work)
@@ -202,12 +225,13 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
         from zaqarkit.transports.websocket import AsyncPushStream  # it imports this module
 
         self._bind_loop()
+        now = time.monotonic()
         stream, ticket = self._start_stream(
-            AsyncPushStream, queue_name, time.monotonic(), ttl, options, headers, codec
+            AsyncPushStream, queue_name, now, ttl, options, headers, codec
         )
         if ticket is not None:
             try:
-                push_subscription_create(queue_name).parse(await self._call(ticket))
+                push_subscription_create(queue_name).parse(await self._call(ticket, now))
             except BaseException:
                 await stream.aclose()
                 raise
@@ -244,7 +268,7 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing):
 
             self._event = trio.Event
         else:
-            self._event = asyncio.Event
+            self._event = _AsyncioEvent
         if self._m.state is not State.IDLE and not self.closed:
             ended = errors.ReadError("the event loop of this WebSocket ended", sent=True)
             for waiter in self._waiters.values():
