@@ -119,3 +119,24 @@ for n in range(3):
     hints = [line for line in done.stderr.splitlines() if "stop after one page" in line]
     assert len(hints) == 1
     assert hints[0].startswith("zaqarkit.websocket.incomplete: message listings over WebSocket")
+
+
+def test_a_trio_connection_aborted_between_reads_ends(zaqar_server: ZaqarServer) -> None:
+    # An abort (keepalive timeout, a frame only partly written) may come while
+    # the connection's task is between two reads: the next read must end the
+    # connection, not fail on the closed socket.
+    import trio
+
+    from zaqarkit.transports._sockets import ConnectionEnded
+    from zaqarkit.transports._triows import TrioWebSocket
+
+    async def main() -> int:
+        ws = await TrioWebSocket.connect(zaqar_server.ws_url, open_timeout=30)
+        ws.abort()
+        with pytest.raises(ConnectionEnded):
+            await ws.read()
+        with pytest.raises(ConnectionError):
+            ws.send("{}")
+        return ws.close_code
+
+    assert trio.run(main) == 1006

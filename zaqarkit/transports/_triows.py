@@ -159,6 +159,8 @@ class TrioWebSocket:
             with trio.move_on_after(_CLOSE_PATIENCE):
                 await self._writer_done.wait()  # the answer to a close frame goes out
             await trio.aclose_forcefully(self._stream)
+            if self._direct is not None:
+                self._direct.close()  # the connection stays open while a duplicate is
             if not messages:
                 raise ConnectionEnded
         return messages
@@ -170,7 +172,10 @@ class TrioWebSocket:
         # Wait first, then read once: receive_some tries a read before waiting,
         # which is one failed recv per reply when replies are awaited.
         while True:
-            await trio.lowlevel.wait_readable(self._tcp.socket)
+            try:
+                await trio.lowlevel.wait_readable(self._tcp.socket)
+            except ValueError:  # its socket was closed (abort()): the connection is over
+                return b""
             try:
                 return direct.recv(READ_SIZE, _DONTWAIT)
             except BlockingIOError:
