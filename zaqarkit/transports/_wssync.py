@@ -169,6 +169,9 @@ to the client and it is sent there, or use an http:// url=
     # noticed before a frame is written on it, always.
 
     #: Seconds without a reading caller before the background reader reads.
+    #: Only where the CPU goes depends on it, never what a caller sees: the
+    #: read before each write does not (test_a_close_sent_while_nobody_reads_
+    #: is_seen_before_the_next_write sets it to 600 s and still passes).
     IDLE_GRACE = 0.02
 
     def _take_role(self) -> tuple[SyncWebSocket, int] | None:
