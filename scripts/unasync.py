@@ -35,6 +35,8 @@ HEADER = (
 #: Whole-word renames, applied in order. Longer names come first.
 RENAMES: dict[str, str] = {
     "AsyncClient": "Client",
+    "AsyncEngine": "Engine",
+    "AsyncPushTransport": "PushTransport",
     "AsyncQueue": "Queue",
     "AsyncMessage": "Message",
     "AsyncClaim": "Claim",

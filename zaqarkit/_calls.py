@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from zaqarkit.core.retry import RetryPolicy, Sleep
+from zaqarkit.core.retry import RetryPolicy, SleepBeforeRetry
 
 __all__ = ["clock", "jitter", "log_retry", "retry_unsafe", "sleep", "unsafe_requested"]
 
@@ -57,7 +57,7 @@ def unsafe_requested() -> bool:
     return _UNSAFE.get()
 
 
-def log_retry(step: Sleep, policy: RetryPolicy) -> None:
+def log_retry(step: SleepBeforeRetry, policy: RetryPolicy) -> None:
     """One WARNING per retry on ``zaqarkit.retry``: operation, attempt, reason,
     delay. The fields are also on the record (``operation``, ``attempt``,
     ``reason``, ``delay``) for handlers and tests; nothing secret is logged."""

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import httpx
 
 from zaqarkit.core.redact import redact_url
+from zaqarkit.core.urls import HTTP_SCHEMES
 from zaqarkit.core.validate import Limits
 from zaqarkit.errors import ValidationError
 
@@ -162,7 +163,7 @@ class NetworkOptions:
                 f"that transport instead (got both {given[0]}= and transport=)",
             )
         scheme = _scheme(url)
-        if scheme in ("http", "https") and codec != "json" and transport is None:
+        if scheme in HTTP_SCHEMES and codec != "json" and transport is None:
             raise ValidationError(
                 "codec",
                 f"codec={codec!r} is a WebSocket option: an {scheme}:// url= always "

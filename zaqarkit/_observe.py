@@ -96,7 +96,7 @@ class ResponseEvent:
         return self.response.status
 
 
-def _kind(url: str) -> str:
+def transport_kind(url: str) -> str:
     return "websocket" if url.startswith(("ws:", "wss:")) else "http"
 
 
@@ -104,12 +104,12 @@ def _request_id(response: Response) -> str | None:
     return response.header("x-openstack-request-id")
 
 
-def _logger(request: Request) -> logging.Logger:
+def request_logger(request: Request) -> logging.Logger:
     return websocket_log if request.url.startswith("ws") else http_log
 
 
-def _log_response(request: Request, response: Response, elapsed: float) -> None:
-    logger = _logger(request)
+def log_response(request: Request, response: Response, elapsed: float) -> None:
+    logger = request_logger(request)
     if not logger.isEnabledFor(logging.DEBUG):
         return
     request_id = _request_id(response)
@@ -132,8 +132,8 @@ def _log_response(request: Request, response: Response, elapsed: float) -> None:
     )
 
 
-def _log_failure(request: Request, exc: BaseException, elapsed: float) -> None:
-    logger = _logger(request)
+def log_failure(request: Request, exc: BaseException, elapsed: float) -> None:
+    logger = request_logger(request)
     if logger.isEnabledFor(logging.DEBUG):
         # The error's class only: its message is the caller's to show.
         logger.debug(
@@ -246,7 +246,7 @@ def _tracer(tracing: Any) -> Any:
     return tracing.get_tracer("zaqarkit", __version__)
 
 
-class _Span:
+class OperationSpan:
     """One OpenTelemetry span per operation, after the messaging conventions."""
 
     __slots__ = ("_operation", "_scope", "_span")
@@ -297,7 +297,7 @@ class _Span:
         )
         self._span: Any = None
 
-    def __enter__(self) -> _Span:
+    def __enter__(self) -> OperationSpan:
         self._span = self._scope.__enter__()
         return self
 
@@ -347,7 +347,10 @@ def _with_trace_context(request: Request) -> Request:
     return replace(request, headers=request.headers + tuple(carrier.items()))
 
 
-class _Base:
+class ObserverBase:
+    """What both facades' observers share: the hooks, the tracer, and
+    whether anything at all is to be done per request."""
+
     _allow_async = False
 
     def __init__(self, event_hooks: EventHooks | None = None, tracing: Any = False) -> None:

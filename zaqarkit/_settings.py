@@ -26,7 +26,7 @@ from zaqarkit.core.api import ApiV2
 from zaqarkit.core.api_v1 import api_for
 from zaqarkit.core.context import Context
 from zaqarkit.core.operations import ApiVersion
-from zaqarkit.core.urls import normalize_endpoint, websocket_url
+from zaqarkit.core.urls import is_websocket, normalize_endpoint, websocket_url
 from zaqarkit.core.validate import DEFAULT_LIMITS, Limits
 from zaqarkit.errors import ValidationError
 
@@ -57,6 +57,11 @@ class Settings:
     @property
     def scheme(self) -> str:
         return self.endpoint.split(":", 1)[0]
+
+    @property
+    def websocket(self) -> bool:
+        """Whether the endpoint is a WebSocket one."""
+        return is_websocket(self.endpoint)
 
 
 def _option(options: Mapping[str, Any], name: str) -> Any:

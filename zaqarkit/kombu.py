@@ -283,7 +283,7 @@ class Channel(_VirtualChannel):  # type: ignore[misc]
         self.zaqar_queue(queue).post({"body": message, "ttl": self._ttl(message)})
 
     def _ttl(self, message: Mapping[str, Any]) -> int:
-        limit = self.client._api.limits.max_message_ttl
+        limit = self.client._engine.api.limits.max_message_ttl
         expiration = (message.get("properties") or {}).get("expiration")
         if expiration is not None:
             # AMQP's expiration is milliseconds, as a string.
@@ -325,7 +325,7 @@ class Channel(_VirtualChannel):  # type: ignore[misc]
         # (default: as many again). 0 for long tasks: a worker then holds
         # nothing another idle worker could be running.
         ahead = prefetch if options["claim_ahead"] is None else int(options["claim_ahead"])
-        limit = self.client._api.limits.max_messages_per_claim_or_pop
+        limit = self.client._engine.api.limits.max_messages_per_claim_or_pop
         consumer = self.zaqar_queue(queue).consumer(
             batch=max(1, min(options["claim_batch"], prefetch, limit)),
             max_in_flight=prefetch + max(0, ahead),

@@ -28,6 +28,7 @@ from zaqarkit.core.context import encode_query
 from zaqarkit.core.models import Health, Message, Page, SignedURL
 from zaqarkit.core.operations import V2_ROUTES
 from zaqarkit.core.urls import normalize_endpoint, origin, split_ref
+from zaqarkit.core.wire import ReusedCalls
 from zaqarkit.errors import (
     ApiError,
     BadRequest,
@@ -570,29 +571,44 @@ def test_fast_init_refuses_classes_it_would_get_wrong() -> None:
             fast_init(cls)
 
 
-def test_prepare_hands_back_a_small_request_it_prepared_lately() -> None:
+def test_prepare_fills_in_the_url_and_every_header() -> None:
     ctx = Context("http://h/p", (("Client-ID", "c"),))
-    listing = ApiV2().message_list("q", limit=5)
-    first = ctx.prepare(listing.request)
-    assert ctx.prepare(listing.request) is first
+    first = ctx.prepare(ApiV2().message_list("q", limit=5).request)
     assert first.url == "http://h/p/v2/queues/q/messages?limit=5"
     assert first.headers == (("Client-ID", "c"),)
-    # An equal request that is another object is prepared anew, to an equal result.
-    again = ctx.prepare(ApiV2().message_list("q", limit=5).request)
-    assert again == first
-    assert again is not first
-    # Only polls are kept: a post or a delete is sent once, and keeping it
-    # would only hold its memory.
-    post = ApiV2().message_post("q", {"body": "x"})
-    delete = ApiV2().message_delete("q", "m1")
-    assert ctx.prepare(post.request) is not ctx.prepare(post.request)
-    assert ctx.prepare(delete.request) is not ctx.prepare(delete.request)
-    claim = ApiV2().claim_create("q", ttl=60, limit=2)
-    assert ctx.prepare(claim.request) is ctx.prepare(claim.request)
-    # A few at a time: a client paging through a listing keeps a bounded memo.
-    for n in range(100):
-        ctx.prepare(ApiV2().message_list("q", marker=f"m{n}").request)
-    assert len(ctx._prepared) <= 16
-    # The memo is no part of a context's value.
+    # A context keeps nothing: preparing again gives an equal request.
+    assert ctx.prepare(ApiV2().message_list("q", limit=5).request) == first
     assert ctx == Context("http://h/p", (("Client-ID", "c"),))
     assert hash(ctx) == hash(Context("http://h/p", (("Client-ID", "c"),)))
+
+
+def test_reused_calls_hand_back_the_prepared_call_for_the_same_arguments() -> None:
+    ctx = Context("http://h/p", (("Client-ID", "c"),))
+    built: list[int] = []
+
+    def prepare(call: Call[Any]) -> Call[Any]:
+        return Call(ctx.prepare(call.request), call.parse)
+
+    reused = ReusedCalls(prepare)
+
+    def listing(marker: str) -> Call[Any]:
+        def build() -> Call[Any]:
+            built.append(marker)
+            return ApiV2().message_list("q", marker=marker)
+
+        return reused.get(("list", "q"), (marker,), build)
+
+    marker = "m1"
+    first = listing(marker)
+    assert listing(marker) is first
+    assert first.request.url == "http://h/p/v2/queues/q/messages?marker=m1"
+    assert first.request.headers == (("Client-ID", "c"),)
+    # Equal is not enough: the arguments must be the same objects.
+    equal = "".join(["m", "1"])
+    assert listing(equal) is not first
+    assert built == ["m1", "m1"]
+    # Each site keeps its own last call.
+    other = reused.get(("list", "r"), (marker,), lambda: ApiV2().message_list("r"))
+    assert listing(equal) is listing(equal)
+    assert other.request.path.endswith("/r/messages")
+    assert len(built) == 2

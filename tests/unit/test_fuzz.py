@@ -104,7 +104,7 @@ def test_identifiers_never_leak(name: Any, message_id: Any, marker: Any, limit: 
             lambda: cli.queue("q", auto_create=False).message(message_id),
             lambda: cli.queue("q", auto_create=False).delete_messages(message_id),
             lambda: list(cli.queue("q", auto_create=False).messages(limit=limit)),
-            lambda: cli._send(cli._api.message_list("q", marker=marker)),
+            lambda: cli._engine.send(cli._engine.api.message_list("q", marker=marker)),
             lambda: cli.queue("q", auto_create=False).claim(id=message_id),
         ):
             error = _only_zaqar_errors(action)
@@ -422,5 +422,5 @@ def test_non_ascii_where_zaqar_forbids_it(build: Callable[[Client], Any], field:
 def test_non_ascii_marker_is_percent_encoded() -> None:
     mock = MockTransport(lambda r: Response(200, {}, b'{"messages": [], "links": []}'))
     with Client("http://zaqar.test", project_id="p", transport=mock) as cli:
-        cli._send(cli._api.message_list("q", marker="caf\u00e9"))
+        cli._engine.send(cli._engine.api.message_list("q", marker="caf\u00e9"))
     assert mock.requests[0].url.endswith("marker=caf%C3%A9")

@@ -24,7 +24,7 @@ from zaqarkit import (
     Unauthorized,
     ValidationError,
 )
-from zaqarkit.core.retry import Outcome, Reauthenticate, Send, Sleep, call_flow, settles
+from zaqarkit.core.retry import Outcome, Reauthenticate, SendAttempt, SleepBeforeRetry, call_flow
 from zaqarkit.core.wire import Request, Response
 from zaqarkit.transports import MockTransport
 
@@ -51,10 +51,10 @@ def _drive(
         except Exception as exc:  # the flow raised the final TransportError
             return steps, exc
         steps.append(step)
-        if isinstance(step, Send):
+        if isinstance(step, SendAttempt):
             now += 0.1
             reply = Outcome(next(answers), now)  # type: ignore[arg-type]
-        elif isinstance(step, Sleep):
+        elif isinstance(step, SleepBeforeRetry):
             now += step.seconds
             reply = now
         else:
@@ -68,17 +68,17 @@ def _seeded() -> Callable[[], float]:
 def test_backoff_grows_with_seeded_full_jitter() -> None:
     answers = iter([Response(503)] * 3 + [Response(204)])
     steps, final = _drive(call_flow(POLICY, "queue_get", now=0.0, rand=_seeded()), answers)
-    sleeps = [s.seconds for s in steps if isinstance(s, Sleep)]
+    sleeps = [s.seconds for s in steps if isinstance(s, SleepBeforeRetry)]
     expected = random.Random(42)
     assert sleeps == [1.0 * expected.random(), 2.0 * expected.random(), 4.0 * expected.random()]
-    assert [s.attempt for s in steps if isinstance(s, Send)] == [1, 2, 3, 4]
+    assert [s.attempt for s in steps if isinstance(s, SendAttempt)] == [1, 2, 3, 4]
     assert final.status == 204
 
 
 def test_gives_up_after_the_attempts_with_the_last_answer() -> None:
     answers = iter([Response(503)] * 10)
     steps, final = _drive(call_flow(POLICY, "queue_get", now=0.0, rand=_seeded()), answers)
-    assert sum(isinstance(s, Send) for s in steps) == 4
+    assert sum(isinstance(s, SendAttempt) for s in steps) == 4
     assert final.status == 503
 
 
@@ -86,12 +86,12 @@ def test_retry_after_is_honoured_up_to_the_cap() -> None:
     policy = RetryPolicy(attempts=3, backoff=0.1, jitter=0.0, max_retry_after=10)
     answers = iter([Response(429, {"retry-after": "3"}), Response(200, {}, b"{}")])
     steps, final = _drive(call_flow(policy, "message_post", now=0.0, rand=_seeded()), answers)
-    assert [s.seconds for s in steps if isinstance(s, Sleep)] == [3.0]
+    assert [s.seconds for s in steps if isinstance(s, SleepBeforeRetry)] == [3.0]
     assert final.status == 200
     # A Retry-After beyond the cap ends the retries at once; the error will carry it.
     answers = iter([Response(503, {"retry-after": "60"})])
     steps, final = _drive(call_flow(policy, "queue_get", now=0.0, rand=_seeded()), answers)
-    assert not any(isinstance(s, Sleep) for s in steps)
+    assert not any(isinstance(s, SleepBeforeRetry) for s in steps)
     assert final.status == 503
 
 
@@ -102,7 +102,7 @@ def test_no_sleep_past_the_deadline() -> None:
         call_flow(policy, "queue_get", now=100.0, rand=_seeded(), total=5.0), answers, 100.0
     )
     # sends at 100.1, sleep 1 -> 101.2, sleep 2 -> 103.3; a 4 s sleep would end past 105.
-    assert [s.seconds for s in steps if isinstance(s, Sleep)] == [1.0, 2.0]
+    assert [s.seconds for s in steps if isinstance(s, SleepBeforeRetry)] == [1.0, 2.0]
     assert final.status == 503
 
 
@@ -112,7 +112,7 @@ def test_unsafe_transport_failures_are_not_retried() -> None:
         call_flow(POLICY, "message_post", now=0.0, rand=_seeded()), iter([lost, Response(201)])
     )
     assert final is lost
-    assert steps == [Send(1)]
+    assert steps == [SendAttempt(1)]
     # ... unless the caller opts in.
     steps, final = _drive(
         call_flow(POLICY, "message_post", now=0.0, rand=_seeded(), unsafe=True),
@@ -130,7 +130,7 @@ def test_safe_transport_failures_are_retried() -> None:
             call_flow(POLICY, op, now=0.0, rand=_seeded()), iter([error, Response(200)])
         )
         assert final.status == 200
-        assert [type(s) for s in steps] == [Send, Sleep, Send]
+        assert [type(s) for s in steps] == [SendAttempt, SleepBeforeRetry, SendAttempt]
         assert steps[1].reason == type(error).__name__
 
 
@@ -154,7 +154,7 @@ def test_other_statuses_are_final() -> None:
             call_flow(POLICY, "queue_get", now=0.0, rand=_seeded()), iter([Response(status)])
         )
         assert final.status == status
-        assert steps == [Send(1)]
+        assert steps == [SendAttempt(1)]
 
 
 def test_one_reauthentication_per_call() -> None:
@@ -162,13 +162,13 @@ def test_one_reauthentication_per_call() -> None:
         call_flow(POLICY, "queue_get", now=0.0, rand=_seeded()),
         iter([Response(401), Response(401)]),
     )
-    assert steps == [Send(1), Reauthenticate(), Send(1)]
+    assert steps == [SendAttempt(1), Reauthenticate(), SendAttempt(1)]
     assert final.status == 401
     # An auth that cannot renew its credentials (no-auth, signed URL): no resend.
     steps, final = _drive(
         call_flow(POLICY, "queue_get", now=0.0, rand=_seeded()), iter([Response(401)]), reauth=False
     )
-    assert steps == [Send(1), Reauthenticate()]
+    assert steps == [SendAttempt(1), Reauthenticate()]
     assert final.status == 401
 
 
@@ -177,7 +177,13 @@ def test_reauthentication_then_retry() -> None:
         call_flow(POLICY, "queue_get", now=0.0, rand=_seeded()),
         iter([Response(401), Response(503), Response(200)]),
     )
-    assert [type(s) for s in steps] == [Send, Reauthenticate, Send, Sleep, Send]
+    assert [type(s) for s in steps] == [
+        SendAttempt,
+        Reauthenticate,
+        SendAttempt,
+        SleepBeforeRetry,
+        SendAttempt,
+    ]
     assert final.status == 200
 
 
@@ -186,61 +192,40 @@ def test_disabled_policy_sends_once() -> None:
         steps, final = _drive(
             call_flow(off, "queue_get", now=0.0, rand=_seeded()), iter([Response(503)])
         )
-        assert steps == [Send(1)]
+        assert steps == [SendAttempt(1)]
         assert final.status == 503
 
 
-_SEQUENCES: list[list[Any]] = [
-    [Response(201)],
-    [Response(404)],
-    [Response(500)],
-    [Response(503), Response(200)],
-    [Response(429, {"retry-after": "2"}), Response(201)],
-    [Response(502), Response(200)],
-    [Response(401), Response(200)],
-    [Response(401), Response(401)],
-    [Response(401), Response(503), Response(204)],
-    [Response(503)] * 5,
-    [ConnectError("refused"), Response(200)],
-    [ReadError("lost", sent=True)],
-]
-
-
-@pytest.mark.parametrize("answers", _SEQUENCES)
-@pytest.mark.parametrize("operation", ["queue_get", "message_post"])
-@pytest.mark.parametrize("reauth", [True, False])
-def test_a_flow_given_its_first_outcome_decides_as_the_whole_flow(
-    answers: list[Any], operation: str, reauth: bool
+@pytest.mark.parametrize(
+    ("policy", "answer", "ends"),
+    [
+        (POLICY, Response(200), True),
+        (POLICY, Response(404), True),
+        (POLICY, Response(401), False),
+        (POLICY, Response(503), False),
+        (POLICY, ConnectError("refused"), False),
+        # The policy's statuses decide: a policy that retries 500 goes on after one.
+        (RetryPolicy(statuses=frozenset({500})), Response(500), False),
+        (RetryPolicy(statuses=frozenset()), Response(503), True),
+    ],
+)
+def test_the_first_attempt_goes_through_the_flow_and_a_final_answer_ends_it(
+    policy: RetryPolicy, answer: Any, ends: bool
 ) -> None:
-    """What the facades do: send once, and only when ``settles`` says no, start
-    the flow with that outcome. Same steps after the first Send, same result."""
-    whole, final = _drive(
-        call_flow(POLICY, operation, now=0.0, rand=_seeded()), iter(answers), reauth=reauth
+    """Every attempt, the first included, is decided by the flow: a final
+    first answer ends the call after one SendAttempt, anything else goes on."""
+    steps, final = _drive(
+        call_flow(policy, "queue_get", now=0.0, rand=_seeded()),
+        iter([answer, Response(204), Response(204)]),
+        reauth=True,
     )
-    first = answers[0]
-    if settles(first, POLICY):
-        assert whole == [Send(1)]
-        assert final is first
-        return
-    rest, resumed = _drive(
-        call_flow(POLICY, operation, now=0.0, rand=_seeded(), first=Outcome(first, 0.1)),
-        iter(answers[1:]),
-        start=0.1,
-        reauth=reauth,
-    )
-    assert [Send(1), *rest] == whole
-    assert resumed is final
-
-
-def test_settles_only_final_responses() -> None:
-    assert settles(Response(200), POLICY)
-    assert settles(Response(404), POLICY)
-    assert not settles(Response(401), POLICY)
-    assert not settles(Response(503), POLICY)
-    assert not settles(ConnectError("refused"), POLICY)
-    # The policy's statuses decide: a policy that retries 500 does not settle on it.
-    assert not settles(Response(500), RetryPolicy(statuses=frozenset({500})))
-    assert settles(Response(503), RetryPolicy(statuses=frozenset()))
+    assert steps[0] == SendAttempt(1)
+    if ends:
+        assert steps == [SendAttempt(1)]
+        assert final is answer
+    else:
+        assert len(steps) > 1
+        assert final.status == 204
 
 
 @pytest.mark.parametrize(
@@ -346,17 +331,15 @@ def test_retry_unsafe_scope_resends_a_post() -> None:
         201, {"content-type": "application/json"}, b'{"resources": ["/v2/queues/q/messages/m1"]}'
     )
     lost = ReadError("reply lost", sent=True, operation="message_post")
-    mock, requests = _storm(lost, created)
+    mock, requests = _storm(lost, created, lost, created)
     with Client("http://zaqar.test", project_id="p", transport=mock, retries=FAST) as cli:
         with cli.retry_unsafe():
             assert cli.queue("q", auto_create=False).post({"body": 1}) == ["m1"]
         assert len(requests) == 2
         # Outside the block the default applies again.
-        mock2, requests2 = _storm(lost, created)
-        cli._transport = mock2
         with pytest.raises(ReadError):
             cli.queue("q", auto_create=False).post({"body": 1})
-        assert len(requests2) == 1
+        assert len(requests) == 3
 
 
 def test_retries_zero_turns_retrying_off() -> None:

@@ -26,7 +26,7 @@ PROGRAMS = {
                 queue = cli.queue("orders")
                 reveal_type(queue.post([{"body": 1}]))  # list[builtins.str]
                 for message in queue.messages(echo=True):
-                    reveal_type(message)  # zaqarkit._sync.client.Message[Any]
+                    reveal_type(message)  # zaqarkit._sync.messages.Message[Any]
                     reveal_type(message.id)  # builtins.str
                     reveal_type(message.ttl)  # builtins.int
                     reveal_type(message.age)  # builtins.int
@@ -35,7 +35,7 @@ PROGRAMS = {
                 claim = queue.claim(ttl=60, grace=60)
                 reveal_type(claim.id)  # builtins.str | None
                 reveal_type(claim.ttl)  # builtins.int | None
-                reveal_type(claim.messages)  # list[zaqarkit._sync.client.Message[Any]]
+                reveal_type(claim.messages)  # list[zaqarkit._sync.messages.Message[Any]]
                 for subscription in queue.subscriptions():
                     reveal_type(subscription.id)  # builtins.str
                     reveal_type(subscription.ttl)  # builtins.int
@@ -63,7 +63,7 @@ PROGRAMS = {
                 claim = await queue.claim(ttl=60)
                 reveal_type(claim.id)  # builtins.str | None
                 reveal_type(claim.ttl)  # builtins.int | None
-                reveal_type(await queue.pop(2))  # list[zaqarkit._async.client.AsyncMessage[Any]]
+                reveal_type(await queue.pop(2))  # list[zaqarkit._async.messages.AsyncMessage[Any]]
 
         asyncio.run(main())
     """,
@@ -138,12 +138,12 @@ PROGRAMS = {
                 queue = cli.queue("orders")
                 queue.post([{"body": Order("A-1"), "ttl": 60}])
                 for message in queue.messages(body_type=Order):
-                    reveal_type(message)  # zaqarkit._sync.client.Message[typed_sync.Order]
+                    reveal_type(message)  # zaqarkit._sync.messages.Message[typed_sync.Order]
                     reveal_type(message.body)  # typed_sync.Order
                 reveal_type(queue.message("m1", body_type=Refund).body)  # typed_sync.Refund
                 reveal_type(queue.pop(2, body_type=Ping)[0].body)  # TypedDict(typed_sync.Ping, {'seq': int})
                 claim = queue.claim(ttl=60, body_type=Invoice)
-                reveal_type(claim)  # zaqarkit._sync.client.Claim[typed_sync.Invoice]
+                reveal_type(claim)  # zaqarkit._sync.messages.Claim[typed_sync.Invoice]
                 for claimed in claim:
                     reveal_type(claimed.body)  # typed_sync.Invoice
                 for raw in queue.messages():
@@ -180,8 +180,8 @@ PROGRAMS = {
                 async for message in queue.messages(body_type=Order):
                     reveal_type(message.body)  # typed_async.Order
                 reveal_type((await queue.message("m1", body_type=Order)).body)  # typed_async.Order
-                reveal_type(await queue.pop(body_type=Order))  # list[zaqarkit._async.client.AsyncMessage[typed_async.Order]]
-                reveal_type((await queue.claim(body_type=Order)).messages)  # list[zaqarkit._async.client.AsyncMessage[typed_async.Order]]
+                reveal_type(await queue.pop(body_type=Order))  # list[zaqarkit._async.messages.AsyncMessage[typed_async.Order]]
+                reveal_type((await queue.claim(body_type=Order)).messages)  # list[zaqarkit._async.messages.AsyncMessage[typed_async.Order]]
                 async with queue.consumer(body_type=Order) as consumer:
                     async for delivery in consumer:
                         reveal_type(delivery)  # zaqarkit._async.consumer.AsyncDelivery[typed_async.Order]

@@ -1,21 +1,22 @@
-"""AsyncClient and its resources: build with the core, send, parse.
+"""AsyncClient: construction, transport choice, and the client-level calls.
 
 This file is the source of truth for both facades: ``scripts/unasync.py``
 generates ``zaqarkit/_sync/client.py`` from it. A line ending in
 ``# async-only`` is dropped from the sync code; ``# sync-only: <code>`` becomes
-``<code>`` there.
+``<code>`` there. Every call goes through the engine
+(:mod:`zaqarkit._async.engine`); the resources are in
+:mod:`zaqarkit._async.queues`, :mod:`zaqarkit._async.messages` and
+:mod:`zaqarkit._async.admin`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import datetime as _dt
 import functools  # async-only
 import warnings
-from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator, Mapping
-from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any
 
 import anyio  # async-only
 import httpx
@@ -25,52 +26,23 @@ from zaqarkit._network import NetworkOptions, PoolLimits
 from zaqarkit._settings import resolve
 from zaqarkit.auth import Auth, KeystoneAuth, SignedURLAuth
 from zaqarkit.core import flows, models
-from zaqarkit.core.api import metadata_patch
-from zaqarkit.core.api_v1 import queue_replace_metadata_call
-from zaqarkit.core.auth import with_credentials
-from zaqarkit.core.bodies import BodyCodec, codec_for
-from zaqarkit.core.consumer import ConsumerSettings
 from zaqarkit.core.context import Context
-from zaqarkit.core.flows import Flow
-from zaqarkit.core.models import Page
-from zaqarkit.core.operations import Operation
-from zaqarkit.core.paginate import Pagination, by_id
-from zaqarkit.core.parse import typed_claim, typed_message, typed_messages, typed_page
-from zaqarkit.core.producer import DEFAULT_MAX_COUNT, Packer, packer_for
-from zaqarkit.core.retry import (
-    DEFAULT_RETRIES,
-    Outcome,
-    RetryArg,
-    RetryPolicy,
-    Send,
-    Sleep,
-    Step,
-    call_flow,
-    settles,
-)
+from zaqarkit.core.retry import DEFAULT_RETRIES, RetryArg, RetryPolicy
 from zaqarkit.core.timeouts import Timeout, TimeoutArg
-from zaqarkit.core.urls import normalize_endpoint, split_ref
+from zaqarkit.core.urls import HTTP_SCHEMES, normalize_endpoint, split_ref
 from zaqarkit.core.validate import Limits
-from zaqarkit.core.validate import integer as validate_integer
-from zaqarkit.core.validate import message_ttl as validate_message_ttl
-from zaqarkit.core.validate import name as validate_name
-from zaqarkit.core.wire import Call, LastCall, Request, Response
-from zaqarkit.core.ws import ws_action, ws_supports
-from zaqarkit.errors import (
-    ServerError,
-    TransportError,
-    UnsupportedOperation,
-    ValidationError,
-    ZaqarError,
-)
-from zaqarkit.transports import AsyncHttpxTransport, AsyncTransport, deadline
+from zaqarkit.errors import ServerError, TransportError, UnsupportedOperation, ValidationError
+from zaqarkit.transports import AsyncHttpxTransport, AsyncTransport
 from zaqarkit.transports.base import AsyncClosing
 
+from .admin import AdminDeclarations, AsyncFlavor, AsyncPool, AsyncSubscription
+from .engine import AsyncEngine
+from .messages import AsyncClaim, AsyncMessage
+from .observer import AsyncObserver
+from .queues import AsyncQueue
+
 if TYPE_CHECKING:
-    # websockets is an optional dependency: the stream type is for annotations.
-    from zaqarkit._async.consumer import AsyncConsumer, ConsumerStats, Handler, Poison
-    from zaqarkit._async.producer import AsyncProducer
-    from zaqarkit.transports.websocket import AsyncPushStream
+    from collections.abc import AsyncIterator
 
 __all__ = [
     "AsyncClaim",
@@ -82,14 +54,8 @@ __all__ = [
     "AsyncSubscription",
 ]
 
-T = TypeVar("T")
-#: A message body's type (``body_type=``); ``Any`` without one.
-B = TypeVar("B")
-
 #: ping() answers "is it up now?": retrying would only delay the answer.
 _NO_RETRIES = RetryPolicy(attempts=1)
-#: The first attempt of every call, sent before any retry flow exists.
-_FIRST_SEND = Send(1)
 
 
 class AsyncClient(AsyncClosing):
@@ -181,10 +147,7 @@ class AsyncClient(AsyncClosing):
             pool_limits=pool_limits,
             http2=http2,
         )
-        # Imported here: at the top, its generated twin would sort differently.
-        from zaqarkit._async.observer import AsyncObserver
-
-        self._observer = AsyncObserver(event_hooks, tracing)
+        observer = AsyncObserver(event_hooks, tracing)
         settings = resolve(
             url,
             version,
@@ -200,41 +163,43 @@ class AsyncClient(AsyncClosing):
             cacert=cacert,
         )
         self._settings = settings
-        self._timeout = Timeout.of(timeout)
-        self._retries = RetryPolicy.of(retries)
-        self._api = settings.api
-        self._context = settings.context
         self._auth: Auth = settings.auth
         self._network = network
+        per_call = Timeout.of(timeout)
+        policy = RetryPolicy.of(retries)
         self._owns_transport = transport is None
-        self._transport: AsyncTransport = transport or self._default_transport(
-            timeout, codec, has_http_url=http_url is not None
-        )
         # Operations Zaqar does not serve over WebSocket go to this HTTP
         # endpoint instead, when one is given.
-        self._fallback: tuple[AsyncTransport, Context] | None = None
+        fallback: tuple[AsyncTransport, Context] | None = None
         if http_url is not None:
-            self._fallback = (
+            fallback = (
                 AsyncHttpxTransport(
                     timeout=timeout,
                     insecure=settings.insecure,
                     cacert=settings.cacert,
                     **network.http_options(),
                 ),
-                replace(self._context, endpoint=normalize_endpoint(http_url, ("http", "https"))),
+                replace(settings.context, endpoint=normalize_endpoint(http_url, HTTP_SCHEMES)),
             )
-        # Zaqar serves some operations over HTTP only (core.ws.ws_supports).
-        self._websocket = settings.scheme in ("ws", "wss")
-        self._closed = False
-        # Over WebSocket, what Zaqar has no action for is refused before any I/O.
-        self._ws_only = self._websocket and self._fallback is None
-        self._declared: dict[tuple[str, str], AsyncPool | AsyncFlavor] = {}
+        self._engine = AsyncEngine(
+            settings.api,
+            transport or self._default_transport(timeout, codec, has_http_url=http_url is not None),
+            settings.context,
+            settings.auth,
+            observer,
+            timeout=per_call,
+            retries=policy,
+            # Zaqar serves some operations over HTTP only (core.ws.ws_supports).
+            websocket=settings.websocket,
+            fallback=fallback,
+        )
+        self._declared = AdminDeclarations()
 
     def _default_transport(
         self, timeout: TimeoutArg, codec: str, *, has_http_url: bool
     ) -> AsyncTransport:
         settings = self._settings
-        if settings.scheme in ("ws", "wss"):
+        if settings.websocket:
             # Imported here: websockets is an optional dependency.
             try:
                 from zaqarkit.transports.websocket import AsyncWebSocketTransport
@@ -348,76 +313,6 @@ class AsyncClient(AsyncClosing):
             f"project={self.project_id!r}>"
         )
 
-    async def _send(self, call: Call[T], retries: RetryPolicy | None = None) -> T:
-        if self._closed:
-            raise TransportError("the client is closed", sent=False)
-        transport, context = self._transport, self._context
-        if self._fallback is not None and not ws_supports(call.request.operation):
-            transport, context = self._fallback
-        elif self._ws_only:
-            ws_action(call.request.operation)  # refused before any I/O
-        request = context.prepare(call.request)
-        if self._observer.tracer is not None:
-            # One span for the whole operation, its retries included (_observe).
-            return await self._observer.traced(
-                self._deliver, call, request, transport, retries or self._retries
-            )
-        return await self._deliver(call, request, transport, retries or self._retries)
-
-    async def _deliver(
-        self, call: Call[T], request: Request, transport: AsyncTransport, policy: RetryPolicy
-    ) -> T:
-        total = self._timeout.total
-        start = _calls.clock()
-        # Every decision (re-authenticate on 401, retry, how long to wait) is
-        # the core's call flow; this loop only executes its steps. The first
-        # attempt is sent before any flow exists: an answer that settles the
-        # call (core.retry.settles) never needs one, others start it.
-        flow: Generator[Step, Any, Response] | None = None
-        step: Step = _FIRST_SEND
-        reply: Any = None
-        used: tuple[tuple[str, str], ...] = ()
-        with deadline.scope(total):
-            while True:
-                if isinstance(step, Send):
-                    used = await self._auth.async_headers()
-                    try:
-                        # Hooks and a DEBUG line per request sent (_observe).
-                        result: Any = await self._observer.send(
-                            transport, with_credentials(request, used)
-                        )
-                    except TransportError as exc:
-                        result = exc
-                    if flow is None:
-                        if settles(result, policy):
-                            response = result
-                            break
-                        flow = call_flow(
-                            policy,
-                            str(request.operation),
-                            now=start,
-                            rand=_calls.jitter,
-                            total=total,
-                            unsafe=_calls.unsafe_requested(),
-                            first=Outcome(result, _calls.clock()),
-                        )
-                    else:
-                        reply = Outcome(result, _calls.clock())
-                elif isinstance(step, Sleep):
-                    _calls.log_retry(step, policy)
-                    await anyio.sleep(step.seconds)  # async-only
-                    # sync-only: _calls.sleep(step.seconds)
-                    reply = _calls.clock()
-                else:
-                    reply = self._auth.invalidate(used)
-                assert flow is not None  # only the flow yields steps after the first
-                try:
-                    step = flow.send(reply)
-                except StopIteration as done:
-                    response = done.value
-                    break
-        return self._auth.parse(call, request, response)
-
     def retry_unsafe(self) -> AbstractContextManager[None]:
         """A ``with`` block inside which calls are retried even when they may
         already have been executed: a message post or claim whose reply was
@@ -433,41 +328,19 @@ class AsyncClient(AsyncClosing):
         """
         return _calls.retry_unsafe()
 
-    def _check(self, *calls: Call[Any] | Operation) -> None:
-        """Raise UnsupportedOperation, before anything is sent, for a call (or
-        operation) this client's transport cannot carry; API versions refuse
-        at build time already."""
-        if self._ws_only:
-            for call in calls:
-                ws_action(call if isinstance(call, Operation) else call.request.operation)
-
-    async def _iterate(self, first: Call[Page[T]]) -> AsyncIterator[T]:
-        pages = Pagination(first)
-        while (call := pages.next_call()) is not None:
-            for item in pages.accept(await self._send(call)):
-                yield item
-
-    async def _run(self, flow: Flow[T]) -> T:
-        """Drive a core flow (:mod:`zaqarkit.core.flows`): send what it yields."""
-        call = next(flow)
-        while True:
-            try:
-                call = flow.send(await self._send(call))
-            except StopIteration as done:
-                return cast(T, done.value)
-
     def transport(self) -> AsyncTransport:
         """The transport this client sends through."""
-        return self._transport
+        return self._engine.transport
 
     async def aclose(self) -> None:
         """Close the transport if this client created it. Idempotent."""
-        if not self._closed:
-            self._closed = True
+        engine = self._engine
+        if not engine.closed:
+            await engine.aclose()
             if self._owns_transport:
-                await self._transport.aclose()
-            if self._fallback is not None:
-                await self._fallback[0].aclose()
+                await engine.transport.aclose()
+            if engine.fallback is not None:
+                await engine.fallback[0].aclose()
 
     # -- server -------------------------------------------------------------------
 
@@ -487,10 +360,11 @@ class AsyncClient(AsyncClosing):
             if not await cli.ping():
                 raise SystemExit("Zaqar is down")
         """
-        if self._closed:
+        engine = self._engine
+        if engine.closed:
             raise TransportError("the client is closed", sent=False)
         try:
-            return await self._send(self._api.ping(), _NO_RETRIES)
+            return await engine.send(engine.api.ping(), _NO_RETRIES)
         except (TransportError, ServerError):
             return False
 
@@ -507,11 +381,11 @@ class AsyncClient(AsyncClosing):
             health = await cli.health()
             assert health.storage_reachable
         """
-        return await self._send(self._api.health())
+        return await self._engine.send(self._engine.api.health())
 
     async def homedoc(self) -> models.HomeDocument:
         """The JSON-Home document listing the server's resources."""
-        return await self._send(self._api.home_document())
+        return await self._engine.send(self._engine.api.home_document())
 
     async def follow(self, ref: str) -> Any:
         """GET an href from a response (``links``, ``Location``) and return its JSON.
@@ -520,7 +394,7 @@ class AsyncClient(AsyncClosing):
         an absolute URL on another origin is refused (credentials would leak).
         """
         path, query = split_ref(ref, self._settings.endpoint)
-        return await self._send(self._api.follow(path, query))
+        return await self._engine.send(self._engine.api.follow(path, query))
 
     # -- queues ---------------------------------------------------------------------
 
@@ -541,7 +415,9 @@ class AsyncClient(AsyncClosing):
         if isinstance(self._auth, SignedURLAuth):
             # A pre-signed URL never covers creating the queue (Zaqar answers 404).
             auto_create = False
-        queue = AsyncQueue(self, name, auto_create=auto_create or force_create, metadata=metadata)
+        queue = AsyncQueue(
+            self._engine, name, auto_create=auto_create or force_create, metadata=metadata
+        )
         # sync-only: if force_create:
         # sync-only:     queue.ensure_exists(force_create=True)
         return queue
@@ -554,9 +430,9 @@ class AsyncClient(AsyncClosing):
         **filters: Any,
     ) -> AsyncIterator[AsyncQueue]:
         """Every queue of the project, page by page (``limit`` is the page size)."""
-        first = self._api.queue_list(limit=limit, detailed=detailed, **filters)
-        async for item in self._iterate(first):
-            yield AsyncQueue(self, item.name, auto_create=False, listed=item)
+        first = self._engine.api.queue_list(limit=limit, detailed=detailed, **filters)
+        async for item in self._engine.iterate(first):
+            yield AsyncQueue(self._engine, item.name, auto_create=False, listed=item)
 
     async def queue_count(self) -> int:
         """How many queues the project has.
@@ -570,7 +446,7 @@ class AsyncClient(AsyncClosing):
 
             total = await client.queue_count()
         """
-        return await self._run(flows.queue_count(self._api))
+        return await self._engine.run(flows.queue_count(self._engine.api))
 
     # -- subscriptions ------------------------------------------------------------------
 
@@ -595,11 +471,13 @@ class AsyncClient(AsyncClosing):
         if id is None:
             if subscriber is None:
                 raise ValidationError("subscriber", "is required to create a subscription")
-            id = await self._send(
-                self._api.subscription_create(queue_name, subscriber, ttl=ttl, options=options)
+            id = await self._engine.send(
+                self._engine.api.subscription_create(
+                    queue_name, subscriber, ttl=ttl, options=options
+                )
             )
-        record = await self._send(self._api.subscription_get(queue_name, id))
-        return AsyncSubscription(self, queue_name, record)
+        record = await self._engine.send(self._engine.api.subscription_get(queue_name, id))
+        return AsyncSubscription(self._engine, queue_name, record)
 
     async def subscriptions(
         self,
@@ -612,9 +490,9 @@ class AsyncClient(AsyncClosing):
         """Every subscription of a queue, page by page. ``detailed`` is
         accepted for python-zaqarclient and changes nothing: Zaqar always lists
         every field of a subscription."""
-        first = self._api.subscription_list(queue_name, limit=limit, marker=marker)
-        async for item in self._iterate(first):
-            yield AsyncSubscription(self, queue_name, item)
+        first = self._engine.api.subscription_list(queue_name, limit=limit, marker=marker)
+        async for item in self._engine.iterate(first):
+            yield AsyncSubscription(self._engine, queue_name, item)
 
     # -- pools and flavors (admin) ----------------------------------------------------------
 
@@ -641,7 +519,8 @@ class AsyncClient(AsyncClosing):
             await flavor.ensure_exists()   # creates "fast", then "gold"
         """
         pool = AsyncPool(
-            self,
+            self._engine,
+            self._declared,
             name,
             weight=weight,
             uri=uri,
@@ -649,7 +528,7 @@ class AsyncClient(AsyncClosing):
             options=options,
             auto_create=auto_create,
         )
-        self._declare(pool)
+        self._declared.add(pool)
         return pool
 
     async def pools(
@@ -661,10 +540,10 @@ class AsyncClient(AsyncClosing):
     ) -> AsyncIterator[AsyncPool]:
         """Every registered pool (admin). Pools declared with :meth:`pool` and
         not yet created are created first, so the listing shows them."""
-        await self._create_declared()
-        first = self._api.pool_list(limit=limit, marker=marker, detailed=detailed)
-        async for item in self._iterate(first):
-            yield AsyncPool.from_record(self, item)
+        await self._declared.create()
+        first = self._engine.api.pool_list(limit=limit, marker=marker, detailed=detailed)
+        async for item in self._engine.iterate(first):
+            yield AsyncPool.from_record(self._engine, self._declared, item)
 
     def flavor(
         self,
@@ -684,7 +563,7 @@ class AsyncClient(AsyncClosing):
         with a DeprecationWarning.
         """
         if pool is not None:
-            if not self._api.flavor_pool_groups:
+            if not self._engine.api.flavor_pool_groups:
                 warnings.warn(
                     "flavor(pool=...) names a pool group, which Zaqar v2 removed; "
                     "use pool_list=[...] instead",
@@ -692,21 +571,11 @@ class AsyncClient(AsyncClosing):
                     stacklevel=2,
                 )
             pool_list = [pool, *(pool_list or ())]
-        flavor = AsyncFlavor(self, name, pool_list=pool_list, auto_create=auto_create)
-        self._declare(flavor)
+        flavor = AsyncFlavor(
+            self._engine, self._declared, name, pool_list=pool_list, auto_create=auto_create
+        )
+        self._declared.add(flavor)
         return flavor
-
-    def _declare(self, handle: AsyncPool | AsyncFlavor) -> None:
-        # Declared-but-uncreated admin resources, so that a flavor naming a
-        # pool, or a listing, creates what was declared before it.
-        if handle._auto_create:
-            self._declared[(handle.kind, handle.name)] = handle
-
-    async def _create_declared(self, pools: Iterable[str] | None = None) -> None:
-        wanted = None if pools is None else set(pools)
-        for (kind, name), handle in list(self._declared.items()):
-            if wanted is None or (kind == "pool" and name in wanted):
-                await handle.ensure_exists()
 
     async def flavors(
         self,
@@ -717,1167 +586,7 @@ class AsyncClient(AsyncClosing):
     ) -> AsyncIterator[AsyncFlavor]:
         """Every flavor. Pools and flavors declared with :meth:`pool` and
         :meth:`flavor` and not yet created are created first."""
-        await self._create_declared()
-        first = self._api.flavor_list(limit=limit, marker=marker, detailed=detailed)
-        async for item in self._iterate(first):
-            yield AsyncFlavor.from_record(self, item)
-
-
-class AsyncQueue:
-    """A queue. Obtain it with :meth:`AsyncClient.queue`."""
-
-    def __init__(
-        self,
-        client: AsyncClient,
-        name: str,
-        *,
-        auto_create: bool = True,
-        metadata: Mapping[str, Any] | None = None,
-        listed: models.Queue | None = None,
-    ) -> None:
-        self._client = client
-        self._api = client._api
-        self.name = validate_name(name)
-        self._auto_create = auto_create
-        self._create_metadata = dict(metadata) if metadata is not None else None
-        self._listed = listed
-        self.href = listed.href if listed is not None else None
-        # The calls consumers and polling loops repeat, built once for
-        # arguments that repeat (the Api and its limits are inputs too).
-        self._listing: LastCall[Page[models.Message[Any]]] = LastCall()
-        self._popping: LastCall[tuple[models.Message[Any], ...]] = LastCall()
-        self._claiming: LastCall[models.Claim[Any]] = LastCall()
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.name!r}>"
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, AsyncQueue):
-            return NotImplemented
-        return self.name == other.name and self._client is other._client
-
-    def __hash__(self) -> int:
-        return hash(self.name)
-
-    async def _ready(self, *calls: Call[Any] | Operation) -> None:
-        """Create the queue on first use, unless one of ``calls`` (what the
-        caller is about to send) cannot be sent at all: that refusal comes
-        first, so nothing reaches the server."""
-        self._client._check(*calls)
-        if self._auto_create:
-            self._client._check(self._api.queue_create(self.name, self._create_metadata))
-            await self.ensure_exists()
-
-    async def ensure_exists(self, force_create: bool = False) -> None:
-        """Create the queue unless this handle already did (``force_create``
-        sends the PUT regardless). Zaqar leaves an existing queue's metadata alone."""
-        if self._auto_create or force_create:
-            self._auto_create = False
-            await self._client._send(self._api.queue_create(self.name, self._create_metadata))
-
-    async def exists(self) -> bool:
-        """Whether the queue exists: ``HEAD`` on v1, the queue listing otherwise.
-
-        v1.1 and v2 have no HEAD on queues, and their ``GET /queues/{name}``
-        answers 200 (empty or default metadata) even for a queue that was never
-        created, so only the listing can tell.
-
-        Example::
-
-            if not await queue.exists():
-                await queue.ensure_exists()
-        """
-        return await self._client._run(flows.queue_exists(self._api, self.name))
-
-    async def metadata(
-        self,
-        new_meta: Mapping[str, Any] | None = None,
-        force_reload: bool = False,
-        *,
-        keep_reserved: bool = True,
-    ) -> dict[str, Any]:
-        """The queue's metadata; with ``new_meta``, replace the user keys with it
-        (reserved ``_`` keys are only changed when given) and return the result.
-
-        Every call reads the server (nothing is cached), so python-zaqarclient's
-        ``force_reload`` is accepted and has nothing to do. ``keep_reserved=False``
-        replaces the whole document as python-zaqarclient does: reserved keys
-        missing from ``new_meta`` go back to the server's defaults.
-
-        v2 sends a JSON patch computed from the current metadata; v1 replaces
-        the whole ``/metadata`` document with one PUT (v1 has no ``_`` keys);
-        v1.1 can only read metadata, so setting it raises UnsupportedOperation
-        before anything is sent (pass ``metadata=`` to :meth:`AsyncClient.queue`
-        to set it when the queue is created).
-
-        Example::
-
-            await queue.metadata({"owner": "billing"})
-            assert (await queue.metadata())["owner"] == "billing"
-        """
-        replace = None
-        if new_meta is not None:
-            replace = queue_replace_metadata_call(self._api, self.name, new_meta)
-        get = self._api.queue_get(self.name)
-        if replace is not None:
-            await self._ready(replace)
-        else:
-            await self._ready(get, *(() if new_meta is None else (Operation.QUEUE_UPDATE,)))
-        if replace is not None:
-            return await self._client._send(replace)
-        current = await self._client._send(get)
-        if new_meta is None:
-            return current
-        operations = metadata_patch(current, new_meta, keep_reserved=keep_reserved)
-        if not operations:
-            return current
-        return await self._client._send(self._api.queue_update(self.name, operations))
-
-    async def stats(self) -> models.Stats:
-        """Message counts (claimed, free, total) and the oldest and newest message."""
-        call = self._api.queue_stats(self.name)
-        await self._ready(call)
-        return await self._client._send(call)
-
-    async def delete(self) -> None:
-        """Delete the queue and its messages (no error if it does not exist)."""
-        self._auto_create = False
-        await self._client._send(self._api.queue_delete(self.name))
-
-    async def purge(self, resource_types: Iterable[str] | None = None) -> None:
-        """Delete the queue's messages and/or subscriptions, keeping the queue."""
-        call = self._api.queue_purge(self.name, resource_types)
-        await self._ready(call)
-        await self._client._send(call)
-
-    async def post(self, messages: Any) -> list[str]:
-        """Post one message dict or a list of them; returns the new ids in order.
-
-        Example::
-
-            ids = await queue.post([{"body": {"event": "paid"}, "ttl": 300}])
-        """
-        # Posting creates the queue on the server (v1.1, v2): no separate PUT is
-        # needed unless the queue is to get metadata.
-        if self._api.post_creates_queue and self._create_metadata is None:
-            self._auto_create = False
-        call = self._api.message_post(self.name, messages)
-        await self._ready(call)
-        ids = await self._client._send(call)
-        return list(ids)
-
-    @overload
-    async def message(self, message_id: str, *, body_type: None = None) -> AsyncMessage[Any]: ...
-    @overload
-    async def message(self, message_id: str, *, body_type: type[B]) -> AsyncMessage[B]: ...
-
-    async def message(self, message_id: str, *, body_type: Any = None) -> AsyncMessage[Any]:
-        """One message by id (NotFound if it does not exist).
-
-        With ``body_type`` (a ``msgspec.Struct``, dataclass, ``TypedDict``,
-        plain type such as ``dict[str, int]``, or pydantic model) the body is
-        decoded into it; a body that does not decode raises
-        :class:`zaqarkit.BodyDecodeError` naming the message id and the field.
-
-        Example::
-
-            message = await queue.message(message_id, body_type=Order)
-            print(message.body.sku)
-        """
-        call: Call[Any] = self._api.message_get(self.name, message_id)
-        if body_type is not None:
-            call = typed_message(call, codec_for(body_type))
-        await self._ready(call)
-        record = await self._client._send(call)
-        return AsyncMessage(self, record)
-
-    @overload
-    def messages(
-        self,
-        *ids: str,
-        echo: bool | None = None,
-        include_claimed: bool | None = None,
-        include_delayed: bool | None = None,
-        limit: int | None = None,
-        marker: str | None = None,
-        body_type: None = None,
-    ) -> AsyncIterator[AsyncMessage[Any]]: ...
-    @overload
-    def messages(
-        self,
-        *ids: str,
-        echo: bool | None = None,
-        include_claimed: bool | None = None,
-        include_delayed: bool | None = None,
-        limit: int | None = None,
-        marker: str | None = None,
-        body_type: type[B],
-    ) -> AsyncIterator[AsyncMessage[B]]: ...
-
-    async def messages(
-        self,
-        *ids: str,
-        echo: bool | None = None,
-        include_claimed: bool | None = None,
-        include_delayed: bool | None = None,
-        limit: int | None = None,
-        marker: str | None = None,
-        body_type: Any = None,
-    ) -> AsyncIterator[AsyncMessage[Any]]:
-        """The given messages, or every message of the queue page by page
-        (``limit`` is the page size, ``marker`` where to start: a previous
-        page's ``next`` marker). Missing ids are skipped.
-
-        With ``body_type`` every body is decoded into it, straight from the
-        answer's bytes; a body that does not decode raises
-        :class:`zaqarkit.BodyDecodeError` naming the message id and the field
-        (leave ``body_type`` out to read bodies as plain JSON).
-
-        Example::
-
-            async for message in queue.messages(echo=True, body_type=Order):
-                print(message.body.sku)
-        """
-        codec = None if body_type is None else codec_for(body_type)
-        if ids:
-            many: Call[Any] = self._api.message_get_many(self.name, ids)
-            if codec is not None:
-                many = typed_messages(many, codec)
-            await self._ready(many)
-            found = await self._client._send(many)
-            for record in found:
-                yield AsyncMessage(self, record)
-            return
-        api = self._api
-        args = (api, api.limits, limit, marker, echo, include_claimed, include_delayed, codec)
-        first = self._listing.get(args)
-        if first is None:
-            first = api.message_list(
-                self.name,
-                limit=limit,
-                marker=marker,
-                echo=echo,
-                include_claimed=include_claimed,
-                include_delayed=include_delayed,
-            )
-            first = self._listing.put(args, first if codec is None else typed_page(first, codec))
-        await self._ready(first)
-        # The client's _iterate loop, inlined: one (async) generator less
-        # to step through per message.
-        pages = Pagination(first, key=by_id)
-        while (call := pages.next_call()) is not None:
-            for record in pages.accept(await self._client._send(call)):
-                yield AsyncMessage(self, record)
-
-    async def delete_messages(self, *ids: str, claim_ids: Iterable[str] | None = None) -> None:
-        """Delete up to 20 messages by id in one request."""
-        await self._client._send(self._api.message_delete_many(self.name, ids, claim_ids=claim_ids))
-
-    @overload
-    async def pop(self, count: int = 1, *, body_type: None = None) -> list[AsyncMessage[Any]]: ...
-    @overload
-    async def pop(self, count: int = 1, *, body_type: type[B]) -> list[AsyncMessage[B]]: ...
-
-    async def pop(self, count: int = 1, *, body_type: Any = None) -> list[AsyncMessage[Any]]:
-        """Claim and delete up to ``count`` messages in one request.
-
-        With ``body_type`` the bodies are decoded into it. A body that does
-        not decode raises :class:`zaqarkit.BodyDecodeError` (its ``record`` is
-        the message, body as plain JSON): the pop has deleted the messages
-        already, so that error is the only copy left of them.
-
-        Example::
-
-            for message in await queue.pop(5, body_type=Order):
-                print(message.body.sku)
-        """
-        api = self._api
-        codec = None if body_type is None else codec_for(body_type)
-        args = (api, api.limits, count, codec)
-        call = self._popping.get(args)
-        if call is None:
-            call = api.message_pop(self.name, count)
-            call = self._popping.put(args, call if codec is None else typed_messages(call, codec))
-        await self._ready(call)
-        records = await self._client._send(call)
-        return [AsyncMessage(self, record) for record in records]
-
-    @overload
-    async def claim(
-        self,
-        id: str | None = None,
-        ttl: int | None = None,
-        grace: int | None = None,
-        limit: int | None = None,
-        *,
-        body_type: None = None,
-    ) -> AsyncClaim[Any]: ...
-    @overload
-    async def claim(
-        self,
-        id: str | None = None,
-        ttl: int | None = None,
-        grace: int | None = None,
-        limit: int | None = None,
-        *,
-        body_type: type[B],
-    ) -> AsyncClaim[B]: ...
-
-    async def claim(
-        self,
-        id: str | None = None,
-        ttl: int | None = None,
-        grace: int | None = None,
-        limit: int | None = None,
-        *,
-        body_type: Any = None,
-    ) -> AsyncClaim[Any]:
-        """Claim up to ``limit`` messages for ``ttl`` seconds, or fetch claim ``id``.
-
-        A claim that found nothing has ``id`` None and no messages. With
-        ``body_type`` the bodies are decoded into it; when one does not
-        decode, a new claim is released first (its messages are free again,
-        and Zaqar counts the claim towards ``max_claim_count``), then
-        :class:`zaqarkit.BodyDecodeError` is raised naming the message id and
-        the field. :meth:`consumer` instead hands out the good ones and treats
-        the others as poison.
-
-        Example::
-
-            claim = await queue.claim(ttl=60, limit=10, body_type=Order)
-            for message in claim:
-                print(message.body.sku)
-                await message.delete()
-        """
-        codec = None if body_type is None else codec_for(body_type)
-        if id is not None:
-            get: Call[Any] = self._api.claim_get(self.name, id)
-            if codec is not None:
-                get = typed_claim(get, codec)
-            await self._ready(get)
-            record = await self._client._send(get)
-            if record.rejected:
-                raise record.rejected[0]
-            return AsyncClaim(self, record, codec)
-        record = await self._claim_record(ttl, grace, limit, codec)
-        if record.rejected:
-            # If the release fails the claim expires after ttl: the decode
-            # error is what to report.
-            with contextlib.suppress(ZaqarError):
-                await AsyncClaim(self, record).delete()
-            raise record.rejected[0]
-        return AsyncClaim(self, record, codec)
-
-    async def _claim_record(
-        self, ttl: int | None, grace: int | None, limit: int | None, codec: BodyCodec[Any] | None
-    ) -> models.Claim[Any]:
-        """A new claim as the core parsed it (with a codec: ``rejected`` holds
-        the messages whose body did not decode; the consumer's path)."""
-        api = self._api
-        args = (api, api.limits, ttl, grace, limit, codec)
-        create = self._claiming.get(args)
-        if create is None:
-            create = api.claim_create(self.name, ttl=ttl, grace=grace, limit=limit)
-            create = self._claiming.put(
-                args, create if codec is None else typed_claim(create, codec)
-            )
-        await self._ready(create)
-        return await self._client._send(create)
-
-    async def signed_url(
-        self,
-        paths: Iterable[str] | None = None,
-        ttl_seconds: int | None = None,
-        methods: Iterable[str] | None = None,
-    ) -> models.SignedURL:
-        """A pre-signed URL granting ``methods`` on ``paths`` (messages,
-        subscriptions, claims) for ``ttl_seconds`` (server default: one day)."""
-        expires = None
-        if ttl_seconds is not None:
-            if isinstance(ttl_seconds, bool) or not isinstance(ttl_seconds, int) or ttl_seconds < 1:
-                raise ValidationError("ttl_seconds", f"must be a positive int, got {ttl_seconds!r}")
-            expires = _dt.datetime.now(_dt.UTC) + _dt.timedelta(seconds=ttl_seconds)
-        call = self._api.queue_share(self.name, paths=paths, methods=methods, expires=expires)
-        await self._ready(call)
-        return await self._client._send(call)
-
-    async def subscriptions(
-        self,
-        detailed: bool | None = None,
-        marker: str | None = None,
-        limit: int | None = None,
-    ) -> AsyncIterator[AsyncSubscription]:
-        """Every subscription of this queue (``detailed`` is accepted for
-        python-zaqarclient: listed subscriptions always carry every field)."""
-        async for subscription in self._client.subscriptions(
-            self.name, detailed=detailed, marker=marker, limit=limit
-        ):
-            yield subscription
-
-    @overload
-    def subscribe(
-        self,
-        ttl: int | None = None,
-        options: Mapping[str, Any] | None = None,
-        *,
-        body_type: None = None,
-    ) -> AbstractAsyncContextManager[AsyncPushStream[Any]]: ...
-    @overload
-    def subscribe(
-        self,
-        ttl: int | None = None,
-        options: Mapping[str, Any] | None = None,
-        *,
-        body_type: type[B],
-    ) -> AbstractAsyncContextManager[AsyncPushStream[B]]: ...
-
-    @asynccontextmanager
-    async def subscribe(
-        self,
-        ttl: int | None = None,
-        options: Mapping[str, Any] | None = None,
-        *,
-        body_type: Any = None,
-    ) -> AsyncIterator[AsyncPushStream[Any]]:
-        """Stream this queue's new messages as Zaqar pushes them (WebSocket only).
-
-        Yields an iterator of :class:`zaqarkit.core.ws.Notification` (``body``,
-        ``ttl``, ``queue_name``); leaving the block deletes the subscription.
-        After a dropped connection the transport reconnects and re-subscribes,
-        and the iterator yields a :class:`zaqarkit.core.wsconn.PushGap` (as it
-        does when its bounded buffer dropped notifications): ``note.gap``.
-        With ``body_type``, bodies are decoded into it; a push whose body does
-        not decode is logged (WARNING) and yields a ``PushGap`` saying why
-        (the message itself stays in the queue: a push is only a copy).
-
-        Example::
-
-            async with queue.subscribe(ttl=600, body_type=Order) as notifications:
-                async for note in notifications:
-                    if not note.gap:
-                        print(note.body.sku)
-        """
-        codec = None if body_type is None else codec_for(body_type)
-        subscribe = getattr(self._client._transport, "subscribe", None)
-        if subscribe is None:
-            raise UnsupportedOperation(
-                "subscribe() streams push notifications over WebSocket; the HTTP transport "
-                "cannot receive them. Use a ws:// URL, or create a webhook with "
-                "client.subscription(queue, subscriber='http://...')."
-            )
-        headers = self._client._context.headers + await self._client._auth.async_headers()
-        stream: AsyncPushStream[Any] = await subscribe(
-            self.name,
-            ttl=ttl,
-            options=options,
-            headers=headers,
-            **({} if codec is None else {"codec": codec}),
-        )
-        try:
-            yield stream
-        finally:
-            await stream.aclose()
-
-    # -- consuming and producing (issue 12) ----------------------------------------------
-
-    def _packer(self, max_count: int, max_bytes: int | None) -> Packer:
-        websocket = self._client._settings.scheme in ("ws", "wss")
-        return packer_for(
-            self._api.limits, websocket=websocket, max_count=max_count, max_bytes=max_bytes
-        )
-
-    def _post_item(self, item: Any, index: int) -> dict[str, Any]:
-        # The builder's own validation (v1 also wants a ttl), renamed to the
-        # message's position in the whole input rather than in its batch.
-        try:
-            return self._api._message_items([item])[0]
-        except ValidationError as error:
-            field = error.field.replace("messages[0]", f"messages[{index}]", 1)
-            raise ValidationError(field, error.rule) from None
-
-    async def post_many(
-        self,
-        messages: Iterable[Any],
-        *,
-        max_count: int = DEFAULT_MAX_COUNT,
-        max_bytes: int | None = None,
-    ) -> list[str]:
-        """Post any number of messages, packed into as few requests as the
-        server's limits allow; returns every id in input order.
-
-        Each request holds at most ``max_count`` messages and at most
-        ``max_messages_post_size`` bytes (the client's ``limits``, or
-        ``max_bytes``), measured the way the server measures it (JSON over
-        HTTP, the decoded list's repr over WebSocket). A list or tuple is
-        checked whole before anything is sent; a message that could never fit
-        raises :class:`ValidationError` naming ``messages[<index>]``. From a
-        lazy iterable, batches are sent as they fill: an error then carries
-        ``posted_ids``, the ids of the messages already posted (input order).
-
-        Example::
-
-            ids = await queue.post_many({"body": n, "ttl": 300} for n in range(1000))
-            assert len(ids) == 1000
-        """
-        packer = self._packer(max_count, max_bytes)
-        posted: list[str] = []
-        if isinstance(messages, (list, tuple)):
-            # One validation pass for the whole list: its field names
-            # (messages[i]) are already positions in the input.
-            items = self._api._message_items(messages) if messages else []
-            sizes = [packer.cost(item, i) for i, item in enumerate(items)]
-            pairs: Iterable[tuple[dict[str, Any], int | None]] = zip(items, sizes, strict=True)
-        else:
-            pairs = self._lazy_items(messages)
-        try:
-            for index, (item, size) in enumerate(pairs):
-                closed = packer.add(item, index, size)
-                if closed is not None:
-                    posted += await self.post(closed.items)
-            last = packer.flush()
-            if last is not None:
-                posted += await self.post(last.items)
-        except Exception as error:
-            error.posted_ids = posted  # type: ignore[attr-defined]
-            raise
-        return posted
-
-    def _lazy_items(self, messages: Iterable[Any]) -> Iterator[tuple[dict[str, Any], None]]:
-        for index, item in enumerate(messages):
-            yield self._post_item(item, index), None
-
-    def producer(
-        self,
-        *,
-        linger: float = 0.0,
-        max_count: int = DEFAULT_MAX_COUNT,
-        max_bytes: int | None = None,
-        max_pending: int = 4,
-    ) -> AsyncProducer:
-        """A batching producer (see :class:`zaqarkit.AsyncProducer`): ``send()``
-        buffers, full batches are posted in the background in order, ``flush()``
-        returns the ids posted since the last flush in input order.
-
-        Example::
-
-            async with queue.producer(linger=0.05) as producer:
-                for n in range(1000):
-                    await producer.send({"body": n, "ttl": 300})
-                ids = await producer.flush()
-        """
-        from zaqarkit._async.producer import AsyncProducer
-
-        return AsyncProducer(
-            self, linger=linger, max_count=max_count, max_bytes=max_bytes, max_pending=max_pending
-        )
-
-    @overload
-    def consumer(
-        self,
-        *,
-        batch: int | None = None,
-        max_in_flight: int | None = None,
-        ttl: int = 60,
-        grace: int = 60,
-        renew_every: float | None = None,
-        poll_initial: float = 0.1,
-        poll_max: float = 5.0,
-        push: bool | None = None,
-        push_poll: float = 5.0,
-        drain_timeout: float = 10.0,
-        ack_linger: float = 0.02,
-        delete_claims: bool = True,
-        seed: int | None = None,
-        body_type: None = None,
-        on_poison: Poison = "auto",
-    ) -> AsyncConsumer[Any]: ...
-    @overload
-    def consumer(
-        self,
-        *,
-        batch: int | None = None,
-        max_in_flight: int | None = None,
-        ttl: int = 60,
-        grace: int = 60,
-        renew_every: float | None = None,
-        poll_initial: float = 0.1,
-        poll_max: float = 5.0,
-        push: bool | None = None,
-        push_poll: float = 5.0,
-        drain_timeout: float = 10.0,
-        ack_linger: float = 0.02,
-        delete_claims: bool = True,
-        seed: int | None = None,
-        body_type: type[B],
-        on_poison: Poison = "auto",
-    ) -> AsyncConsumer[B]: ...
-
-    def consumer(
-        self,
-        *,
-        batch: int | None = None,
-        max_in_flight: int | None = None,
-        ttl: int = 60,
-        grace: int = 60,
-        renew_every: float | None = None,
-        poll_initial: float = 0.1,
-        poll_max: float = 5.0,
-        push: bool | None = None,
-        push_poll: float = 5.0,
-        drain_timeout: float = 10.0,
-        ack_linger: float = 0.02,
-        delete_claims: bool = True,
-        seed: int | None = None,
-        body_type: Any = None,
-        on_poison: Poison = "auto",
-    ) -> AsyncConsumer[Any]:
-        """An at-least-once consumer (:class:`zaqarkit.AsyncConsumer`): a
-        context manager to iterate for :class:`~zaqarkit.AsyncDelivery` objects.
-
-        It claims ``batch`` messages at a time (default: the server's per-claim
-        limit, 20 on a stock Zaqar, or 10 if smaller) for ``ttl`` seconds (60 at
-        least, Zaqar's floor), keeps at most ``max_in_flight`` (default
-        ``2 * batch``) unsettled, renews a claim every ``renew_every`` seconds
-        (default ``ttl / 3``) while any of its messages is outstanding, and
-        batches acks into delete-many. When the queue is empty it waits:
-        woken by push notifications over WebSocket (``push=None`` picks them
-        when the transport can; ``push_poll`` is the fallback poll), or
-        polling from ``poll_initial`` up to ``poll_max`` seconds with jitter
-        (seeded by ``seed``). On exit it stops claiming, waits up to
-        ``drain_timeout`` for handed-out deliveries, and releases the rest.
-        A claim whose messages were all acknowledged is deleted
-        (``delete_claims``): Zaqar 23's redis store answers 503 to queue stats
-        while an expired claim lingers in its index.
-
-        With ``body_type`` each delivery's body is decoded into it (straight
-        from the claim's bytes); a message whose body does not decode is
-        never handed out, and ``on_poison`` decides what becomes of it (see
-        :class:`zaqarkit.AsyncConsumer`): by default it moves to the queue's
-        dead-letter queue if one is set, else it is released with a WARNING.
-
-        Example::
-
-            async with queue.consumer(max_in_flight=20, body_type=Order) as consumer:
-                async for delivery in consumer:
-                    await handle(delivery.body)  # an Order
-                    await delivery.ack()
-        """
-        from zaqarkit._async.consumer import AsyncConsumer
-
-        if batch is None:
-            batch = min(10, self._api.limits.max_messages_per_claim_or_pop)
-        settings = ConsumerSettings(
-            batch=batch,
-            max_in_flight=max_in_flight if max_in_flight is not None else 2 * batch,
-            ttl=ttl,
-            grace=grace,
-            renew_every=renew_every,
-            poll_initial=poll_initial,
-            poll_max=max(poll_max, poll_initial),
-            push_poll=push_poll,
-            drain_timeout=drain_timeout,
-            ack_linger=ack_linger,
-            delete_claims=delete_claims,
-            ack_batch=self._api.limits.max_messages_per_page,
-        )
-        codec = None if body_type is None else codec_for(body_type)
-        return AsyncConsumer(self, settings, push=push, seed=seed, codec=codec, on_poison=on_poison)
-
-    @overload
-    async def consume(
-        self,
-        handler: Handler[Any],
-        *,
-        concurrency: int = 4,
-        max_messages: int | None = None,
-        body_type: None = None,
-        **options: Any,
-    ) -> ConsumerStats: ...
-    @overload
-    async def consume(
-        self,
-        handler: Handler[B],
-        *,
-        concurrency: int = 4,
-        max_messages: int | None = None,
-        body_type: type[B],
-        **options: Any,
-    ) -> ConsumerStats: ...
-
-    async def consume(
-        self,
-        handler: Handler[Any],
-        *,
-        concurrency: int = 4,
-        max_messages: int | None = None,
-        body_type: Any = None,
-        **options: Any,
-    ) -> ConsumerStats:
-        """Run ``handler(delivery)`` on every message until stopped, with
-        ``concurrency`` handlers at a time (tasks here; worker threads in the
-        sync client, where SIGINT and SIGTERM stop it gracefully).
-
-        A handler that returns acknowledges its delivery, one that raises
-        releases it (a nack), unless it settled the delivery itself. It stops
-        on ``delivery.consumer.stop()``, after ``max_messages`` deliveries, or
-        when cancelled; in-flight handlers get ``drain_timeout`` to finish, and
-        what is left is released. ``options`` go to :meth:`consumer`
-        (``on_poison`` among them). With ``body_type`` the handler receives
-        deliveries whose body is decoded into it; poison messages never reach
-        it (see :meth:`consumer`). Returns the consumer's counters.
-
-        Example::
-
-            async def handler(delivery: AsyncDelivery[Order]) -> None:
-                print(delivery.body.sku)
-
-            await queue.consume(handler, concurrency=8, body_type=Order)
-        """
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            raise ValidationError("concurrency", f"must be an int >= 1, got {concurrency!r}")
-        if max_messages is not None and (
-            isinstance(max_messages, bool) or not isinstance(max_messages, int) or max_messages < 1
-        ):
-            raise ValidationError("max_messages", f"must be an int >= 1, got {max_messages!r}")
-        async with self.consumer(body_type=body_type, **options) as consumer:
-            return await consumer.run(handler, concurrency=concurrency, max_messages=max_messages)
-
-    async def set_dead_letter(
-        self,
-        queue: str | AsyncQueue,
-        max_claim_count: int,
-        messages_ttl: int | None = None,
-    ) -> dict[str, Any]:
-        """Move a message claimed more than ``max_claim_count`` times to the
-        dead-letter queue ``queue`` (created here if needed), with
-        ``messages_ttl`` as its new ttl (default: it keeps its own).
-
-        Zaqar counts claims per message and moves the message on the claim
-        after the ``max_claim_count``-th (queue metadata ``_max_claim_count``,
-        ``_dead_letter_queue``, ``_dead_letter_queue_messages_ttl``; zaqar's
-        ``storage/redis/claims.py`` ``create``): a message whose handler
-        fails every time is delivered ``max_claim_count`` times, then parked.
-        Both queues must live in the same pool. On Zaqar 23 with redis the
-        parked message is read from the dead-letter queue by id
-        (``dlq.message(id)``); that queue's listings and stats do not show it.
-        Returns the new metadata.
-
-        Example::
-
-            await queue.set_dead_letter("orders.dlq", max_claim_count=3)
-        """
-        target = queue if isinstance(queue, AsyncQueue) else self._client.queue(queue)
-        if target.name == self.name:
-            raise ValidationError("queue", "a queue cannot be its own dead-letter queue")
-        max_claim_count = validate_integer(max_claim_count, "max_claim_count", 1, None)
-        changes: dict[str, Any] = {
-            "_dead_letter_queue": target.name,
-            "_max_claim_count": max_claim_count,
-        }
-        if messages_ttl is not None:
-            changes["_dead_letter_queue_messages_ttl"] = validate_message_ttl(
-                messages_ttl, self._api.limits, "messages_ttl"
-            )
-        await target.ensure_exists(force_create=True)
-        await self._ready()
-        # Only "add" operations: a patch that names only these keys leaves
-        # the queue's other metadata alone.
-        operations = metadata_patch({}, changes)
-        return await self._client._send(self._api.queue_update(self.name, operations))
-
-    async def dead_letter(self) -> dict[str, Any]:
-        """The queue's dead-letter settings (``queue``, ``max_claim_count``,
-        ``messages_ttl``); empty when none is set."""
-        meta = await self.metadata()
-        if "_dead_letter_queue" not in meta:
-            return {}
-        return {
-            "queue": meta["_dead_letter_queue"],
-            "max_claim_count": meta.get("_max_claim_count"),
-            "messages_ttl": meta.get("_dead_letter_queue_messages_ttl"),
-        }
-
-
-class AsyncMessage(Generic[B]):
-    """A message: ``id``, ``body``, ``ttl``, ``age``, ``href``, ``claim_id``,
-    ``claim_count``, ``checksum``. ``body`` is a ``B`` when the message was
-    read with ``body_type=B``, the decoded JSON otherwise."""
-
-    __slots__ = ("_queue", "_record")
-
-    def __init__(self, queue: AsyncQueue, record: models.Message[B]) -> None:
-        self._queue = queue
-        self._record = record
-
-    @property
-    def id(self) -> str:
-        return self._record.id
-
-    @property
-    def body(self) -> B:
-        return self._record.body
-
-    @property
-    def ttl(self) -> int:
-        return self._record.ttl
-
-    @property
-    def age(self) -> int:
-        return self._record.age
-
-    @property
-    def href(self) -> str | None:
-        return self._record.href
-
-    @property
-    def claim_id(self) -> str | None:
-        return self._record.claim_id
-
-    @property
-    def claim_count(self) -> int | None:
-        return self._record.claim_count
-
-    @property
-    def checksum(self) -> str | None:
-        return self._record.checksum
-
-    @property
-    def queue(self) -> AsyncQueue:
-        return self._queue
-
-    @property
-    def record(self) -> models.Message[B]:
-        """The parsed message as an immutable core model."""
-        return self._record
-
-    def __repr__(self) -> str:
-        claimed = f" claim_id={self.claim_id!r}" if self.claim_id else ""
-        return f"<{type(self).__name__} {self.id!r} queue={self._queue.name!r}{claimed}>"
-
-    async def delete(self) -> None:
-        """Delete the message, with its claim id when it is claimed."""
-        queue, record = self._queue, self._record
-        await queue._client._send(
-            queue._api.message_delete(queue.name, record.id, claim_id=record.claim_id)
-        )
-
-
-class AsyncClaim(Generic[B]):
-    """A claim on messages. Iterate it for its messages."""
-
-    def __init__(
-        self, queue: AsyncQueue, record: models.Claim[B], codec: BodyCodec[B] | None = None
-    ) -> None:
-        self._queue = queue
-        self._record = record
-        self._codec = codec
-
-    @property
-    def id(self) -> str | None:
-        return self._record.id
-
-    @property
-    def ttl(self) -> int | None:
-        return self._record.ttl
-
-    @property
-    def grace(self) -> int | None:
-        return self._record.grace
-
-    @property
-    def age(self) -> int | None:
-        return self._record.age
-
-    @property
-    def messages(self) -> list[AsyncMessage[B]]:
-        return [AsyncMessage(self._queue, record) for record in self._record.messages]
-
-    def __iter__(self) -> Iterator[AsyncMessage[B]]:
-        return iter(self.messages)
-
-    def __len__(self) -> int:
-        return len(self._record.messages)
-
-    def __repr__(self) -> str:
-        return (
-            f"<{type(self).__name__} {self.id!r} queue={self._queue.name!r} messages={len(self)}>"
-        )
-
-    def _require_id(self) -> str:
-        if self.id is None:
-            raise ValidationError("claim", "claimed nothing, so there is no claim to act on")
-        return str(self.id)
-
-    async def reload(self) -> None:
-        """Fetch the claim's current ttl, age and messages."""
-        get: Call[Any] = self._queue._api.claim_get(self._queue.name, self._require_id())
-        if self._codec is not None:
-            get = typed_claim(get, self._codec)
-        record = await self._queue._client._send(get)
-        self._record = models.Claim(
-            record.id,
-            record.ttl,
-            record.age,
-            self._record.grace,
-            record.href,
-            record.messages,
-            record.rejected,
-        )
-
-    async def update(self, ttl: int | None = None, grace: int | None = None) -> None:
-        """Renew the claim. Zaqar resets an omitted field to the server default,
-        so the claim's current values are sent for whatever is not given."""
-        ttl = ttl if ttl is not None else self.ttl
-        grace = grace if grace is not None else self.grace
-        await self._queue._client._send(
-            self._queue._api.claim_update(
-                self._queue.name, self._require_id(), ttl=ttl, grace=grace
-            )
-        )
-        self._record = models.Claim(
-            self._record.id,
-            ttl,
-            0,
-            grace,
-            self._record.href,
-            self._record.messages,
-            self._record.rejected,
-        )
-
-    async def delete(self) -> None:
-        """Release the claim: its messages become available to others."""
-        if self.id is None:
-            return
-        await self._queue._client._send(
-            self._queue._api.claim_delete(self._queue.name, self._require_id())
-        )
-
-
-class AsyncSubscription:
-    """A subscription: ``id``, ``queue_name``, ``subscriber``, ``ttl``,
-    ``options``, ``age``, ``confirmed``."""
-
-    def __init__(self, client: AsyncClient, queue_name: str, record: models.Subscription) -> None:
-        self._client = client
-        self.queue_name = queue_name
-        self._record = record
-
-    @property
-    def id(self) -> str:
-        return self._record.id
-
-    @property
-    def subscriber(self) -> str:
-        return self._record.subscriber
-
-    @property
-    def ttl(self) -> int:
-        return self._record.ttl
-
-    @property
-    def options(self) -> Mapping[str, Any]:
-        return self._record.options
-
-    @property
-    def age(self) -> int | None:
-        return self._record.age
-
-    @property
-    def confirmed(self) -> bool | None:
-        return self._record.confirmed
-
-    def __repr__(self) -> str:
-        return (
-            f"<{type(self).__name__} {self.id!r} queue={self.queue_name!r} "
-            f"subscriber={self.subscriber!r}>"
-        )
-
-    async def reload(self) -> None:
-        self._record = await self._client._send(
-            self._client._api.subscription_get(self.queue_name, self.id)
-        )
-
-    async def update(
-        self,
-        changes: Mapping[str, Any] | None = None,
-        *,
-        subscriber: str | None = None,
-        ttl: int | None = None,
-        options: Mapping[str, Any] | None = None,
-    ) -> None:
-        """Change subscriber, ttl and/or options (also accepts one dict of them,
-        as python-zaqarclient does), then reload."""
-        fields = dict(changes or {})
-        unknown = set(fields) - {"subscriber", "ttl", "options"}
-        if unknown:
-            raise ValidationError("changes", f"has unknown keys {sorted(unknown)}")
-        await self._client._send(
-            self._client._api.subscription_update(
-                self.queue_name,
-                self.id,
-                subscriber=subscriber if subscriber is not None else fields.get("subscriber"),
-                ttl=ttl if ttl is not None else fields.get("ttl"),
-                options=options if options is not None else fields.get("options"),
-            )
-        )
-        await self.reload()
-
-    async def confirm(self, confirmed: bool = True) -> None:
-        """Confirm (or with False, unconfirm) the subscription."""
-        await self._client._send(
-            self._client._api.subscription_confirm(self.queue_name, self.id, confirmed)
-        )
-
-    async def delete(self) -> None:
-        await self._client._send(self._client._api.subscription_delete(self.queue_name, self.id))
-
-
-class AsyncPool:
-    """A storage pool (admin): ``name``, ``uri``, ``weight``, ``flavor``, ``options``."""
-
-    kind = "pool"
-
-    def __init__(
-        self,
-        client: AsyncClient,
-        name: str,
-        *,
-        weight: int | None = None,
-        uri: str | None = None,
-        flavor: str | None = None,
-        options: Mapping[str, Any] | None = None,
-        auto_create: bool = True,
-    ) -> None:
-        self._client = client
-        self.name = validate_name(name, "pool name")
-        self.weight = weight
-        self.uri = uri
-        self.flavor = flavor
-        self.options = dict(options) if options is not None else None
-        self._auto_create = auto_create and uri is not None and weight is not None
-
-    @classmethod
-    def from_record(cls, client: AsyncClient, record: models.Pool) -> AsyncPool:
-        pool = cls(client, record.name, auto_create=False)
-        pool._load(record)
-        return pool
-
-    def _load(self, record: models.Pool) -> None:
-        # v1 and v1.1 answer an update without a body: keep what we know.
-        self.weight = record.weight if record.weight is not None else self.weight
-        self.uri = record.uri if record.uri is not None else self.uri
-        self.flavor = record.flavor if record.flavor is not None else self.flavor
-        self.options = dict(record.options) if record.options is not None else self.options
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.name!r} weight={self.weight!r}>"
-
-    async def ensure_exists(self) -> None:
-        """Create the pool (once per handle) if it was given a uri and weight."""
-        if self._auto_create:
-            self._auto_create = False
-            self._client._declared.pop((self.kind, self.name), None)
-            await self._client._send(
-                self._client._api.pool_create(
-                    self.name,
-                    str(self.uri),
-                    int(self.weight or 0),
-                    flavor=self.flavor,
-                    options=self.options,
-                )
-            )
-
-    async def get(self) -> AsyncPool:
-        """Fetch the pool's current attributes (options included)."""
-        await self.ensure_exists()
-        self._load(await self._client._send(self._client._api.pool_get(self.name, detailed=True)))
-        return self
-
-    async def update(
-        self,
-        changes: Mapping[str, Any] | None = None,
-        *,
-        uri: str | None = None,
-        weight: int | None = None,
-        flavor: str | None = None,
-        options: Mapping[str, Any] | None = None,
-    ) -> None:
-        """Change uri, weight, flavor and/or options (or one dict of them)."""
-        await self.ensure_exists()
-        fields = dict(changes or {})
-        unknown = set(fields) - {"uri", "weight", "flavor", "options"}
-        if unknown:
-            raise ValidationError("changes", f"has unknown keys {sorted(unknown)}")
-        call = self._client._api.pool_update(
-            self.name,
-            uri=uri if uri is not None else fields.get("uri"),
-            weight=weight if weight is not None else fields.get("weight"),
-            flavor=flavor if flavor is not None else fields.get("flavor"),
-            options=options if options is not None else fields.get("options"),
-        )
-        self._load(await self._client._send(call))
-
-    async def delete(self) -> None:
-        await self.ensure_exists()
-        await self._client._send(self._client._api.pool_delete(self.name))
-
-
-class AsyncFlavor:
-    """A flavor (admin): ``name``, ``pool_list``, ``capabilities``."""
-
-    kind = "flavor"
-
-    def __init__(
-        self,
-        client: AsyncClient,
-        name: str,
-        *,
-        pool_list: Iterable[str] | None = None,
-        auto_create: bool = True,
-    ) -> None:
-        self._client = client
-        self.name = validate_name(name, "flavor name")
-        self.pool_list: list[str] = list(pool_list or ())
-        self.capabilities: list[str] = []
-        self._auto_create = auto_create and bool(self.pool_list)
-
-    @classmethod
-    def from_record(cls, client: AsyncClient, record: models.Flavor) -> AsyncFlavor:
-        flavor = cls(client, record.name, auto_create=False)
-        flavor._load(record)
-        return flavor
-
-    def _load(self, record: models.Flavor) -> None:
-        self.pool_list = list(record.pool_list) or self.pool_list
-        self.capabilities = list(record.capabilities)
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.name!r} pool_list={self.pool_list!r}>"
-
-    async def ensure_exists(self) -> None:
-        """Create the flavor (once per handle) if it was given a pool list;
-        pools declared on the same client that it names are created first."""
-        if self._auto_create:
-            self._auto_create = False
-            self._client._declared.pop((self.kind, self.name), None)
-            await self._client._create_declared(self.pool_list)
-            await self._client._send(self._client._api.flavor_create(self.name, self.pool_list))
-
-    async def get(self) -> AsyncFlavor:
-        await self.ensure_exists()
-        self._load(await self._client._send(self._client._api.flavor_get(self.name)))
-        return self
-
-    async def update(
-        self, changes: Mapping[str, Any] | None = None, *, pool_list: Iterable[str] | None = None
-    ) -> None:
-        """Replace the flavor's pool list."""
-        await self.ensure_exists()
-        pools = pool_list if pool_list is not None else (changes or {}).get("pool_list")
-        if pools is None:
-            raise ValidationError("pool_list", "is required to update a flavor")
-        self._load(await self._client._send(self._client._api.flavor_update(self.name, pools)))
-
-    async def delete(self) -> None:
-        await self.ensure_exists()
-        await self._client._send(self._client._api.flavor_delete(self.name))
+        await self._declared.create()
+        first = self._engine.api.flavor_list(limit=limit, marker=marker, detailed=detailed)
+        async for item in self._engine.iterate(first):
+            yield AsyncFlavor.from_record(self._engine, self._declared, item)

@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from zaqarkit._concurrency import (
     AsyncEvent,
@@ -37,8 +37,8 @@ from zaqarkit.errors import (
     ZaqarError,
 )
 
-if TYPE_CHECKING:
-    from zaqarkit._async.client import AsyncMessage, AsyncQueue
+from .messages import AsyncMessage
+from .queues import AsyncQueue
 
 __all__ = ["AsyncConsumer", "AsyncDelivery", "ConsumerStats", "Handler", "Poison"]
 
@@ -212,8 +212,8 @@ class AsyncConsumer(Generic[B]):
                 f"got {on_poison!r}",
             )
         self._queue = queue
-        self._client = queue._client
-        self._api = queue._api
+        self._engine = queue._engine
+        self._api = self._engine.api
         self._codec = codec
         self._on_poison = on_poison
         self._dead_letter: tuple[AsyncQueue, int | None] | None = None
@@ -230,7 +230,7 @@ class AsyncConsumer(Generic[B]):
     async def __aenter__(self) -> AsyncConsumer[B]:
         push = self._push_wanted
         if push is None:
-            push = callable(getattr(self._client._transport, "subscribe", None))
+            push = self._engine.push is not None
         self._state = ConsumerState(self.settings, random=self._random, push=False)
         self._lock = AsyncLock()
         self._deliveries = AsyncSignal()  # the buffer grew, or stopping
@@ -433,9 +433,6 @@ class AsyncConsumer(Generic[B]):
             messages = claim.messages
             rejected = claim.rejected
             poison: list[AsyncDelivery[Any]] = []
-            # Imported here: at the top, its generated twin would sort differently.
-            from zaqarkit._async.client import AsyncMessage
-
             async with self._lock:
                 ids = [m.id for m in messages]
                 if rejected:
@@ -495,7 +492,7 @@ class AsyncConsumer(Generic[B]):
             settings = {}
             log.info("reading the dead-letter settings of %r failed (%s)", self._queue.name, error)
         if settings.get("queue"):
-            target = self._client.queue(settings["queue"], auto_create=False)
+            target = AsyncQueue(self._engine, settings["queue"], auto_create=False)
             self._dead_letter = (target, settings.get("messages_ttl"))
         elif self._on_poison == "dead-letter":
             raise ValidationError(
@@ -610,7 +607,7 @@ class AsyncConsumer(Generic[B]):
             for lease in due:
                 sent_at = monotonic()
                 try:
-                    await self._client._send(
+                    await self._engine.send(
                         self._api.claim_update(
                             self._queue.name, lease.claim_id, ttl=settings.ttl, grace=settings.grace
                         )
@@ -693,7 +690,7 @@ class AsyncConsumer(Generic[B]):
             ids = [a.message_id for a in acks]
             claims = sorted({a.claim_id for a in acks})
             try:
-                await self._client._send(self._api.message_delete_many(name, ids, claim_ids=claims))
+                await self._engine.send(self._api.message_delete_many(name, ids, claim_ids=claims))
             except ZaqarError as error:
                 # One stale claim fails the whole delete-many (Zaqar checks
                 # every id first): retry one by one to keep the good ones.
@@ -705,7 +702,7 @@ class AsyncConsumer(Generic[B]):
         for ack in acks:
             delivery = self._acking.pop(ack.message_id, None)
             try:
-                await self._client._send(
+                await self._engine.send(
                     self._api.message_delete(name, ack.message_id, claim_id=ack.claim_id)
                 )
             except Forbidden as error:
@@ -731,7 +728,7 @@ class AsyncConsumer(Generic[B]):
 
     async def _release(self, release: Release) -> None:
         try:
-            await self._client._send(self._api.claim_delete(self._queue.name, release.claim_id))
+            await self._engine.send(self._api.claim_delete(self._queue.name, release.claim_id))
         except ZaqarError as error:
             log.warning(
                 "releasing claim %s failed; its messages return when it expires: %s",

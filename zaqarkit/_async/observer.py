@@ -9,15 +9,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
 from zaqarkit._observe import (
+    ObserverBase,
+    OperationSpan,
     RequestEvent,
     ResponseEvent,
-    _Base,
-    _kind,
-    _log_failure,
-    _log_response,
-    _logger,
-    _Span,
     call_hook,  # async-only
+    log_failure,
+    log_response,
+    request_logger,
+    transport_kind,
 )
 from zaqarkit.core.retry import RetryPolicy
 from zaqarkit.core.wire import Call, Request, Response
@@ -32,7 +32,7 @@ __all__ = ["AsyncObserver"]
 T = TypeVar("T")
 
 
-class AsyncObserver(_Base):
+class AsyncObserver(ObserverBase):
     """Hooks, logging and tracing around a client's requests (an async
     client's hooks may also be coroutine functions)."""
 
@@ -41,24 +41,23 @@ class AsyncObserver(_Base):
     async def traced(
         self,
         deliver: Callable[  # async-only
-            [Call[T], Request, AsyncTransport, RetryPolicy], Awaitable[T]  # async-only
+            [Call[T], AsyncTransport, RetryPolicy], Awaitable[T]  # async-only
         ],  # async-only
-        # sync-only: deliver: Callable[[Call[T], Request, Transport, RetryPolicy], T],
+        # sync-only: deliver: Callable[[Call[T], Transport, RetryPolicy], T],
         call: Call[T],
-        request: Request,
         transport: AsyncTransport,
         policy: RetryPolicy,
     ) -> T:
-        """``deliver(call, request, transport, policy)`` inside the operation's span."""
-        with _Span(self.tracer, request) as span:
-            return span.result(await deliver(call, request, transport, policy))
+        """``deliver(call, transport, policy)`` inside the operation's span."""
+        with OperationSpan(self.tracer, call.request) as span:
+            return span.result(await deliver(call, transport, policy))
 
     async def send(self, transport: AsyncTransport, request: Request) -> Response:
         """Send ``request`` through ``transport``, observed."""
-        if self._quiet and not _logger(request).isEnabledFor(logging.DEBUG):
+        if self._quiet and not request_logger(request).isEnabledFor(logging.DEBUG):
             return await transport.handle_async_request(request)
         request = self._prepare(request)
-        kind = _kind(request.url)
+        kind = transport_kind(request.url)
         for hook in self._request_hooks:
             sent = RequestEvent(request.operation.value, request, kind)
             await call_hook(hook, sent)  # async-only
@@ -67,10 +66,10 @@ class AsyncObserver(_Base):
         try:
             response = await transport.handle_async_request(request)
         except Exception as exc:
-            _log_failure(request, exc, time.perf_counter() - start)
+            log_failure(request, exc, time.perf_counter() - start)
             raise
         elapsed = time.perf_counter() - start
-        _log_response(request, response, elapsed)
+        log_response(request, response, elapsed)
         for hook in self._response_hooks:
             answered = ResponseEvent(request.operation.value, request, response, elapsed, kind)
             await call_hook(hook, answered)  # async-only

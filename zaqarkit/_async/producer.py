@@ -17,7 +17,7 @@ from zaqarkit.core.producer import Batch
 from zaqarkit.errors import ValidationError
 
 if TYPE_CHECKING:
-    from zaqarkit._async.client import AsyncQueue
+    from zaqarkit._async.queues import AsyncQueue
 
 __all__ = ["AsyncProducer"]
 

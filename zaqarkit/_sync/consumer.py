@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from zaqarkit._concurrency import (
     Event,
@@ -39,8 +39,8 @@ from zaqarkit.errors import (
     ZaqarError,
 )
 
-if TYPE_CHECKING:
-    from zaqarkit._sync.client import Message, Queue
+from .messages import Message
+from .queues import Queue
 
 __all__ = ["Consumer", "Delivery", "ConsumerStats", "Handler", "Poison"]
 
@@ -214,8 +214,8 @@ class Consumer(Generic[B]):
                 f"got {on_poison!r}",
             )
         self._queue = queue
-        self._client = queue._client
-        self._api = queue._api
+        self._engine = queue._engine
+        self._api = self._engine.api
         self._codec = codec
         self._on_poison = on_poison
         self._dead_letter: tuple[Queue, int | None] | None = None
@@ -232,7 +232,7 @@ class Consumer(Generic[B]):
     def __enter__(self) -> Consumer[B]:
         push = self._push_wanted
         if push is None:
-            push = callable(getattr(self._client._transport, "subscribe", None))
+            push = self._engine.push is not None
         self._state = ConsumerState(self.settings, random=self._random, push=False)
         self._lock = Lock()
         self._deliveries = Signal()  # the buffer grew, or stopping
@@ -435,9 +435,6 @@ class Consumer(Generic[B]):
             messages = claim.messages
             rejected = claim.rejected
             poison: list[Delivery[Any]] = []
-            # Imported here: at the top, its generated twin would sort differently.
-            from zaqarkit._sync.client import Message
-
             with self._lock:
                 ids = [m.id for m in messages]
                 if rejected:
@@ -497,7 +494,7 @@ class Consumer(Generic[B]):
             settings = {}
             log.info("reading the dead-letter settings of %r failed (%s)", self._queue.name, error)
         if settings.get("queue"):
-            target = self._client.queue(settings["queue"], auto_create=False)
+            target = Queue(self._engine, settings["queue"], auto_create=False)
             self._dead_letter = (target, settings.get("messages_ttl"))
         elif self._on_poison == "dead-letter":
             raise ValidationError(
@@ -612,7 +609,7 @@ class Consumer(Generic[B]):
             for lease in due:
                 sent_at = monotonic()
                 try:
-                    self._client._send(
+                    self._engine.send(
                         self._api.claim_update(
                             self._queue.name, lease.claim_id, ttl=settings.ttl, grace=settings.grace
                         )
@@ -695,7 +692,7 @@ class Consumer(Generic[B]):
             ids = [a.message_id for a in acks]
             claims = sorted({a.claim_id for a in acks})
             try:
-                self._client._send(self._api.message_delete_many(name, ids, claim_ids=claims))
+                self._engine.send(self._api.message_delete_many(name, ids, claim_ids=claims))
             except ZaqarError as error:
                 # One stale claim fails the whole delete-many (Zaqar checks
                 # every id first): retry one by one to keep the good ones.
@@ -707,7 +704,7 @@ class Consumer(Generic[B]):
         for ack in acks:
             delivery = self._acking.pop(ack.message_id, None)
             try:
-                self._client._send(
+                self._engine.send(
                     self._api.message_delete(name, ack.message_id, claim_id=ack.claim_id)
                 )
             except Forbidden as error:
@@ -733,7 +730,7 @@ class Consumer(Generic[B]):
 
     def _release(self, release: Release) -> None:
         try:
-            self._client._send(self._api.claim_delete(self._queue.name, release.claim_id))
+            self._engine.send(self._api.claim_delete(self._queue.name, release.claim_id))
         except ZaqarError as error:
             log.warning(
                 "releasing claim %s failed; its messages return when it expires: %s",

@@ -11,14 +11,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
 from zaqarkit._observe import (
+    ObserverBase,
+    OperationSpan,
     RequestEvent,
     ResponseEvent,
-    _Base,
-    _kind,
-    _log_failure,
-    _log_response,
-    _logger,
-    _Span,
+    log_failure,
+    log_response,
+    request_logger,
+    transport_kind,
 )
 from zaqarkit.core.retry import RetryPolicy
 from zaqarkit.core.wire import Call, Request, Response
@@ -32,28 +32,27 @@ __all__ = ["Observer"]
 T = TypeVar("T")
 
 
-class Observer(_Base):
+class Observer(ObserverBase):
     """Hooks, logging and tracing around a client's requests (an async
     client's hooks may also be coroutine functions)."""
 
     def traced(
         self,
-        deliver: Callable[[Call[T], Request, Transport, RetryPolicy], T],
+        deliver: Callable[[Call[T], Transport, RetryPolicy], T],
         call: Call[T],
-        request: Request,
         transport: Transport,
         policy: RetryPolicy,
     ) -> T:
-        """``deliver(call, request, transport, policy)`` inside the operation's span."""
-        with _Span(self.tracer, request) as span:
-            return span.result(deliver(call, request, transport, policy))
+        """``deliver(call, transport, policy)`` inside the operation's span."""
+        with OperationSpan(self.tracer, call.request) as span:
+            return span.result(deliver(call, transport, policy))
 
     def send(self, transport: Transport, request: Request) -> Response:
         """Send ``request`` through ``transport``, observed."""
-        if self._quiet and not _logger(request).isEnabledFor(logging.DEBUG):
+        if self._quiet and not request_logger(request).isEnabledFor(logging.DEBUG):
             return transport.handle_request(request)
         request = self._prepare(request)
-        kind = _kind(request.url)
+        kind = transport_kind(request.url)
         for hook in self._request_hooks:
             sent = RequestEvent(request.operation.value, request, kind)
             hook(sent)
@@ -61,10 +60,10 @@ class Observer(_Base):
         try:
             response = transport.handle_request(request)
         except Exception as exc:
-            _log_failure(request, exc, time.perf_counter() - start)
+            log_failure(request, exc, time.perf_counter() - start)
             raise
         elapsed = time.perf_counter() - start
-        _log_response(request, response, elapsed)
+        log_response(request, response, elapsed)
         for hook in self._response_hooks:
             answered = ResponseEvent(request.operation.value, request, response, elapsed, kind)
             hook(answered)

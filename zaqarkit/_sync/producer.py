@@ -19,7 +19,7 @@ from zaqarkit.core.producer import Batch
 from zaqarkit.errors import ValidationError
 
 if TYPE_CHECKING:
-    from zaqarkit._sync.client import Queue
+    from zaqarkit._sync.queues import Queue
 
 __all__ = ["Producer"]
 

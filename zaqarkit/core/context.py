@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from zaqarkit.core.operations import POLLING_OPERATIONS
 from zaqarkit.core.redact import redact_headers, redact_url
 from zaqarkit.core.wire import Headers, Request
 
@@ -57,10 +56,6 @@ class Context:
 
     endpoint: str
     headers: Headers = ()
-    #: Requests prepared lately, by identity (see ``prepare``).
-    _prepared: dict[int, tuple[Request, Request]] = field(
-        default_factory=dict, init=False, compare=False, hash=False
-    )
 
     def __repr__(self) -> str:
         # A signed URL's signature is one of these headers.
@@ -69,23 +64,14 @@ class Context:
     def prepare(self, request: Request) -> Request:
         """``request`` with ``url`` and every header filled in.
 
-        A polling request (:data:`~zaqarkit.core.operations.POLLING_OPERATIONS`)
-        prepared lately is handed back as it was prepared when the same
-        object comes again, which it does once its builder handed back the
-        same call (:class:`~zaqarkit.core.wire.LastCall`). A few are kept at
-        a time, and only with small bodies.
+        Every call sends a request prepared once: polling sites keep theirs
+        prepared (:class:`~zaqarkit.core.wire.ReusedCalls`).
 
         >>> from zaqarkit.core.api import ApiV2
-        >>> ctx, call = Context("http://h"), ApiV2().message_list("q")
-        >>> ctx.prepare(call.request) is ctx.prepare(call.request)
-        True
+        >>> ready = Context("http://h", (("Client-ID", "x"),)).prepare(ApiV2().ping().request)
+        >>> ready.url, ready.headers
+        ('http://h/v2/ping', (('Client-ID', 'x'),))
         """
-        prepared = self._prepared
-        # The kept request itself is compared: an id is only unique while its
-        # object lives, and the memo keeps it alive.
-        hit = prepared.get(id(request))
-        if hit is not None and hit[0] is request:
-            return hit[1]
         url = self.endpoint + request.path
         if request.query:
             url += "?" + encode_query(request.query)
@@ -102,14 +88,4 @@ class Context:
             url,
             request.version,
         )
-        body = request.body
-        if request.operation in POLLING_OPERATIONS and (body is None or len(body) <= _KEPT_BODY):
-            if len(prepared) >= _KEPT_REQUESTS:
-                prepared.clear()
-            prepared[id(request)] = (request, ready)
         return ready
-
-
-#: How many prepared requests a context keeps, and how large a body may be.
-_KEPT_REQUESTS = 16
-_KEPT_BODY = 1024

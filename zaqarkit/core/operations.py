@@ -22,7 +22,6 @@ from types import MappingProxyType
 
 __all__ = [
     "IDEMPOTENT_OPERATIONS",
-    "POLLING_OPERATIONS",
     "ROUTES",
     "V1_1_ROUTES",
     "V1_ROUTES",
@@ -131,17 +130,6 @@ _NOT_IDEMPOTENT = frozenset(
 )
 IDEMPOTENT_OPERATIONS = frozenset(op for op in Operation if op not in _NOT_IDEMPOTENT)
 _IDEMPOTENT_NAMES = frozenset(op.value for op in IDEMPOTENT_OPERATIONS)
-
-
-#: Operations consumers and polling loops send again and again with the same
-#: arguments: the facades build each such call once for repeating arguments
-#: (:class:`~zaqarkit.core.wire.LastCall`) and a context keeps its prepared
-#: request (:meth:`~zaqarkit.core.context.Context.prepare`). Nothing else is
-#: kept: a post or a delete is sent once, and keeping it alive would only
-#: hold memory.
-POLLING_OPERATIONS = frozenset(
-    {Operation.MESSAGE_LIST, Operation.MESSAGE_POP, Operation.CLAIM_CREATE}
-)
 
 
 def is_idempotent(operation: Operation | str) -> bool:

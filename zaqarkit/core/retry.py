@@ -3,12 +3,12 @@
 The facades drive :func:`call_flow` with a short loop; the flow decides,
 they execute. It yields three kinds of step:
 
-- :class:`Send`: send the request (with fresh credentials) and send back a
+- :class:`SendAttempt`: send the request (with fresh credentials) and send back a
   :class:`Outcome` (the response or the :class:`~zaqarkit.errors.TransportError`,
   and the clock reading afterwards);
 - :class:`Reauthenticate`: the credentials were rejected (401); forget them
   and send back whether new ones can be had (``auth.invalidate(...)``);
-- :class:`Sleep`: wait, log the retry, and send back the clock reading.
+- :class:`SleepBeforeRetry`: wait, log the retry, and send back the clock reading.
 
 and returns the final :class:`~zaqarkit.core.wire.Response` (which the
 caller parses: an error status becomes an ApiError) or raises the final
@@ -26,11 +26,11 @@ whose reply was lost may then be stored twice.
 >>> policy = RetryPolicy(attempts=3, backoff=1.0, jitter=0.0)
 >>> flow = call_flow(policy, "queue_get", now=0.0, rand=lambda: 0.5)
 >>> next(flow)
-Send(attempt=1)
+SendAttempt(attempt=1)
 >>> flow.send(Outcome(Response(503, {"retry-after": "2"}), now=0.1))
-Sleep(seconds=2.0, attempt=1, reason='503', operation='queue_get')
+SleepBeforeRetry(seconds=2.0, attempt=1, reason='503', operation='queue_get')
 >>> flow.send(2.1)
-Send(attempt=2)
+SendAttempt(attempt=2)
 >>> try:
 ...     flow.send(Outcome(Response(200, {}, b"{}"), now=2.2))
 ... except StopIteration as done:
@@ -42,7 +42,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias, TypeGuard
+from typing import Any, TypeAlias
 
 from zaqarkit.core.backoff import exponential
 from zaqarkit.core.operations import is_idempotent
@@ -56,11 +56,10 @@ __all__ = [
     "Reauthenticate",
     "RetryArg",
     "RetryPolicy",
-    "Send",
-    "Sleep",
+    "SendAttempt",
+    "SleepBeforeRetry",
     "Step",
     "call_flow",
-    "settles",
 ]
 
 #: Statuses that mean "not done, try later" whatever the operation: Zaqar
@@ -166,8 +165,8 @@ DEFAULT_RETRIES = RetryPolicy()
 
 
 @dataclass(frozen=True, slots=True)
-class Send:
-    """Send the request now (``attempt`` counts from 1; a resend after
+class SendAttempt:
+    """SendAttempt the request now (``attempt`` counts from 1; a resend after
     re-authentication keeps its number)."""
 
     attempt: int
@@ -180,7 +179,7 @@ class Reauthenticate:
 
 
 @dataclass(frozen=True, slots=True)
-class Sleep:
+class SleepBeforeRetry:
     """Wait ``seconds`` before the next attempt (log it: this is a retry)."""
 
     seconds: float
@@ -189,35 +188,15 @@ class Sleep:
     operation: str
 
 
-Step: TypeAlias = "Send | Reauthenticate | Sleep"
+Step: TypeAlias = "SendAttempt | Reauthenticate | SleepBeforeRetry"
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What a :class:`Send` produced, and the clock reading after it."""
+    """What a :class:`SendAttempt` produced, and the clock reading after it."""
 
     result: Response | TransportError
     now: float
-
-
-def settles(result: Response | TransportError, policy: RetryPolicy) -> TypeGuard[Response]:
-    """Whether a first attempt's ``result`` ends the call as it is: a response
-    that is neither a 401 (re-authenticate) nor a status ``policy`` retries.
-
-    The facades send once and start :func:`call_flow` (passing it that first
-    outcome) only when this is false: the common answer then costs no flow.
-    The flow applies the same rule to every attempt.
-
-    >>> settles(Response(201), RetryPolicy()), settles(Response(503), RetryPolicy())
-    (True, False)
-    >>> settles(Response(401), RetryPolicy()), settles(TransportError("x"), RetryPolicy())
-    (False, False)
-    """
-    return (
-        isinstance(result, Response)
-        and result.status != 401
-        and result.status not in policy.statuses
-    )
 
 
 def call_flow(
@@ -228,7 +207,6 @@ def call_flow(
     rand: Callable[[], float],
     total: float | None = None,
     unsafe: bool = False,
-    first: Outcome | None = None,
 ) -> Generator[Step, Any, Response]:
     """Decide one call's sends, re-authentication and retries (see the module).
 
@@ -236,42 +214,43 @@ def call_flow(
     seconds (None: unbounded); no sleep is started that would end past
     ``now + total``. ``rand()`` returns a float in [0, 1) for the jitter.
     ``unsafe`` (or ``policy.retry_unsafe``) also retries what may have been
-    executed already. ``first`` is the outcome of a first attempt the caller
-    already made (see :func:`settles`): the flow then starts by deciding on it
-    instead of yielding the first :class:`Send`.
+    executed already. Every attempt, the first included, goes through the
+    same decision; an answer that ends the call (neither a 401 nor a status
+    ``policy`` retries: the common case) costs one test.
 
-    >>> flow = call_flow(RetryPolicy(jitter=0.0), "queue_get", now=0.0, rand=lambda: 0.5,
-    ...                  first=Outcome(Response(503), now=0.1))
+    >>> flow = call_flow(RetryPolicy(jitter=0.0), "queue_get", now=0.0, rand=lambda: 0.5)
     >>> next(flow)
-    Sleep(seconds=0.5, attempt=1, reason='503', operation='queue_get')
+    SendAttempt(attempt=1)
+    >>> flow.send(Outcome(Response(503), now=0.1))
+    SleepBeforeRetry(seconds=0.5, attempt=1, reason='503', operation='queue_get')
     """
-    deadline = None if total is None else now + total
-    idempotent = is_idempotent(operation)
-    unsafe = unsafe or policy.retry_unsafe
+    statuses = policy.statuses
     reauthenticated = False
     attempt = 1
-    outcome = first
+    # Worked out on the first answer that does not end the call.
+    idempotent: bool | None = None
     while True:
-        if outcome is None:
-            outcome = yield Send(attempt)
+        outcome: Outcome = yield SendAttempt(attempt)
         result = outcome.result
-        if settles(result, policy):
-            return result
         if isinstance(result, Response):
-            if result.status == 401 and not reauthenticated:
+            status = result.status
+            if status != 401 and status not in statuses:
+                return result
+            if status == 401 and not reauthenticated:
                 reauthenticated = True
-                outcome = None
                 if (yield Reauthenticate()):
                     continue
                 return result
-            if result.status not in policy.statuses:
+            if status not in statuses:
                 return result  # a 401 again, after re-authenticating
-            if result.status not in _REFUSED_STATUSES and not (idempotent or unsafe):
+            if idempotent is None:
+                idempotent = is_idempotent(operation) or unsafe or policy.retry_unsafe
+            if status not in _REFUSED_STATUSES and not idempotent:
                 return result  # a gateway error: the server may have acted
-            reason = str(result.status)
-            wait = retry_after(result) if result.status in _REFUSED_STATUSES else None
+            reason = str(status)
+            wait = retry_after(result) if status in _REFUSED_STATUSES else None
         else:
-            if not (result.retryable or unsafe):
+            if not (result.retryable or unsafe or policy.retry_unsafe):
                 raise result
             reason = type(result).__name__
             wait = None
@@ -280,10 +259,9 @@ def call_flow(
         delay = policy.delay(attempt, rand())
         if wait is not None:
             delay = max(delay, wait)
-        if deadline is not None and outcome.now + delay >= deadline:
+        if total is not None and outcome.now + delay >= now + total:
             return _give_up(result)
-        outcome = None
-        yield Sleep(delay, attempt, reason, operation)
+        yield SleepBeforeRetry(delay, attempt, reason, operation)
         attempt += 1
 
 

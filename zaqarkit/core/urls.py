@@ -13,12 +13,35 @@ from urllib.parse import parse_qsl, urlsplit
 
 from zaqarkit.errors import ValidationError
 
-__all__ = ["normalize_endpoint", "origin", "split_ref", "websocket_url"]
+__all__ = [
+    "HTTP_SCHEMES",
+    "WEBSOCKET_SCHEMES",
+    "is_websocket",
+    "normalize_endpoint",
+    "origin",
+    "split_ref",
+    "websocket_url",
+]
+
+#: The URL schemes of Zaqar's two transports.
+HTTP_SCHEMES = ("http", "https")
+WEBSOCKET_SCHEMES = ("ws", "wss")
 
 _VERSION_SUFFIX = re.compile(r"/v(1|1\.1|2)(\.0)?/?$")
 
 
-def normalize_endpoint(url: str, schemes: tuple[str, ...] = ("http", "https", "ws", "wss")) -> str:
+def is_websocket(url: str) -> bool:
+    """Whether ``url`` is a WebSocket endpoint.
+
+    >>> is_websocket("wss://host:9000"), is_websocket("http://host:8888")
+    (True, False)
+    """
+    return url.split(":", 1)[0] in WEBSOCKET_SCHEMES
+
+
+def normalize_endpoint(
+    url: str, schemes: tuple[str, ...] = HTTP_SCHEMES + WEBSOCKET_SCHEMES
+) -> str:
     """Validate an endpoint and drop a trailing slash or version segment.
 
     >>> normalize_endpoint("http://host:8888/messaging/v2/")

@@ -10,7 +10,7 @@ transport turns ``operation`` and ``params`` into a frame).
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -24,7 +24,7 @@ from zaqarkit.core.redact import (
     redact_url,
 )
 
-__all__ = ["Call", "Headers", "LastCall", "Request", "Response"]
+__all__ = ["Call", "Headers", "Request", "Response", "ReusedCalls"]
 
 T = TypeVar("T")
 
@@ -125,43 +125,52 @@ class Call(Generic[T]):
     parse: Callable[[Response], T]
 
 
-class LastCall(Generic[T]):
-    """The call a builder made for the last arguments, handed back while the
-    same arguments come again.
+class ReusedCalls:
+    """Calls that polling sites build again and again with the same
+    arguments, built and prepared once.
 
     A consumer or a polling loop lists, claims or pops with the same
-    arguments over and over, and a :class:`Call` is immutable: validating and
-    rendering it once is enough. Handing back the same object also lets
-    :meth:`zaqarkit.core.context.Context.prepare` hand back its prepared
-    request. Arguments repeat when they are the same *objects* (``is``), not
+    arguments over and over, and a :class:`Call` is immutable: validating,
+    rendering and preparing it (``prepare``: the client's endpoint and
+    headers, see :class:`zaqarkit.core.context.Context`) once is enough.
+    One rule decides when a call is handed back: each ``site`` (an
+    operation and a queue, say) keeps the call for its last arguments, and
+    hands it back while the arguments are the same *objects* (``is``), not
     merely equal ones: ``10``, ``10.0`` and ``True == 1`` are equal, and only
-    some of them pass validation. A ``LastCall`` belongs to one builder of
-    one API object.
+    some of them pass validation.
 
     >>> from zaqarkit.core.api import ApiV2
-    >>> api, listing = ApiV2(), LastCall()
-    >>> def build(limit):
-    ...     args = (limit,)
-    ...     return listing.get(args) or listing.put(args, api.message_list("q", limit=limit))
-    >>> build(10) is build(10), build(10) is build(20)
+    >>> api, reused = ApiV2(), ReusedCalls(lambda call: call)
+    >>> def listing(limit):
+    ...     return reused.get("list", (limit,), lambda: api.message_list("q", limit=limit))
+    >>> listing(10) is listing(10), listing(10) is listing(20)
     (True, False)
     """
 
-    __slots__ = ("_last",)
+    __slots__ = ("_last", "_prepare")
 
-    def __init__(self) -> None:
-        # One attribute, replaced whole: a thread never sees the arguments
-        # of one call paired with another's Call.
-        self._last: tuple[tuple[object, ...], Call[T] | None] = ((), None)
+    def __init__(self, prepare: Callable[[Call[Any]], Call[Any]]) -> None:
+        self._prepare = prepare
+        # One entry per site, replaced whole: a thread never sees the
+        # arguments of one call paired with another's Call.
+        self._last: dict[Hashable, tuple[tuple[object, ...], Call[Any]]] = {}
 
-    def get(self, args: tuple[object, ...]) -> Call[T] | None:
-        """The call built for ``args`` last time, if they are the same objects."""
-        last, call = self._last
-        if len(args) == len(last) and all(map(operator.is_, args, last)):
-            return call
-        return None
-
-    def put(self, args: tuple[object, ...], call: Call[T]) -> Call[T]:
-        """Remember ``call`` as the one for ``args``; return it."""
-        self._last = (args, call)
+    def get(
+        self, site: Hashable, args: tuple[object, ...], build: Callable[[], Call[T]]
+    ) -> Call[T]:
+        """The prepared call for ``args`` at ``site``: the last one when
+        ``args`` are the same objects, else ``build()``'s, prepared and kept."""
+        last = self._last.get(site)
+        if last is not None:
+            kept, call = last
+            if len(args) == len(kept) and all(map(operator.is_, args, kept)):
+                return call
+        call = self._prepare(build())
+        if len(self._last) >= _KEPT_SITES and site not in self._last:
+            self._last.clear()
+        self._last[site] = (args, call)
         return call
+
+
+#: How many polling sites (operation and queue) one cache keeps.
+_KEPT_SITES = 64

@@ -69,7 +69,7 @@ async def test_debug_log_per_request_without_secrets(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     seen: list[RequestEvent] = []
-    backend.client._observer._request_hooks = (seen.append,)  # see what was sent
+    backend.client._engine.observer._request_hooks = (seen.append,)  # see what was sent
     queue = backend.client.queue(backend.queue)
     await queue.post([{"body": {"order": 1}, "ttl": 300}, {"body": {"order": 2}}])
     bodies = [m.body async for m in queue.messages(echo=True)]
@@ -100,7 +100,11 @@ async def test_debug_log_per_request_without_secrets(
     # No secret in any zaqarkit log record, in the reprs a user or a pytest
     # diff would print, or in the requests handed to hooks.
     texts = [r.getMessage() for r in caplog.records if r.name.startswith("zaqarkit")]
-    texts += [repr(backend.client), repr(backend.client._auth), repr(backend.client._context)]
+    texts += [
+        repr(backend.client),
+        repr(backend.client._auth),
+        repr(backend.client._engine.context),
+    ]
     texts += [repr(backend.client.transport())]
     texts += [repr(event.request) for event in seen]
     for secret in backend.secrets:

@@ -81,7 +81,9 @@ class Subscription:
                 self.options,
                 self.confirmed,
             )
-            self._handle = zaqarkit.Subscription(self.client.zaqarkit, self.queue_name, record)
+            self._handle = zaqarkit.Subscription(
+                self.client.zaqarkit._engine, self.queue_name, record
+            )
         return self._handle
 
     def __repr__(self) -> str:

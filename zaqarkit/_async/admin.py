@@ -1,0 +1,280 @@
+"""The admin and webhook resources: AsyncSubscription, AsyncPool, AsyncFlavor,
+and the pools and flavors a client declared but has not created yet.
+Generated to ``zaqarkit/_sync/admin.py``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from zaqarkit.core import models
+from zaqarkit.core.validate import name as validate_name
+from zaqarkit.errors import ValidationError
+
+if TYPE_CHECKING:
+    from zaqarkit._async.engine import AsyncEngine
+
+__all__ = ["AsyncFlavor", "AsyncPool", "AsyncSubscription", "AdminDeclarations"]
+
+
+class AdminDeclarations:
+    """The pools and flavors declared on one client with ``auto_create`` and
+    not created yet, so that a flavor naming a pool, or a listing, creates
+    what was declared before it."""
+
+    def __init__(self) -> None:
+        self._handles: dict[tuple[str, str], AsyncPool | AsyncFlavor] = {}
+
+    def add(self, handle: AsyncPool | AsyncFlavor) -> None:
+        """Remember ``handle`` if it is still to be created."""
+        if handle._auto_create:
+            self._handles[(handle.kind, handle.name)] = handle
+
+    def discard(self, handle: AsyncPool | AsyncFlavor) -> None:
+        """Forget ``handle``: it is being created."""
+        self._handles.pop((handle.kind, handle.name), None)
+
+    async def create(self, pools: Iterable[str] | None = None) -> None:
+        """Create every declared handle, or only the declared pools named in ``pools``."""
+        wanted = None if pools is None else set(pools)
+        for (kind, name), handle in list(self._handles.items()):
+            if wanted is None or (kind == "pool" and name in wanted):
+                await handle.ensure_exists()
+
+
+class AsyncSubscription:
+    """A subscription: ``id``, ``queue_name``, ``subscriber``, ``ttl``,
+    ``options``, ``age``, ``confirmed``."""
+
+    def __init__(self, engine: AsyncEngine, queue_name: str, record: models.Subscription) -> None:
+        self._engine = engine
+        self.queue_name = queue_name
+        self._record = record
+
+    @property
+    def id(self) -> str:
+        return self._record.id
+
+    @property
+    def subscriber(self) -> str:
+        return self._record.subscriber
+
+    @property
+    def ttl(self) -> int:
+        return self._record.ttl
+
+    @property
+    def options(self) -> Mapping[str, Any]:
+        return self._record.options
+
+    @property
+    def age(self) -> int | None:
+        return self._record.age
+
+    @property
+    def confirmed(self) -> bool | None:
+        return self._record.confirmed
+
+    def __repr__(self) -> str:
+        return (
+            f"<{type(self).__name__} {self.id!r} queue={self.queue_name!r} "
+            f"subscriber={self.subscriber!r}>"
+        )
+
+    async def reload(self) -> None:
+        engine = self._engine
+        self._record = await engine.send(engine.api.subscription_get(self.queue_name, self.id))
+
+    async def update(
+        self,
+        changes: Mapping[str, Any] | None = None,
+        *,
+        subscriber: str | None = None,
+        ttl: int | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Change subscriber, ttl and/or options (also accepts one dict of them,
+        as python-zaqarclient does), then reload."""
+        fields = dict(changes or {})
+        unknown = set(fields) - {"subscriber", "ttl", "options"}
+        if unknown:
+            raise ValidationError("changes", f"has unknown keys {sorted(unknown)}")
+        await self._engine.send(
+            self._engine.api.subscription_update(
+                self.queue_name,
+                self.id,
+                subscriber=subscriber if subscriber is not None else fields.get("subscriber"),
+                ttl=ttl if ttl is not None else fields.get("ttl"),
+                options=options if options is not None else fields.get("options"),
+            )
+        )
+        await self.reload()
+
+    async def confirm(self, confirmed: bool = True) -> None:
+        """Confirm (or with False, unconfirm) the subscription."""
+        await self._engine.send(
+            self._engine.api.subscription_confirm(self.queue_name, self.id, confirmed)
+        )
+
+    async def delete(self) -> None:
+        await self._engine.send(self._engine.api.subscription_delete(self.queue_name, self.id))
+
+
+class AsyncPool:
+    """A storage pool (admin): ``name``, ``uri``, ``weight``, ``flavor``, ``options``."""
+
+    kind = "pool"
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        declared: AdminDeclarations,
+        name: str,
+        *,
+        weight: int | None = None,
+        uri: str | None = None,
+        flavor: str | None = None,
+        options: Mapping[str, Any] | None = None,
+        auto_create: bool = True,
+    ) -> None:
+        self._engine = engine
+        self._declared = declared
+        self.name = validate_name(name, "pool name")
+        self.weight = weight
+        self.uri = uri
+        self.flavor = flavor
+        self.options = dict(options) if options is not None else None
+        self._auto_create = auto_create and uri is not None and weight is not None
+
+    @classmethod
+    def from_record(
+        cls, engine: AsyncEngine, declared: AdminDeclarations, record: models.Pool
+    ) -> AsyncPool:
+        pool = cls(engine, declared, record.name, auto_create=False)
+        pool._load(record)
+        return pool
+
+    def _load(self, record: models.Pool) -> None:
+        # v1 and v1.1 answer an update without a body: keep what we know.
+        self.weight = record.weight if record.weight is not None else self.weight
+        self.uri = record.uri if record.uri is not None else self.uri
+        self.flavor = record.flavor if record.flavor is not None else self.flavor
+        self.options = dict(record.options) if record.options is not None else self.options
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r} weight={self.weight!r}>"
+
+    async def ensure_exists(self) -> None:
+        """Create the pool (once per handle) if it was given a uri and weight."""
+        if self._auto_create:
+            self._auto_create = False
+            self._declared.discard(self)
+            await self._engine.send(
+                self._engine.api.pool_create(
+                    self.name,
+                    str(self.uri),
+                    int(self.weight or 0),
+                    flavor=self.flavor,
+                    options=self.options,
+                )
+            )
+
+    async def get(self) -> AsyncPool:
+        """Fetch the pool's current attributes (options included)."""
+        await self.ensure_exists()
+        engine = self._engine
+        self._load(await engine.send(engine.api.pool_get(self.name, detailed=True)))
+        return self
+
+    async def update(
+        self,
+        changes: Mapping[str, Any] | None = None,
+        *,
+        uri: str | None = None,
+        weight: int | None = None,
+        flavor: str | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Change uri, weight, flavor and/or options (or one dict of them)."""
+        await self.ensure_exists()
+        fields = dict(changes or {})
+        unknown = set(fields) - {"uri", "weight", "flavor", "options"}
+        if unknown:
+            raise ValidationError("changes", f"has unknown keys {sorted(unknown)}")
+        call = self._engine.api.pool_update(
+            self.name,
+            uri=uri if uri is not None else fields.get("uri"),
+            weight=weight if weight is not None else fields.get("weight"),
+            flavor=flavor if flavor is not None else fields.get("flavor"),
+            options=options if options is not None else fields.get("options"),
+        )
+        self._load(await self._engine.send(call))
+
+    async def delete(self) -> None:
+        await self.ensure_exists()
+        await self._engine.send(self._engine.api.pool_delete(self.name))
+
+
+class AsyncFlavor:
+    """A flavor (admin): ``name``, ``pool_list``, ``capabilities``."""
+
+    kind = "flavor"
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        declared: AdminDeclarations,
+        name: str,
+        *,
+        pool_list: Iterable[str] | None = None,
+        auto_create: bool = True,
+    ) -> None:
+        self._engine = engine
+        self._declared = declared
+        self.name = validate_name(name, "flavor name")
+        self.pool_list: list[str] = list(pool_list or ())
+        self.capabilities: list[str] = []
+        self._auto_create = auto_create and bool(self.pool_list)
+
+    @classmethod
+    def from_record(
+        cls, engine: AsyncEngine, declared: AdminDeclarations, record: models.Flavor
+    ) -> AsyncFlavor:
+        flavor = cls(engine, declared, record.name, auto_create=False)
+        flavor._load(record)
+        return flavor
+
+    def _load(self, record: models.Flavor) -> None:
+        self.pool_list = list(record.pool_list) or self.pool_list
+        self.capabilities = list(record.capabilities)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r} pool_list={self.pool_list!r}>"
+
+    async def ensure_exists(self) -> None:
+        """Create the flavor (once per handle) if it was given a pool list;
+        pools declared on the same client that it names are created first."""
+        if self._auto_create:
+            self._auto_create = False
+            self._declared.discard(self)
+            await self._declared.create(self.pool_list)
+            await self._engine.send(self._engine.api.flavor_create(self.name, self.pool_list))
+
+    async def get(self) -> AsyncFlavor:
+        await self.ensure_exists()
+        self._load(await self._engine.send(self._engine.api.flavor_get(self.name)))
+        return self
+
+    async def update(
+        self, changes: Mapping[str, Any] | None = None, *, pool_list: Iterable[str] | None = None
+    ) -> None:
+        """Replace the flavor's pool list."""
+        await self.ensure_exists()
+        pools = pool_list if pool_list is not None else (changes or {}).get("pool_list")
+        if pools is None:
+            raise ValidationError("pool_list", "is required to update a flavor")
+        self._load(await self._engine.send(self._engine.api.flavor_update(self.name, pools)))
+
+    async def delete(self) -> None:
+        await self.ensure_exists()
+        await self._engine.send(self._engine.api.flavor_delete(self.name))
