@@ -14,7 +14,7 @@ import httpx
 
 from zaqarkit.core.redact import redact_url
 from zaqarkit.core.urls import HTTP_SCHEMES
-from zaqarkit.core.validate import Limits
+from zaqarkit.core.validate import Limits, integer, number
 from zaqarkit.errors import ValidationError
 
 __all__ = ["NetworkOptions", "PoolLimits"]
@@ -48,19 +48,10 @@ class PoolLimits:
     def __post_init__(self) -> None:
         for name in ("max_connections", "max_keepalive_connections"):
             value = getattr(self, name)
-            if value is not None and (
-                isinstance(value, bool) or not isinstance(value, int) or value < 1
-            ):
-                raise ValidationError(
-                    f"pool_limits.{name}", f"must be a positive int, got {value!r}"
-                )
-        expiry = self.keepalive_expiry
-        if expiry is not None and (
-            isinstance(expiry, bool) or not isinstance(expiry, (int, float)) or expiry < 0
-        ):
-            raise ValidationError(
-                "pool_limits.keepalive_expiry", f"must be seconds >= 0, got {expiry!r}"
-            )
+            if value is not None:
+                integer(value, f"pool_limits.{name}", 1)
+        if self.keepalive_expiry is not None:
+            number(self.keepalive_expiry, "pool_limits.keepalive_expiry", 0)
 
     def to_httpx(self) -> httpx.Limits:
         """The same limits as ``httpx.Limits`` (idle connections default to the maximum)."""

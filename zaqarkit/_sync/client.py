@@ -28,7 +28,7 @@ from zaqarkit.auth import Auth, KeystoneAuth, SignedURLAuth
 from zaqarkit.core import flows, models
 from zaqarkit.core.context import Context
 from zaqarkit.core.retry import DEFAULT_RETRIES, RetryArg, RetryPolicy
-from zaqarkit.core.timeouts import Timeout, TimeoutArg
+from zaqarkit.core.timeouts import DEFAULT_TIMEOUT, Timeout, TimeoutArg
 from zaqarkit.core.urls import HTTP_SCHEMES, normalize_endpoint, split_ref
 from zaqarkit.core.validate import Limits
 from zaqarkit.errors import ServerError, TransportError, UnsupportedOperation, ValidationError
@@ -120,7 +120,7 @@ class Client(Closing):
         client_id: str | None = None,
         roles: Iterable[str] | None = None,
         headers: Mapping[str, str] | None = None,
-        timeout: TimeoutArg = 30.0,
+        timeout: TimeoutArg = DEFAULT_TIMEOUT,
         retries: RetryArg = DEFAULT_RETRIES,
         insecure: bool = False,
         cacert: str | None = None,

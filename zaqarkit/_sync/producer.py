@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from zaqarkit._concurrency import Lock, Signal, TaskGroup, monotonic
 from zaqarkit.core.producer import Batch
+from zaqarkit.core.validate import integer, number
 from zaqarkit.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -60,13 +61,11 @@ class Producer:
         max_bytes: int | None = None,
         max_pending: int = 4,
     ) -> None:
-        if isinstance(linger, bool) or not isinstance(linger, (int, float)) or linger < 0:
-            raise ValidationError("linger", f"must be a number of seconds >= 0, got {linger!r}")
-        if isinstance(max_pending, bool) or not isinstance(max_pending, int) or max_pending < 1:
-            raise ValidationError("max_pending", f"must be an int >= 1, got {max_pending!r}")
+        linger = number(linger, "linger", 0)
+        max_pending = integer(max_pending, "max_pending", 1)
         self._queue = queue
         self._packer = queue._packer(max_count, max_bytes)
-        self._linger = float(linger)
+        self._linger = linger
         self._max_pending = max_pending
         self._ready: deque[Batch] = deque()
         self._opened_at = 0.0

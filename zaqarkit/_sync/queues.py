@@ -9,7 +9,7 @@ import contextlib
 import datetime as _dt
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, Unpack, overload
 
 from zaqarkit._sync.admin import Subscription
 from zaqarkit._sync.messages import Claim, Message
@@ -17,7 +17,7 @@ from zaqarkit.core import flows, models
 from zaqarkit.core.api import metadata_patch
 from zaqarkit.core.api_v1 import queue_replace_metadata_call
 from zaqarkit.core.bodies import BodyCodec, codec_for
-from zaqarkit.core.consumer import ConsumerSettings
+from zaqarkit.core.consumer import ConsumerOptions, consumer_settings
 from zaqarkit.core.models import Page
 from zaqarkit.core.operations import Operation
 from zaqarkit.core.paginate import by_id
@@ -409,8 +409,7 @@ class Queue:
         subscriptions, claims) for ``ttl_seconds`` (server default: one day)."""
         expires = None
         if ttl_seconds is not None:
-            if isinstance(ttl_seconds, bool) or not isinstance(ttl_seconds, int) or ttl_seconds < 1:
-                raise ValidationError("ttl_seconds", f"must be a positive int, got {ttl_seconds!r}")
+            ttl_seconds = validate_integer(ttl_seconds, "ttl_seconds", 1)
             expires = _dt.datetime.now(_dt.UTC) + _dt.timedelta(seconds=ttl_seconds)
         call = self._api.queue_share(self.name, paths=paths, methods=methods, expires=expires)
         self._ready(call)
@@ -591,79 +590,48 @@ class Queue:
     def consumer(
         self,
         *,
-        batch: int | None = None,
-        max_in_flight: int | None = None,
-        ttl: int = 60,
-        grace: int = 60,
-        renew_every: float | None = None,
-        poll_initial: float = 0.1,
-        poll_max: float = 5.0,
         push: bool | None = None,
-        push_poll: float = 5.0,
-        drain_timeout: float = 10.0,
-        ack_linger: float = 0.02,
-        delete_claims: bool = True,
         seed: int | None = None,
         body_type: None = None,
         on_poison: Poison = "auto",
+        **options: Unpack[ConsumerOptions],
     ) -> Consumer[Any]: ...
     @overload
     def consumer(
         self,
         *,
-        batch: int | None = None,
-        max_in_flight: int | None = None,
-        ttl: int = 60,
-        grace: int = 60,
-        renew_every: float | None = None,
-        poll_initial: float = 0.1,
-        poll_max: float = 5.0,
         push: bool | None = None,
-        push_poll: float = 5.0,
-        drain_timeout: float = 10.0,
-        ack_linger: float = 0.02,
-        delete_claims: bool = True,
         seed: int | None = None,
         body_type: type[B],
         on_poison: Poison = "auto",
+        **options: Unpack[ConsumerOptions],
     ) -> Consumer[B]: ...
 
     def consumer(
         self,
         *,
-        batch: int | None = None,
-        max_in_flight: int | None = None,
-        ttl: int = 60,
-        grace: int = 60,
-        renew_every: float | None = None,
-        poll_initial: float = 0.1,
-        poll_max: float = 5.0,
         push: bool | None = None,
-        push_poll: float = 5.0,
-        drain_timeout: float = 10.0,
-        ack_linger: float = 0.02,
-        delete_claims: bool = True,
         seed: int | None = None,
         body_type: Any = None,
         on_poison: Poison = "auto",
+        **options: Unpack[ConsumerOptions],
     ) -> Consumer[Any]:
         """An at-least-once consumer (:class:`zaqarkit.Consumer`): a
         context manager to iterate for :class:`~zaqarkit.Delivery` objects.
 
-        It claims ``batch`` messages at a time (default: the server's per-claim
-        limit, 20 on a stock Zaqar, or 10 if smaller) for ``ttl`` seconds (60 at
-        least, Zaqar's floor), keeps at most ``max_in_flight`` (default
-        ``2 * batch``) unsettled, renews a claim every ``renew_every`` seconds
-        (default ``ttl / 3``) while any of its messages is outstanding, and
-        batches acks into delete-many. When the queue is empty it waits:
-        woken by push notifications over WebSocket (``push=None`` picks them
-        when the transport can; ``push_poll`` is the fallback poll), or
-        polling from ``poll_initial`` up to ``poll_max`` seconds with jitter
-        (seeded by ``seed``). On exit it stops claiming, waits up to
-        ``drain_timeout`` for handed-out deliveries, and releases the rest.
-        A claim whose messages were all acknowledged is deleted
-        (``delete_claims``): Zaqar 23's redis store answers 503 to queue stats
-        while an expired claim lingers in its index.
+        The settings are keywords whose defaults are those of
+        :class:`zaqarkit.core.consumer.ConsumerSettings`. It claims ``batch`` messages at a
+        time (default 10, or the server's per-claim limit if smaller) for ``ttl`` seconds
+        (60 at least, Zaqar's floor), keeps at most ``max_in_flight`` (default ``2 *
+        batch``) unsettled, renews a claim every ``renew_every`` seconds (default ``ttl /
+        3``) while any of its messages is outstanding, and batches acks into delete-many.
+        When the queue is empty it waits: woken by push notifications over WebSocket
+        (``push=None`` picks them when the transport can; ``push_poll`` is the fallback
+        poll), or polling from ``poll_initial`` up to ``poll_max`` seconds with jitter
+        (seeded by ``seed``). On exit it stops claiming, waits up to ``drain_timeout`` for
+        handed-out deliveries, and releases the rest. A claim whose messages were all
+        acknowledged is deleted (``delete_claims``): Zaqar 23's redis store answers 503 to
+        queue stats while an expired claim lingers in its index.
 
         With ``body_type`` each delivery's body is decoded into it (straight
         from the claim's bytes); a message whose body does not decode is
@@ -680,22 +648,7 @@ class Queue:
         """
         from zaqarkit._sync.consumer import Consumer
 
-        if batch is None:
-            batch = min(10, self._api.limits.max_messages_per_claim_or_pop)
-        settings = ConsumerSettings(
-            batch=batch,
-            max_in_flight=max_in_flight if max_in_flight is not None else 2 * batch,
-            ttl=ttl,
-            grace=grace,
-            renew_every=renew_every,
-            poll_initial=poll_initial,
-            poll_max=max(poll_max, poll_initial),
-            push_poll=push_poll,
-            drain_timeout=drain_timeout,
-            ack_linger=ack_linger,
-            delete_claims=delete_claims,
-            ack_batch=self._api.limits.max_messages_per_page,
-        )
+        settings = consumer_settings(self._api.limits, options)
         codec = None if body_type is None else codec_for(body_type)
         return Consumer(self, settings, push=push, seed=seed, codec=codec, on_poison=on_poison)
 
@@ -749,12 +702,9 @@ class Queue:
 
             queue.consume(handler, concurrency=8, body_type=Order)
         """
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            raise ValidationError("concurrency", f"must be an int >= 1, got {concurrency!r}")
-        if max_messages is not None and (
-            isinstance(max_messages, bool) or not isinstance(max_messages, int) or max_messages < 1
-        ):
-            raise ValidationError("max_messages", f"must be an int >= 1, got {max_messages!r}")
+        concurrency = validate_integer(concurrency, "concurrency", 1)
+        if max_messages is not None:
+            max_messages = validate_integer(max_messages, "max_messages", 1)
         with self.consumer(body_type=body_type, **options) as consumer:
             return consumer.run(handler, concurrency=concurrency, max_messages=max_messages)
 
@@ -785,7 +735,7 @@ class Queue:
         target = queue if isinstance(queue, Queue) else Queue(self._engine, queue)
         if target.name == self.name:
             raise ValidationError("queue", "a queue cannot be its own dead-letter queue")
-        max_claim_count = validate_integer(max_claim_count, "max_claim_count", 1, None)
+        max_claim_count = validate_integer(max_claim_count, "max_claim_count", 1)
         changes: dict[str, Any] = {
             "_dead_letter_queue": target.name,
             "_max_claim_count": max_claim_count,

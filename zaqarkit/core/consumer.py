@@ -44,21 +44,24 @@ Zaqar facts the decisions rest on (zaqar 23, ``zaqar/storage/redis``):
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any, TypedDict
 
 from zaqarkit.core.backoff import exponential
-from zaqarkit.core.validate import MIN_TTL, Limits
+from zaqarkit.core.validate import MIN_TTL, Limits, integer, number
 from zaqarkit.errors import ValidationError
 
 __all__ = [
     "PUSH_RECHECKS",
     "Ack",
     "Backoff",
+    "ConsumerOptions",
     "ConsumerSettings",
     "ConsumerState",
     "Lease",
     "Release",
     "ack_batches",
+    "consumer_settings",
 ]
 
 
@@ -105,46 +108,82 @@ class ConsumerSettings:
     def check(self, limits: Limits) -> ConsumerSettings:
         """Raise ValidationError (naming the argument) for a setting the server
         would refuse or that cannot work; return self."""
-        _positive_int("batch", self.batch, limits.max_messages_per_claim_or_pop)
-        _positive_int("max_in_flight", self.max_in_flight, None)
-        _positive_int("ack_batch", self.ack_batch, limits.max_messages_per_page)
-        if not MIN_TTL <= self.ttl <= limits.max_claim_ttl:
-            raise ValidationError(
-                "ttl", f"must be between {MIN_TTL} and {limits.max_claim_ttl}, got {self.ttl!r}"
-            )
-        if not MIN_TTL <= self.grace <= limits.max_claim_grace:
-            raise ValidationError(
-                "grace",
-                f"must be between {MIN_TTL} and {limits.max_claim_grace}, got {self.grace!r}",
-            )
-        if not 0 < self.renew_interval < self.ttl:
+        integer(self.batch, "batch", 1, limits.max_messages_per_claim_or_pop)
+        integer(self.max_in_flight, "max_in_flight", 1)
+        integer(self.ack_batch, "ack_batch", 1, limits.max_messages_per_page)
+        integer(self.ttl, "ttl", MIN_TTL, limits.max_claim_ttl)
+        integer(self.grace, "grace", MIN_TTL, limits.max_claim_grace)
+        if self.renew_every is not None:
+            number(self.renew_every, "renew_every", 0, above=True)
+        if not self.renew_interval < self.ttl:
             raise ValidationError(
                 "renew_every", f"must be above 0 and below ttl ({self.ttl}), got {self.renew_every}"
             )
         for name in ("poll_initial", "poll_max", "push_poll"):
-            if not getattr(self, name) > 0:
-                raise ValidationError(name, f"must be above 0, got {getattr(self, name)!r}")
+            number(getattr(self, name), name, 0, above=True)
         if self.poll_initial > self.poll_max:
             raise ValidationError("poll_initial", "must not exceed poll_max")
-        if self.poll_factor < 1:
-            raise ValidationError("poll_factor", f"must be at least 1, got {self.poll_factor}")
-        if not 0 <= self.jitter < 1:
-            raise ValidationError("jitter", f"must be in [0, 1), got {self.jitter}")
+        number(self.poll_factor, "poll_factor", 1)
+        if number(self.jitter, "jitter", 0, 1) == 1:
+            raise ValidationError("jitter", f"must be below 1, got {self.jitter}")
         for name in ("drain_timeout", "ack_linger"):
-            if not getattr(self, name) >= 0:
-                raise ValidationError(name, f"must be at least 0, got {getattr(self, name)!r}")
+            number(getattr(self, name), name, 0)
         return self
 
 
-def _positive_int(name: str, value: object, high: int | None) -> None:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int)
-        or value < 1
-        or (high is not None and value > high)
-    ):
-        bound = f"between 1 and {high}" if high is not None else "at least 1"
-        raise ValidationError(name, f"must be an integer {bound}, got {value!r}")
+_DEFAULT_SETTINGS = ConsumerSettings()
+
+
+class ConsumerOptions(TypedDict, total=False):
+    """The settings ``queue.consumer(...)`` takes by keyword (see
+    :class:`ConsumerSettings` and :func:`consumer_settings`); one left out
+    keeps its default, written once, in :class:`ConsumerSettings`."""
+
+    batch: int | None
+    max_in_flight: int | None
+    ttl: int
+    grace: int
+    renew_every: float | None
+    poll_initial: float
+    poll_max: float
+    push_poll: float
+    drain_timeout: float
+    ack_linger: float
+    delete_claims: bool
+
+
+def consumer_settings(limits: Limits, options: ConsumerOptions) -> ConsumerSettings:
+    """:class:`ConsumerSettings` for ``options``, with the defaults that depend
+    on the server or on other options: ``batch`` no more than the server's
+    per-claim limit, ``max_in_flight`` twice the batch, ``poll_max`` no less
+    than ``poll_initial``, acks in batches of a page. Unchecked: see
+    :meth:`ConsumerSettings.check`.
+
+    >>> settings = consumer_settings(Limits(max_messages_per_claim_or_pop=5), {"ttl": 120})
+    >>> settings.batch, settings.max_in_flight, settings.ttl, settings.grace
+    (5, 10, 120, 60)
+    >>> consumer_settings(Limits(), {"batchh": 5})  # type: ignore[typeddict-unknown-key]
+    Traceback (most recent call last):
+    ...
+    TypeError: consumer() got an unexpected keyword argument 'batchh'
+    """
+    for name in options:
+        if name not in ConsumerOptions.__annotations__:
+            raise TypeError(f"consumer() got an unexpected keyword argument {name!r}")
+    defaults = _DEFAULT_SETTINGS
+    batch = options.get("batch")
+    if batch is None:
+        batch = min(defaults.batch, limits.max_messages_per_claim_or_pop)
+    max_in_flight = options.get("max_in_flight")
+    poll_initial = options.get("poll_initial", defaults.poll_initial)
+    given: dict[str, Any] = {
+        **options,
+        "batch": batch,
+        "max_in_flight": 2 * batch if max_in_flight is None else max_in_flight,
+        "poll_max": max(options.get("poll_max", defaults.poll_max), poll_initial),
+        "ack_batch": limits.max_messages_per_page,
+    }
+    return replace(defaults, **given)
 
 
 class Backoff:

@@ -47,6 +47,7 @@ from typing import Any, TypeAlias
 from zaqarkit.core.backoff import exponential
 from zaqarkit.core.operations import is_idempotent
 from zaqarkit.core.parse import retry_after
+from zaqarkit.core.validate import integer, number
 from zaqarkit.core.wire import Response
 from zaqarkit.errors import RETRYABLE_STATUSES, TransportError, ValidationError
 
@@ -88,7 +89,7 @@ class RetryPolicy:
     >>> RetryPolicy(attempts=0)
     Traceback (most recent call last):
     ...
-    zaqarkit.errors.ValidationError: retries.attempts: must be an int of at least 1, got 0
+    zaqarkit.errors.ValidationError: retries.attempts: must be at least 1, got 0
     """
 
     attempts: int = 3
@@ -101,30 +102,10 @@ class RetryPolicy:
     statuses: frozenset[int] = field(default=RETRYABLE_STATUSES)
 
     def __post_init__(self) -> None:
-        if (
-            isinstance(self.attempts, bool)
-            or not isinstance(self.attempts, int)
-            or self.attempts < 1
-        ):
-            raise ValidationError(
-                "retries.attempts", f"must be an int of at least 1, got {self.attempts!r}"
-            )
+        integer(self.attempts, "retries.attempts", 1)
         for name in ("backoff", "multiplier", "max_backoff", "max_retry_after"):
-            value = getattr(self, name)
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, (int, float))
-                or not 0 <= value < float("inf")
-            ):
-                raise ValidationError(
-                    f"retries.{name}", f"must be a finite number >= 0, got {value!r}"
-                )
-        if (
-            isinstance(self.jitter, bool)
-            or not isinstance(self.jitter, (int, float))
-            or not 0 <= self.jitter <= 1
-        ):
-            raise ValidationError("retries.jitter", f"must be between 0 and 1, got {self.jitter!r}")
+            number(getattr(self, name), f"retries.{name}", 0)
+        number(self.jitter, "retries.jitter", 0, 1)
 
     @classmethod
     def of(cls, value: RetryArg) -> RetryPolicy:
@@ -133,11 +114,11 @@ class RetryPolicy:
             return value
         if value is None:
             return cls(attempts=1)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        if isinstance(value, bool) or not isinstance(value, int):
             raise ValidationError(
-                "retries", f"must be a RetryPolicy, an int >= 0 or None, got {value!r}"
+                "retries", f"must be a RetryPolicy, an integer or None, got {value!r}"
             )
-        return cls(attempts=value + 1)
+        return cls(attempts=integer(value, "retries", 0) + 1)
 
     def delay(self, retry: int, rand: float) -> float:
         """Backoff before retry number ``retry`` (1-based), given ``rand`` in [0, 1).

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
-from zaqarkit.errors import ValidationError
+from zaqarkit.core.validate import number
 
 __all__ = ["DEFAULT_TIMEOUT", "Timeout", "TimeoutArg"]
 
@@ -78,17 +78,7 @@ class Timeout:
 def _seconds(name: str, value: Any) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValidationError(
-            f"timeout.{name}" if name != "timeout" else name,
-            f"must be a number of seconds or None, got {value!r}",
-        )
-    if not value > 0 or value != value or value == float("inf"):
-        raise ValidationError(
-            f"timeout.{name}" if name != "timeout" else name,
-            f"must be a positive finite number of seconds, got {value!r}",
-        )
-    return float(value)
+    return number(value, f"timeout.{name}" if name != "timeout" else name, 0, above=True)
 
 
 #: What ``timeout=`` accepts everywhere.

@@ -78,14 +78,57 @@ def name(value: Any, field: str = "queue name") -> str:
     return value
 
 
-def integer(value: Any, field: str, low: int, high: int | None) -> int:
-    """An int in ``low..high`` (inclusive; ``high=None`` means unbounded)."""
+def integer(value: Any, field: str, low: int, high: int | None = None) -> int:
+    """An int in ``low..high`` (inclusive; ``high=None`` means unbounded).
+
+    Every numeric option of the package is checked here or by :func:`number`,
+    so every message has one shape: ``<field>: must be <what>, got <value>``.
+
+    >>> integer(3, "count", 1, 20)
+    3
+    >>> integer(0, "max_pending", 1)
+    Traceback (most recent call last):
+    ...
+    zaqarkit.errors.ValidationError: max_pending: must be at least 1, got 0
+    """
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(field, f"must be an integer, got {value!r}")
     if value < low or (high is not None and value > high):
-        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise ValidationError(field, f"must be {bound}, got {value}")
+        raise ValidationError(field, f"must be {_bounds(low, high)}, got {value}")
     return value
+
+
+def number(
+    value: Any, field: str, low: float, high: float | None = None, *, above: bool = False
+) -> float:
+    """A finite int or float of at least ``low`` (above it, with ``above``)
+    and at most ``high``; returned as a float. A bool is not a number here.
+
+    >>> number(0.5, "linger", 0)
+    0.5
+    >>> number(0, "poll_initial", 0, above=True)
+    Traceback (most recent call last):
+    ...
+    zaqarkit.errors.ValidationError: poll_initial: must be above 0, got 0
+    >>> number(float("inf"), "backoff", 0)
+    Traceback (most recent call last):
+    ...
+    zaqarkit.errors.ValidationError: backoff: must be a finite number, got inf
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValidationError(field, f"must be a number, got {value!r}")
+    if not math.isfinite(value):
+        raise ValidationError(field, f"must be a finite number, got {value!r}")
+    if (value <= low if above else value < low) or (high is not None and value > high):
+        bound = f"above {low}" if above and high is None else _bounds(low, high)
+        if above and high is not None:
+            bound = f"above {low} and at most {high}"
+        raise ValidationError(field, f"must be {bound}, got {value!r}")
+    return float(value)
+
+
+def _bounds(low: float, high: float | None) -> str:
+    return f"between {low} and {high}" if high is not None else f"at least {low}"
 
 
 def boolean(value: Any, field: str) -> bool:
