@@ -46,21 +46,27 @@ nan
 from __future__ import annotations
 
 import json
+import types
+import typing
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from dataclasses import MISSING, fields
+from typing import Any
+
+from zaqarkit.core.models import Message
 
 __all__ = [
     "FAST",
+    "MESSAGE_FIELDS",
     "dumps_frame",
     "dumps_std",
     "loads",
     "loads_std",
+    "listed_message",
     "message_listing",
     "reply_head",
     "typed_listing",
 ]
 
-B = TypeVar("B")
 
 #: One encoder for every body: json.dumps with arguments builds a new one per call.
 _STD_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
@@ -84,6 +90,27 @@ except ImportError:  # pragma: no cover - exercised by the no-extra test environ
 #: Whether msgspec drives the hot paths.
 FAST = msgspec is not None
 
+
+def _message_fields() -> tuple[tuple[str, type, bool], ...]:
+    hints = typing.get_type_hints(Message)
+    found = []
+    for item in fields(Message):
+        if item.name == "body":
+            continue
+        kind = hints[item.name]
+        if isinstance(kind, types.UnionType):
+            kind = next(arg for arg in typing.get_args(kind) if arg is not type(None))
+        found.append((item.name, kind, item.default is MISSING))
+    return tuple(found)
+
+
+#: Every field of a message but its body, as ``(name, JSON type, required)``
+#: in the order of :class:`~zaqarkit.core.models.Message`, read from that
+#: model: the typed decoders below and both parsers of
+#: :mod:`zaqarkit.core.parse` are built from it, so a new message field is
+#: one edit, in the model.
+MESSAGE_FIELDS = _message_fields()
+
 if msgspec is not None:
     _encode = msgspec.json.Encoder().encode
     _decode = msgspec.json.Decoder().decode
@@ -105,59 +132,58 @@ if msgspec is not None:
 
     _reply_json = msgspec.json.Decoder(_Reply).decode
 
-    class ListedMessage(msgspec.Struct, gc=False):
-        """One message of a listing, as the decoder checked it: ``body``,
-        ``ttl`` and ``age`` present, every field of its JSON type (an int is
-        never a bool)."""
-
-        body: Any
-        ttl: int
-        age: int
-        id: str | None = None
-        href: str | None = None
-        claim_id: str | None = None
-        claim_count: int | None = None
-        checksum: str | None = None
-
     class ListedLink(msgspec.Struct, gc=False):
         rel: Any = None
         href: Any = None
 
-    class _Listing(msgspec.Struct, gc=False):
-        messages: list[ListedMessage]
-        links: list[ListedLink] | None = None
-        count: Any = None
-        claim_id: str | None = None
+    def _message_struct(name: str, body_type: Any) -> Any:
+        # On the wire a message may carry its href instead of its id, so
+        # every field but the body and the model's required plain values
+        # may be missing. No cycle can run through a decoded message, so the
+        # garbage collector need not track it.
+        spec: list[tuple[Any, ...]] = [("body", body_type)]
+        for field_name, kind, required in MESSAGE_FIELDS:
+            if required and field_name != "id":
+                spec.append((field_name, kind))
+        for field_name, kind, required in MESSAGE_FIELDS:
+            if not required or field_name == "id":
+                spec.append((field_name, kind | None, None))
+        return msgspec.defstruct(name, spec, gc=False)
 
+    def _listing_struct(message: Any) -> Any:
+        return msgspec.defstruct(
+            "Listing",
+            [
+                ("messages", list[message]),
+                ("links", list[ListedLink] | None, None),
+                ("count", Any, None),
+                ("claim_id", str | None, None),
+            ],
+            gc=False,
+        )
+
+    #: One message of a listing, as the decoder checked it: ``body`` and the
+    #: required fields present, every field of its JSON type (an int is
+    #: never a bool).
+    ListedMessage = _message_struct("ListedMessage", Any)
+    _Listing = _listing_struct(ListedMessage)
     _listing_json = msgspec.json.Decoder(_Listing).decode
     _convert = msgspec.convert
 
-    class TypedMessage(msgspec.Struct, Generic[B], gc=False):
-        """A listed message whose body the decoder builds as ``B`` (a body
-        type: see :mod:`zaqarkit.core.bodies`). No cycle can run through a
-        decoded message, so the garbage collector need not track it."""
-
-        body: B
-        ttl: int
-        age: int
-        id: str | None = None
-        href: str | None = None
-        claim_id: str | None = None
-        claim_count: int | None = None
-        checksum: str | None = None
-
-    class TypedListing(msgspec.Struct, Generic[B], gc=False):
-        messages: list[TypedMessage[B]]
-        links: list[ListedLink] | None = None
-        count: Any = None
-        claim_id: str | None = None
-
     def typed_listing(body_type: Any) -> tuple[Callable[[bytes], Any], Any]:
         """The JSON decoder and the listing type for listings whose message
-        bodies are ``body_type``; raises TypeError for a type msgspec cannot
-        decode into."""
-        listing = TypedListing[body_type]
+        bodies are ``body_type`` (a body type: see :mod:`zaqarkit.core.bodies`);
+        raises TypeError for a type msgspec cannot decode into."""
+        listing = _listing_struct(_message_struct("TypedMessage", body_type))
         return msgspec.json.Decoder(listing).decode, listing
+
+    def listed_message(value: dict[str, Any]) -> Any:
+        """One message object checked as a listing's messages are (a
+        :data:`ListedMessage`), or None when it needs the checked path."""
+        try:
+            return _convert(value, ListedMessage)
+        except _Failed:
+            return None
 
     def message_listing(
         data: bytes | dict[str, Any],
@@ -225,6 +251,10 @@ else:  # pragma: no cover - exercised by the no-extra test environment
         listing_type: Any = None,
     ) -> tuple[list[Any], Any, Any, str | None] | None:
         """Without msgspec every listing takes the checked path."""
+        return None
+
+    def listed_message(value: dict[str, Any]) -> Any:
+        """Without msgspec every message takes the checked path."""
         return None
 
     def typed_listing(body_type: Any) -> tuple[Callable[[bytes], Any], Any]:

@@ -11,6 +11,7 @@ that answer accepts both.
 from __future__ import annotations
 
 import math
+import operator
 import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
@@ -234,42 +235,59 @@ def _last_segment(href: str) -> str:
 def message(value: Any) -> Message[Any]:
     """A message object (HTTP listing, claim, pop, or WebSocket reply).
 
-    Listings make this the hottest parser, so well-formed input takes a fast
-    path with plain type checks; anything else gets the checked path and its
-    precise ProtocolError.
+    Well-formed input is checked in one typed pass, as a listing's messages
+    are (:func:`zaqarkit.core._json.listed_message`), and built by the same
+    code; anything else gets the checked path and its precise ProtocolError.
+    Both read the fields from :data:`~zaqarkit.core._json.MESSAGE_FIELDS`.
     """
     if type(value) is dict:
-        href = value.get("href")
-        message_id = value.get("id")
-        ttl = value.get("ttl")
-        age = value.get("age")
-        claim_id = value.get("claim_id")
-        claim_count = value.get("claim_count")
-        checksum = value.get("checksum")
-        if (
-            "body" in value
-            and type(ttl) is int
-            and type(age) is int
-            and (type(message_id) is str or (message_id is None and type(href) is str))
-            and (href is None or type(href) is str)
-            and (claim_id is None or type(claim_id) is str)
-            and (claim_count is None or type(claim_count) is int)
-            and (checksum is None or type(checksum) is str)
-        ):
-            if message_id is None:
-                message_id = _last_segment(href)  # type: ignore[arg-type]
-            if not claim_id:
-                claim_id = claim_id_from_href(href) if href and "?" in href else None
-            return Message(
-                message_id, value["body"], ttl, age, href, claim_id, claim_count, checksum
-            )
+        listed = fastjson.listed_message(value)
+        if listed is not None:
+            built = _built(listed)
+            if built is not None:
+                return built
     return _checked_message(value)
 
 
-#: Claim ids the claimed-href shortcut of :func:`_typed_messages` may compare
-#: as text: what Zaqar's drivers mint (UUIDs, hex ids), nothing parse_qs
-#: would unescape or split.
+#: Claim ids the claimed-href shortcut of :func:`_built` may compare as
+#: text: what Zaqar's drivers mint (UUIDs, hex ids), nothing parse_qs would
+#: unescape or split.
 _PLAIN_CLAIM_ID = re.compile(r"[A-Za-z0-9_.\-]+")
+
+#: The model's fields after ``id`` and ``body``, read from a typed message
+#: in one call; ``href`` and ``claim_id`` among them are worked out.
+_REST = tuple(name for name, _, _ in fastjson.MESSAGE_FIELDS if name != "id")
+_read_rest = operator.attrgetter(*_REST)
+_HREF = _REST.index("href")
+_CLAIM_ID = _REST.index("claim_id")
+
+
+def _built(m: Any, claimed: str | None = None, tail: str = "") -> Message[Any] | None:
+    """The model of a message the typed decoder checked (``m``), or None
+    when it has neither id nor href (the checked path names what is
+    missing). ``claimed`` is the claim id the answer names and ``tail`` its
+    href query (``?claim_id=<id>``), if any."""
+    rest = list(_read_rest(m))
+    href = rest[_HREF]
+    message_id = m.id
+    if message_id is None:
+        if href is None:
+            return None
+        message_id = _last_segment(href)
+    if not rest[_CLAIM_ID]:
+        # No call unless the href has a query (claimed messages over HTTP).
+        if not href or "?" not in href:
+            rest[_CLAIM_ID] = None
+        elif (
+            tail
+            and href.endswith(tail)
+            and href.find("?") == len(href) - len(tail)
+            and "#" not in href
+        ):
+            rest[_CLAIM_ID] = claimed
+        else:
+            rest[_CLAIM_ID] = claim_id_from_href(href)
+    return Message(message_id, m.body, *rest)
 
 
 def _typed_messages(
@@ -304,27 +322,10 @@ def _typed_messages(
     tail = f"?claim_id={claimed}" if claimed and _PLAIN_CLAIM_ID.fullmatch(claimed) else ""
     built = []
     for m in items:
-        message_id, href, found_claim = m.id, m.href, m.claim_id
-        if message_id is None:
-            if href is None:
-                return None  # the checked path names what is missing
-            message_id = _last_segment(href)
-        if not found_claim:
-            # No call unless the href has a query (claimed messages over HTTP).
-            if not href or "?" not in href:
-                found_claim = None
-            elif (
-                tail
-                and href.endswith(tail)
-                and href.find("?") == len(href) - len(tail)
-                and "#" not in href
-            ):
-                found_claim = claimed
-            else:
-                found_claim = claim_id_from_href(href)
-        built.append(
-            Message(message_id, m.body, m.ttl, m.age, href, found_claim, m.claim_count, m.checksum)
-        )
+        one = _built(m, claimed, tail)
+        if one is None:
+            return None
+        built.append(one)
     return tuple(built), links, count, claim_id
 
 
@@ -338,17 +339,13 @@ def _checked_message(value: Any) -> Message[Any]:
         message_id = _last_segment(href)
     if "body" not in obj:
         fail("message has no 'body'", dict(obj))
-    claim_id = optional(obj, "claim_id", str, "message") or claim_id_from_href(href)
-    return Message(
-        id=message_id,
-        body=obj["body"],
-        ttl=field(obj, "ttl", int, "message"),
-        age=field(obj, "age", int, "message"),
-        href=href,
-        claim_id=claim_id,
-        claim_count=optional(obj, "claim_count", int, "message"),
-        checksum=optional(obj, "checksum", str, "message"),
-    )
+    found: dict[str, Any] = {"id": message_id, "href": href}
+    for name, kind, required in fastjson.MESSAGE_FIELDS:
+        if name not in found:
+            read = field if required else optional
+            found[name] = read(obj, name, kind, "message")
+    found["claim_id"] = found["claim_id"] or claim_id_from_href(href)
+    return Message(body=obj["body"], **found)
 
 
 def messages(value: Any, what: str = "messages") -> tuple[Message[Any], ...]:
@@ -751,18 +748,7 @@ def decoded(
             error.record = item
             bad.append(error)
             continue
-        good.append(
-            Message(
-                item.id,
-                body,
-                item.ttl,
-                item.age,
-                item.href,
-                item.claim_id,
-                item.claim_count,
-                item.checksum,
-            )
-        )
+        good.append(Message(item.id, body, *_read_rest(item)))
     return tuple(good), tuple(bad)
 
 
