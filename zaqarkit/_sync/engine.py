@@ -121,7 +121,13 @@ class Engine:
     ) -> Call[T]:
         """The call ``build()`` makes, built and prepared once while a polling
         site (``site``) repeats the same ``args`` (see
-        :class:`~zaqarkit.core.wire.ReusedCalls`)."""
+        :class:`~zaqarkit.core.wire.ReusedCalls`).
+
+        Example::
+
+            site = (Operation.MESSAGE_POP, "jobs")
+            pop = engine.reusable(site, (count,), lambda: engine.api.message_pop("jobs", count))
+        """
         return self._reused.get(site, args, build)
 
     def _route(self, call: Call[Any]) -> tuple[Transport, Context]:
