@@ -117,11 +117,13 @@ class TransportError(ZaqarError):
     ``retryable`` tells whether resending the request as is is safe: it was
     not sent, or its operation is idempotent (reads, deletes, PUTs). A message
     post or claim create whose outcome is unknown is not retryable: resending
-    it may duplicate messages or claim twice.
+    it may duplicate messages or claim twice. The transport that raises the
+    error decides it (:func:`zaqarkit.core.operations.resendable`); an error
+    built without it counts as retryable only when nothing was sent.
 
     >>> TransportError("reply lost", sent=True, operation="message_post").retryable
     False
-    >>> TransportError("reply lost", sent=True, operation="message_get").retryable
+    >>> TransportError("reply lost", sent=True, operation="message_get", retryable=True).retryable
     True
     >>> ConnectError("refused", operation="message_post").retryable
     True
@@ -147,15 +149,7 @@ class TransportError(ZaqarError):
 
     @property
     def retryable(self) -> bool:
-        if self._retryable is not None:
-            return self._retryable
-        if not self.sent:
-            return True
-        if self.operation is None:
-            return False
-        from zaqarkit.core.operations import is_idempotent
-
-        return is_idempotent(self.operation)
+        return self._retryable if self._retryable is not None else not self.sent
 
 
 class ConnectError(TransportError, ConnectionError):

@@ -20,6 +20,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from zaqarkit.errors import UnsupportedOperation, ValidationError
+
 __all__ = [
     "IDEMPOTENT_OPERATIONS",
     "ROUTES",
@@ -31,6 +33,7 @@ __all__ = [
     "Route",
     "route_for",
     "is_idempotent",
+    "resendable",
     "supports",
 ]
 
@@ -143,6 +146,18 @@ def is_idempotent(operation: Operation | str) -> bool:
     return str(operation) in _IDEMPOTENT_NAMES
 
 
+def resendable(operation: Operation | str, sent: bool) -> bool:
+    """Whether a request of ``operation`` that failed may be sent again as
+    is: nothing of it was sent, or sending it twice does what sending it
+    once does. Transports pass it as a :class:`~zaqarkit.errors.TransportError`'s
+    ``retryable`` when they build one.
+
+    >>> resendable("message_post", sent=True), resendable("message_post", sent=False)
+    (False, True)
+    """
+    return not sent or is_idempotent(operation)
+
+
 class ApiVersion(enum.StrEnum):
     """Zaqar API versions; each has a route table in :data:`ROUTES`."""
 
@@ -161,8 +176,6 @@ class ApiVersion(enum.StrEnum):
         >>> ApiVersion.parse(2), ApiVersion.parse("1.1")
         (<ApiVersion.V2: '2'>, <ApiVersion.V1_1: '1.1'>)
         """
-        from zaqarkit.errors import ValidationError
-
         if isinstance(value, cls):
             return value
         text = str(value).strip()
@@ -351,8 +364,6 @@ def route_for(version: ApiVersion, operation: Operation) -> Route:
     zaqarkit.errors.UnsupportedOperation: operation 'message_pop' is not available in Zaqar \
 API v1; use version='2' (it is in API v1.1, v2)
     """
-    from zaqarkit.errors import UnsupportedOperation
-
     table = ROUTES.get(version)
     if table is None or operation not in table:
         offered = [v.value for v, routes in ROUTES.items() if operation in routes]

@@ -15,7 +15,7 @@ caller parses: an error status becomes an ApiError) or raises the final
 TransportError. Time and randomness are inputs (the clock readings sent in,
 and ``rand``), so tests are deterministic.
 
-What is retried: a TransportError whose ``retryable`` is true (nothing was
+What is retried: a TransportError that is resendable (nothing was
 sent, or the operation is idempotent); 429 and 503 answers, which say that
 the server did not act (honouring ``Retry-After`` up to a cap); 502 and 504
 only for idempotent operations, since a gateway may have forwarded the
@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
 from zaqarkit.core.backoff import exponential
-from zaqarkit.core.operations import is_idempotent
+from zaqarkit.core.operations import is_idempotent, resendable
 from zaqarkit.core.parse import retry_after
 from zaqarkit.core.validate import integer, number
 from zaqarkit.core.wire import Response
@@ -231,7 +231,7 @@ def call_flow(
             reason = str(status)
             wait = retry_after(result) if status in _REFUSED_STATUSES else None
         else:
-            if not (result.retryable or unsafe or policy.retry_unsafe):
+            if not (resendable(operation, result.sent) or unsafe or policy.retry_unsafe):
                 raise result
             reason = type(result).__name__
             wait = None

@@ -53,7 +53,7 @@ from typing import Any, ClassVar
 from zaqarkit.core import parse as p
 from zaqarkit.core.api import ApiV2
 from zaqarkit.core.backoff import exponential
-from zaqarkit.core.operations import Operation
+from zaqarkit.core.operations import Operation, is_idempotent, resendable
 from zaqarkit.core.wire import Request, Response
 from zaqarkit.core.ws import (
     REAUTH_CLOSE_CODE,
@@ -394,7 +394,9 @@ class WsConnection:
         self._queued.pop(ticket, None)
         if state.frame_id is not None:
             self._inflight.pop(state.frame_id, None)
-            error = TimeoutError(f"{op} got no reply in time", sent=True, operation=op)
+            error = TimeoutError(
+                f"{op} got no reply in time", sent=True, operation=op, retryable=is_idempotent(op)
+            )
         else:
             error = TimeoutError(
                 f"{op} found no open WebSocket connection in time", sent=False, operation=op
@@ -790,6 +792,7 @@ class WsConnection:
                 f"WebSocket connection lost ({why}) while {op} was in flight; it was not resent",
                 sent=True,
                 operation=op,
+                retryable=is_idempotent(op),
             )
             self._fail_caller(number, state, error)
         if code == REAUTH_CLOSE_CODE and self._refresh:
@@ -871,7 +874,12 @@ class WsConnection:
             if state.kind in _CALLERS:
                 op = state.request.operation.value
                 sent = state.frame_id is not None
-                error = TransportError(f"transport closed while {op} was in flight", sent=sent)
+                error = TransportError(
+                    f"transport closed while {op} was in flight",
+                    sent=sent,
+                    operation=op,
+                    retryable=resendable(op, sent),
+                )
                 self._emit(Failed(number, _for(error, state.request)))
         self._tickets.clear()
         self._queued.clear()
@@ -890,7 +898,13 @@ class WsConnection:
 def _for(error: ZaqarError, request: Request) -> ZaqarError:
     """``error`` naming ``request``'s operation (for its ``retryable``)."""
     if isinstance(error, TransportError):
-        clone = type(error)(str(error), sent=error.sent, operation=request.operation.value)
+        op = request.operation
+        clone = type(error)(
+            str(error),
+            sent=error.sent,
+            operation=op.value,
+            retryable=resendable(op, error.sent),
+        )
         clone.__cause__ = error.__cause__
         return clone
     return error

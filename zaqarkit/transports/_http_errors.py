@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from zaqarkit.core.operations import resendable
 from zaqarkit.core.redact import redact_url as _redacted_url
 from zaqarkit.core.wire import Request
 from zaqarkit.errors import (
@@ -59,6 +60,7 @@ def translate_error(exc: Exception, request: Request, *, sent: bool = True) -> T
     where = f"{request.method} {_redacted_url(request.url)}"
     kind = type(exc).__name__
     operation = str(request.operation)
+    retryable = resendable(operation, sent)
     httpcore = httpcore_module()
     # Order matters: ConnectTimeout is a TimeoutException and RemoteProtocolError
     # a ProtocolError, and both belong to the more specific group.
@@ -75,7 +77,10 @@ def translate_error(exc: Exception, request: Request, *, sent: bool = True) -> T
         )
     if isinstance(exc, (httpx.TimeoutException, httpcore.TimeoutException)):
         return TimeoutError(
-            f"timed out during {where}: {kind}: {exc}", sent=sent, operation=operation
+            f"timed out during {where}: {kind}: {exc}",
+            sent=sent,
+            operation=operation,
+            retryable=retryable,
         )
     if isinstance(
         exc,
@@ -89,17 +94,29 @@ def translate_error(exc: Exception, request: Request, *, sent: bool = True) -> T
         ),
     ):
         return ReadError(
-            f"connection broken during {where}: {kind}: {exc}", sent=sent, operation=operation
+            f"connection broken during {where}: {kind}: {exc}",
+            sent=sent,
+            operation=operation,
+            retryable=retryable,
         )
     if isinstance(exc, (httpx.RemoteProtocolError, httpcore.RemoteProtocolError)):
         return ReadError(
-            f"connection broken during {where}: {kind}", sent=sent, operation=operation
+            f"connection broken during {where}: {kind}",
+            sent=sent,
+            operation=operation,
+            retryable=retryable,
         )
     # LocalProtocolError and the base classes
     if isinstance(exc, (httpx.ProtocolError, httpcore.ProtocolError)):
         return TransportProtocolError(
-            f"HTTP protocol error during {where}: {kind}", sent=sent, operation=operation
+            f"HTTP protocol error during {where}: {kind}",
+            sent=sent,
+            operation=operation,
+            retryable=retryable,
         )
     return TransportError(
-        f"transport failure during {where}: {kind}: {exc}", sent=sent, operation=operation
+        f"transport failure during {where}: {kind}: {exc}",
+        sent=sent,
+        operation=operation,
+        retryable=retryable,
     )

@@ -35,6 +35,7 @@ import anyio
 import httpx
 
 from zaqarkit._observe import async_connection_trace, connection_trace, http_log
+from zaqarkit.core.operations import resendable
 from zaqarkit.core.redact import redact_url
 from zaqarkit.core.timeouts import DEFAULT_TIMEOUT, Timeout, TimeoutArg
 from zaqarkit.core.wire import Request, Response
@@ -103,11 +104,13 @@ def _warn_sync_client_deadline(timeout: Timeout) -> None:
 
 def _deadline_passed(request: Request) -> TimeoutError:
     written = WRITTEN.get()
+    sent = bool(written and written[0])
     return TimeoutError(
         f"timed out during {request.method} {redact_url(request.url)}: "
         "the call's total timeout passed",
-        sent=bool(written and written[0]),
+        sent=sent,
         operation=str(request.operation),
+        retryable=resendable(request.operation, sent),
     )
 
 
