@@ -12,8 +12,8 @@ tables (``api``) and what the resources need to know of the client
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast, runtime_checkable
+from collections.abc import Callable, Hashable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import anyio  # async-only
 
@@ -21,7 +21,6 @@ from zaqarkit import _calls
 from zaqarkit.auth import Auth
 from zaqarkit.core.api import ApiV2
 from zaqarkit.core.auth import with_credentials
-from zaqarkit.core.bodies import BodyCodec
 from zaqarkit.core.context import Context
 from zaqarkit.core.flows import Flow
 from zaqarkit.core.models import Page
@@ -33,32 +32,16 @@ from zaqarkit.core.wire import Call, Headers, ReusedCalls
 from zaqarkit.core.ws import ws_action, ws_supports
 from zaqarkit.errors import TransportError
 from zaqarkit.transports import AsyncTransport, deadline
+from zaqarkit.transports.base import AsyncPushTransport
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from zaqarkit._async.observer import AsyncObserver
-    from zaqarkit.transports.websocket import AsyncPushStream
 
-__all__ = ["AsyncEngine", "AsyncPushTransport"]
+__all__ = ["AsyncEngine"]
 
 T = TypeVar("T")
-
-
-@runtime_checkable
-class AsyncPushTransport(Protocol):
-    """A transport that streams a queue's new messages as Zaqar pushes them
-    (:class:`~zaqarkit.transports.AsyncWebSocketTransport`); HTTP cannot."""
-
-    async def subscribe(
-        self,
-        queue_name: str,
-        *,
-        ttl: int | None = None,
-        options: Mapping[str, Any] | None = None,
-        headers: Headers = (),
-        codec: BodyCodec[Any] | None = None,
-    ) -> AsyncPushStream[Any]: ...
 
 
 class AsyncEngine:

@@ -14,14 +14,13 @@ tables (``api``) and what the resources need to know of the client
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast, runtime_checkable
+from collections.abc import Callable, Hashable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from zaqarkit import _calls
 from zaqarkit.auth import Auth
 from zaqarkit.core.api import ApiV2
 from zaqarkit.core.auth import with_credentials
-from zaqarkit.core.bodies import BodyCodec
 from zaqarkit.core.context import Context
 from zaqarkit.core.flows import Flow
 from zaqarkit.core.models import Page
@@ -33,32 +32,16 @@ from zaqarkit.core.wire import Call, Headers, ReusedCalls
 from zaqarkit.core.ws import ws_action, ws_supports
 from zaqarkit.errors import TransportError
 from zaqarkit.transports import Transport, deadline
+from zaqarkit.transports.base import PushTransport
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from zaqarkit._sync.observer import Observer
-    from zaqarkit.transports.websocket import PushStream
 
-__all__ = ["Engine", "PushTransport"]
+__all__ = ["Engine"]
 
 T = TypeVar("T")
-
-
-@runtime_checkable
-class PushTransport(Protocol):
-    """A transport that streams a queue's new messages as Zaqar pushes them
-    (:class:`~zaqarkit.transports.WebSocketTransport`); HTTP cannot."""
-
-    def subscribe(
-        self,
-        queue_name: str,
-        *,
-        ttl: int | None = None,
-        options: Mapping[str, Any] | None = None,
-        headers: Headers = (),
-        codec: BodyCodec[Any] | None = None,
-    ) -> PushStream[Any]: ...
 
 
 class Engine:

@@ -46,7 +46,7 @@ from zaqarkit.transports._aiows import AsyncioWebSocket
 from zaqarkit.transports._loops import EventLoopBinding, current_backend
 from zaqarkit.transports._sockets import AsyncWebSocketStream
 from zaqarkit.transports._wsdriver import _connect_error, _Driver, _token_input, _Waiter, logger
-from zaqarkit.transports.base import AsyncClosing
+from zaqarkit.transports.base import AsyncClosing, AsyncPushTransport
 
 if TYPE_CHECKING:
     from zaqarkit.transports.websocket import AsyncPushStream
@@ -79,7 +79,7 @@ class _AsyncioEvent:
         return self._future
 
 
-class AsyncWebSocketTransport(_Driver, AsyncClosing):
+class AsyncWebSocketTransport(_Driver, AsyncClosing, AsyncPushTransport):
     """Async transport over one Zaqar WebSocket connection, for asyncio and trio.
 
     Options are those of :class:`~zaqarkit.transports.websocket.WebSocketTransport`;

@@ -30,7 +30,7 @@ from zaqarkit.core.wsconn import (
 from zaqarkit.transports._sockets import ConnectionEnded, WriteTimeout
 from zaqarkit.transports._wsconn import SyncWebSocket
 from zaqarkit.transports._wsdriver import _connect_error, _Driver, _token_input, _Waiter, logger
-from zaqarkit.transports.base import Closing
+from zaqarkit.transports.base import Closing, PushTransport
 
 if TYPE_CHECKING:
     from zaqarkit.transports.websocket import PushStream
@@ -58,7 +58,7 @@ class _Signal:
         return self._lock.acquire(timeout=-1 if timeout is None else timeout)
 
 
-class WebSocketTransport(_Driver, Closing):
+class WebSocketTransport(_Driver, Closing, PushTransport):
     """Blocking transport over one Zaqar WebSocket connection, shared by threads.
 
     ``url`` is the WebSocket endpoint (``ws://host:9000``). ``timeout`` bounds

@@ -1,4 +1,5 @@
-"""What a transport is: the two protocols the clients depend on.
+"""What a transport is: the two protocols the clients depend on, and the
+two a transport that can stream push notifications adds (WebSocket).
 
 A transport moves one prepared :class:`~zaqarkit.core.wire.Request` and hands
 back the matching :class:`~zaqarkit.core.wire.Response`. It never interprets
@@ -13,12 +14,24 @@ The sync and async methods have distinct names (``handle_request`` and
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import TracebackType
-from typing import Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
-from zaqarkit.core.wire import Request, Response
+from zaqarkit.core.wire import Headers, Request, Response
 
-__all__ = ["AsyncClosing", "AsyncTransport", "Closing", "Transport"]
+if TYPE_CHECKING:
+    from zaqarkit.core.bodies import BodyCodec
+    from zaqarkit.transports.websocket import AsyncPushStream, PushStream
+
+__all__ = [
+    "AsyncClosing",
+    "AsyncPushTransport",
+    "AsyncTransport",
+    "Closing",
+    "PushTransport",
+    "Transport",
+]
 
 _S = TypeVar("_S", bound="Closing")
 _A = TypeVar("_A", bound="AsyncClosing")
@@ -72,6 +85,44 @@ class AsyncTransport(Protocol):
 
     async def aclose(self) -> None:
         """Release connections. Idempotent; later requests raise TransportError."""
+        ...
+
+
+@runtime_checkable
+class PushTransport(Protocol):
+    """A blocking transport that also streams a queue's new messages as
+    Zaqar pushes them (:class:`~zaqarkit.transports.WebSocketTransport`
+    declares it; HTTP cannot push). The client's ``queue.subscribe()`` and
+    consumers use it when the transport has it."""
+
+    def subscribe(
+        self,
+        queue_name: str,
+        *,
+        ttl: int | None = None,
+        options: Mapping[str, Any] | None = None,
+        headers: Headers = (),
+        codec: BodyCodec[Any] | None = None,
+    ) -> PushStream[Any]:
+        """Subscribe to ``queue_name``'s notifications; the stream yields them."""
+        ...
+
+
+@runtime_checkable
+class AsyncPushTransport(Protocol):
+    """:class:`PushTransport` for ``async`` clients
+    (:class:`~zaqarkit.transports.AsyncWebSocketTransport` declares it)."""
+
+    async def subscribe(
+        self,
+        queue_name: str,
+        *,
+        ttl: int | None = None,
+        options: Mapping[str, Any] | None = None,
+        headers: Headers = (),
+        codec: BodyCodec[Any] | None = None,
+    ) -> AsyncPushStream[Any]:
+        """Subscribe to ``queue_name``'s notifications; the stream yields them."""
         ...
 
 
