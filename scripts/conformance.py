@@ -45,8 +45,8 @@ from websockets.exceptions import ConnectionClosed
 from zaqarkit.testing import cache_root
 from zaqarkit.transports._aiows import AsyncioWebSocket
 from zaqarkit.transports._sockets import AsyncWebSocketStream, ConnectionEnded
+from zaqarkit.transports._syncws import SyncWebSocket
 from zaqarkit.transports._triows import TrioWebSocket
-from zaqarkit.transports._wsconn import SyncWebSocket
 
 #: The client cases the issue asks for: framing (1-7), large messages (9.1,
 #: 9.2: text and binary up to 16 MiB) and auto-fragmentation (10).

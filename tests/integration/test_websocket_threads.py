@@ -23,7 +23,7 @@ from zaqarkit.core.context import Context
 from zaqarkit.core.wire import Call
 from zaqarkit.core.wsconn import Sleep
 from zaqarkit.testing import ZaqarServer
-from zaqarkit.transports._wsconn import ConnectionEnded, SyncWebSocket
+from zaqarkit.transports._syncws import ConnectionEnded, SyncWebSocket
 from zaqarkit.transports.websocket import AsyncWebSocketTransport, WebSocketTransport
 
 T = TypeVar("T")

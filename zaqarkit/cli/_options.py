@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 from click.core import ParameterSource
 
+from zaqarkit.core.timeouts import DEFAULT_TIMEOUT
 from zaqarkit.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -82,7 +83,7 @@ class ConnectionOptions:
     cacert: str | None = None
     signed_url: str | None = None
     roles: str | None = None
-    timeout: float = 30.0
+    timeout: float | None = DEFAULT_TIMEOUT.total
 
     # -- what it means --------------------------------------------------------
 
@@ -363,7 +364,7 @@ _OPTIONS: tuple[tuple[str, tuple[str, ...], dict[str, Any]], ...] = (
         {
             "envvar": "ZAQARKIT_TIMEOUT",
             "type": float,
-            "default": 30.0,
+            "default": DEFAULT_TIMEOUT.total,
             "show_default": True,
             "help": "Seconds per request.",
         },

@@ -1,6 +1,6 @@
 """The frames of an open client WebSocket (RFC 6455, section 5), sans I/O.
 
-:class:`SyncWebSocket <zaqarkit.transports._wsconn.SyncWebSocket>` lets
+:class:`SyncWebSocket <zaqarkit.transports._syncws.SyncWebSocket>` lets
 ``websockets`` do the opening handshake and then exchanges frames through a
 *framing*: :class:`FrameCodec`, ours, when no extension was negotiated (the
 default: frames are small JSON and deflate costs more than it saves), or

@@ -7,7 +7,7 @@ A backend is an open client WebSocket over :class:`~zaqarkit.transports._frames.
 agreed), after websockets' sans-I/O opening handshake
 (:class:`~zaqarkit.transports._frames.Handshake`):
 
-- :class:`zaqarkit.transports._wsconn.SyncWebSocket`: a blocking socket;
+- :class:`zaqarkit.transports._syncws.SyncWebSocket`: a blocking socket;
 - :class:`zaqarkit.transports._aiows.AsyncioWebSocket`: an asyncio ``BufferedProtocol``;
 - :class:`zaqarkit.transports._triows.TrioWebSocket`: a trio stream.
 

@@ -17,6 +17,7 @@ from typing import Any, TypeAlias, TypeVar
 
 from zaqarkit import errors
 from zaqarkit.core.bodies import BodyCodec
+from zaqarkit.core.timeouts import DEFAULT_TIMEOUT as CALL_TIMEOUT
 from zaqarkit.core.wire import Response
 from zaqarkit.core.ws import Notification
 from zaqarkit.core.wsconn import (
@@ -37,8 +38,9 @@ from zaqarkit.transports._sockets import OPTIONS as _SOCKET_OPTIONS
 
 logger = logging.getLogger("zaqarkit.websocket")
 
-#: Seconds allowed per request (connect and reconnect waits included).
-DEFAULT_TIMEOUT = 30.0
+#: Seconds allowed per request (connect and reconnect waits included): the
+#: clients' default total (:data:`zaqarkit.core.timeouts.DEFAULT_TIMEOUT`).
+DEFAULT_TIMEOUT = CALL_TIMEOUT.total
 #: Zaqar's largest reply is a page of 20 messages of 256 KiB each.
 DEFAULT_MAX_SIZE = 16 * 2**20
 

@@ -28,7 +28,7 @@ from zaqarkit.core.wsconn import (
     State,
 )
 from zaqarkit.transports._sockets import ConnectionEnded, WriteTimeout
-from zaqarkit.transports._wsconn import SyncWebSocket
+from zaqarkit.transports._syncws import SyncWebSocket
 from zaqarkit.transports._wsdriver import _connect_error, _Driver, _token_input, _Waiter, logger
 from zaqarkit.transports.base import Closing, PushTransport
 
