@@ -747,14 +747,14 @@ def test_a_token_expiry_from_token_refresh_reaches_the_machine_clock() -> None:
     import datetime as dt
     import time
 
-    from zaqarkit.transports._wsdriver import _token_input
+    from zaqarkit.transports._wsdriver import token_input
 
     soon = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=100)
-    token, expiry = _token_input(("t", "p", soon))
+    token, expiry = token_input(("t", "p", soon))
     assert token == ("t", "p")
     assert abs(expiry["expires_at"] - (time.monotonic() + 100)) < 5
-    assert _token_input(("t", "p", None)) == (("t", "p"), {})
-    assert _token_input("t") == ("t", {})
+    assert token_input(("t", "p", None)) == (("t", "p"), {})
+    assert token_input("t") == ("t", {})
 
 
 def test_log_lines_for_connect_reconnect_reauth_and_drops() -> None:

@@ -53,7 +53,7 @@ from typing import Any, ClassVar
 from zaqarkit.core import parse as p
 from zaqarkit.core.api import ApiV2
 from zaqarkit.core.backoff import exponential
-from zaqarkit.core.operations import Operation, is_idempotent, resendable
+from zaqarkit.core.operations import Operation, resendable
 from zaqarkit.core.wire import Request, Response
 from zaqarkit.core.ws import (
     REAUTH_CLOSE_CODE,
@@ -363,9 +363,7 @@ class WsConnection:
 
     def _add(self, ticket: _Ticket, now: float) -> int:
         if self.state is State.CLOSED:
-            raise TransportError(
-                "transport is closed", sent=False, operation=ticket.request.operation.value
-            )
+            raise _failure(TransportError, "transport is closed", ticket.request, sent=False)
         self._next_ticket += 1
         number = self._next_ticket
         self._tickets[number] = ticket
@@ -392,15 +390,11 @@ class WsConnection:
             return None
         op = state.request.operation.value
         self._queued.pop(ticket, None)
+        sent = state.frame_id is not None
         if state.frame_id is not None:
             self._inflight.pop(state.frame_id, None)
-            error = TimeoutError(
-                f"{op} got no reply in time", sent=True, operation=op, retryable=is_idempotent(op)
-            )
-        else:
-            error = TimeoutError(
-                f"{op} found no open WebSocket connection in time", sent=False, operation=op
-            )
+        what = "got no reply" if sent else "found no open WebSocket connection"
+        error = _failure(TimeoutError, f"{op} {what} in time", state.request, sent=sent)
         if state.kind is _K.SUBSCRIBE and state.queue is not None:
             self._sub_failed(state.queue, error, exclude=None)
         if self.state is State.CONNECTING and self._first_attempt and not self._queued:
@@ -422,11 +416,10 @@ class WsConnection:
         if state.frame_id is not None:
             self._inflight.pop(state.frame_id, None)
         op = state.request.operation.value
-        error: ZaqarError
         if timeout:
-            error = TimeoutError(f"{op} could not be written in time", sent=False, operation=op)
+            error = _failure(TimeoutError, f"{op} could not be written in time", state.request)
         else:
-            error = ReadError(f"WebSocket send failed for {op}: {reason}", sent=False, operation=op)
+            error = _failure(ReadError, f"WebSocket send failed for {op}: {reason}", state.request)
         self._emit(Failed(ticket, error))
 
     # -- push streams ----------------------------------------------------------------------
@@ -788,13 +781,8 @@ class WsConnection:
         for number in self._drop_socket_state():
             state = self._tickets.pop(number)
             op = state.request.operation.value
-            error = ReadError(
-                f"WebSocket connection lost ({why}) while {op} was in flight; it was not resent",
-                sent=True,
-                operation=op,
-                retryable=is_idempotent(op),
-            )
-            self._fail_caller(number, state, error)
+            lost = f"WebSocket connection lost ({why}) while {op} was in flight; it was not resent"
+            self._fail_caller(number, state, _failure(ReadError, lost, state.request, sent=True))
         if code == REAUTH_CLOSE_CODE and self._refresh:
             self._need_token = True
         self._emit(Log(WARNING, f"WebSocket connection dropped ({why})"))
@@ -872,15 +860,10 @@ class WsConnection:
         self._go("close")
         for number, state in self._tickets.items():
             if state.kind in _CALLERS:
-                op = state.request.operation.value
+                closed = f"transport closed while {state.request.operation.value} was in flight"
                 sent = state.frame_id is not None
-                error = TransportError(
-                    f"transport closed while {op} was in flight",
-                    sent=sent,
-                    operation=op,
-                    retryable=resendable(op, sent),
-                )
-                self._emit(Failed(number, _for(error, state.request)))
+                error = _failure(TransportError, closed, state.request, sent=sent)
+                self._emit(Failed(number, error))
         self._tickets.clear()
         self._queued.clear()
         self._inflight.clear()
@@ -895,16 +878,18 @@ class WsConnection:
             self._emit(CloseSocket())
 
 
+def _failure(
+    kind: type[TransportError], message: str, request: Request, *, sent: bool = False
+) -> TransportError:
+    """``kind(message)`` for ``request``, saying whether it may be resent."""
+    op = request.operation
+    return kind(message, sent=sent, operation=op.value, retryable=resendable(op, sent))
+
+
 def _for(error: ZaqarError, request: Request) -> ZaqarError:
     """``error`` naming ``request``'s operation (for its ``retryable``)."""
     if isinstance(error, TransportError):
-        op = request.operation
-        clone = type(error)(
-            str(error),
-            sent=error.sent,
-            operation=op.value,
-            retryable=resendable(op, error.sent),
-        )
+        clone = _failure(type(error), str(error), request, sent=error.sent)
         clone.__cause__ = error.__cause__
         return clone
     return error

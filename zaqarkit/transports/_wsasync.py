@@ -45,7 +45,7 @@ from zaqarkit.core.wsconn import (
 from zaqarkit.transports._aiows import AsyncioWebSocket
 from zaqarkit.transports._loops import EventLoopBinding, current_backend
 from zaqarkit.transports._sockets import AsyncWebSocketStream
-from zaqarkit.transports._wsdriver import _connect_error, _Driver, _token_input, _Waiter, logger
+from zaqarkit.transports._wsdriver import Driver, Waiter, connect_error, logger, token_input
 from zaqarkit.transports.base import AsyncClosing, AsyncPushTransport
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ class _AsyncioEvent:
         return self._future
 
 
-class AsyncWebSocketTransport(_Driver, AsyncClosing, AsyncPushTransport):
+class AsyncWebSocketTransport(Driver, AsyncClosing, AsyncPushTransport):
     """Async transport over one Zaqar WebSocket connection, for asyncio and trio.
 
     Options are those of :class:`~zaqarkit.transports.websocket.WebSocketTransport`;
@@ -134,7 +134,7 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing, AsyncPushTransport):
     async def _call(self, ticket: int, now: float) -> Response:
         """Send what the machine has queued and wait for ``ticket``'s outcome:
         its reply, a drop, or the timer task at its deadline (:meth:`_expire`)."""
-        waiter = _Waiter(self._event())
+        waiter = Waiter(self._event())
         self._waiters[ticket] = waiter
         if self.timeout is not None:
             self._add_deadline(now + self.timeout, ticket)
@@ -340,7 +340,7 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing, AsyncPushTransport):
             self.frames_written += 1
         except Exception as exc:  # the connection is gone: the reader reports it
             if out.ticket is not None:
-                self._feed(self._m.write_failed, out.ticket, _connect_error(exc), partial=False)
+                self._feed(self._m.write_failed, out.ticket, connect_error(exc), partial=False)
 
     async def _connect(self, out: Connect) -> None:
         backend: Any = AsyncioWebSocket
@@ -351,7 +351,7 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing, AsyncPushTransport):
         try:
             ws = await backend.connect(self.url, open_timeout=out.timeout, **self._connect_kwargs)
         except Exception as exc:
-            self._feed(self._m.connect_failed, out.attempt, _connect_error(exc))
+            self._feed(self._m.connect_failed, out.attempt, connect_error(exc))
             return
         try:
             await self._serve(ws, out.attempt)
@@ -393,7 +393,7 @@ class AsyncWebSocketTransport(_Driver, AsyncClosing, AsyncPushTransport):
             if inspect.isawaitable(value):
                 value = await value
         except Exception as exc:
-            self._feed(self._m.token_failed, _connect_error(exc))
+            self._feed(self._m.token_failed, connect_error(exc))
             return
-        token, expiry = _token_input(value)
+        token, expiry = token_input(value)
         self._feed(self._m.token, token, **expiry)

@@ -1,6 +1,6 @@
 """What the WebSocket drivers share: configuration, the machine, delivering
-outcomes and push events (:class:`_Driver`), a push stream's state
-(:class:`_StreamBase`). The drivers are :mod:`zaqarkit.transports._wssync`
+outcomes and push events (:class:`Driver`), a push stream's state
+(:class:`StreamBase`). The drivers are :mod:`zaqarkit.transports._wssync`
 (threads) and :mod:`zaqarkit.transports._wsasync` (asyncio and trio); the
 public names are in :mod:`zaqarkit.transports.websocket`.
 """
@@ -48,11 +48,11 @@ DEFAULT_MAX_SIZE = 16 * 2**20
 #: expires_at)`` triple (an aware UTC datetime, or None), possibly from a coroutine.
 TokenValue: TypeAlias = "str | tuple[str, str] | tuple[str, str, _dt.datetime | None]"
 TokenRefresh = Callable[[], "TokenValue | Awaitable[TokenValue]"]
-#: A push stream class the driver creates (:meth:`_Driver._start_stream`).
-S = TypeVar("S", bound="_StreamBase")
+#: A push stream class the driver creates (:meth:`Driver._start_stream`).
+S = TypeVar("S", bound="StreamBase")
 
 
-class _Waiter:
+class Waiter:
     """One request's outcome, set once."""
 
     __slots__ = ("error", "event", "response")
@@ -77,7 +77,7 @@ class _Waiter:
         return self.response
 
 
-class _StreamBase:
+class StreamBase:
     """A push stream's state, whatever wakes its reader: a bounded buffer
     (:class:`~zaqarkit.core.wspush.PushBuffer`) and how it ended. With a
     ``codec`` (``body_type=``) each notification's body is decoded as it is
@@ -157,7 +157,7 @@ class _StreamBase:
         return f"<{type(self).__name__} queue={self.queue_name!r} id={self.subscription_id!r}>"
 
 
-class _Driver:
+class Driver:
     """Configuration and the machine, and what both drivers do alike: deliver
     outcomes and push events (:meth:`_settle`), under the caller's lock.
 
@@ -227,7 +227,7 @@ class _Driver:
             jitter=random.random,
         )
         self._m = self._new_machine()
-        self._waiters: dict[int, _Waiter] = {}
+        self._waiters: dict[int, Waiter] = {}
         self._settled = 0  # waiters settled so far
         self._streams: dict[int, Any] = {}
         self._ws: Any = None
@@ -298,7 +298,7 @@ class _Driver:
         return work
 
 
-def _token_input(value: Any) -> tuple[Any, dict[str, Any]]:
+def token_input(value: Any) -> tuple[Any, dict[str, Any]]:
     """The machine's ``token`` input for what ``token_refresh`` returned: a
     known expiry becomes a time on the monotonic clock the machine runs on."""
     if isinstance(value, tuple) and len(value) == 3:
@@ -310,5 +310,5 @@ def _token_input(value: Any) -> tuple[Any, dict[str, Any]]:
     return value, {}
 
 
-def _connect_error(exc: BaseException) -> str:
+def connect_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"

@@ -29,7 +29,7 @@ from zaqarkit.core.wsconn import (
 )
 from zaqarkit.transports._sockets import ConnectionEnded, WriteTimeout
 from zaqarkit.transports._syncws import SyncWebSocket
-from zaqarkit.transports._wsdriver import _connect_error, _Driver, _token_input, _Waiter, logger
+from zaqarkit.transports._wsdriver import Driver, Waiter, connect_error, logger, token_input
 from zaqarkit.transports.base import Closing, PushTransport
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ class _Signal:
         return self._lock.acquire(timeout=-1 if timeout is None else timeout)
 
 
-class WebSocketTransport(_Driver, Closing, PushTransport):
+class WebSocketTransport(Driver, Closing, PushTransport):
     """Blocking transport over one Zaqar WebSocket connection, shared by threads.
 
     ``url`` is the WebSocket endpoint (``ws://host:9000``). ``timeout`` bounds
@@ -123,7 +123,7 @@ to the client and it is sent there, or use an http:// url=
         for) and wait for the ticket's outcome until the call's deadline."""
         now = time.monotonic()
         deadline = None if self.timeout is None else now + self.timeout
-        waiter = _Waiter(_Signal())
+        waiter = Waiter(_Signal())
         held = self._take_role()
         try:
             if held is not None and not self._receive(*held, 0):
@@ -184,7 +184,7 @@ to the client and it is sent there, or use an http:// url=
             return ws, self._ws_attempt
 
     def _await(
-        self, waiter: _Waiter, deadline: float | None, held: tuple[SyncWebSocket, int] | None
+        self, waiter: Waiter, deadline: float | None, held: tuple[SyncWebSocket, int] | None
     ) -> bool:
         """Wait for ``waiter`` to settle, reading the socket while holding the
         read role (``held``, or taken when free); False at the deadline.
@@ -378,7 +378,7 @@ to the client and it is sent there, or use an http:// url=
         except Exception as exc:  # the socket is gone: the reader reports it
             if out.ticket is not None:
                 self._feed(
-                    self._m.write_failed, out.ticket, _connect_error(exc), partial=ws is not None
+                    self._m.write_failed, out.ticket, connect_error(exc), partial=ws is not None
                 )
 
     def _run_timer(self) -> None:
@@ -408,7 +408,7 @@ to the client and it is sent there, or use an http:// url=
             )
         except Exception as exc:
             self._connecting.pop(out.attempt, None)
-            self._feed(self._m.connect_failed, out.attempt, _connect_error(exc))
+            self._feed(self._m.connect_failed, out.attempt, connect_error(exc))
             return
         self._connecting.pop(out.attempt, None)
         with self._lock:
@@ -453,7 +453,7 @@ to the client and it is sent there, or use an http:// url=
                     "token_refresh", "must be a plain function for the sync transport"
                 )
         except Exception as exc:
-            self._feed(self._m.token_failed, _connect_error(exc))
+            self._feed(self._m.token_failed, connect_error(exc))
             return
-        token, expiry = _token_input(value)
+        token, expiry = token_input(value)
         self._feed(self._m.token, token, **expiry)

@@ -38,7 +38,7 @@ from zaqarkit.core.bodies import BodyCodec
 from zaqarkit.core.ws import Notification
 from zaqarkit.core.wsconn import PushGap
 from zaqarkit.transports._wsasync import AsyncWebSocketTransport
-from zaqarkit.transports._wsdriver import DEFAULT_MAX_SIZE, DEFAULT_TIMEOUT, _StreamBase
+from zaqarkit.transports._wsdriver import DEFAULT_MAX_SIZE, DEFAULT_TIMEOUT, StreamBase
 from zaqarkit.transports._wssync import WebSocketTransport
 from zaqarkit.transports.base import AsyncClosing, Closing
 
@@ -57,7 +57,7 @@ __all__ = [
 B = TypeVar("B")
 
 
-class PushStream(_StreamBase, Closing, Generic[B]):
+class PushStream(StreamBase, Closing, Generic[B]):
     """Notifications pushed for one queue, as a blocking iterator.
 
     Yields :class:`~zaqarkit.core.ws.Notification` objects and, where some
@@ -116,7 +116,7 @@ class PushStream(_StreamBase, Closing, Generic[B]):
         self._unsubscribe()
 
 
-class AsyncPushStream(_StreamBase, AsyncClosing, Generic[B]):
+class AsyncPushStream(StreamBase, AsyncClosing, Generic[B]):
     """Notifications pushed for one queue, as an async iterator (asyncio or
     trio); items as :class:`PushStream`'s.
 
