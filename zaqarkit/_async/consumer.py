@@ -75,6 +75,10 @@ class ConsumerStats:
     renewal_failures: int = 0
     ack_failures: int = 0
     pushes: int = 0
+    #: Attempts to make the push subscription that failed (or ended), and
+    #: times a live subscription was lost (the connection dropped).
+    push_failures: int = 0
+    push_losses: int = 0
     #: Messages whose body did not decode into ``body_type`` (never handed
     #: to a handler), and how many of them went to the dead-letter queue or
     #: were dropped (the others were released).
@@ -291,7 +295,8 @@ class AsyncConsumer(Generic[B]):
 
     @property
     def push_active(self) -> bool:
-        """Whether push notifications currently wake this consumer."""
+        """Whether a live push subscription wakes this consumer now (False
+        while it is being made again after an outage: the consumer polls)."""
         return self._started and self._state.push
 
     @property
@@ -576,23 +581,66 @@ class AsyncConsumer(Generic[B]):
     async def _pusher(self) -> None:
         # A push carries the body but no message id, so it cannot be
         # acknowledged: it only wakes the claimer, which claims it properly.
+        # A subscription that cannot be made (the server is down) or that
+        # ends (the transport could not restore it after reconnecting) is
+        # made again with the connection's backoff; the claimer polls meanwhile.
         try:
-            async with self._queue.subscribe(ttl=_PUSH_TTL) as stream:
-                self._state.push = True
-                while not self._stopping:
-                    try:
-                        await stream.get(timeout=_TICK)
-                    except TimeoutError:
-                        continue
-                    self.stats.pushes += 1
-                    async with self._lock:
-                        self._state.pushed()
-                    self._poke.notify()
-        except (UnsupportedOperation, ZaqarError) as error:
-            if not self._stopping:
-                log.warning("push notifications unavailable (%s); polling instead", error)
+            while not self._stopping:
+                try:
+                    async with self._queue.subscribe(ttl=_PUSH_TTL) as stream:
+                        await self._listen(stream)
+                    if self._stopping:
+                        return
+                    reason = "the push stream ended"
+                except UnsupportedOperation as error:
+                    log.warning("push notifications unavailable (%s); polling instead", error)
+                    return
+                except ZaqarError as error:
+                    if self._stopping:
+                        return
+                    reason = str(error)
+                self.stats.push_failures += 1
+                async with self._lock:
+                    if self._state.push:
+                        self.stats.push_losses += 1
+                    wait = self._state.push_retry_wait()
+                log.info(
+                    "no push subscription for %r (%s); polling, subscribing again in %.2fs",
+                    self._queue.name,
+                    reason,
+                    wait,
+                )
+                await self._stop_event.wait(wait)
         finally:
-            self._state.push = False
+            self._state.push_changed(False)
+
+    async def _listen(self, stream: Any) -> None:
+        """Wake the claimer on every push until ``stream`` ends. ``push_active``
+        follows the server subscription: the transport drops it with the
+        connection and restores it after reconnecting."""
+        while not self._stopping and not stream.closed:
+            live = stream.subscription_id is not None
+            if live != self._state.push:
+                async with self._lock:
+                    self._state.push_changed(live)
+                if live:
+                    log.info("push notifications for %r active", self._queue.name)
+                    # Pushes sent while it was down are lost: claim now.
+                    self._poke.notify()
+                else:
+                    self.stats.push_losses += 1
+                    log.info("push subscription for %r lost; polling", self._queue.name)
+            try:
+                note = await stream.get(timeout=_TICK)
+            except TimeoutError:
+                continue
+            except ZaqarError:
+                return  # ended: subscribed again by the caller
+            if not note.gap:
+                self.stats.pushes += 1
+            async with self._lock:
+                self._state.pushed()
+            self._poke.notify()
 
     # -- background: renewing ---------------------------------------------------------
 

@@ -53,6 +53,8 @@ from zaqarkit.errors import ValidationError
 
 __all__ = [
     "PUSH_RECHECKS",
+    "PUSH_RETRY_INITIAL",
+    "PUSH_RETRY_MAX",
     "Ack",
     "Backoff",
     "ConsumerOptions",
@@ -67,6 +69,13 @@ __all__ = [
 
 #: Empty claims after a push that retry on the short backoff.
 PUSH_RECHECKS = 3
+
+#: Waits between attempts to make a push subscription that could not be made
+#: or was lost: the WebSocket connection's own reconnect backoff (initial and
+#: maximum seconds, equal jitter), so a consumer started during an outage
+#: subscribes soon after the server is back without hammering it meanwhile.
+PUSH_RETRY_INITIAL = 0.2
+PUSH_RETRY_MAX = 30.0
 
 #: Deleted message ids remembered to recognise a claim answer that still
 #: lists one (:meth:`ConsumerState.adopt`): the race lasts one request.
@@ -305,6 +314,7 @@ class ConsumerState:
         )
         self.in_flight = 0
         self._rechecks = 0
+        self.push_backoff = Backoff(PUSH_RETRY_INITIAL, PUSH_RETRY_MAX, 2.0, 0.5, random)
         #: Messages acknowledged whose delete has not been answered yet.
         self.acking: dict[str, str] = {}
         self._robbed_ids: set[str] = set()
@@ -431,6 +441,36 @@ class ConsumerState:
         empty claims back off briefly instead of waiting ``push_poll``."""
         self._rechecks = PUSH_RECHECKS
         self.backoff.reset()
+
+    def push_changed(self, live: bool) -> bool:
+        """Whether a push subscription serves the consumer now (``live``);
+        returns True when that changed. While none does, idle waits are the
+        polling backoff, so polling covers the gap; once one is back the next
+        failure starts the retry backoff afresh.
+
+        >>> state = ConsumerState(ConsumerSettings(), random=lambda: 0.0)
+        >>> state.push_changed(True), state.push, state.push_changed(True)
+        (True, True, False)
+        """
+        if live == self.push:
+            return False
+        self.push = live
+        if live:
+            self.push_backoff.reset()
+        else:
+            self.backoff.reset()
+        return True
+
+    def push_retry_wait(self) -> float:
+        """Seconds before the next attempt to subscribe, after one failed or
+        a subscription ended (``PUSH_RETRY_INITIAL`` doubling to ``PUSH_RETRY_MAX``).
+
+        >>> state = ConsumerState(ConsumerSettings(), random=lambda: 0.0)
+        >>> [round(state.push_retry_wait(), 2) for _ in range(4)]
+        [0.1, 0.2, 0.4, 0.8]
+        """
+        self.push_changed(False)
+        return self.push_backoff.next()
 
     # -- delivery ---------------------------------------------------------------
 
