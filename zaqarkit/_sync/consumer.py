@@ -31,6 +31,7 @@ from zaqarkit.core.bodies import BodyCodec
 from zaqarkit.core.consumer import Ack, ConsumerSettings, ConsumerState, Lease, Release
 from zaqarkit.core.operations import ApiVersion
 from zaqarkit.errors import (
+    ApiError,
     BodyDecodeError,
     Forbidden,
     NotFound,
@@ -81,6 +82,14 @@ class ConsumerStats:
     #: times a live subscription was lost (the connection dropped).
     push_failures: int = 0
     push_losses: int = 0
+    #: Messages a claim handed back while this consumer already held them
+    #: (Zaqar 23's redis claim scan; see ConsumerState.adopt): never handed
+    #: to a second handler, acknowledged with the newer claim id.
+    redeliveries_noticed: int = 0
+    #: Claim deletes (releases) the server refused: on Zaqar 23 with redis
+    #: typically a claim whose messages a newer claim took (503 over HTTP,
+    #: 500 over WebSocket); what it still held returns when it expires.
+    release_failures: int = 0
     #: Messages whose body did not decode into ``body_type`` (never handed
     #: to a handler), and how many of them went to the dead-letter queue or
     #: were dropped (the others were released).
@@ -450,6 +459,15 @@ class Consumer(Generic[B]):
                     # Messages an older lease still holds (Zaqar claimed
                     # them again: ConsumerState.adopt) are not handed out twice.
                     skip, actions = self._state.adopt(lease)
+                    if lease.redelivered:
+                        self.stats.redeliveries_noticed += len(lease.redelivered)
+                        log.debug(
+                            "claim %s handed back %d messages this consumer already "
+                            "holds (Zaqar's redis claim scan); not handed out twice: %s",
+                            lease.claim_id,
+                            len(lease.redelivered),
+                            ", ".join(lease.redelivered),
+                        )
                     for mid in skip:
                         if mid in self._out:
                             self._out[mid]._lease = lease  # acked with the new claim id
@@ -779,7 +797,19 @@ class Consumer(Generic[B]):
     def _release(self, release: Release) -> None:
         try:
             self._engine.send(self._api.claim_delete(self._queue.name, release.claim_id))
+        except ApiError as error:
+            # A refused delete is an expected event on Zaqar 23's redis store
+            # (another consumer's claim took the messages): counted, not a
+            # WARNING each time; the claim expires by itself.
+            self.stats.release_failures += 1
+            log.debug(
+                "releasing claim %s refused (%s); its messages return when it expires",
+                release.claim_id,
+                error,
+            )
+            return
         except ZaqarError as error:
+            self.stats.release_failures += 1
             log.warning(
                 "releasing claim %s failed; its messages return when it expires: %s",
                 release.claim_id,

@@ -285,6 +285,7 @@ class Lease:
     error: str | None = None
     done: bool = False
     robbed: bool = False
+    redelivered: tuple[str, ...] = ()
 
     @property
     def expires_at(self) -> float:
@@ -376,12 +377,25 @@ class ConsumerState:
         >>> skip, actions = state.adopt(new)
         >>> sorted(skip), actions, sorted(new.outstanding), old.done
         (['a', 'b'], [Ack(claim_id='c2', message_id='b')], ['a'], True)
+        >>> new.redelivered   # noticed: counted and logged by the runtime
+        ('a', 'b')
 
         (``c1`` is not deleted: Zaqar would release ``a`` with it.)
         """
         skip: set[str] = set()
         actions: list[Ack | Release] = []
         touched: list[Lease] = []
+        held = {
+            mid
+            for other in self.leases.values()
+            if other is not lease
+            for mid in (other.outstanding | other.buffered | other.nacked | other.held)
+        }
+        lease.redelivered = tuple(
+            mid
+            for mid in lease.message_ids
+            if mid in held or mid in self._deleted or mid in self.acking
+        )
         for other in list(self.leases.values()):
             if other is lease:
                 continue

@@ -326,3 +326,38 @@ async def test_a_handler_outliving_the_drain_has_its_message_released(
     assert [m.id for m in claim] == [message_id]
     await claim.delete()
     await queue.delete()
+
+
+async def test_a_message_claimed_again_is_noticed_and_not_handed_out_twice(
+    client: AsyncClient,
+) -> None:
+    """Zaqar 23's redis claim scan: once an older message is released, the
+    next claim also takes a newer message another claim of ours holds."""
+    queue = client.queue(_name())
+    async with queue.consumer(batch=3, max_in_flight=10, poll_max=0.2) as consumer:
+        [first] = await queue.post([{"body": 0, "ttl": 600}])
+        d0 = await consumer.next_delivery(timeout=30)
+        [second] = await queue.post([{"body": 1, "ttl": 600}])
+        d1 = await consumer.next_delivery(timeout=30)
+        assert d0 is not None
+        assert d1 is not None
+        assert (d0.id, d1.id) == (first, second)
+        held_by = d1.claim_id
+        await d0.nack()  # frees the oldest message: the next claim scans from it
+        await _wait_for(lambda: consumer.stats.released == 1)
+        [third] = await queue.post([{"body": 2, "ttl": 600}])
+        again: list[str] = []
+        while len(again) < 2:
+            delivery = await consumer.next_delivery(timeout=30)
+            assert delivery is not None
+            again.append(delivery.id)
+            await delivery.ack()
+        assert sorted(again) == sorted([first, third])  # never the held one
+        assert consumer.stats.redeliveries_noticed == 1
+        assert d1.claim_id != held_by  # acknowledged with the claim holding it now
+        await d1.ack()
+        await _wait_for(lambda: consumer.stats.acked == 3 and consumer.in_flight == 0)
+        assert d1.ack_error is None
+    assert consumer.stats.ack_failures == 0
+    assert consumer.stats.delivered == 4
+    await queue.delete()
