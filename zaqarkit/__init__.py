@@ -23,6 +23,7 @@ from zaqarkit._sync.client import Claim, Client, Flavor, Message, Pool, Queue, S
 from zaqarkit._sync.consumer import Consumer, Delivery
 from zaqarkit._sync.producer import Producer
 from zaqarkit._version import __version__
+from zaqarkit.core.consumer import ConsumerHealth
 from zaqarkit.core.retry import RetryPolicy
 from zaqarkit.core.timeouts import Timeout
 from zaqarkit.core.validate import Limits
@@ -45,6 +46,7 @@ __all__ = [
     "Claim",
     "Client",
     "Consumer",
+    "ConsumerHealth",
     "ConsumerStats",
     "Delivery",
     "Flavor",

@@ -192,6 +192,9 @@ class AsyncClient(AsyncClosing):
             # Zaqar serves some operations over HTTP only (core.ws.ws_supports).
             websocket=settings.websocket,
             fallback=fallback,
+            remake=None
+            if transport is not None
+            else lambda: self._default_transport(timeout, codec, has_http_url=http_url is not None),
         )
         self._declared = AdminDeclarations()
 
@@ -331,6 +334,20 @@ class AsyncClient(AsyncClosing):
     def transport(self) -> AsyncTransport:
         """The transport this client sends through."""
         return self._engine.transport
+
+    async def reconnect(self) -> None:
+        """Replace this client's transport by a new one (new connections) and
+        close the old one: for a connection that stopped working without
+        failing (the consumer's stall watchdog calls it). Requests in flight
+        on the old connections fail with TransportError; WebSocket push
+        streams end (a consumer subscribes again). A transport passed as
+        ``transport=`` is the caller's: UnsupportedOperation.
+
+        Example::
+
+            await cli.reconnect()   # the next request opens a new connection
+        """
+        await self._engine.reconnect()
 
     async def aclose(self) -> None:
         """Close the transport if this client created it. Idempotent."""

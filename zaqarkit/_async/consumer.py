@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,13 +27,22 @@ from zaqarkit._concurrency import (
     monotonic,
 )
 from zaqarkit.core.bodies import BodyCodec
-from zaqarkit.core.consumer import Ack, ConsumerSettings, ConsumerState, Lease, Release
+from zaqarkit.core.consumer import (
+    Ack,
+    ConsumerHealth,
+    ConsumerSettings,
+    ConsumerState,
+    ConsumerStateName,
+    Lease,
+    Release,
+)
 from zaqarkit.core.operations import ApiVersion
 from zaqarkit.errors import (
     ApiError,
     BodyDecodeError,
     Forbidden,
     NotFound,
+    TransportError,
     UnsupportedOperation,
     ValidationError,
     ZaqarError,
@@ -88,6 +98,10 @@ class ConsumerStats:
     #: typically a claim whose messages a newer claim took (503 over HTTP,
     #: 500 over WebSocket); what it still held returns when it expires.
     release_failures: int = 0
+    #: Stalls the watchdog found (``stall_after``), and the connections it
+    #: recreated for them.
+    stalls: int = 0
+    reconnects: int = 0
     #: Messages whose body did not decode into ``body_type`` (never handed
     #: to a handler), and how many of them went to the dead-letter queue or
     #: were dropped (the others were released).
@@ -237,6 +251,10 @@ class AsyncConsumer(Generic[B]):
         self._stopping = False
         self._started = False
         self._finishing = False
+        self._phase: ConsumerStateName = "starting"
+        self._last_claim_at: float | None = None
+        self._last_ack_at: float | None = None
+        self._last_error: str | None = None
 
     # -- lifecycle ----------------------------------------------------------------
 
@@ -269,7 +287,11 @@ class AsyncConsumer(Generic[B]):
         self._group.start_soon(self._acker)
         if push:
             self._group.start_soon(self._pusher)
+        if self.settings.stall_after is not None:
+            self._group.start_soon(self._watchdog)
         self._started = True
+        if not self._stopping:
+            self._phase = "running"
         return self
 
     async def __aexit__(
@@ -283,7 +305,10 @@ class AsyncConsumer(Generic[B]):
                 await self._drain(self.settings.drain_timeout if exc is None else 0.0)
                 await self._finish()
         finally:
-            await self._group.__aexit__(kind, exc, tb)
+            try:
+                await self._group.__aexit__(kind, exc, tb)
+            finally:
+                self._phase = "stopped"
 
     def stop(self) -> None:
         """Stop claiming and end the iteration; in-flight deliveries may still be
@@ -292,6 +317,7 @@ class AsyncConsumer(Generic[B]):
         if self._stopping:
             return
         self._stopping = True
+        self._phase = "stopping"
         log.info("consumer of %r stopping", self._queue.name)
         if self._started:
             self._stop_event.set()
@@ -307,6 +333,36 @@ class AsyncConsumer(Generic[B]):
         """Whether a live push subscription wakes this consumer now (False
         while it is being made again after an outage: the consumer polls)."""
         return self._started and self._state.push
+
+    def health(self) -> ConsumerHealth:
+        """A snapshot of this consumer: its state (``starting``, ``running``,
+        ``stalled``, ``stopping``, ``stopped``), the last claim that brought
+        messages and the last accepted ack (``time.time()`` seconds), what is
+        in flight, whether push is active, leases lost, stalls, the last error.
+
+        Example::
+
+            health = consumer.health()
+            if not health.ready:
+                print(health.state, health.last_error)
+        """
+        state = self._state if self._started else None
+        phase = self._phase
+        if phase == "running" and state is not None and state.stalled:
+            phase = "stalled"
+        return ConsumerHealth(
+            state=phase,
+            in_flight=state.in_flight if state is not None else 0,
+            push_active=self.push_active,
+            last_claim_at=self._last_claim_at,
+            last_ack_at=self._last_ack_at,
+            lease_losses=state.lease_losses if state is not None else 0,
+            stalls=self.stats.stalls,
+            last_error=self._last_error,
+        )
+
+    def _failed(self, what: str, error: BaseException) -> None:
+        self._last_error = f"{what}: {error}"
 
     @property
     def in_flight(self) -> int:
@@ -440,6 +496,7 @@ class AsyncConsumer(Generic[B]):
                     settings.ttl, settings.grace, limit, self._codec
                 )
             except ZaqarError as error:
+                self._failed("claim", error)
                 log.warning("claim on %r failed: %s", self._queue.name, error)
                 await self._poke.wait(poke, self._state.backoff.next())
                 continue
@@ -501,6 +558,7 @@ class AsyncConsumer(Generic[B]):
                 log.debug("nothing to claim on %r; waiting up to %.2fs", self._queue.name, wait)
                 await self._poke.wait(poke, wait)
                 continue
+            self._last_claim_at = time.time()
             log.debug("claimed %d messages (claim %s)", len(ids), lease.claim_id)
             self._deliveries.notify()
             self._leases.notify()
@@ -617,6 +675,7 @@ class AsyncConsumer(Generic[B]):
                     if self._stopping:
                         return
                     reason = str(error)
+                    self._failed("push subscription", error)
                 self.stats.push_failures += 1
                 async with self._lock:
                     if self._state.push:
@@ -660,6 +719,52 @@ class AsyncConsumer(Generic[B]):
                 self._state.pushed()
             self._poke.notify()
 
+    # -- background: the stall watchdog ------------------------------------------------
+
+    async def _watchdog(self) -> None:
+        after = self.settings.stall_after
+        assert after is not None
+        while not await self._stop_event.wait(min(1.0, after / 4)):
+            async with self._lock:
+                suspected = self._state.stall_suspected(monotonic())
+            if not suspected:
+                continue
+            try:
+                queue_stats = await self._queue.stats()
+            except TransportError as error:
+                # No answer either: the connection is the suspect.
+                available, why = True, f"the queue's stats got no answer either ({error})"
+            except ZaqarError as error:
+                # The server answered (Zaqar 23 on redis answers 503 while an
+                # expired claim lingers): nothing says messages are waiting.
+                log.debug(
+                    "stall check: reading the stats of %r failed: %s", self._queue.name, error
+                )
+                available, why = False, ""
+            else:
+                available = queue_stats.free > 0
+                why = f"its stats show {queue_stats.free} messages available"
+            async with self._lock:
+                stalled = self._state.stall_checked(monotonic(), available=available)
+            if not stalled or self._stopping:
+                continue
+            self.stats.stalls += 1
+            self._last_error = f"stalled: no claim brought messages for {after:g}s while {why}"
+            log.error(
+                "consumer of %r stalled: no claim brought messages for %gs while %s; "
+                "recreating the connection",
+                self._queue.name,
+                after,
+                why,
+            )
+            try:
+                await self._engine.reconnect()
+            except ZaqarError as error:
+                log.error("recreating the connection failed: %s", error)
+            else:
+                self.stats.reconnects += 1
+            self._poke.notify()  # claim again now
+
     # -- background: renewing ---------------------------------------------------------
 
     async def _renewer(self) -> None:
@@ -680,6 +785,7 @@ class AsyncConsumer(Generic[B]):
                     )
                 except NotFound as error:
                     self.stats.renewal_failures += 1
+                    self._failed(f"renewing claim {lease.claim_id}", error)
                     log.warning(
                         "claim %s is gone, its messages may be redelivered: %s",
                         lease.claim_id,
@@ -690,6 +796,7 @@ class AsyncConsumer(Generic[B]):
                     continue
                 except ZaqarError as error:
                     self.stats.renewal_failures += 1
+                    self._failed(f"renewing claim {lease.claim_id}", error)
                     log.warning("renewing claim %s failed (will retry): %s", lease.claim_id, error)
                     async with self._lock:
                         self._state.renewal_failed(lease, str(error), gone=False)
@@ -762,6 +869,7 @@ class AsyncConsumer(Generic[B]):
                 # every id first): retry one by one to keep the good ones.
                 log.info("delete-many of %d acks failed (%s); deleting one by one", len(ids), error)
             else:
+                self._last_ack_at = time.time()
                 for ack in acks:
                     self._acking.pop(ack.message_id, None)
                 return [a.message_id for a in acks]
@@ -785,11 +893,14 @@ class AsyncConsumer(Generic[B]):
                 )
             except ZaqarError as error:
                 self.stats.ack_failures += 1
+                self._failed(f"ack of message {ack.message_id}", error)
                 if delivery is not None:
                     delivery.ack_error = error
                 log.warning(
                     "ack of message %s failed, it may be redelivered: %s", ack.message_id, error
                 )
+            else:
+                self._last_ack_at = time.time()
         return [a.message_id for a in acks if a.message_id not in refused]
 
     async def _release(self, release: Release) -> None:
@@ -800,6 +911,7 @@ class AsyncConsumer(Generic[B]):
             # (another consumer's claim took the messages): counted, not a
             # WARNING each time; the claim expires by itself.
             self.stats.release_failures += 1
+            self._failed(f"releasing claim {release.claim_id}", error)
             log.debug(
                 "releasing claim %s refused (%s); its messages return when it expires",
                 release.claim_id,
@@ -808,6 +920,7 @@ class AsyncConsumer(Generic[B]):
             return
         except ZaqarError as error:
             self.stats.release_failures += 1
+            self._failed(f"releasing claim {release.claim_id}", error)
             log.warning(
                 "releasing claim %s failed; its messages return when it expires: %s",
                 release.claim_id,

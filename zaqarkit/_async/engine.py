@@ -30,7 +30,7 @@ from zaqarkit.core.retry import Outcome, RetryPolicy, SendAttempt, SleepBeforeRe
 from zaqarkit.core.timeouts import Timeout
 from zaqarkit.core.wire import Call, Headers, ReusedCalls
 from zaqarkit.core.ws import ws_action, ws_supports
-from zaqarkit.errors import TransportError
+from zaqarkit.errors import TransportError, UnsupportedOperation
 from zaqarkit.transports import AsyncTransport, deadline
 from zaqarkit.transports.base import AsyncPushTransport
 
@@ -65,6 +65,7 @@ class AsyncEngine:
         retries: RetryPolicy,
         websocket: bool,
         fallback: tuple[AsyncTransport, Context] | None = None,
+        remake: Callable[[], AsyncTransport] | None = None,
     ) -> None:
         self.api = api
         self.transport = transport
@@ -76,6 +77,8 @@ class AsyncEngine:
         #: Whether the client speaks WebSocket (Zaqar measures bodies differently there).
         self.websocket = websocket
         self.fallback = fallback
+        #: Makes a new transport like the first (None: the caller's transport).
+        self._remake = remake
         self.closed = False
         # Over WebSocket, what Zaqar has no action for is refused before any I/O.
         self._ws_only = websocket and fallback is None
@@ -213,6 +216,19 @@ class AsyncEngine:
         while (call := pages.next_call()) is not None:
             for item in pages.accept(await self.send(call)):
                 yield item
+
+    async def reconnect(self) -> None:
+        """Replace the transport by a new one and close the old one (see
+        :meth:`zaqarkit.AsyncClient.reconnect`)."""
+        if self.closed:
+            raise TransportError("the client is closed", sent=False)
+        if self._remake is None:
+            raise UnsupportedOperation(
+                "reconnect() replaces the transport the client made; this one was "
+                "passed as transport= (reconnect it yourself)"
+            )
+        old, self.transport = self.transport, self._remake()
+        await old.aclose()
 
     async def aclose(self) -> None:
         """Refuse further calls; the client closes the transports it owns."""

@@ -30,7 +30,7 @@ from zaqarkit.core.retry import Outcome, RetryPolicy, SendAttempt, SleepBeforeRe
 from zaqarkit.core.timeouts import Timeout
 from zaqarkit.core.wire import Call, Headers, ReusedCalls
 from zaqarkit.core.ws import ws_action, ws_supports
-from zaqarkit.errors import TransportError
+from zaqarkit.errors import TransportError, UnsupportedOperation
 from zaqarkit.transports import Transport, deadline
 from zaqarkit.transports.base import PushTransport
 
@@ -65,6 +65,7 @@ class Engine:
         retries: RetryPolicy,
         websocket: bool,
         fallback: tuple[Transport, Context] | None = None,
+        remake: Callable[[], Transport] | None = None,
     ) -> None:
         self.api = api
         self.transport = transport
@@ -76,6 +77,8 @@ class Engine:
         #: Whether the client speaks WebSocket (Zaqar measures bodies differently there).
         self.websocket = websocket
         self.fallback = fallback
+        #: Makes a new transport like the first (None: the caller's transport).
+        self._remake = remake
         self.closed = False
         # Over WebSocket, what Zaqar has no action for is refused before any I/O.
         self._ws_only = websocket and fallback is None
@@ -212,6 +215,19 @@ class Engine:
         while (call := pages.next_call()) is not None:
             for item in pages.accept(self.send(call)):
                 yield item
+
+    def reconnect(self) -> None:
+        """Replace the transport by a new one and close the old one (see
+        :meth:`zaqarkit.Client.reconnect`)."""
+        if self.closed:
+            raise TransportError("the client is closed", sent=False)
+        if self._remake is None:
+            raise UnsupportedOperation(
+                "reconnect() replaces the transport the client made; this one was "
+                "passed as transport= (reconnect it yourself)"
+            )
+        old, self.transport = self.transport, self._remake()
+        old.close()
 
     def close(self) -> None:
         """Refuse further calls; the client closes the transports it owns."""

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any, TypedDict
+from typing import Any, Literal, TypedDict
 
 from zaqarkit.core.backoff import exponential
 from zaqarkit.core.validate import MIN_TTL, Limits, integer, number
@@ -58,6 +58,7 @@ __all__ = [
     "Ack",
     "Backoff",
     "ConsumerOptions",
+    "ConsumerHealth",
     "ConsumerSettings",
     "ConsumerState",
     "Lease",
@@ -93,6 +94,10 @@ class ConsumerSettings:
     jittered down by up to ``jitter``); ``push_poll`` is the fallback poll when
     push notifications wake the consumer. ``delete_claims`` deletes a claim
     whose messages were all acknowledged instead of letting it expire.
+    ``stall_after``: the watchdog's seconds without a claim that returned
+    messages (while the consumer had room for more) before it reads the
+    queue's stats, and, when they show messages available, declares a stall
+    (None: no watchdog).
     """
 
     batch: int = 10
@@ -109,6 +114,7 @@ class ConsumerSettings:
     ack_batch: int = 20
     ack_linger: float = 0.02
     delete_claims: bool = True
+    stall_after: float | None = 60.0
 
     @property
     def renew_interval(self) -> float:
@@ -135,6 +141,8 @@ class ConsumerSettings:
         number(self.poll_factor, "poll_factor", 1)
         if number(self.jitter, "jitter", 0, 1) == 1:
             raise ValidationError("jitter", f"must be below 1, got {self.jitter}")
+        if self.stall_after is not None:
+            number(self.stall_after, "stall_after", 0, above=True)
         for name in ("drain_timeout", "ack_linger"):
             number(getattr(self, name), name, 0)
         return self
@@ -159,6 +167,7 @@ class ConsumerOptions(TypedDict, total=False):
     drain_timeout: float
     ack_linger: float
     delete_claims: bool
+    stall_after: float | None
 
 
 def consumer_settings(limits: Limits, options: ConsumerOptions) -> ConsumerSettings:
@@ -254,6 +263,49 @@ class Release:
     message_ids: tuple[str, ...]
 
 
+#: A consumer's life: ``starting`` (entering its block), ``running``,
+#: ``stalled`` (the watchdog found messages available that it could not
+#: claim, until a claim brings some), ``stopping`` (draining), ``stopped``.
+ConsumerStateName = Literal["starting", "running", "stalled", "stopping", "stopped"]
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerHealth:
+    """A snapshot of one consumer (``consumer.health()``).
+
+    Times are seconds since the epoch (``time.time()``), None until the
+    event happened. ``live``: the consumer runs (it may be stalled);
+    ``ready``: it is running and not stalled.
+
+    >>> health = ConsumerHealth("running", in_flight=0, push_active=False,
+    ...     last_claim_at=None, last_ack_at=None, lease_losses=0, stalls=0,
+    ...     last_error=None)
+    >>> health.live, health.ready
+    (True, True)
+    """
+
+    state: ConsumerStateName
+    in_flight: int
+    push_active: bool
+    #: The last claim that returned messages, and the last acknowledgement
+    #: the server accepted.
+    last_claim_at: float | None
+    last_ack_at: float | None
+    lease_losses: int
+    stalls: int
+    #: The last error the consumer saw (a claim, renewal, ack, release or
+    #: push subscription that failed, or a stall), as text.
+    last_error: str | None
+
+    @property
+    def live(self) -> bool:
+        return self.state in ("starting", "running", "stalled", "stopping")
+
+    @property
+    def ready(self) -> bool:
+        return self.state == "running"
+
+
 @dataclass(slots=True, eq=False)
 class Lease:
     """One claim as the consumer sees it.
@@ -316,6 +368,13 @@ class ConsumerState:
         self.in_flight = 0
         self._rechecks = 0
         self.push_backoff = Backoff(PUSH_RETRY_INITIAL, PUSH_RETRY_MAX, 2.0, 0.5, random)
+        #: Leases found gone or expired (another consumer may get their messages).
+        self.lease_losses = 0
+        #: Whether the watchdog found a stall no claim has cleared yet.
+        self.stalled = False
+        #: Since when the consumer has had room to claim without a claim
+        #: bringing messages (the watchdog's window); None: not started.
+        self._progress_at: float | None = None
         #: Messages acknowledged whose delete has not been answered yet.
         self.acking: dict[str, str] = {}
         self._robbed_ids: set[str] = set()
@@ -337,6 +396,8 @@ class ConsumerState:
         if claim_id is None or not ids:
             return None
         self.backoff.reset()
+        self._progress_at = now
+        self.stalled = False
         lease = Lease(claim_id, self.settings.ttl, ids, now, buffered=set(ids))
         self.leases[claim_id] = lease
         self.in_flight += len(ids)
@@ -615,8 +676,47 @@ class ConsumerState:
             self.lost(lease, error)
 
     def lost(self, lease: Lease, error: str) -> None:
+        if not lease.lost:
+            self.lease_losses += 1
         lease.lost = True
         lease.error = error
+
+    # -- the stall watchdog -------------------------------------------------------
+
+    def stall_suspected(self, now: float) -> bool:
+        """Whether to ask the queue's stats if messages are available: no
+        claim brought messages for ``stall_after`` seconds while the
+        consumer had room for more (time spent full, at ``max_in_flight``,
+        does not count: slow handlers are not a stall).
+
+        >>> state = ConsumerState(ConsumerSettings(stall_after=30), random=lambda: 0.0)
+        >>> state.stall_suspected(0.0), state.stall_suspected(29.0), state.stall_suspected(30.0)
+        (False, False, True)
+        """
+        after = self.settings.stall_after
+        if after is None or self.stopping:
+            return False
+        if self._progress_at is None or self.claim_limit() == 0:
+            self._progress_at = now
+            return False
+        return now - self._progress_at >= after
+
+    def stall_checked(self, now: float, *, available: bool) -> bool:
+        """The stats answered (``available``: messages the consumer could
+        claim); returns True when that is a stall. The window starts again
+        either way, so the stats are read at most every ``stall_after``.
+
+        >>> state = ConsumerState(ConsumerSettings(stall_after=30), random=lambda: 0.0)
+        >>> state.stall_suspected(0.0), state.stall_suspected(31.0)
+        (False, True)
+        >>> state.stall_checked(31.0, available=True), state.stalled
+        (True, True)
+        >>> _ = state.claimed("c1", ["m1"], now=40.0); state.stalled
+        False
+        """
+        self._progress_at = now
+        self.stalled = available
+        return available
 
     # -- shutdown ---------------------------------------------------------------
 
