@@ -32,7 +32,9 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Callable, Iterable, Mapping
+import time
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EventHooks",
+    "Metrics",
     "RequestEvent",
     "ResponseEvent",
     "async_connection_trace",
@@ -247,13 +250,13 @@ def _tracer(tracing: Any) -> Any:
 
 
 class OperationSpan:
-    """One OpenTelemetry span per operation, after the messaging conventions."""
+    """One operation, observed after the messaging conventions: an
+    OpenTelemetry span when tracing, and the operation's metrics (duration,
+    messages sent or consumed) when ``metrics=`` is on."""
 
-    __slots__ = ("_operation", "_scope", "_span")
+    __slots__ = ("_attributes", "_metrics", "_operation", "_scope", "_sent", "_span", "_started")
 
-    def __init__(self, tracer: Any, request: Request) -> None:
-        from opentelemetry.trace import SpanKind
-
+    def __init__(self, tracer: Any, request: Request, metrics: Metrics | None = None) -> None:
         operation = request.operation
         params = request.params
         destination = params.get("queue_name")
@@ -261,44 +264,58 @@ class OperationSpan:
             "messaging.system": "zaqar",
             "messaging.operation.name": operation.value,
         }
-        kind = SpanKind.CLIENT
+        span_kind = "CLIENT"
         if operation in _SEND:
             attributes["messaging.operation.type"] = "send"
-            kind = SpanKind.PRODUCER
-            messages = params.get("messages")
-            if isinstance(messages, (list, tuple)):
-                attributes["messaging.batch.message_count"] = len(messages)
+            span_kind = "PRODUCER"
         elif operation in _RECEIVE:
             attributes["messaging.operation.type"] = "receive"
-            kind = SpanKind.CONSUMER
+            span_kind = "CONSUMER"
         elif operation in _SETTLE:
             attributes["messaging.operation.type"] = "settle"
         if isinstance(destination, str):
             attributes["messaging.destination.name"] = destination
-        message_id = params.get("message_id")
-        if isinstance(message_id, str):
-            attributes["messaging.message.id"] = message_id
-        client_id = request.header("Client-ID")
-        if client_id:
-            attributes["messaging.client.id"] = client_id
         host, port = _server(request.url)
         if host:
             attributes["server.address"] = host
         if port is not None:
             attributes["server.port"] = port
-        name = operation.value if destination is None else f"{operation.value} {destination}"
+        # Metrics carry only these (bounded) attributes; spans get more.
+        self._attributes = dict(attributes)
+        self._metrics = metrics
         self._operation = operation
-        self._scope = tracer.start_as_current_span(
-            name,
-            kind=kind,
-            attributes=attributes,
-            record_exception=True,
-            set_status_on_exception=True,
-        )
         self._span: Any = None
+        self._scope: Any = None
+        if tracer is not None:
+            from opentelemetry.trace import SpanKind
+
+            messages = params.get("messages")
+            if operation in _SEND and isinstance(messages, (list, tuple)):
+                attributes["messaging.batch.message_count"] = len(messages)
+            message_id = params.get("message_id")
+            if isinstance(message_id, str):
+                attributes["messaging.message.id"] = message_id
+            client_id = request.header("Client-ID")
+            if client_id:
+                attributes["messaging.client.id"] = client_id
+            name = operation.value if destination is None else f"{operation.value} {destination}"
+            self._scope = tracer.start_as_current_span(
+                name,
+                kind=getattr(SpanKind, span_kind),
+                attributes=attributes,
+                record_exception=True,
+                set_status_on_exception=True,
+            )
+        messages = params.get("messages")
+        self._sent = (
+            len(messages) if operation in _SEND and isinstance(messages, (list, tuple)) else 0
+        )
+        self._started = 0.0
 
     def __enter__(self) -> OperationSpan:
-        self._span = self._scope.__enter__()
+        if self._scope is not None:
+            self._span = self._scope.__enter__()
+        self._started = time.perf_counter()
         return self
 
     def __exit__(
@@ -307,10 +324,18 @@ class OperationSpan:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if exc is not None and self._span is not None:
+        if exc is not None:
             kind = type(exc)
-            self._span.set_attribute("error.type", f"{kind.__module__}.{kind.__qualname__}")
-        self._scope.__exit__(exc_type, exc, tb)
+            error_type = f"{kind.__module__}.{kind.__qualname__}"
+            if self._span is not None:
+                self._span.set_attribute("error.type", error_type)
+            self._attributes["error.type"] = error_type
+        if self._metrics is not None:
+            self._metrics.operation_done(
+                time.perf_counter() - self._started, self._sent, self._attributes
+            )
+        if self._scope is not None:
+            self._scope.__exit__(exc_type, exc, tb)
 
     def result(self, value: T) -> T:
         """Record what the operation returned (message counts), return it."""
@@ -319,8 +344,159 @@ class OperationSpan:
             if items is None:
                 items = getattr(value, "messages", None)
             if isinstance(items, (list, tuple)):
-                self._span.set_attribute("messaging.batch.message_count", len(items))
+                if self._span is not None:
+                    self._span.set_attribute("messaging.batch.message_count", len(items))
+                if self._metrics is not None:
+                    self._metrics.consumed(len(items), self._attributes)
         return value
+
+
+# -- metrics ------------------------------------------------------------------------
+
+#: The histogram buckets the messaging conventions advise for durations (s).
+_DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10)
+
+
+def _meter(metrics: Any) -> Any:
+    if metrics is None or metrics is False:
+        return None
+    try:
+        from opentelemetry import metrics as otel_metrics
+    except ImportError:
+        raise UnsupportedOperation(
+            "metrics= needs OpenTelemetry: pip install 'zaqarkit[otel]'"
+        ) from None
+    if metrics is True:
+        return otel_metrics.get_meter("zaqarkit", __version__)
+    if not hasattr(metrics, "get_meter"):
+        raise ValidationError(
+            "metrics", f"must be True, False or an OpenTelemetry MeterProvider, got {metrics!r}"
+        )
+    return metrics.get_meter("zaqarkit", __version__)
+
+
+class Metrics:
+    """A client's OpenTelemetry instruments (``metrics=``), after the
+    messaging semantic conventions, plus the consumers' own:
+
+    - ``messaging.client.operation.duration`` (s): every operation, with
+      ``messaging.operation.name`` / ``.type``, ``messaging.destination.name``,
+      ``server.address`` / ``.port`` and ``error.type`` when it failed;
+    - ``messaging.client.sent.messages``: messages posted (attempted);
+    - ``messaging.client.consumed.messages``: messages a receive returned
+      (claims, pops, listings, gets);
+    - ``messaging.process.duration`` (s): a consumer's delivery from hand-out
+      to ack or nack (``error.type`` ``nack`` for a nack);
+    - ``zaqarkit.consumer.in_flight`` and ``zaqarkit.consumer.push.active``
+      (gauges per queue, summed over the client's running consumers),
+      ``zaqarkit.consumer.lease.renewals``, ``zaqarkit.consumer.lease.losses``
+      and ``zaqarkit.consumer.redeliveries_noticed`` (counters).
+    """
+
+    def __init__(self, meter: Any) -> None:
+        self._consumers: weakref.WeakSet[Any] = weakref.WeakSet()
+        self.operation_duration = _histogram(
+            meter,
+            "messaging.client.operation.duration",
+            "Duration of messaging operation initiated by a producer or consumer client.",
+        )
+        self.sent = meter.create_counter(
+            "messaging.client.sent.messages",
+            unit="{message}",
+            description="Number of messages producer attempted to send to the broker.",
+        )
+        self.consumed_messages = meter.create_counter(
+            "messaging.client.consumed.messages",
+            unit="{message}",
+            description="Number of messages that were delivered to the application.",
+        )
+        self.process_duration = _histogram(
+            meter, "messaging.process.duration", "Duration of processing operation."
+        )
+        self.renewals = meter.create_counter(
+            "zaqarkit.consumer.lease.renewals",
+            unit="{renewal}",
+            description="Claims a consumer renewed while their messages were handled.",
+        )
+        self.lease_losses = meter.create_counter(
+            "zaqarkit.consumer.lease.losses",
+            unit="{lease}",
+            description="Claims a consumer found gone or expired.",
+        )
+        self.redeliveries = meter.create_counter(
+            "zaqarkit.consumer.redeliveries_noticed",
+            unit="{message}",
+            description="Messages claimed again while the consumer held them.",
+        )
+        meter.create_observable_gauge(
+            "zaqarkit.consumer.in_flight",
+            callbacks=[self._observe_in_flight],
+            unit="{message}",
+            description="Messages claimed by running consumers and not finished on the server.",
+        )
+        meter.create_observable_gauge(
+            "zaqarkit.consumer.push.active",
+            callbacks=[self._observe_push],
+            unit="{consumer}",
+            description="Running consumers woken by a live push subscription.",
+        )
+
+    def operation_done(self, seconds: float, sent: int, attributes: dict[str, Any]) -> None:
+        self.operation_duration.record(seconds, attributes)
+        if sent:
+            self.sent.add(sent, attributes)
+
+    def consumed(self, count: int, attributes: dict[str, Any]) -> None:
+        if count:
+            self.consumed_messages.add(count, attributes)
+
+    def consumer_attributes(self, queue_name: str) -> dict[str, Any]:
+        return {"messaging.system": "zaqar", "messaging.destination.name": queue_name}
+
+    def processed(self, seconds: float, queue_name: str, *, ok: bool) -> None:
+        attributes = {
+            **self.consumer_attributes(queue_name),
+            "messaging.operation.name": "process",
+            "messaging.operation.type": "process",
+        }
+        if not ok:
+            attributes["error.type"] = "nack"
+        self.process_duration.record(seconds, attributes)
+
+    def track(self, consumer: Any) -> None:
+        """Report ``consumer`` in the gauges while it runs (``untrack``)."""
+        self._consumers.add(consumer)
+
+    def untrack(self, consumer: Any) -> None:
+        self._consumers.discard(consumer)
+
+    def _per_queue(self, value: Callable[[Any], int]) -> Iterator[Any]:
+        from opentelemetry.metrics import Observation
+
+        totals: dict[str, int] = {}
+        for consumer in list(self._consumers):
+            name = consumer.queue_name
+            totals[name] = totals.get(name, 0) + value(consumer)
+        for name, total in totals.items():
+            yield Observation(total, self.consumer_attributes(name))
+
+    def _observe_in_flight(self, options: Any) -> Iterator[Any]:
+        return self._per_queue(lambda consumer: consumer.in_flight)
+
+    def _observe_push(self, options: Any) -> Iterator[Any]:
+        return self._per_queue(lambda consumer: int(consumer.push_active))
+
+
+def _histogram(meter: Any, name: str, description: str) -> Any:
+    try:
+        return meter.create_histogram(
+            name,
+            unit="s",
+            description=description,
+            explicit_bucket_boundaries_advisory=list(_DURATION_BUCKETS),
+        )
+    except TypeError:  # opentelemetry-api before 1.23 takes no advice
+        return meter.create_histogram(name, unit="s", description=description)
 
 
 def _server(url: str) -> tuple[str | None, int | None]:
@@ -353,12 +529,19 @@ class ObserverBase:
 
     _allow_async = False
 
-    def __init__(self, event_hooks: EventHooks | None = None, tracing: Any = False) -> None:
+    def __init__(
+        self, event_hooks: EventHooks | None = None, tracing: Any = False, metrics: Any = False
+    ) -> None:
         self._request_hooks, self._response_hooks = _hooks(
             event_hooks, allow_async=self._allow_async
         )
         #: The OpenTelemetry tracer, or None when tracing is off.
         self.tracer = _tracer(tracing)
+        meter = _meter(metrics)
+        #: The client's OpenTelemetry instruments, or None when metrics are off.
+        self.metrics = Metrics(meter) if meter is not None else None
+        #: Whether each operation runs in :meth:`traced` (a span or metrics).
+        self.per_operation = self.tracer is not None or self.metrics is not None
         # Nothing to call per request unless logging asks for it.
         self._quiet = not (self._request_hooks or self._response_hooks or self.tracer)
 

@@ -88,7 +88,10 @@ class AsyncClient(AsyncClosing):
     :class:`zaqarkit.RequestEvent` / :class:`zaqarkit.ResponseEvent`
     (plain functions or coroutine functions); ``tracing`` (True for the
     global OpenTelemetry tracer provider, or a ``TracerProvider``; needs the
-    ``otel`` extra) emits one span per operation.
+    ``otel`` extra) emits one span per operation; ``metrics`` (True for the
+    global MeterProvider, or a ``MeterProvider``; ``otel`` extra) records
+    OpenTelemetry metrics after the messaging conventions (see
+    :class:`zaqarkit._observe.Metrics`).
 
     Authentication (see :mod:`zaqarkit.auth`): ``conf['auth_opts']['backend']``
     picks ``noauth`` (the default), ``keystone`` or ``signed-url``;
@@ -135,6 +138,7 @@ class AsyncClient(AsyncClosing):
         http2: bool = False,
         event_hooks: Mapping[str, Iterable[Callable[..., Any]]] | None = None,
         tracing: Any = False,
+        metrics: Any = False,
     ) -> None:
         network = NetworkOptions.resolve(
             url,
@@ -147,7 +151,7 @@ class AsyncClient(AsyncClosing):
             pool_limits=pool_limits,
             http2=http2,
         )
-        observer = AsyncObserver(event_hooks, tracing)
+        observer = AsyncObserver(event_hooks, tracing, metrics)
         settings = resolve(
             url,
             version,

@@ -124,7 +124,7 @@ class AsyncDelivery(Generic[B]):
     decode (``body`` is then the plain JSON).
     """
 
-    __slots__ = ("_consumer", "_lease", "ack_error", "error", "message", "settled")
+    __slots__ = ("_consumer", "_handed_at", "_lease", "ack_error", "error", "message", "settled")
 
     def __init__(
         self,
@@ -141,6 +141,8 @@ class AsyncDelivery(Generic[B]):
         #: Set when the acknowledgement (the delete) failed.
         self.ack_error: ZaqarError | None = None
         self.error = error
+        #: When a handler got it (monotonic): messaging.process.duration.
+        self._handed_at: float | None = None
 
     @property
     def body(self) -> B:
@@ -255,6 +257,9 @@ class AsyncConsumer(Generic[B]):
         self._last_claim_at: float | None = None
         self._last_ack_at: float | None = None
         self._last_error: str | None = None
+        #: The client's OpenTelemetry instruments (metrics=), or None.
+        self._metrics = self._engine.observer.metrics
+        self._losses_reported = 0
 
     # -- lifecycle ----------------------------------------------------------------
 
@@ -292,6 +297,8 @@ class AsyncConsumer(Generic[B]):
         self._started = True
         if not self._stopping:
             self._phase = "running"
+        if self._metrics is not None:
+            self._metrics.track(self)
         return self
 
     async def __aexit__(
@@ -309,6 +316,8 @@ class AsyncConsumer(Generic[B]):
                 await self._group.__aexit__(kind, exc, tb)
             finally:
                 self._phase = "stopped"
+                if self._metrics is not None:
+                    self._metrics.untrack(self)
 
     def stop(self) -> None:
         """Stop claiming and end the iteration; in-flight deliveries may still be
@@ -323,6 +332,10 @@ class AsyncConsumer(Generic[B]):
             self._stop_event.set()
             for signal in (self._deliveries, self._room, self._poke):
                 signal.notify()
+
+    @property
+    def queue_name(self) -> str:
+        return self._queue.name
 
     @property
     def stopping(self) -> bool:
@@ -430,6 +443,7 @@ class AsyncConsumer(Generic[B]):
                     delivery = self._buffer.popleft()
                     if self._state.handed_out(delivery.claim_id, delivery.id):
                         self.stats.delivered += 1
+                        delivery._handed_at = monotonic()
                         self._out[delivery.id] = delivery
                         return delivery
             if self._stopping:
@@ -464,6 +478,8 @@ class AsyncConsumer(Generic[B]):
                 self.stats.acked += 1
             else:
                 self.stats.nacked += 1
+            if self._metrics is not None and delivery._handed_at is not None:
+                self._metrics.processed(monotonic() - delivery._handed_at, self._queue.name, ok=ok)
             self._queue_actions(actions)
         self._room.notify()
 
@@ -516,6 +532,11 @@ class AsyncConsumer(Generic[B]):
                     skip, actions = self._state.adopt(lease)
                     if lease.redelivered:
                         self.stats.redeliveries_noticed += len(lease.redelivered)
+                        if self._metrics is not None:
+                            self._metrics.redeliveries.add(
+                                len(lease.redelivered),
+                                self._metrics.consumer_attributes(self._queue.name),
+                            )
                         log.debug(
                             "claim %s handed back %d messages this consumer already "
                             "holds (Zaqar's redis claim scan); not handed out twice: %s",
@@ -802,11 +823,27 @@ class AsyncConsumer(Generic[B]):
                         self._state.renewal_failed(lease, str(error), gone=False)
                     continue
                 self.stats.renewals += 1
+                if self._metrics is not None:
+                    self._metrics.renewals.add(
+                        1, self._metrics.consumer_attributes(self._queue.name)
+                    )
                 log.debug("renewed claim %s", lease.claim_id)
                 async with self._lock:
                     self._state.renewed(lease, sent_at)
+            self._report_lease_losses()
             if not due:
                 await self._leases.wait(generation, _TICK if wait is None else min(wait, _TICK))
+
+    def _report_lease_losses(self) -> None:
+        # Leases are marked lost by the state (a 404 on renewal, or an expiry
+        # noticed while picking renewals): the metric follows its count.
+        losses = self._state.lease_losses
+        if self._metrics is not None and losses > self._losses_reported:
+            self._metrics.lease_losses.add(
+                losses - self._losses_reported,
+                self._metrics.consumer_attributes(self._queue.name),
+            )
+        self._losses_reported = losses
 
     # -- background: acknowledging and releasing ----------------------------------------
 

@@ -48,8 +48,9 @@ class AsyncObserver(ObserverBase):
         transport: AsyncTransport,
         policy: RetryPolicy,
     ) -> T:
-        """``deliver(call, transport, policy)`` inside the operation's span."""
-        with OperationSpan(self.tracer, call.request) as span:
+        """``deliver(call, transport, policy)`` inside the operation's span, its
+        duration and message counts recorded when metrics are on."""
+        with OperationSpan(self.tracer, call.request, self.metrics) as span:
             return span.result(await deliver(call, transport, policy))
 
     async def send(self, transport: AsyncTransport, request: Request) -> Response:

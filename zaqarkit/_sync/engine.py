@@ -142,7 +142,7 @@ class Engine:
             request = context.prepare(request)
         call = Call(request, call.parse)
         policy = retries or self.retries
-        if self.observer.tracer is not None:
+        if self.observer.per_operation:
             # One span for the whole operation, its retries included (_observe).
             return self.observer.traced(self._deliver, call, transport, policy)
         return self._deliver(call, transport, policy)

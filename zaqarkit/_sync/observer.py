@@ -43,8 +43,9 @@ class Observer(ObserverBase):
         transport: Transport,
         policy: RetryPolicy,
     ) -> T:
-        """``deliver(call, transport, policy)`` inside the operation's span."""
-        with OperationSpan(self.tracer, call.request) as span:
+        """``deliver(call, transport, policy)`` inside the operation's span, its
+        duration and message counts recorded when metrics are on."""
+        with OperationSpan(self.tracer, call.request, self.metrics) as span:
             return span.result(deliver(call, transport, policy))
 
     def send(self, transport: Transport, request: Request) -> Response:
