@@ -290,3 +290,72 @@ def test_a_deleted_message_in_a_claim_answer_is_not_handed_out() -> None:
     assert skip == {"a"}
     assert actions == [Release("c2", ())]  # nothing of its own: deleted
     assert state.in_flight == 0
+
+
+def test_the_stall_window_skips_time_spent_without_room() -> None:
+    state = _state(batch=2, max_in_flight=2, stall_after=10)
+    assert not state.stall_suspected(0.0)  # the window starts
+    state.claimed("c1", ["a", "b"], now=1.0)  # full: slow handlers are not a stall
+    assert not state.stall_suspected(50.0)
+    state.handed_out("c1", "a")
+    state.handed_out("c1", "b")
+    state.settle("c1", "a", ok=True)
+    state.settle("c1", "b", ok=True)
+    state.acks_sent(2, ["a", "b"])  # room again from 50.0 on
+    assert not state.stall_suspected(59.0)
+    assert state.stall_suspected(60.0)
+    assert not state.stall_checked(60.0, available=False)  # an idle queue
+    assert not state.stalled
+    assert not state.stall_suspected(65.0)  # the stats are read at most every stall_after
+
+
+def test_no_watchdog_without_stall_after_or_while_stopping() -> None:
+    off = _state(stall_after=None)
+    assert not off.stall_suspected(0.0)
+    assert not off.stall_suspected(10_000.0)
+    stopping = _state(stall_after=1)
+    stopping.stall_suspected(0.0)
+    stopping.stop()
+    assert not stopping.stall_suspected(100.0)
+
+
+@pytest.mark.parametrize("bad", [0, -1, True, "60"])
+def test_stall_after_is_checked(bad: object) -> None:
+    with pytest.raises(ValidationError, match="stall_after"):
+        ConsumerSettings(stall_after=bad).check(Limits())  # type: ignore[arg-type]
+
+
+def test_a_lost_lease_counts_once() -> None:
+    state = _state(batch=1, ttl=60)
+    lease = state.claimed("c1", ["a"], now=0.0)
+    assert lease is not None
+    state.renewal_failed(lease, "gone", gone=True)
+    state.lost(lease, "still gone")
+    assert state.renewals_due(1_000.0) == []
+    assert state.lease_losses == 1
+
+
+def test_redelivered_names_every_message_the_consumer_already_had() -> None:
+    state = _state(batch=5, max_in_flight=10)
+    state.claimed("c1", ["held", "acked", "gone"], now=0.0)
+    for mid in ("held", "acked", "gone"):
+        state.handed_out("c1", mid)
+    state.settle("c1", "acked", ok=True)  # delete not answered yet
+    state.settle("c1", "gone", ok=True)
+    state.acks_sent(1, ["gone"])  # deleted
+    new = state.claimed("c2", ["held", "acked", "gone", "fresh"], now=1.0)
+    assert new is not None
+    state.adopt(new)
+    assert sorted(new.redelivered) == ["acked", "gone", "held"]
+
+
+def test_push_retry_backs_off_until_a_subscription_is_live() -> None:
+    state = _state()
+    waits = [state.push_retry_wait() for _ in range(12)]
+    assert waits[0] <= 0.2
+    assert max(waits) <= 30.0
+    assert waits[-1] >= 15.0  # equal jitter: at least half the ceiling
+    assert state.push_changed(True)
+    assert state.push
+    assert state.push_retry_wait() <= 0.2  # started afresh after a live one
+    assert not state.push
