@@ -631,7 +631,10 @@ class Queue:
         (seeded by ``seed``). On exit it stops claiming, waits up to ``drain_timeout`` for
         handed-out deliveries, and releases the rest. A claim whose messages were all
         acknowledged is deleted (``delete_claims``): Zaqar 23's redis store answers 503 to
-        queue stats while an expired claim lingers in its index.
+        queue stats while an expired claim lingers in its index. ``stall_after`` (60 s;
+        None: off) is the stall watchdog's window: no claim brought messages that long while
+        the queue's stats show some available, so it logs an ERROR and recreates the client's
+        connection (:meth:`zaqarkit.Client.reconnect`).
 
         With ``body_type`` each delivery's body is decoded into it (straight
         from the claim's bytes); a message whose body does not decode is
