@@ -44,3 +44,26 @@ def test_free_messages_that_no_claim_brings_are_a_stall(caplog: pytest.LogCaptur
     assert any("stalled" in e and "3 messages available" in e for e in errors)
     assert any("recreating the connection failed" in e for e in errors)
     assert any(r.operation is Operation.QUEUE_GET_STATS for r in mock.requests)
+
+
+def test_fresh_free_messages_next_to_faster_consumers_are_no_stall() -> None:
+    # Push-woken consumers beside this polling one take every message within
+    # milliseconds: its claims come back empty while the stats, read a moment
+    # later, count messages posted a moment ago (seen in benchmarks/chaos.py).
+    def server(request: Request) -> Response:
+        if request.operation is Operation.QUEUE_GET_STATS:
+            fresh = {"age": 0, "created": "2026-12-07T00:00:00Z"}
+            stats = {"messages": {"free": 3, "claimed": 0, "total": 3, "oldest": fresh}}
+            return Response(200, {"content-type": "application/json"}, json.dumps(stats).encode())
+        return Response(204)
+
+    mock = MockTransport(server)
+    with Client("http://zaqar.test", project_id="p", transport=mock) as cli:
+        queue = cli.queue("q", auto_create=False)
+        with queue.consumer(stall_after=0.5, poll_max=0.1) as consumer:
+            deadline = time.monotonic() + 30
+            while sum(r.operation is Operation.QUEUE_GET_STATS for r in mock.requests) < 2:
+                assert time.monotonic() < deadline, "the watchdog never read the stats"
+                time.sleep(0.02)
+            assert consumer.stats.stalls == 0
+            assert consumer.health().state == "running"

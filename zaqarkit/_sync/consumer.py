@@ -765,8 +765,8 @@ class Consumer(Generic[B]):
                 )
                 available, why = False, ""
             else:
-                available = queue_stats.free > 0
-                why = f"its stats show {queue_stats.free} messages available"
+                neglected = self._state.neglected(queue_stats)
+                available, why = neglected is not None, neglected or ""
             with self._lock:
                 stalled = self._state.stall_checked(monotonic(), available=available)
             if not stalled or self._stopping:

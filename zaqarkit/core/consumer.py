@@ -48,6 +48,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypedDict
 
 from zaqarkit.core.backoff import exponential
+from zaqarkit.core.models import Stats
 from zaqarkit.core.validate import MIN_TTL, Limits, integer, number
 from zaqarkit.errors import ValidationError
 
@@ -700,6 +701,35 @@ class ConsumerState:
             self._progress_at = now
             return False
         return now - self._progress_at >= after
+
+    def neglected(self, stats: Stats) -> str | None:
+        """Why the queue's ``stats`` show messages this consumer should have
+        claimed (for the watchdog's log), or None. Free messages alone are
+        not enough: next to faster consumers (push-woken ones take a new
+        message within milliseconds) a polling one often finds the queue
+        empty although its stats, read a moment later, count fresh messages.
+        A stall is a queue whose oldest message has waited ``stall_after``
+        seconds while some are free (stats without an age count as such).
+
+        >>> from zaqarkit.core.models import MessageStat, Stats
+        >>> state = ConsumerState(ConsumerSettings(stall_after=30), random=lambda: 0.0)
+        >>> def stats(age):
+        ...     return Stats(claimed=0, free=4, total=4, oldest=MessageStat(age, "2026-12-07"))
+        >>> state.neglected(stats(2)) is None
+        True
+        >>> state.neglected(stats(45))
+        'its stats show 4 messages available, the oldest 45 s old'
+        """
+        if stats.free <= 0:
+            return None
+        if stats.oldest is None:
+            return f"its stats show {stats.free} messages available"
+        after = self.settings.stall_after
+        if after is not None and stats.oldest.age < after:
+            return None
+        return (
+            f"its stats show {stats.free} messages available, the oldest {stats.oldest.age} s old"
+        )
 
     def stall_checked(self, now: float, *, available: bool) -> bool:
         """The stats answered (``available``: messages the consumer could
