@@ -49,6 +49,8 @@ RENAMES: dict[str, str] = {
     "AsyncTransport": "Transport",
     "AsyncClosing": "Closing",
     "AsyncIterator": "Iterator",
+    "AsyncGenerator": "Generator",
+    "aclosing": "closing",
     "AbstractAsyncContextManager": "AbstractContextManager",
     "AsyncWebSocketTransport": "WebSocketTransport",
     "AsyncDeadlineStream": "DeadlineStream",

@@ -292,3 +292,40 @@ def test_msgpack_without_the_package_is_a_clear_error(monkeypatch: pytest.Monkey
     monkeypatch.setitem(sys.modules, "msgpack", None)
     with pytest.raises(ValidationError, match="msgpack package"):
         WsSession(codec="msgpack")
+
+
+@pytest.mark.anyio
+async def test_closing_a_listing_leaves_no_generator_to_the_loop_finalizer() -> None:
+    # An inner listing generator left open is finalized by the event loop's
+    # hook (a cross-thread wakeup and a task per listing on asyncio and trio);
+    # closing the outer one closes the inner one at once.
+    page = {
+        "messages": [
+            {"id": f"m{n}", "body": n, "ttl": 60, "age": 1, "href": f"/v2/queues/q/messages/m{n}"}
+            for n in range(3)
+        ],
+        "links": [{"rel": "next", "href": "/v2/queues/q/messages?marker=3"}],
+    }
+    mock = MockTransport(lambda request: _json(200, page))
+    firstiter, finalizer = sys.get_asyncgen_hooks()
+    finalized: list[Any] = []
+
+    def counting(agen: Any) -> None:
+        finalized.append(agen)
+        if finalizer is not None:
+            finalizer(agen)
+
+    sys.set_asyncgen_hooks(firstiter, counting)
+    try:
+        async with AsyncClient("http://zaqar.test", project_id="p", transport=mock) as cli:
+            listing = cli.queue("q", auto_create=False).messages(limit=3)
+            bodies = [(await listing.__anext__()).body for _ in range(3)]
+            await listing.aclose()
+            del listing
+            import gc
+
+            gc.collect()
+    finally:
+        sys.set_asyncgen_hooks(firstiter, finalizer)
+    assert bodies == [0, 1, 2]
+    assert finalized == []

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools  # async-only
 import warnings
 from collections.abc import Callable, Iterable, Mapping
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, aclosing
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -452,8 +452,9 @@ class AsyncClient(AsyncClosing):
     ) -> AsyncIterator[AsyncQueue]:
         """Every queue of the project, page by page (``limit`` is the page size)."""
         first = self._engine.api.queue_list(limit=limit, detailed=detailed, **filters)
-        async for item in self._engine.iterate(first):
-            yield AsyncQueue(self._engine, item.name, auto_create=False, listed=item)
+        async with aclosing(self._engine.iterate(first)) as listed:
+            async for item in listed:
+                yield AsyncQueue(self._engine, item.name, auto_create=False, listed=item)
 
     async def queue_count(self) -> int:
         """How many queues the project has.
@@ -512,8 +513,9 @@ class AsyncClient(AsyncClosing):
         accepted for python-zaqarclient and changes nothing: Zaqar always lists
         every field of a subscription."""
         first = self._engine.api.subscription_list(queue_name, limit=limit, marker=marker)
-        async for item in self._engine.iterate(first):
-            yield AsyncSubscription(self._engine, queue_name, item)
+        async with aclosing(self._engine.iterate(first)) as listed:
+            async for item in listed:
+                yield AsyncSubscription(self._engine, queue_name, item)
 
     # -- pools and flavors (admin) ----------------------------------------------------------
 
@@ -563,8 +565,9 @@ class AsyncClient(AsyncClosing):
         not yet created are created first, so the listing shows them."""
         await self._declared.create()
         first = self._engine.api.pool_list(limit=limit, marker=marker, detailed=detailed)
-        async for item in self._engine.iterate(first):
-            yield AsyncPool.from_record(self._engine, self._declared, item)
+        async with aclosing(self._engine.iterate(first)) as listed:
+            async for item in listed:
+                yield AsyncPool.from_record(self._engine, self._declared, item)
 
     def flavor(
         self,
@@ -609,5 +612,6 @@ class AsyncClient(AsyncClosing):
         :meth:`flavor` and not yet created are created first."""
         await self._declared.create()
         first = self._engine.api.flavor_list(limit=limit, marker=marker, detailed=detailed)
-        async for item in self._engine.iterate(first):
-            yield AsyncFlavor.from_record(self._engine, self._declared, item)
+        async with aclosing(self._engine.iterate(first)) as listed:
+            async for item in listed:
+                yield AsyncFlavor.from_record(self._engine, self._declared, item)

@@ -35,7 +35,7 @@ from zaqarkit.transports import AsyncTransport, deadline
 from zaqarkit.transports.base import AsyncPushTransport
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncGenerator
 
     from zaqarkit._async.observer import AsyncObserver
 
@@ -203,7 +203,7 @@ class AsyncEngine:
 
     async def iterate(
         self, first: Call[Page[T]], key: Callable[[T], Hashable] | None = None
-    ) -> AsyncIterator[T]:
+    ) -> AsyncGenerator[T]:
         """Every item of a listing, page after page (``key`` names an item for
         the pagination's repeat check; see :class:`~zaqarkit.core.paginate.Pagination`).
 

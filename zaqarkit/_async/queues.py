@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, aclosing, asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar, Unpack, overload
 
 from zaqarkit._async.admin import AsyncSubscription
@@ -277,8 +277,9 @@ class AsyncQueue:
         args = (api, api.limits, limit, marker, echo, include_claimed, include_delayed, codec)
         first = self._engine.reusable((Operation.MESSAGE_LIST, self.name), args, build)
         await self._ready(first)
-        async for record in self._engine.iterate(first, key=by_id):
-            yield AsyncMessage(self, record)
+        async with aclosing(self._engine.iterate(first, key=by_id)) as listed:
+            async for record in listed:
+                yield AsyncMessage(self, record)
 
     async def delete_messages(self, *ids: str, claim_ids: Iterable[str] | None = None) -> None:
         """Delete up to 20 messages by id in one request."""
@@ -422,8 +423,9 @@ class AsyncQueue:
         """Every subscription of this queue (``detailed`` is accepted for
         python-zaqarclient: listed subscriptions always carry every field)."""
         first = self._api.subscription_list(self.name, limit=limit, marker=marker)
-        async for item in self._engine.iterate(first):
-            yield AsyncSubscription(self._engine, self.name, item)
+        async with aclosing(self._engine.iterate(first)) as listed:
+            async for item in listed:
+                yield AsyncSubscription(self._engine, self.name, item)
 
     @overload
     def subscribe(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterable, Mapping
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, closing
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -450,8 +450,9 @@ class Client(Closing):
     ) -> Iterator[Queue]:
         """Every queue of the project, page by page (``limit`` is the page size)."""
         first = self._engine.api.queue_list(limit=limit, detailed=detailed, **filters)
-        for item in self._engine.iterate(first):
-            yield Queue(self._engine, item.name, auto_create=False, listed=item)
+        with closing(self._engine.iterate(first)) as listed:
+            for item in listed:
+                yield Queue(self._engine, item.name, auto_create=False, listed=item)
 
     def queue_count(self) -> int:
         """How many queues the project has.
@@ -510,8 +511,9 @@ class Client(Closing):
         accepted for python-zaqarclient and changes nothing: Zaqar always lists
         every field of a subscription."""
         first = self._engine.api.subscription_list(queue_name, limit=limit, marker=marker)
-        for item in self._engine.iterate(first):
-            yield Subscription(self._engine, queue_name, item)
+        with closing(self._engine.iterate(first)) as listed:
+            for item in listed:
+                yield Subscription(self._engine, queue_name, item)
 
     # -- pools and flavors (admin) ----------------------------------------------------------
 
@@ -561,8 +563,9 @@ class Client(Closing):
         not yet created are created first, so the listing shows them."""
         self._declared.create()
         first = self._engine.api.pool_list(limit=limit, marker=marker, detailed=detailed)
-        for item in self._engine.iterate(first):
-            yield Pool.from_record(self._engine, self._declared, item)
+        with closing(self._engine.iterate(first)) as listed:
+            for item in listed:
+                yield Pool.from_record(self._engine, self._declared, item)
 
     def flavor(
         self,
@@ -607,5 +610,6 @@ class Client(Closing):
         :meth:`flavor` and not yet created are created first."""
         self._declared.create()
         first = self._engine.api.flavor_list(limit=limit, marker=marker, detailed=detailed)
-        for item in self._engine.iterate(first):
-            yield Flavor.from_record(self._engine, self._declared, item)
+        with closing(self._engine.iterate(first)) as listed:
+            for item in listed:
+                yield Flavor.from_record(self._engine, self._declared, item)

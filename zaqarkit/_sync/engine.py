@@ -35,7 +35,7 @@ from zaqarkit.transports import Transport, deadline
 from zaqarkit.transports.base import PushTransport
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Generator
 
     from zaqarkit._sync.observer import Observer
 
@@ -202,7 +202,7 @@ class Engine:
 
     def iterate(
         self, first: Call[Page[T]], key: Callable[[T], Hashable] | None = None
-    ) -> Iterator[T]:
+    ) -> Generator[T]:
         """Every item of a listing, page after page (``key`` names an item for
         the pagination's repeat check; see :class:`~zaqarkit.core.paginate.Pagination`).
 

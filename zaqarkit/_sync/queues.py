@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, closing, contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar, Unpack, overload
 
 from zaqarkit._sync.admin import Subscription
@@ -279,8 +279,9 @@ class Queue:
         args = (api, api.limits, limit, marker, echo, include_claimed, include_delayed, codec)
         first = self._engine.reusable((Operation.MESSAGE_LIST, self.name), args, build)
         self._ready(first)
-        for record in self._engine.iterate(first, key=by_id):
-            yield Message(self, record)
+        with closing(self._engine.iterate(first, key=by_id)) as listed:
+            for record in listed:
+                yield Message(self, record)
 
     def delete_messages(self, *ids: str, claim_ids: Iterable[str] | None = None) -> None:
         """Delete up to 20 messages by id in one request."""
@@ -424,8 +425,9 @@ class Queue:
         """Every subscription of this queue (``detailed`` is accepted for
         python-zaqarclient: listed subscriptions always carry every field)."""
         first = self._api.subscription_list(self.name, limit=limit, marker=marker)
-        for item in self._engine.iterate(first):
-            yield Subscription(self._engine, self.name, item)
+        with closing(self._engine.iterate(first)) as listed:
+            for item in listed:
+                yield Subscription(self._engine, self.name, item)
 
     @overload
     def subscribe(
