@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextvars
-from typing import Any
+import functools
+from typing import Any, NamedTuple
 
 import httpx
 
@@ -57,66 +58,62 @@ def translate_error(exc: Exception, request: Request, *, sent: bool = True) -> T
     offending header values in protocol errors, so for those only the
     exception type is kept; the original stays reachable as ``__cause__``.
     """
-    where = f"{request.method} {_redacted_url(request.url)}"
-    kind = type(exc).__name__
+    row = next((row for row in _translations() if isinstance(exc, row.kinds)), _OTHER)
+    sent = sent and not row.unsent
     operation = str(request.operation)
-    retryable = resendable(operation, sent)
-    httpcore = httpcore_module()
-    # Order matters: ConnectTimeout is a TimeoutException and RemoteProtocolError
-    # a ProtocolError, and both belong to the more specific group.
-    # httpx and httpcore have parallel exception trees; the owned-pool path
-    # raises httpcore's, a caller's httpx.Client raises httpx's.
-    if isinstance(
-        exc,
-        (httpx.ConnectError, httpx.ConnectTimeout, httpcore.ConnectError, httpcore.ConnectTimeout),
-    ):
-        return ConnectError(f"cannot connect for {where}: {kind}: {exc}", operation=operation)
-    if isinstance(exc, (httpx.PoolTimeout, httpcore.PoolTimeout)):
-        return TimeoutError(
-            f"no free connection for {where}: {kind}: {exc}", sent=False, operation=operation
-        )
-    if isinstance(exc, (httpx.TimeoutException, httpcore.TimeoutException)):
-        return TimeoutError(
-            f"timed out during {where}: {kind}: {exc}",
-            sent=sent,
-            operation=operation,
-            retryable=retryable,
-        )
-    if isinstance(
-        exc,
-        (
-            httpx.ReadError,
-            httpx.WriteError,
-            httpx.CloseError,
-            httpcore.ReadError,
-            httpcore.WriteError,
-            httpcore.NetworkError,
+    where = f"{request.method} {_redacted_url(request.url)}: {type(exc).__name__}"
+    text = f"{row.what} {where}: {exc}" if row.quoted else f"{row.what} {where}"
+    return row.error(text, sent=sent, operation=operation, retryable=resendable(operation, sent))
+
+
+class _Translation(NamedTuple):
+    """httpx and httpcore exceptions (``kinds``) and the zaqarkit ``error``
+    they become, its message's start (``what``), whether the message quotes
+    the exception (h11 quotes offending header values in protocol errors,
+    which can carry tokens), and whether nothing can have been sent."""
+
+    kinds: tuple[type[BaseException], ...]
+    error: type[TransportError]
+    what: str
+    quoted: bool = True
+    unsent: bool = False
+
+
+_OTHER = _Translation((), TransportError, "transport failure during")
+
+
+@functools.cache
+def _translations() -> tuple[_Translation, ...]:
+    """The rows in the order they are tried: ConnectTimeout is a
+    TimeoutException and RemoteProtocolError a ProtocolError, and both
+    belong to the more specific row. httpx and httpcore have parallel trees:
+    the owned-pool path raises httpcore's, a caller's httpx client httpx's."""
+    core = httpcore_module()
+    connect = (httpx.ConnectError, httpx.ConnectTimeout, core.ConnectError, core.ConnectTimeout)
+    broken: tuple[type[BaseException], ...] = (httpx.ReadError, httpx.WriteError, httpx.CloseError)
+    broken += (core.ReadError, core.WriteError, core.NetworkError)
+    return (
+        _Translation(connect, ConnectError, "cannot connect for", unsent=True),
+        _Translation(
+            (httpx.PoolTimeout, core.PoolTimeout),
+            TimeoutError,
+            "no free connection for",
+            unsent=True,
         ),
-    ):
-        return ReadError(
-            f"connection broken during {where}: {kind}: {exc}",
-            sent=sent,
-            operation=operation,
-            retryable=retryable,
-        )
-    if isinstance(exc, (httpx.RemoteProtocolError, httpcore.RemoteProtocolError)):
-        return ReadError(
-            f"connection broken during {where}: {kind}",
-            sent=sent,
-            operation=operation,
-            retryable=retryable,
-        )
-    # LocalProtocolError and the base classes
-    if isinstance(exc, (httpx.ProtocolError, httpcore.ProtocolError)):
-        return TransportProtocolError(
-            f"HTTP protocol error during {where}: {kind}",
-            sent=sent,
-            operation=operation,
-            retryable=retryable,
-        )
-    return TransportError(
-        f"transport failure during {where}: {kind}: {exc}",
-        sent=sent,
-        operation=operation,
-        retryable=retryable,
+        _Translation(
+            (httpx.TimeoutException, core.TimeoutException), TimeoutError, "timed out during"
+        ),
+        _Translation(broken, ReadError, "connection broken during"),
+        _Translation(
+            (httpx.RemoteProtocolError, core.RemoteProtocolError),
+            ReadError,
+            "connection broken during",
+            quoted=False,
+        ),
+        _Translation(
+            (httpx.ProtocolError, core.ProtocolError),
+            TransportProtocolError,
+            "HTTP protocol error during",
+            quoted=False,
+        ),
     )
