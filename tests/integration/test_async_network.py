@@ -212,3 +212,23 @@ async def test_a_read_and_a_write_can_wait_at_once(peer: Any) -> None:
     await stream.aclose()
     assert taken == [size]
     assert read == [b"done"]
+
+
+@pytest.mark.anyio
+async def test_a_unix_socket_connects_and_reads(tmp_path: Any) -> None:
+    path = str(tmp_path / "zaqar.sock")
+    with socket.socket(socket.AF_UNIX) as listener:
+        listener.bind(path)
+        listener.listen()
+
+        def serve() -> None:
+            conn, _ = listener.accept()
+            with conn:
+                conn.sendall(b"hi")
+
+        peer = threading.Thread(target=serve, daemon=True)
+        peer.start()
+        stream = await _network().connect_unix_socket(path, timeout=10)
+        assert await stream.read(10, timeout=10) == b"hi"
+        await stream.aclose()
+        peer.join(timeout=10)

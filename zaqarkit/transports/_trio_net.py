@@ -179,17 +179,12 @@ class TrioBackend:
     async def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
     ) -> TrioSocketStream:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        address = (socket.AF_UNIX, socket.SOCK_STREAM, 0, "", path)
         try:
-            sock.setblocking(False)
             with _bounded(timeout, "ConnectTimeout"):
-                await _connect(sock, path)
+                sock = await connect_first([address], list(socket_options or ()), None, _connect)
         except OSError as exc:
-            sock.close()
             raise httpcore_error("ConnectError", exc) from None
-        except BaseException:
-            sock.close()
-            raise
         return TrioSocketStream(sock)
 
     async def sleep(self, seconds: float) -> None:
