@@ -151,7 +151,7 @@ PROGRAMS = {
                 with queue.consumer(body_type=Order) as consumer:
                     reveal_type(consumer)  # zaqarkit._sync.consumer.Consumer[typed_sync.Order]
                     for delivery in consumer:
-                        reveal_type(delivery)  # zaqarkit._sync.consumer.Delivery[typed_sync.Order]
+                        reveal_type(delivery)  # zaqarkit._sync.delivery.Delivery[typed_sync.Order]
                         reveal_type(delivery.body)  # typed_sync.Order
                         reveal_type(delivery.body.qty)  # int
                 queue.consume(handle, body_type=Order, on_poison="drop")
@@ -184,7 +184,7 @@ PROGRAMS = {
                 reveal_type((await queue.claim(body_type=Order)).messages)  # list[zaqarkit._async.messages.AsyncMessage[typed_async.Order]]
                 async with queue.consumer(body_type=Order) as consumer:
                     async for delivery in consumer:
-                        reveal_type(delivery)  # zaqarkit._async.consumer.AsyncDelivery[typed_async.Order]
+                        reveal_type(delivery)  # zaqarkit._async.delivery.AsyncDelivery[typed_async.Order]
                         reveal_type(delivery.body)  # typed_async.Order
                 await queue.consume(handle, body_type=Order)
                 async with queue.subscribe(body_type=Order) as notes:

@@ -15,10 +15,9 @@ import logging
 import random
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from types import TracebackType
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, TypeVar
 
 from zaqarkit._concurrency import (
     Event,
@@ -28,6 +27,7 @@ from zaqarkit._concurrency import (
     TaskGroup,
     monotonic,
 )
+from zaqarkit._signals import install_signal_handlers, stop_if_signalled
 from zaqarkit.core.bodies import BodyCodec
 from zaqarkit.core.consumer import (
     Ack,
@@ -35,13 +35,12 @@ from zaqarkit.core.consumer import (
     ConsumerSettings,
     ConsumerState,
     ConsumerStateName,
-    Lease,
+    ConsumerStats,
     Release,
 )
 from zaqarkit.core.operations import ApiVersion
 from zaqarkit.errors import (
     ApiError,
-    BodyDecodeError,
     Forbidden,
     NotFound,
     TransportError,
@@ -50,6 +49,7 @@ from zaqarkit.errors import (
     ZaqarError,
 )
 
+from .delivery import Delivery, Handler, Poison
 from .messages import Message
 from .queues import Queue
 
@@ -58,141 +58,12 @@ __all__ = ["Consumer", "Delivery", "ConsumerStats", "Handler", "Poison"]
 #: A message body's type (``body_type=``); ``Any`` without one.
 B = TypeVar("B")
 
-#: What becomes of a claimed message whose body does not decode into the
-#: consumer's ``body_type``: ``"auto"`` (the default: ``"dead-letter"`` when
-#: the queue has a dead-letter queue, else ``"release"``), ``"dead-letter"``,
-#: ``"release"``, ``"drop"``, or a function (a coroutine function here)
-#: called with the delivery (``delivery.error`` says why, ``delivery.body``
-#: is the body as plain JSON).
-Poison = Literal["auto", "dead-letter", "release", "drop"] | Callable[..., Any]
-
 log = logging.getLogger("zaqarkit.consumer")
 
 #: How often a background wait re-checks for shutdown (threads cannot be
 #: cancelled) and how long a push subscription lives on the server.
 _TICK = 0.25
 _PUSH_TTL = 3600
-
-
-@dataclass(slots=True)
-class ConsumerStats:
-    """Counters of one consumer's life."""
-
-    delivered: int = 0
-    acked: int = 0
-    nacked: int = 0
-    released: int = 0
-    claims: int = 0
-    empty_claims: int = 0
-    renewals: int = 0
-    renewal_failures: int = 0
-    ack_failures: int = 0
-    pushes: int = 0
-    #: Attempts to make the push subscription that failed (or ended), and
-    #: times a live subscription was lost (the connection dropped).
-    push_failures: int = 0
-    push_losses: int = 0
-    #: Messages a claim handed back while this consumer already held them
-    #: (Zaqar 23's redis claim scan; see ConsumerState.adopt): never handed
-    #: to a second handler, acknowledged with the newer claim id.
-    redeliveries_noticed: int = 0
-    #: Claim deletes (releases) the server refused: on Zaqar 23 with redis
-    #: typically a claim whose messages a newer claim took (503 over HTTP,
-    #: 500 over WebSocket); what it still held returns when it expires.
-    release_failures: int = 0
-    #: Stalls the watchdog found (``stall_after``), and the connections it
-    #: recreated for them.
-    stalls: int = 0
-    reconnects: int = 0
-    #: Messages whose body did not decode into ``body_type`` (never handed
-    #: to a handler), and how many of them went to the dead-letter queue or
-    #: were dropped (the others were released).
-    poisoned: int = 0
-    dead_lettered: int = 0
-    dropped: int = 0
-
-
-class Delivery(Generic[B]):
-    """One claimed message handed to you: ``message``, ``body``, ``id``,
-    ``claim_id``; settle it with ``ack()`` (done: delete it) or ``nack()``
-    (failed: make it available again). ``body`` is a ``B`` when the consumer
-    has ``body_type=B``.
-
-    ``lease_lost`` turns True when a renewal found the claim gone (or it
-    expired unrenewed): another consumer may then receive the message too,
-    and ``lease_error`` says why. ``renewals`` counts the claim's renewals.
-    ``error`` is set only on the poison deliveries an ``on_poison`` function
-    receives: the :class:`zaqarkit.BodyDecodeError` of a body that did not
-    decode (``body`` is then the plain JSON).
-    """
-
-    __slots__ = ("_consumer", "_handed_at", "_lease", "ack_error", "error", "message", "settled")
-
-    def __init__(
-        self,
-        consumer: Consumer[Any],
-        lease: Lease,
-        message: Message[B],
-        error: BodyDecodeError | None = None,
-    ) -> None:
-        self._consumer = consumer
-        self._lease = lease
-        self.message = message
-        #: None until settled, then "ack" or "nack".
-        self.settled: str | None = None
-        #: Set when the acknowledgement (the delete) failed.
-        self.ack_error: ZaqarError | None = None
-        self.error = error
-        #: When a handler got it (monotonic): messaging.process.duration.
-        self._handed_at: float | None = None
-
-    @property
-    def body(self) -> B:
-        return self.message.body
-
-    @property
-    def id(self) -> str:
-        return str(self.message.id)
-
-    @property
-    def claim_id(self) -> str:
-        return self._lease.claim_id
-
-    @property
-    def consumer(self) -> Consumer[Any]:
-        return self._consumer
-
-    @property
-    def lease_lost(self) -> bool:
-        return self._lease.lost
-
-    @property
-    def lease_error(self) -> str | None:
-        return self._lease.error
-
-    @property
-    def renewals(self) -> int:
-        return self._lease.renewals
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.id!r} claim={self.claim_id!r} settled={self.settled}>"
-
-    def ack(self) -> None:
-        """Done: the message is deleted (with its claim id, batched with
-        others into delete-many). A second settle is ignored."""
-        self._consumer._settle(self, True)
-
-    def nack(self) -> None:
-        """Failed: the message becomes available again as soon as nothing else
-        handed out from its claim is outstanding (Zaqar releases whole claims)."""
-        self._consumer._settle(self, False)
-
-    release = nack
-
-
-#: ``def handler(delivery)`` (a plain function in the sync client);
-#: ``Handler[Order]`` takes deliveries of a consumer with ``body_type=Order``.
-Handler = Callable[[Delivery[B]], Any]
 
 
 class Consumer(Generic[B]):
@@ -445,7 +316,7 @@ class Consumer(Generic[B]):
                     delivery = self._buffer.popleft()
                     if self._state.handed_out(delivery.claim_id, delivery.id):
                         self.stats.delivered += 1
-                        delivery._handed_at = monotonic()
+                        delivery.handed_at = monotonic()
                         self._out[delivery.id] = delivery
                         return delivery
             if self._stopping:
@@ -455,13 +326,21 @@ class Consumer(Generic[B]):
                 return None
             self._deliveries.wait(generation, wait)
 
-    def _settle(self, delivery: Delivery[Any], ok: bool) -> None:
+    def settle(self, delivery: Delivery[Any], ok: bool) -> None:
+        """Settle ``delivery``: acknowledge it (``ok``) or release it; what
+        :meth:`Delivery.ack` and ``nack`` call. A second settle is ignored.
+
+        Example::
+
+            delivery = consumer.next_delivery()
+            consumer.settle(delivery, ok=True)  # the same as delivery.ack()
+        """
         with self._lock:
             if delivery.settled is not None:
                 return
             delivery.settled = "ack" if ok else "nack"
             self._out.pop(delivery.id, None)
-            if delivery._lease.done:
+            if delivery.lease.done:
                 # Its claim was released (shutdown past the drain): the
                 # message is someone else's now, nothing is sent.
                 log.warning(
@@ -480,8 +359,8 @@ class Consumer(Generic[B]):
                 self.stats.acked += 1
             else:
                 self.stats.nacked += 1
-            if self._metrics is not None and delivery._handed_at is not None:
-                self._metrics.processed(monotonic() - delivery._handed_at, self._queue.name, ok=ok)
+            if self._metrics is not None and delivery.handed_at is not None:
+                self._metrics.processed(monotonic() - delivery.handed_at, self._queue.name, ok=ok)
             self._queue_actions(actions)
         self._room.notify()
 
@@ -548,7 +427,7 @@ class Consumer(Generic[B]):
                         )
                     for mid in skip:
                         if mid in self._out:
-                            self._out[mid]._lease = lease  # acked with the new claim id
+                            self._out[mid].lease = lease  # acked with the new claim id
                     if actions:
                         # An ack not sent yet under the old claim id would be refused.
                         again = {a.message_id for a in actions if isinstance(a, Ack)}
@@ -1006,45 +885,9 @@ class Consumer(Generic[B]):
                     workers.start_soon(worker)
                 while not self._stopping:
                     self._stop_event.wait(_TICK)
-                    _check_signals(self)
+                    stop_if_signalled(self)
                 self._drain(self.settings.drain_timeout)
                 workers.cancel()
         finally:
             restore()
         return self.stats
-
-
-def _check_signals(consumer: Any) -> None:
-    """The sync ``consume()`` polls this from its main loop (signal handlers
-    only set a flag: taking locks inside one could deadlock)."""
-    if _SIGNALLED and not consumer.stopping:
-        log.info("signal received; stopping the consumer")
-        consumer.stop()
-
-
-#: Set by the SIGINT/SIGTERM handlers the sync ``consume()`` installs.
-_SIGNALLED: list[int] = []
-
-
-def install_signal_handlers(*, enabled: bool) -> Callable[[], None]:
-    """SIGINT and SIGTERM stop a sync ``consume()`` gracefully (main thread
-    only; async code is stopped by cancelling it); returns the function that
-    restores the previous handlers."""
-    import signal
-    import threading
-
-    if not enabled or threading.current_thread() is not threading.main_thread():
-        return lambda: None
-    _SIGNALLED.clear()
-
-    def handler(signum: int, frame: Any) -> None:
-        _SIGNALLED.append(signum)
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-
-    def restore() -> None:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-        _SIGNALLED.clear()
-
-    return restore

@@ -60,6 +60,7 @@ __all__ = [
     "Backoff",
     "ConsumerOptions",
     "ConsumerHealth",
+    "ConsumerStats",
     "ConsumerSettings",
     "ConsumerState",
     "Lease",
@@ -262,6 +263,44 @@ class Release:
 
     claim_id: str
     message_ids: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class ConsumerStats:
+    """Counters of one consumer's life."""
+
+    delivered: int = 0
+    acked: int = 0
+    nacked: int = 0
+    released: int = 0
+    claims: int = 0
+    empty_claims: int = 0
+    renewals: int = 0
+    renewal_failures: int = 0
+    ack_failures: int = 0
+    pushes: int = 0
+    #: Attempts to make the push subscription that failed (or ended), and
+    #: times a live subscription was lost (the connection dropped).
+    push_failures: int = 0
+    push_losses: int = 0
+    #: Messages a claim handed back while this consumer already held them
+    #: (Zaqar 23's redis claim scan; see ConsumerState.adopt): never handed
+    #: to a second handler, acknowledged with the newer claim id.
+    redeliveries_noticed: int = 0
+    #: Claim deletes (releases) the server refused: on Zaqar 23 with redis
+    #: typically a claim whose messages a newer claim took (503 over HTTP,
+    #: 500 over WebSocket); what it still held returns when it expires.
+    release_failures: int = 0
+    #: Stalls the watchdog found (``stall_after``), and the connections it
+    #: recreated for them.
+    stalls: int = 0
+    reconnects: int = 0
+    #: Messages whose body did not decode into ``body_type`` (never handed
+    #: to a handler), and how many of them went to the dead-letter queue or
+    #: were dropped (the others were released).
+    poisoned: int = 0
+    dead_lettered: int = 0
+    dropped: int = 0
 
 
 #: A consumer's life: ``starting`` (entering its block), ``running``,
