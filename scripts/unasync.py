@@ -51,7 +51,6 @@ RENAMES: dict[str, str] = {
     "AsyncIterator": "Iterator",
     "AsyncGenerator": "Generator",
     "aclosing": "closing",
-    "AbstractAsyncContextManager": "AbstractContextManager",
     "AsyncWebSocketTransport": "WebSocketTransport",
     "AsyncDeadlineStream": "DeadlineStream",
     "AsyncDeadlineBackend": "DeadlineBackend",

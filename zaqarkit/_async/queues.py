@@ -6,8 +6,8 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
-from contextlib import AbstractAsyncContextManager, aclosing, asynccontextmanager
-from typing import TYPE_CHECKING, Any, TypeVar, Unpack, overload
+from contextlib import aclosing, asynccontextmanager
+from typing import TYPE_CHECKING, Any, Unpack
 
 from zaqarkit._async.admin import AsyncSubscription
 from zaqarkit._async.messages import AsyncClaim, AsyncMessage
@@ -28,6 +28,10 @@ from zaqarkit.core.wire import Call
 from zaqarkit.errors import UnsupportedOperation, ValidationError, ZaqarError
 
 if TYPE_CHECKING:
+    # A default (PEP 696; typing has it from 3.13) gives each body_type method
+    # one signature: without body_type the bodies are Any.
+    from typing_extensions import TypeVar
+
     from zaqarkit._async.consumer import AsyncConsumer, ConsumerStats, Handler, Poison
     from zaqarkit._async.engine import AsyncEngine
     from zaqarkit._async.producer import AsyncProducer
@@ -35,10 +39,10 @@ if TYPE_CHECKING:
     # websockets is an optional dependency: the stream type is for annotations.
     from zaqarkit.transports.websocket import AsyncPushStream
 
-__all__ = ["AsyncQueue"]
+    #: A message body's type (``body_type=``); ``Any`` without one.
+    B = TypeVar("B", default=Any)
 
-#: A message body's type (``body_type=``); ``Any`` without one.
-B = TypeVar("B")
+__all__ = ["AsyncQueue"]
 
 
 class AsyncQueue:
@@ -179,12 +183,9 @@ class AsyncQueue:
         ids = await self._engine.send(call)
         return list(ids)
 
-    @overload
-    async def message(self, message_id: str, *, body_type: None = None) -> AsyncMessage[Any]: ...
-    @overload
-    async def message(self, message_id: str, *, body_type: type[B]) -> AsyncMessage[B]: ...
-
-    async def message(self, message_id: str, *, body_type: Any = None) -> AsyncMessage[Any]:
+    async def message(
+        self, message_id: str, *, body_type: type[B] | None = None
+    ) -> AsyncMessage[B]:
         """One message by id (NotFound if it does not exist).
 
         With ``body_type`` (a ``msgspec.Struct``, dataclass, ``TypedDict``,
@@ -204,29 +205,6 @@ class AsyncQueue:
         record = await self._engine.send(call)
         return AsyncMessage(self, record)
 
-    @overload
-    def messages(
-        self,
-        *ids: str,
-        echo: bool | None = None,
-        include_claimed: bool | None = None,
-        include_delayed: bool | None = None,
-        limit: int | None = None,
-        marker: str | None = None,
-        body_type: None = None,
-    ) -> AsyncIterator[AsyncMessage[Any]]: ...
-    @overload
-    def messages(
-        self,
-        *ids: str,
-        echo: bool | None = None,
-        include_claimed: bool | None = None,
-        include_delayed: bool | None = None,
-        limit: int | None = None,
-        marker: str | None = None,
-        body_type: type[B],
-    ) -> AsyncIterator[AsyncMessage[B]]: ...
-
     async def messages(
         self,
         *ids: str,
@@ -235,8 +213,8 @@ class AsyncQueue:
         include_delayed: bool | None = None,
         limit: int | None = None,
         marker: str | None = None,
-        body_type: Any = None,
-    ) -> AsyncIterator[AsyncMessage[Any]]:
+        body_type: type[B] | None = None,
+    ) -> AsyncIterator[AsyncMessage[B]]:
         """The given messages, or every message of the queue page by page
         (``limit`` is the page size, ``marker`` where to start: a previous
         page's ``next`` marker). Missing ids are skipped.
@@ -285,12 +263,9 @@ class AsyncQueue:
         """Delete up to 20 messages by id in one request."""
         await self._engine.send(self._api.message_delete_many(self.name, ids, claim_ids=claim_ids))
 
-    @overload
-    async def pop(self, count: int = 1, *, body_type: None = None) -> list[AsyncMessage[Any]]: ...
-    @overload
-    async def pop(self, count: int = 1, *, body_type: type[B]) -> list[AsyncMessage[B]]: ...
-
-    async def pop(self, count: int = 1, *, body_type: Any = None) -> list[AsyncMessage[Any]]:
+    async def pop(
+        self, count: int = 1, *, body_type: type[B] | None = None
+    ) -> list[AsyncMessage[B]]:
         """Claim and delete up to ``count`` messages in one request.
 
         With ``body_type`` the bodies are decoded into it. A body that does
@@ -316,7 +291,6 @@ class AsyncQueue:
         records = await self._engine.send(call)
         return [AsyncMessage(self, record) for record in records]
 
-    @overload
     async def claim(
         self,
         id: str | None = None,
@@ -324,28 +298,8 @@ class AsyncQueue:
         grace: int | None = None,
         limit: int | None = None,
         *,
-        body_type: None = None,
-    ) -> AsyncClaim[Any]: ...
-    @overload
-    async def claim(
-        self,
-        id: str | None = None,
-        ttl: int | None = None,
-        grace: int | None = None,
-        limit: int | None = None,
-        *,
-        body_type: type[B],
-    ) -> AsyncClaim[B]: ...
-
-    async def claim(
-        self,
-        id: str | None = None,
-        ttl: int | None = None,
-        grace: int | None = None,
-        limit: int | None = None,
-        *,
-        body_type: Any = None,
-    ) -> AsyncClaim[Any]:
+        body_type: type[B] | None = None,
+    ) -> AsyncClaim[B]:
         """Claim up to ``limit`` messages for ``ttl`` seconds, or fetch claim ``id``.
 
         A claim that found nothing has ``id`` None and no messages. With
@@ -427,31 +381,14 @@ class AsyncQueue:
             async for item in listed:
                 yield AsyncSubscription(self._engine, self.name, item)
 
-    @overload
-    def subscribe(
-        self,
-        ttl: int | None = None,
-        options: Mapping[str, Any] | None = None,
-        *,
-        body_type: None = None,
-    ) -> AbstractAsyncContextManager[AsyncPushStream[Any]]: ...
-    @overload
-    def subscribe(
-        self,
-        ttl: int | None = None,
-        options: Mapping[str, Any] | None = None,
-        *,
-        body_type: type[B],
-    ) -> AbstractAsyncContextManager[AsyncPushStream[B]]: ...
-
     @asynccontextmanager
     async def subscribe(
         self,
         ttl: int | None = None,
         options: Mapping[str, Any] | None = None,
         *,
-        body_type: Any = None,
-    ) -> AsyncIterator[AsyncPushStream[Any]]:
+        body_type: type[B] | None = None,
+    ) -> AsyncIterator[AsyncPushStream[B]]:
         """Stream this queue's new messages as Zaqar pushes them (WebSocket only).
 
         Yields an iterator of :class:`zaqarkit.core.ws.Notification` (``body``,
@@ -586,36 +523,15 @@ class AsyncQueue:
             self, linger=linger, max_count=max_count, max_bytes=max_bytes, max_pending=max_pending
         )
 
-    @overload
     def consumer(
         self,
         *,
         push: bool | None = None,
         seed: int | None = None,
-        body_type: None = None,
+        body_type: type[B] | None = None,
         on_poison: Poison = "auto",
         **options: Unpack[ConsumerOptions],
-    ) -> AsyncConsumer[Any]: ...
-    @overload
-    def consumer(
-        self,
-        *,
-        push: bool | None = None,
-        seed: int | None = None,
-        body_type: type[B],
-        on_poison: Poison = "auto",
-        **options: Unpack[ConsumerOptions],
-    ) -> AsyncConsumer[B]: ...
-
-    def consumer(
-        self,
-        *,
-        push: bool | None = None,
-        seed: int | None = None,
-        body_type: Any = None,
-        on_poison: Poison = "auto",
-        **options: Unpack[ConsumerOptions],
-    ) -> AsyncConsumer[Any]:
+    ) -> AsyncConsumer[B]:
         """An at-least-once consumer (:class:`zaqarkit.AsyncConsumer`): a
         context manager to iterate for :class:`~zaqarkit.AsyncDelivery` objects.
 
@@ -655,34 +571,13 @@ class AsyncQueue:
         codec = None if body_type is None else codec_for(body_type)
         return AsyncConsumer(self, settings, push=push, seed=seed, codec=codec, on_poison=on_poison)
 
-    @overload
-    async def consume(
-        self,
-        handler: Handler[Any],
-        *,
-        concurrency: int = 4,
-        max_messages: int | None = None,
-        body_type: None = None,
-        **options: Any,
-    ) -> ConsumerStats: ...
-    @overload
     async def consume(
         self,
         handler: Handler[B],
         *,
         concurrency: int = 4,
         max_messages: int | None = None,
-        body_type: type[B],
-        **options: Any,
-    ) -> ConsumerStats: ...
-
-    async def consume(
-        self,
-        handler: Handler[Any],
-        *,
-        concurrency: int = 4,
-        max_messages: int | None = None,
-        body_type: Any = None,
+        body_type: type[B] | None = None,
         **options: Any,
     ) -> ConsumerStats:
         """Run ``handler(delivery)`` on every message until stopped, with

@@ -8,8 +8,8 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import AbstractContextManager, closing, contextmanager
-from typing import TYPE_CHECKING, Any, TypeVar, Unpack, overload
+from contextlib import closing, contextmanager
+from typing import TYPE_CHECKING, Any, Unpack
 
 from zaqarkit._sync.admin import Subscription
 from zaqarkit._sync.messages import Claim, Message
@@ -30,6 +30,10 @@ from zaqarkit.core.wire import Call
 from zaqarkit.errors import UnsupportedOperation, ValidationError, ZaqarError
 
 if TYPE_CHECKING:
+    # A default (PEP 696; typing has it from 3.13) gives each body_type method
+    # one signature: without body_type the bodies are Any.
+    from typing_extensions import TypeVar
+
     from zaqarkit._sync.consumer import Consumer, ConsumerStats, Handler, Poison
     from zaqarkit._sync.engine import Engine
     from zaqarkit._sync.producer import Producer
@@ -37,10 +41,10 @@ if TYPE_CHECKING:
     # websockets is an optional dependency: the stream type is for annotations.
     from zaqarkit.transports.websocket import PushStream
 
-__all__ = ["Queue"]
+    #: A message body's type (``body_type=``); ``Any`` without one.
+    B = TypeVar("B", default=Any)
 
-#: A message body's type (``body_type=``); ``Any`` without one.
-B = TypeVar("B")
+__all__ = ["Queue"]
 
 
 class Queue:
@@ -181,12 +185,9 @@ class Queue:
         ids = self._engine.send(call)
         return list(ids)
 
-    @overload
-    def message(self, message_id: str, *, body_type: None = None) -> Message[Any]: ...
-    @overload
-    def message(self, message_id: str, *, body_type: type[B]) -> Message[B]: ...
-
-    def message(self, message_id: str, *, body_type: Any = None) -> Message[Any]:
+    def message(
+        self, message_id: str, *, body_type: type[B] | None = None
+    ) -> Message[B]:
         """One message by id (NotFound if it does not exist).
 
         With ``body_type`` (a ``msgspec.Struct``, dataclass, ``TypedDict``,
@@ -206,7 +207,6 @@ class Queue:
         record = self._engine.send(call)
         return Message(self, record)
 
-    @overload
     def messages(
         self,
         *ids: str,
@@ -215,30 +215,8 @@ class Queue:
         include_delayed: bool | None = None,
         limit: int | None = None,
         marker: str | None = None,
-        body_type: None = None,
-    ) -> Iterator[Message[Any]]: ...
-    @overload
-    def messages(
-        self,
-        *ids: str,
-        echo: bool | None = None,
-        include_claimed: bool | None = None,
-        include_delayed: bool | None = None,
-        limit: int | None = None,
-        marker: str | None = None,
-        body_type: type[B],
-    ) -> Iterator[Message[B]]: ...
-
-    def messages(
-        self,
-        *ids: str,
-        echo: bool | None = None,
-        include_claimed: bool | None = None,
-        include_delayed: bool | None = None,
-        limit: int | None = None,
-        marker: str | None = None,
-        body_type: Any = None,
-    ) -> Iterator[Message[Any]]:
+        body_type: type[B] | None = None,
+    ) -> Iterator[Message[B]]:
         """The given messages, or every message of the queue page by page
         (``limit`` is the page size, ``marker`` where to start: a previous
         page's ``next`` marker). Missing ids are skipped.
@@ -287,12 +265,9 @@ class Queue:
         """Delete up to 20 messages by id in one request."""
         self._engine.send(self._api.message_delete_many(self.name, ids, claim_ids=claim_ids))
 
-    @overload
-    def pop(self, count: int = 1, *, body_type: None = None) -> list[Message[Any]]: ...
-    @overload
-    def pop(self, count: int = 1, *, body_type: type[B]) -> list[Message[B]]: ...
-
-    def pop(self, count: int = 1, *, body_type: Any = None) -> list[Message[Any]]:
+    def pop(
+        self, count: int = 1, *, body_type: type[B] | None = None
+    ) -> list[Message[B]]:
         """Claim and delete up to ``count`` messages in one request.
 
         With ``body_type`` the bodies are decoded into it. A body that does
@@ -318,7 +293,6 @@ class Queue:
         records = self._engine.send(call)
         return [Message(self, record) for record in records]
 
-    @overload
     def claim(
         self,
         id: str | None = None,
@@ -326,28 +300,8 @@ class Queue:
         grace: int | None = None,
         limit: int | None = None,
         *,
-        body_type: None = None,
-    ) -> Claim[Any]: ...
-    @overload
-    def claim(
-        self,
-        id: str | None = None,
-        ttl: int | None = None,
-        grace: int | None = None,
-        limit: int | None = None,
-        *,
-        body_type: type[B],
-    ) -> Claim[B]: ...
-
-    def claim(
-        self,
-        id: str | None = None,
-        ttl: int | None = None,
-        grace: int | None = None,
-        limit: int | None = None,
-        *,
-        body_type: Any = None,
-    ) -> Claim[Any]:
+        body_type: type[B] | None = None,
+    ) -> Claim[B]:
         """Claim up to ``limit`` messages for ``ttl`` seconds, or fetch claim ``id``.
 
         A claim that found nothing has ``id`` None and no messages. With
@@ -429,31 +383,14 @@ class Queue:
             for item in listed:
                 yield Subscription(self._engine, self.name, item)
 
-    @overload
-    def subscribe(
-        self,
-        ttl: int | None = None,
-        options: Mapping[str, Any] | None = None,
-        *,
-        body_type: None = None,
-    ) -> AbstractContextManager[PushStream[Any]]: ...
-    @overload
-    def subscribe(
-        self,
-        ttl: int | None = None,
-        options: Mapping[str, Any] | None = None,
-        *,
-        body_type: type[B],
-    ) -> AbstractContextManager[PushStream[B]]: ...
-
     @contextmanager
     def subscribe(
         self,
         ttl: int | None = None,
         options: Mapping[str, Any] | None = None,
         *,
-        body_type: Any = None,
-    ) -> Iterator[PushStream[Any]]:
+        body_type: type[B] | None = None,
+    ) -> Iterator[PushStream[B]]:
         """Stream this queue's new messages as Zaqar pushes them (WebSocket only).
 
         Yields an iterator of :class:`zaqarkit.core.ws.Notification` (``body``,
@@ -588,36 +525,15 @@ class Queue:
             self, linger=linger, max_count=max_count, max_bytes=max_bytes, max_pending=max_pending
         )
 
-    @overload
     def consumer(
         self,
         *,
         push: bool | None = None,
         seed: int | None = None,
-        body_type: None = None,
+        body_type: type[B] | None = None,
         on_poison: Poison = "auto",
         **options: Unpack[ConsumerOptions],
-    ) -> Consumer[Any]: ...
-    @overload
-    def consumer(
-        self,
-        *,
-        push: bool | None = None,
-        seed: int | None = None,
-        body_type: type[B],
-        on_poison: Poison = "auto",
-        **options: Unpack[ConsumerOptions],
-    ) -> Consumer[B]: ...
-
-    def consumer(
-        self,
-        *,
-        push: bool | None = None,
-        seed: int | None = None,
-        body_type: Any = None,
-        on_poison: Poison = "auto",
-        **options: Unpack[ConsumerOptions],
-    ) -> Consumer[Any]:
+    ) -> Consumer[B]:
         """An at-least-once consumer (:class:`zaqarkit.Consumer`): a
         context manager to iterate for :class:`~zaqarkit.Delivery` objects.
 
@@ -657,34 +573,13 @@ class Queue:
         codec = None if body_type is None else codec_for(body_type)
         return Consumer(self, settings, push=push, seed=seed, codec=codec, on_poison=on_poison)
 
-    @overload
-    def consume(
-        self,
-        handler: Handler[Any],
-        *,
-        concurrency: int = 4,
-        max_messages: int | None = None,
-        body_type: None = None,
-        **options: Any,
-    ) -> ConsumerStats: ...
-    @overload
     def consume(
         self,
         handler: Handler[B],
         *,
         concurrency: int = 4,
         max_messages: int | None = None,
-        body_type: type[B],
-        **options: Any,
-    ) -> ConsumerStats: ...
-
-    def consume(
-        self,
-        handler: Handler[Any],
-        *,
-        concurrency: int = 4,
-        max_messages: int | None = None,
-        body_type: Any = None,
+        body_type: type[B] | None = None,
         **options: Any,
     ) -> ConsumerStats:
         """Run ``handler(delivery)`` on every message until stopped, with
