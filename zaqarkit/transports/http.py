@@ -29,7 +29,7 @@ from __future__ import annotations
 import threading
 import urllib.request
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import anyio
 import httpx
@@ -172,7 +172,62 @@ def _owned_httpx_options(
     }
 
 
-class HttpxTransport(Closing):
+_Client = TypeVar("_Client", httpx.Client, httpx.AsyncClient)
+_Pool = TypeVar("_Pool")
+
+
+class _HttpxTransportBase(Generic[_Client, _Pool]):
+    """What both transports decide when they are built: refuse options a
+    caller's client would not apply, then send through an httpx client (the
+    caller's, or one built for a proxy or HTTP/2) or else through a pool of
+    their own (:meth:`_own_pool`)."""
+
+    def __init__(
+        self,
+        *,
+        timeout: TimeoutArg | httpx.Timeout = DEFAULT_TIMEOUT,
+        verify: bool = True,
+        cacert: str | None = None,
+        insecure: bool = False,
+        limits: httpx.Limits | None = None,
+        client: _Client | None = None,
+        cert: CertArg = None,
+        proxy: str | None = None,
+        trust_env: bool = True,
+        http2: bool = False,
+    ) -> None:
+        _check_owned_options(client, verify, cacert, insecure, limits, (cert, proxy, http2))
+        self._timeout = timeout_of(timeout)
+        self._client: _Client | None = client
+        self._owns_client = False
+        self._pool: _Pool | None = None
+        if client is None:
+            owned = _owned_httpx_options(
+                self._timeout, verify, cacert, insecure, limits, cert, proxy, trust_env, http2
+            )
+            if owned is not None:
+                self._client, self._owns_client = self._httpx_client(owned), True
+            else:
+                self._pool = self._own_pool(pool_options(verify, cacert, insecure, limits, cert))
+        # Only httpx's blocking client cannot end a call at its total.
+        if isinstance(self._client, httpx.Client):
+            _warn_sync_client_deadline(self._timeout)
+        self._closed = False
+
+    def _httpx_client(self, options: dict[str, Any]) -> _Client:
+        """The httpx client the transport builds and owns, from ``options``."""
+        raise NotImplementedError
+
+    def _own_pool(self, options: dict[str, Any]) -> _Pool:
+        """The transport's own connection pool, with :func:`pool_options`."""
+        raise NotImplementedError
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+
+class HttpxTransport(_HttpxTransportBase[httpx.Client, "httpcore.ConnectionPool"], Closing):
     """Blocking HTTP transport over one long-lived connection pool.
 
     ``timeout`` is seconds or a :class:`zaqarkit.Timeout` (an
@@ -208,50 +263,24 @@ class HttpxTransport(Closing):
     zaqarkit.errors.TransportError: transport is closed
     """
 
-    def __init__(
-        self,
-        *,
-        timeout: TimeoutArg | httpx.Timeout = DEFAULT_TIMEOUT,
-        verify: bool = True,
-        cacert: str | None = None,
-        insecure: bool = False,
-        limits: httpx.Limits | None = None,
-        client: httpx.Client | None = None,
-        cert: CertArg = None,
-        proxy: str | None = None,
-        trust_env: bool = True,
-        http2: bool = False,
-    ) -> None:
-        _check_owned_options(client, verify, cacert, insecure, limits, (cert, proxy, http2))
-        self._client: httpx.Client | None = client
-        self._owns_client = False
-        self._pool: httpcore.ConnectionPool | None = None
-        self._timeout = timeout_of(timeout)
-        if client is not None:
-            _warn_sync_client_deadline(self._timeout)
-        if client is None:
-            owned = _owned_httpx_options(
-                self._timeout, verify, cacert, insecure, limits, cert, proxy, trust_env, http2
-            )
-            if owned is not None:
-                self._client, self._owns_client = httpx.Client(**owned), True
-                _warn_sync_client_deadline(self._timeout)
-            else:
-                options = pool_options(verify, cacert, insecure, limits, cert)
-                self._pool = httpcore_module().ConnectionPool(
-                    **options, network_backend=DeadlineBackend()
-                )
-                # httpcore's sync pool can close an idle connection it has just
-                # assigned to a queued request (encode/httpcore#1110: the
-                # waiting thread then reads a closed socket, EBADF). Admitting
-                # at most max_connections requests at once means none queues.
-                self._admission: threading.BoundedSemaphore | None = (
-                    threading.BoundedSemaphore(options["max_connections"])
-                    if options["max_connections"] is not None
-                    else None
-                )
-                self._shaper = RequestShaper(self._timeout)
-        self._closed = False
+    def _httpx_client(self, options: dict[str, Any]) -> httpx.Client:
+        return httpx.Client(**options)
+
+    def _own_pool(self, options: dict[str, Any]) -> httpcore.ConnectionPool:
+        # httpcore's sync pool can close an idle connection it has just
+        # assigned to a queued request (encode/httpcore#1110: the waiting
+        # thread then reads a closed socket, EBADF). Admitting at most
+        # max_connections requests at once means none queues.
+        self._admission: threading.BoundedSemaphore | None = (
+            threading.BoundedSemaphore(options["max_connections"])
+            if options["max_connections"] is not None
+            else None
+        )
+        self._shaper = RequestShaper(self._timeout)
+        pool: httpcore.ConnectionPool = httpcore_module().ConnectionPool(
+            **options, network_backend=DeadlineBackend()
+        )
+        return pool
 
     def handle_request(self, request: Request) -> Response:
         if self._closed:
@@ -314,12 +343,8 @@ class HttpxTransport(Closing):
         if self._owns_client and self._client is not None:
             self._client.close()
 
-    @property
-    def closed(self) -> bool:
-        return self._closed
 
-
-class AsyncHttpxTransport(AsyncClosing):
+class AsyncHttpxTransport(_HttpxTransportBase[httpx.AsyncClient, AsyncConnections], AsyncClosing):
     """Async HTTP transport over one long-lived connection pool.
 
     Works under asyncio and trio alike. Options and the ownership rule are
@@ -337,37 +362,12 @@ class AsyncHttpxTransport(AsyncClosing):
     True
     """
 
-    def __init__(
-        self,
-        *,
-        timeout: TimeoutArg | httpx.Timeout = DEFAULT_TIMEOUT,
-        verify: bool = True,
-        cacert: str | None = None,
-        insecure: bool = False,
-        limits: httpx.Limits | None = None,
-        client: httpx.AsyncClient | None = None,
-        cert: CertArg = None,
-        proxy: str | None = None,
-        trust_env: bool = True,
-        http2: bool = False,
-    ) -> None:
-        _check_owned_options(client, verify, cacert, insecure, limits, (cert, proxy, http2))
-        self._client: httpx.AsyncClient | None = client
-        self._owns_client = False
-        self._pool: AsyncConnections | None = None
-        self._timeout = timeout_of(timeout)
-        if client is None:
-            owned = _owned_httpx_options(
-                self._timeout, verify, cacert, insecure, limits, cert, proxy, trust_env, http2
-            )
-            if owned is not None:
-                self._client, self._owns_client = httpx.AsyncClient(**owned), True
-            else:
-                self._shaper = RequestShaper(self._timeout, async_connection_trace)
-                self._pool = AsyncConnections(
-                    pool_options(verify, cacert, insecure, limits, cert), self._timeout.pool
-                )
-        self._closed = False
+    def _httpx_client(self, options: dict[str, Any]) -> httpx.AsyncClient:
+        return httpx.AsyncClient(**options)
+
+    def _own_pool(self, options: dict[str, Any]) -> AsyncConnections:
+        self._shaper = RequestShaper(self._timeout, async_connection_trace)
+        return AsyncConnections(options, self._timeout.pool)
 
     async def handle_async_request(self, request: Request) -> Response:
         if self._closed:
@@ -419,7 +419,3 @@ class AsyncHttpxTransport(AsyncClosing):
             await self._pool.aclose()
         if self._owns_client and self._client is not None:
             await self._client.aclose()
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
