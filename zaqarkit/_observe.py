@@ -30,6 +30,7 @@ Example::
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import logging
 import time
@@ -231,22 +232,25 @@ _SETTLE = {
 }
 
 
-def _tracer(tracing: Any) -> Any:
-    if tracing is None or tracing is False:
+def _instrument_source(setting: Any, option: str, api: str, getter: str, provider: str) -> Any:
+    """What ``tracing=`` or ``metrics=`` (``option``) asks for: None when off,
+    zaqarkit's tracer or meter from OpenTelemetry's global provider for True,
+    or from the provider given. ``getter`` is the method the ``opentelemetry``
+    module ``api`` and its ``provider`` classes share."""
+    if setting is None or setting is False:
         return None
     try:
-        from opentelemetry import trace
+        module = importlib.import_module(f"opentelemetry.{api}")
     except ImportError:
         raise UnsupportedOperation(
-            "tracing= needs OpenTelemetry: pip install 'zaqarkit[otel]'"
+            f"{option}= needs OpenTelemetry: pip install 'zaqarkit[otel]'"
         ) from None
-    if tracing is True:
-        return trace.get_tracer("zaqarkit", __version__)
-    if not hasattr(tracing, "get_tracer"):
+    source = module if setting is True else setting
+    if not hasattr(source, getter):
         raise ValidationError(
-            "tracing", f"must be True, False or an OpenTelemetry TracerProvider, got {tracing!r}"
+            option, f"must be True, False or an OpenTelemetry {provider}, got {setting!r}"
         )
-    return tracing.get_tracer("zaqarkit", __version__)
+    return getattr(source, getter)("zaqarkit", __version__)
 
 
 class OperationSpan:
@@ -355,24 +359,6 @@ class OperationSpan:
 
 #: The histogram buckets the messaging conventions advise for durations (s).
 _DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10)
-
-
-def _meter(metrics: Any) -> Any:
-    if metrics is None or metrics is False:
-        return None
-    try:
-        from opentelemetry import metrics as otel_metrics
-    except ImportError:
-        raise UnsupportedOperation(
-            "metrics= needs OpenTelemetry: pip install 'zaqarkit[otel]'"
-        ) from None
-    if metrics is True:
-        return otel_metrics.get_meter("zaqarkit", __version__)
-    if not hasattr(metrics, "get_meter"):
-        raise ValidationError(
-            "metrics", f"must be True, False or an OpenTelemetry MeterProvider, got {metrics!r}"
-        )
-    return metrics.get_meter("zaqarkit", __version__)
 
 
 class Metrics:
@@ -536,8 +522,10 @@ class ObserverBase:
             event_hooks, allow_async=self._allow_async
         )
         #: The OpenTelemetry tracer, or None when tracing is off.
-        self.tracer = _tracer(tracing)
-        meter = _meter(metrics)
+        self.tracer = _instrument_source(
+            tracing, "tracing", "trace", "get_tracer", "TracerProvider"
+        )
+        meter = _instrument_source(metrics, "metrics", "metrics", "get_meter", "MeterProvider")
         #: The client's OpenTelemetry instruments, or None when metrics are off.
         self.metrics = Metrics(meter) if meter is not None else None
         #: Whether each operation runs in :meth:`traced` (a span or metrics).
