@@ -34,7 +34,7 @@ from ._probe import HOST, HttpResult, free_port, http_request
 from ._processes import Process, WorkdirLifecycle, tail
 from ._provision import Release, ServerEnv, ensure_server_env
 from ._servers import ServerStartError, ZaqarServer
-from ._templates import GUNICORN_CONF, ini
+from ._templates import ini
 
 __all__ = [
     "KEYSTONE",
@@ -376,15 +376,10 @@ class KeystoneServer(WorkdirLifecycle):
             "identity": {"password_hash_rounds": "4"},
         }
         self._path("keystone.conf").write_text(ini(conf))
-        self._path("zaqarkit_keystone_wsgi.py").write_text(
-            _KEYSTONE_WSGI.format(config=str(self._path("keystone.conf")))
-        )
-        self._path("gunicorn.conf.py").write_text(
-            GUNICORN_CONF.format(
-                bind=f"{HOST}:{self.port}",
-                threads=self.gunicorn_threads,
-                pythonpath=str(self.workdir),
-            )
+        self._write_gunicorn_app(
+            "zaqarkit_keystone_wsgi",
+            _KEYSTONE_WSGI.format(config=str(self._path("keystone.conf"))),
+            self.port,
         )
 
     def _manage(self, steps: list[list[str]]) -> None:
@@ -438,13 +433,9 @@ class KeystoneServer(WorkdirLifecycle):
 
     def _spawn(self) -> None:
         assert self.env is not None
-        proc = Process(
-            "keystone",
-            [str(self.env.gunicorn), "--config", str(self._path("gunicorn.conf.py")),
-             "zaqarkit_keystone_wsgi:application"],
-            self._path("keystone.log"),
-            self._path(""),
-        )  # fmt: skip
+        proc = self._gunicorn_process(
+            "keystone", self.env.gunicorn, "zaqarkit_keystone_wsgi", "keystone.log"
+        )
         self._proc = proc
         proc.start()
 

@@ -21,6 +21,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, TypeVar
 
+from ._probe import HOST
+from ._templates import GUNICORN_CONF
+
 __all__ = [
     "Process",
     "WorkdirLifecycle",
@@ -227,6 +230,7 @@ class WorkdirLifecycle:
 
     workdir: Path | None
     keep_logs: bool
+    gunicorn_threads: int
     _atexit: Callable[[], None] | None
     _started: bool
 
@@ -260,6 +264,30 @@ class WorkdirLifecycle:
         self._atexit = self.stop
         atexit.register(self._atexit)
         return self.workdir
+
+    def _write_gunicorn_app(self, app_module: str, app_source: str, port: int) -> None:
+        """Write what gunicorn serves a WSGI app from: ``app_module``.py
+        (``app_source``, defining ``application``) and ``gunicorn.conf.py``
+        binding ``port``."""
+        self._path(f"{app_module}.py").write_text(app_source)
+        self._path("gunicorn.conf.py").write_text(
+            GUNICORN_CONF.format(
+                bind=f"{HOST}:{port}",
+                threads=self.gunicorn_threads,
+                pythonpath=str(self.workdir),
+            )
+        )
+
+    def _gunicorn_process(self, name: str, gunicorn: Path, app_module: str, log: str) -> Process:
+        """The (unstarted) gunicorn process serving what
+        :meth:`_write_gunicorn_app` wrote, logging to ``log`` in the workdir."""
+        return Process(
+            name,
+            [str(gunicorn), "--config", str(self._path("gunicorn.conf.py")),
+             f"{app_module}:application"],
+            self._path(log),
+            self._path(""),
+        )  # fmt: skip
 
     def _release_workdir(self, what: str) -> None:
         if self._atexit is not None:

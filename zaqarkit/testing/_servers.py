@@ -26,7 +26,7 @@ from ._probe import (
 )
 from ._processes import Process, WorkdirLifecycle, tail
 from ._provision import Release, ServerEnv, ensure_server_env, get_release
-from ._templates import CREATE_SCHEMA, GUNICORN_CONF, WSGI_MODULE, ini
+from ._templates import CREATE_SCHEMA, WSGI_MODULE, ini
 
 __all__ = ["HttpResult", "ServerStartError", "ZaqarServer"]
 
@@ -367,16 +367,7 @@ class ZaqarServer(WorkdirLifecycle):
         if self.pooled:
             self._create_catalog_schema()
 
-        http = Process(
-            "http",
-            [
-                str(self.env.gunicorn),
-                "--config", str(self._path("gunicorn.conf.py")),
-                "zaqarkit_zaqar_wsgi:application",
-            ],
-            self._path("http.log"),
-            self._path(""),
-        )  # fmt: skip
+        http = self._gunicorn_process("http", self.env.gunicorn, "zaqarkit_zaqar_wsgi", "http.log")
         self._procs["http"] = http
         http.start()
         checks: dict[str, Callable[[], bool]] = {"http": lambda: http_root_ready(self.http_port)}
@@ -455,15 +446,10 @@ class ZaqarServer(WorkdirLifecycle):
     def _write_configs(self) -> None:
         self._path("zaqar.conf").write_text(ini(self._config()))
         self._path("websocket.conf").write_text(ini({"drivers": {"transport": "websocket"}}))
-        self._path("zaqarkit_zaqar_wsgi.py").write_text(
-            WSGI_MODULE.format(config=str(self._path("zaqar.conf")))
-        )
-        self._path("gunicorn.conf.py").write_text(
-            GUNICORN_CONF.format(
-                bind=f"{HOST}:{self.http_port}",
-                threads=self.gunicorn_threads,
-                pythonpath=str(self.workdir),
-            )
+        self._write_gunicorn_app(
+            "zaqarkit_zaqar_wsgi",
+            WSGI_MODULE.format(config=str(self._path("zaqar.conf"))),
+            self.http_port,
         )
 
     def _create_catalog_schema(self) -> None:
