@@ -457,20 +457,21 @@ def _named(value: Any, what: str) -> tuple[Mapping[str, Any], str, str | None]:
     return obj, field(obj, "name", str, what), optional(obj, "href", str, what)
 
 
-def queue(value: Any) -> Queue:
-    obj, name, href = _named(value, "queue")
+def _with_metadata(value: Any, what: str) -> tuple[str, str | None, Mapping[str, Any] | None]:
+    """A listed queue's or topic's name, href and metadata (when listed with it)."""
+    obj, name, href = _named(value, what)
     metadata = obj.get("metadata")
     if metadata is not None:
-        metadata = expect_object(metadata, "queue.metadata")
-    return Queue(name, href, metadata)
+        metadata = expect_object(metadata, f"{what}.metadata")
+    return name, href, metadata
+
+
+def queue(value: Any) -> Queue:
+    return Queue(*_with_metadata(value, "queue"))
 
 
 def topic(value: Any) -> Topic:
-    obj, name, href = _named(value, "topic")
-    metadata = obj.get("metadata")
-    if metadata is not None:
-        metadata = expect_object(metadata, "topic.metadata")
-    return Topic(name, href, metadata)
+    return Topic(*_with_metadata(value, "topic"))
 
 
 def _message_stat(value: Any) -> MessageStat:
