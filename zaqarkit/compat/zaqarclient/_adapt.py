@@ -1,11 +1,11 @@
-"""Shared plumbing of the adapters: error translation."""
+"""Shared plumbing of the adapters: error translation, updates."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 from zaqarkit.compat.zaqarclient import errors
 from zaqarkit.compat.zaqarclient.transport import errors as transport_errors
@@ -41,3 +41,15 @@ def translate(function: Callable[P, R]) -> Callable[P, R]:
             return function(*args, **kwargs)
 
     return wrapper
+
+
+class _Updatable(Protocol):
+    def update(self, changes: Mapping[str, Any] | None = None) -> None: ...
+
+
+def update_mirrored(adapter: object, handle: _Updatable, data: Mapping[str, Any]) -> None:
+    """python-zaqarclient's ``update(data)``: send it through the zaqarkit
+    ``handle``, then set the same attributes on ``adapter``, as it does."""
+    handle.update(data)
+    for key, value in data.items():
+        setattr(adapter, key, value)

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import zaqarkit
-from zaqarkit.compat.zaqarclient._adapt import translate
+from zaqarkit.compat.zaqarclient._adapt import translate, update_mirrored
 
 if TYPE_CHECKING:
     from zaqarkit.compat.zaqarclient.queues.v2.client import Client
@@ -67,9 +67,7 @@ class Flavor:
     @translate
     def update(self, flavor_data: Mapping[str, Any]) -> None:
         """Change the ``pool_list``."""
-        self.zaqarkit.update(flavor_data)
-        for key, value in flavor_data.items():
-            setattr(self, key, value)
+        update_mirrored(self, self.zaqarkit, flavor_data)
 
     @translate
     def delete(self) -> None:

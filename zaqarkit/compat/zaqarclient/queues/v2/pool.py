@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import zaqarkit
-from zaqarkit.compat.zaqarclient._adapt import translate
+from zaqarkit.compat.zaqarclient._adapt import translate, update_mirrored
 
 if TYPE_CHECKING:
     from zaqarkit.compat.zaqarclient.queues.v2.client import Client
@@ -63,9 +63,7 @@ class Pool:
     @translate
     def update(self, pool_data: Mapping[str, Any]) -> None:
         """Change ``uri``, ``weight``, ``flavor`` and/or ``options``."""
-        self.zaqarkit.update(pool_data)
-        for key, value in pool_data.items():
-            setattr(self, key, value)
+        update_mirrored(self, self.zaqarkit, pool_data)
 
     @translate
     def delete(self) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import zaqarkit
-from zaqarkit.compat.zaqarclient._adapt import translate
+from zaqarkit.compat.zaqarclient._adapt import translate, update_mirrored
 from zaqarkit.core import models
 
 if TYPE_CHECKING:
@@ -102,9 +102,7 @@ class Subscription:
     @translate
     def update(self, subscription_data: Mapping[str, Any]) -> None:
         """Change ``subscriber``, ``ttl`` and/or ``options``."""
-        self._zaqarkit().update(subscription_data)
-        for key, value in subscription_data.items():
-            setattr(self, key, value)
+        update_mirrored(self, self._zaqarkit(), subscription_data)
 
     @translate
     def delete(self) -> None:
