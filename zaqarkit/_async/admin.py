@@ -42,6 +42,16 @@ class AdminDeclarations:
                 await handle.ensure_exists()
 
 
+def _changes(changes: Mapping[str, Any] | None, **given: Any) -> dict[str, Any]:
+    """What an update sets: each keyword given, else its value in ``changes``
+    (python-zaqarclient passes one dict), whose keys must be among them."""
+    fields = dict(changes or {})
+    unknown = set(fields) - set(given)
+    if unknown:
+        raise ValidationError("changes", f"has unknown keys {sorted(unknown)}")
+    return {name: value if value is not None else fields.get(name) for name, value in given.items()}
+
+
 class AsyncSubscription:
     """A subscription: ``id``, ``queue_name``, ``subscriber``, ``ttl``,
     ``options``, ``age``, ``confirmed``."""
@@ -95,18 +105,9 @@ class AsyncSubscription:
     ) -> None:
         """Change subscriber, ttl and/or options (also accepts one dict of them,
         as python-zaqarclient does), then reload."""
-        fields = dict(changes or {})
-        unknown = set(fields) - {"subscriber", "ttl", "options"}
-        if unknown:
-            raise ValidationError("changes", f"has unknown keys {sorted(unknown)}")
+        fields = _changes(changes, subscriber=subscriber, ttl=ttl, options=options)
         await self._engine.send(
-            self._engine.api.subscription_update(
-                self.queue_name,
-                self.id,
-                subscriber=subscriber if subscriber is not None else fields.get("subscriber"),
-                ttl=ttl if ttl is not None else fields.get("ttl"),
-                options=options if options is not None else fields.get("options"),
-            )
+            self._engine.api.subscription_update(self.queue_name, self.id, **fields)
         )
         await self.reload()
 
@@ -197,17 +198,8 @@ class AsyncPool:
     ) -> None:
         """Change uri, weight, flavor and/or options (or one dict of them)."""
         await self.ensure_exists()
-        fields = dict(changes or {})
-        unknown = set(fields) - {"uri", "weight", "flavor", "options"}
-        if unknown:
-            raise ValidationError("changes", f"has unknown keys {sorted(unknown)}")
-        call = self._engine.api.pool_update(
-            self.name,
-            uri=uri if uri is not None else fields.get("uri"),
-            weight=weight if weight is not None else fields.get("weight"),
-            flavor=flavor if flavor is not None else fields.get("flavor"),
-            options=options if options is not None else fields.get("options"),
-        )
+        fields = _changes(changes, uri=uri, weight=weight, flavor=flavor, options=options)
+        call = self._engine.api.pool_update(self.name, **fields)
         self._load(await self._engine.send(call))
 
     async def delete(self) -> None:

@@ -44,6 +44,16 @@ class AdminDeclarations:
                 handle.ensure_exists()
 
 
+def _changes(changes: Mapping[str, Any] | None, **given: Any) -> dict[str, Any]:
+    """What an update sets: each keyword given, else its value in ``changes``
+    (python-zaqarclient passes one dict), whose keys must be among them."""
+    fields = dict(changes or {})
+    unknown = set(fields) - set(given)
+    if unknown:
+        raise ValidationError("changes", f"has unknown keys {sorted(unknown)}")
+    return {name: value if value is not None else fields.get(name) for name, value in given.items()}
+
+
 class Subscription:
     """A subscription: ``id``, ``queue_name``, ``subscriber``, ``ttl``,
     ``options``, ``age``, ``confirmed``."""
@@ -97,18 +107,9 @@ class Subscription:
     ) -> None:
         """Change subscriber, ttl and/or options (also accepts one dict of them,
         as python-zaqarclient does), then reload."""
-        fields = dict(changes or {})
-        unknown = set(fields) - {"subscriber", "ttl", "options"}
-        if unknown:
-            raise ValidationError("changes", f"has unknown keys {sorted(unknown)}")
+        fields = _changes(changes, subscriber=subscriber, ttl=ttl, options=options)
         self._engine.send(
-            self._engine.api.subscription_update(
-                self.queue_name,
-                self.id,
-                subscriber=subscriber if subscriber is not None else fields.get("subscriber"),
-                ttl=ttl if ttl is not None else fields.get("ttl"),
-                options=options if options is not None else fields.get("options"),
-            )
+            self._engine.api.subscription_update(self.queue_name, self.id, **fields)
         )
         self.reload()
 
@@ -199,17 +200,8 @@ class Pool:
     ) -> None:
         """Change uri, weight, flavor and/or options (or one dict of them)."""
         self.ensure_exists()
-        fields = dict(changes or {})
-        unknown = set(fields) - {"uri", "weight", "flavor", "options"}
-        if unknown:
-            raise ValidationError("changes", f"has unknown keys {sorted(unknown)}")
-        call = self._engine.api.pool_update(
-            self.name,
-            uri=uri if uri is not None else fields.get("uri"),
-            weight=weight if weight is not None else fields.get("weight"),
-            flavor=flavor if flavor is not None else fields.get("flavor"),
-            options=options if options is not None else fields.get("options"),
-        )
+        fields = _changes(changes, uri=uri, weight=weight, flavor=flavor, options=options)
+        call = self._engine.api.pool_update(self.name, **fields)
         self._load(self._engine.send(call))
 
     def delete(self) -> None:
