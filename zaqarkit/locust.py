@@ -56,51 +56,45 @@ T = TypeVar("T")
 TRANSPORTS = ("http", "ws")
 
 
+#: The command-line options, ``--zaqar-<name>``: each defaults to its
+#: ``ZAQARKIT_LOCUST_<NAME>`` environment variable when set, else to its
+#: ``default`` (which also serves when Locust parsed no options).
+_OPTIONS: dict[str, dict[str, Any]] = {
+    "transport": {
+        "default": "http",
+        "choices": TRANSPORTS,
+        "help": "zaqarkit transport of every ZaqarUser",
+    },
+    "ws_url": {"default": "", "help": "Zaqar's WebSocket endpoint (for --zaqar-transport ws)"},
+    "project": {"default": "locust", "help": "X-Project-ID on a no-auth server"},
+    "queues": {"default": 4, "type": int, "help": "queues the users spread over"},
+    "queue_prefix": {"default": "zaqarkit-locust", "help": "queue name prefix"},
+    "delete_queues": {
+        "default": False,
+        "action": "store_true",
+        "help": "delete the queues when the test ends (master or local runner)",
+    },
+}
+
+
 def _options(parser: Any) -> None:
-    env = os.environ.get
-    parser.add_argument(
-        "--zaqar-transport",
-        choices=TRANSPORTS,
-        default=env("ZAQARKIT_LOCUST_TRANSPORT", "http"),
-        help="zaqarkit transport of every ZaqarUser",
-    )
-    parser.add_argument(
-        "--zaqar-ws-url",
-        default=env("ZAQARKIT_LOCUST_WS_URL", ""),
-        help="Zaqar's WebSocket endpoint (for --zaqar-transport ws)",
-    )
-    parser.add_argument(
-        "--zaqar-project",
-        default=env("ZAQARKIT_LOCUST_PROJECT", "locust"),
-        help="X-Project-ID on a no-auth server",
-    )
-    parser.add_argument(
-        "--zaqar-queues",
-        type=int,
-        default=int(env("ZAQARKIT_LOCUST_QUEUES", "4")),
-        help="queues the users spread over",
-    )
-    parser.add_argument(
-        "--zaqar-queue-prefix",
-        default=env("ZAQARKIT_LOCUST_QUEUE_PREFIX", "zaqarkit-locust"),
-        help="queue name prefix",
-    )
-    parser.add_argument(
-        "--zaqar-delete-queues",
-        action="store_true",
-        default=env("ZAQARKIT_LOCUST_DELETE_QUEUES", "") not in ("", "0"),
-        help="delete the queues when the test ends (master or local runner)",
-    )
+    for name, spec in _OPTIONS.items():
+        default = spec["default"]
+        given = os.environ.get(f"ZAQARKIT_LOCUST_{name.upper()}")
+        if given is not None:
+            default = given not in ("", "0") if isinstance(default, bool) else type(default)(given)
+        parser.add_argument(f"--zaqar-{name.replace('_', '-')}", **{**spec, "default": default})
 
 
-def _option(environment: Environment, name: str, default: Any) -> Any:
+def _option(environment: Environment, name: str) -> Any:
+    default = _OPTIONS[name]["default"]
     opts = environment.parsed_options
-    return getattr(opts, name, default) if opts is not None else default
+    return getattr(opts, f"zaqar_{name}", default) if opts is not None else default
 
 
 def _queue_names(environment: Environment) -> list[str]:
-    prefix = _option(environment, "zaqar_queue_prefix", "zaqarkit-locust")
-    count = int(_option(environment, "zaqar_queues", 4))
+    prefix = _option(environment, "queue_prefix")
+    count = int(_option(environment, "queues"))
     if count < 1:
         raise ValidationError("zaqar_queues", f"must be >= 1, got {count}")
     return [f"{prefix}-{i}" for i in range(count)]
@@ -113,9 +107,9 @@ def _cleanup(environment: Environment, **_: Any) -> None:
 
     if isinstance(environment.runner, WorkerRunner):
         return
-    if not _option(environment, "zaqar_delete_queues", False) or not environment.host:
+    if not _option(environment, "delete_queues") or not environment.host:
         return
-    project = _option(environment, "zaqar_project", "locust")
+    project = _option(environment, "project")
     with Client(environment.host, project_id=project) as cli:
         for name in _queue_names(environment):
             cli.queue(name, auto_create=False).delete()
@@ -219,7 +213,7 @@ class ZaqarUser(User):
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
-        transport = self.transport or _option(environment, "zaqar_transport", "http")
+        transport = self.transport or _option(environment, "transport")
         if transport not in TRANSPORTS:
             raise ValidationError(
                 "transport",
@@ -227,9 +221,9 @@ class ZaqarUser(User):
                 f"run the sync client), got {transport!r}",
             )
         opts = dict(self.client_options)
-        opts.setdefault("project_id", _option(environment, "zaqar_project", "locust"))
+        opts.setdefault("project_id", _option(environment, "project"))
         if transport == "ws":
-            url = _option(environment, "zaqar_ws_url", "")
+            url = _option(environment, "ws_url")
             if not url:
                 raise ValidationError("zaqar_ws_url", "the ws transport needs --zaqar-ws-url")
         else:
