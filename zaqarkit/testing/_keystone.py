@@ -25,7 +25,7 @@ import os
 import subprocess
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -178,18 +178,15 @@ class KeystoneServer(WorkdirLifecycle):
         self.release = release
         self.admin_password = admin_password or "admin-" + uuid.uuid4().hex[:12]
         self.token_expiration = token_expiration
-        self.startup_timeout = startup_timeout
-        self.gunicorn_threads = gunicorn_threads
-        if keep_logs is None:
-            keep_logs = os.environ.get("ZAQARKIT_KEEP_SERVER_LOGS", "") not in ("", "0")
-        self.keep_logs = keep_logs
-        self._cache_dir = Path(cache_dir) if cache_dir is not None else None
+        super().__init__(
+            startup_timeout=startup_timeout,
+            gunicorn_threads=gunicorn_threads,
+            keep_logs=keep_logs,
+            cache_dir=cache_dir,
+        )
         self.env: ServerEnv | None = None
-        self.workdir: Path | None = None
         self.port = 0
         self._proc: Process | None = None
-        self._atexit: Callable[[], None] | None = None
-        self._started = False
         self._admin: KeystoneUser | None = None
         self._demo: KeystoneUser | None = None
         self.startup_seconds = 0.0

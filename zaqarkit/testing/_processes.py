@@ -226,13 +226,28 @@ _L = TypeVar("_L", bound="WorkdirLifecycle")
 class WorkdirLifecycle:
     """A server's temporary work directory and its exit hook, shared by the
     Zaqar and Keystone servers: created on start, removed on stop (kept with
-    ``keep_logs``), and stopped at interpreter exit if nobody else did."""
+    ``keep_logs``), and stopped at interpreter exit if nobody else did.
 
-    workdir: Path | None
-    keep_logs: bool
-    gunicorn_threads: int
-    _atexit: Callable[[], None] | None
-    _started: bool
+    It also holds the settings both servers take: ``keep_logs`` None follows
+    ``ZAQARKIT_KEEP_SERVER_LOGS``; ``cache_dir`` holds the servers' virtualenvs."""
+
+    def __init__(
+        self,
+        *,
+        startup_timeout: float,
+        gunicorn_threads: int,
+        keep_logs: bool | None,
+        cache_dir: str | os.PathLike[str] | None,
+    ) -> None:
+        self.startup_timeout = startup_timeout
+        self.gunicorn_threads = gunicorn_threads
+        if keep_logs is None:
+            keep_logs = os.environ.get("ZAQARKIT_KEEP_SERVER_LOGS", "") not in ("", "0")
+        self.keep_logs = keep_logs
+        self._cache_dir = Path(cache_dir) if cache_dir is not None else None
+        self.workdir: Path | None = None
+        self._atexit: Callable[[], None] | None = None
+        self._started = False
 
     def _require_started(self) -> None:
         if not self._started:

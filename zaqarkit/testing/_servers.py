@@ -88,23 +88,20 @@ class ZaqarServer(WorkdirLifecycle):
         elif websocket and not self.release.websocket:
             raise ValueError(f"Zaqar {self.release.name} cannot serve WebSocket on this Python")
         self.websocket = websocket
-        self.startup_timeout = startup_timeout
-        self.gunicorn_threads = gunicorn_threads
-        if keep_logs is None:
-            keep_logs = os.environ.get("ZAQARKIT_KEEP_SERVER_LOGS", "") not in ("", "0")
-        self.keep_logs = keep_logs
-        self._cache_dir = Path(cache_dir) if cache_dir is not None else None
+        super().__init__(
+            startup_timeout=startup_timeout,
+            gunicorn_threads=gunicorn_threads,
+            keep_logs=keep_logs,
+            cache_dir=cache_dir,
+        )
         self._extra_config = {k: dict(v) for k, v in (extra_config or {}).items()}
         self.client_id = str(uuid.uuid4())
         self.env: ServerEnv | None = None
-        self.workdir: Path | None = None
         self.redis_port = 0
         self.http_port = 0
         self.ws_port = 0
         self.ws_notification_port = 0
         self._procs: dict[str, Process] = {}
-        self._atexit: Callable[[], None] | None = None
-        self._started = False
         self._external: tuple[str, str | None, tuple[str, ...]] | None = None
 
     @classmethod
