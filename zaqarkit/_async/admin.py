@@ -5,7 +5,7 @@ Generated to ``zaqarkit/_sync/admin.py``."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
 
 from zaqarkit.core import models
 from zaqarkit.core.validate import name as validate_name
@@ -23,14 +23,14 @@ class AdminDeclarations:
     what was declared before it."""
 
     def __init__(self) -> None:
-        self._handles: dict[tuple[str, str], AsyncPool | AsyncFlavor] = {}
+        self._handles: dict[tuple[str, str], _Declared[Any]] = {}
 
-    def add(self, handle: AsyncPool | AsyncFlavor) -> None:
+    def add(self, handle: _Declared[Any]) -> None:
         """Remember ``handle`` if it is still to be created."""
         if handle._auto_create:
             self._handles[(handle.kind, handle.name)] = handle
 
-    def discard(self, handle: AsyncPool | AsyncFlavor) -> None:
+    def discard(self, handle: _Declared[Any]) -> None:
         """Forget ``handle``: it is being created."""
         self._handles.pop((handle.kind, handle.name), None)
 
@@ -121,7 +121,48 @@ class AsyncSubscription:
         await self._engine.send(self._engine.api.subscription_delete(self.queue_name, self.id))
 
 
-class AsyncPool:
+_Record = TypeVar("_Record", models.Pool, models.Flavor)
+
+
+class _Declared(Generic[_Record]):
+    """What a pool and a flavor handle share: a name on one client, the
+    resource created at most once per handle (declared with the client's
+    :class:`AdminDeclarations` until then), or a handle made from a listed
+    record without a round trip."""
+
+    kind: ClassVar[str]
+
+    def __init__(
+        self, engine: AsyncEngine, declared: AdminDeclarations, name: str, *, auto_create: bool
+    ) -> None:
+        self._engine = engine
+        self._declared = declared
+        self.name = validate_name(name, f"{self.kind} name")
+        self._auto_create = auto_create
+
+    @classmethod
+    def from_record(cls, engine: AsyncEngine, declared: AdminDeclarations, record: _Record) -> Self:
+        handle = cls(engine, declared, record.name, auto_create=False)
+        handle._load(record)
+        return handle
+
+    def _load(self, record: _Record) -> None:
+        raise NotImplementedError
+
+    def _creating(self) -> bool:
+        """Whether this handle creates its resource now: true once, when it
+        was made to create one (``auto_create`` and what creation needs)."""
+        if not self._auto_create:
+            return False
+        self._auto_create = False
+        self._declared.discard(self)
+        return True
+
+    async def ensure_exists(self) -> None:
+        raise NotImplementedError
+
+
+class AsyncPool(_Declared[models.Pool]):
     """A storage pool (admin): ``name``, ``uri``, ``weight``, ``flavor``, ``options``."""
 
     kind = "pool"
@@ -138,22 +179,12 @@ class AsyncPool:
         options: Mapping[str, Any] | None = None,
         auto_create: bool = True,
     ) -> None:
-        self._engine = engine
-        self._declared = declared
-        self.name = validate_name(name, "pool name")
+        creatable = uri is not None and weight is not None
+        super().__init__(engine, declared, name, auto_create=auto_create and creatable)
         self.weight = weight
         self.uri = uri
         self.flavor = flavor
         self.options = dict(options) if options is not None else None
-        self._auto_create = auto_create and uri is not None and weight is not None
-
-    @classmethod
-    def from_record(
-        cls, engine: AsyncEngine, declared: AdminDeclarations, record: models.Pool
-    ) -> AsyncPool:
-        pool = cls(engine, declared, record.name, auto_create=False)
-        pool._load(record)
-        return pool
 
     def _load(self, record: models.Pool) -> None:
         # v1 and v1.1 answer an update without a body: keep what we know.
@@ -167,9 +198,7 @@ class AsyncPool:
 
     async def ensure_exists(self) -> None:
         """Create the pool (once per handle) if it was given a uri and weight."""
-        if self._auto_create:
-            self._auto_create = False
-            self._declared.discard(self)
+        if self._creating():
             await self._engine.send(
                 self._engine.api.pool_create(
                     self.name,
@@ -207,7 +236,7 @@ class AsyncPool:
         await self._engine.send(self._engine.api.pool_delete(self.name))
 
 
-class AsyncFlavor:
+class AsyncFlavor(_Declared[models.Flavor]):
     """A flavor (admin): ``name``, ``pool_list``, ``capabilities``."""
 
     kind = "flavor"
@@ -221,20 +250,10 @@ class AsyncFlavor:
         pool_list: Iterable[str] | None = None,
         auto_create: bool = True,
     ) -> None:
-        self._engine = engine
-        self._declared = declared
-        self.name = validate_name(name, "flavor name")
-        self.pool_list: list[str] = list(pool_list or ())
+        pools = list(pool_list or ())
+        super().__init__(engine, declared, name, auto_create=auto_create and bool(pools))
+        self.pool_list: list[str] = pools
         self.capabilities: list[str] = []
-        self._auto_create = auto_create and bool(self.pool_list)
-
-    @classmethod
-    def from_record(
-        cls, engine: AsyncEngine, declared: AdminDeclarations, record: models.Flavor
-    ) -> AsyncFlavor:
-        flavor = cls(engine, declared, record.name, auto_create=False)
-        flavor._load(record)
-        return flavor
 
     def _load(self, record: models.Flavor) -> None:
         self.pool_list = list(record.pool_list) or self.pool_list
@@ -246,9 +265,7 @@ class AsyncFlavor:
     async def ensure_exists(self) -> None:
         """Create the flavor (once per handle) if it was given a pool list;
         pools declared on the same client that it names are created first."""
-        if self._auto_create:
-            self._auto_create = False
-            self._declared.discard(self)
+        if self._creating():
             await self._declared.create(self.pool_list)
             await self._engine.send(self._engine.api.flavor_create(self.name, self.pool_list))
 

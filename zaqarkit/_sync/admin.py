@@ -7,7 +7,7 @@ Generated to ``zaqarkit/_sync/admin.py``."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
 
 from zaqarkit.core import models
 from zaqarkit.core.validate import name as validate_name
@@ -25,14 +25,14 @@ class AdminDeclarations:
     what was declared before it."""
 
     def __init__(self) -> None:
-        self._handles: dict[tuple[str, str], Pool | Flavor] = {}
+        self._handles: dict[tuple[str, str], _Declared[Any]] = {}
 
-    def add(self, handle: Pool | Flavor) -> None:
+    def add(self, handle: _Declared[Any]) -> None:
         """Remember ``handle`` if it is still to be created."""
         if handle._auto_create:
             self._handles[(handle.kind, handle.name)] = handle
 
-    def discard(self, handle: Pool | Flavor) -> None:
+    def discard(self, handle: _Declared[Any]) -> None:
         """Forget ``handle``: it is being created."""
         self._handles.pop((handle.kind, handle.name), None)
 
@@ -123,7 +123,48 @@ class Subscription:
         self._engine.send(self._engine.api.subscription_delete(self.queue_name, self.id))
 
 
-class Pool:
+_Record = TypeVar("_Record", models.Pool, models.Flavor)
+
+
+class _Declared(Generic[_Record]):
+    """What a pool and a flavor handle share: a name on one client, the
+    resource created at most once per handle (declared with the client's
+    :class:`AdminDeclarations` until then), or a handle made from a listed
+    record without a round trip."""
+
+    kind: ClassVar[str]
+
+    def __init__(
+        self, engine: Engine, declared: AdminDeclarations, name: str, *, auto_create: bool
+    ) -> None:
+        self._engine = engine
+        self._declared = declared
+        self.name = validate_name(name, f"{self.kind} name")
+        self._auto_create = auto_create
+
+    @classmethod
+    def from_record(cls, engine: Engine, declared: AdminDeclarations, record: _Record) -> Self:
+        handle = cls(engine, declared, record.name, auto_create=False)
+        handle._load(record)
+        return handle
+
+    def _load(self, record: _Record) -> None:
+        raise NotImplementedError
+
+    def _creating(self) -> bool:
+        """Whether this handle creates its resource now: true once, when it
+        was made to create one (``auto_create`` and what creation needs)."""
+        if not self._auto_create:
+            return False
+        self._auto_create = False
+        self._declared.discard(self)
+        return True
+
+    def ensure_exists(self) -> None:
+        raise NotImplementedError
+
+
+class Pool(_Declared[models.Pool]):
     """A storage pool (admin): ``name``, ``uri``, ``weight``, ``flavor``, ``options``."""
 
     kind = "pool"
@@ -140,22 +181,12 @@ class Pool:
         options: Mapping[str, Any] | None = None,
         auto_create: bool = True,
     ) -> None:
-        self._engine = engine
-        self._declared = declared
-        self.name = validate_name(name, "pool name")
+        creatable = uri is not None and weight is not None
+        super().__init__(engine, declared, name, auto_create=auto_create and creatable)
         self.weight = weight
         self.uri = uri
         self.flavor = flavor
         self.options = dict(options) if options is not None else None
-        self._auto_create = auto_create and uri is not None and weight is not None
-
-    @classmethod
-    def from_record(
-        cls, engine: Engine, declared: AdminDeclarations, record: models.Pool
-    ) -> Pool:
-        pool = cls(engine, declared, record.name, auto_create=False)
-        pool._load(record)
-        return pool
 
     def _load(self, record: models.Pool) -> None:
         # v1 and v1.1 answer an update without a body: keep what we know.
@@ -169,9 +200,7 @@ class Pool:
 
     def ensure_exists(self) -> None:
         """Create the pool (once per handle) if it was given a uri and weight."""
-        if self._auto_create:
-            self._auto_create = False
-            self._declared.discard(self)
+        if self._creating():
             self._engine.send(
                 self._engine.api.pool_create(
                     self.name,
@@ -209,7 +238,7 @@ class Pool:
         self._engine.send(self._engine.api.pool_delete(self.name))
 
 
-class Flavor:
+class Flavor(_Declared[models.Flavor]):
     """A flavor (admin): ``name``, ``pool_list``, ``capabilities``."""
 
     kind = "flavor"
@@ -223,20 +252,10 @@ class Flavor:
         pool_list: Iterable[str] | None = None,
         auto_create: bool = True,
     ) -> None:
-        self._engine = engine
-        self._declared = declared
-        self.name = validate_name(name, "flavor name")
-        self.pool_list: list[str] = list(pool_list or ())
+        pools = list(pool_list or ())
+        super().__init__(engine, declared, name, auto_create=auto_create and bool(pools))
+        self.pool_list: list[str] = pools
         self.capabilities: list[str] = []
-        self._auto_create = auto_create and bool(self.pool_list)
-
-    @classmethod
-    def from_record(
-        cls, engine: Engine, declared: AdminDeclarations, record: models.Flavor
-    ) -> Flavor:
-        flavor = cls(engine, declared, record.name, auto_create=False)
-        flavor._load(record)
-        return flavor
 
     def _load(self, record: models.Flavor) -> None:
         self.pool_list = list(record.pool_list) or self.pool_list
@@ -248,9 +267,7 @@ class Flavor:
     def ensure_exists(self) -> None:
         """Create the flavor (once per handle) if it was given a pool list;
         pools declared on the same client that it names are created first."""
-        if self._auto_create:
-            self._auto_create = False
-            self._declared.discard(self)
+        if self._creating():
             self._declared.create(self.pool_list)
             self._engine.send(self._engine.api.flavor_create(self.name, self.pool_list))
 
