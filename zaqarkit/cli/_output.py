@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import functools
 import json
+import operator
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import click
 
-__all__ = ["Output", "output_options", "render_value", "to_jsonable"]
+__all__ = ["Columns", "Output", "output_options", "render_value", "to_jsonable"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -49,6 +50,30 @@ def render_value(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(to_jsonable(value), sort_keys=True)
+
+
+class Columns:
+    """A result's columns in order, each read from a record by attribute name
+    or by a function: one place names them for both shows and listings.
+
+    >>> from types import SimpleNamespace
+    >>> columns = Columns({"Name": "name", "Tags": lambda r: sorted(r.tags)})
+    >>> columns.names, columns.row(SimpleNamespace(name="q", tags={"b", "a"}))
+    (['Name', 'Tags'], {'Name': 'q', 'Tags': ['a', 'b']})
+    """
+
+    def __init__(self, readers: Mapping[str, str | Callable[[Any], Any]]) -> None:
+        self.names = list(readers)
+        self._readers = [
+            (name, operator.attrgetter(read) if isinstance(read, str) else read)
+            for name, read in readers.items()
+        ]
+
+    def row(self, record: Any) -> dict[str, Any]:
+        return {name: read(record) for name, read in self._readers}
+
+    def rows(self, records: Iterable[Any]) -> list[dict[str, Any]]:
+        return [self.row(record) for record in records]
 
 
 class Output:

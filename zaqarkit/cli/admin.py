@@ -3,32 +3,24 @@ messaging pool|flavor create|show|update|delete|list``)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from zaqarkit.cli._common import client, json_object, json_option, take
-from zaqarkit.cli._output import Output, output_options
+from zaqarkit.cli._output import Columns, Output, output_options
 from zaqarkit.errors import ValidationError
 
 __all__ = ["flavor", "pool"]
 
-POOL_COLUMNS = ["Name", "Weight", "URI", "Flavor", "Options"]
-FLAVOR_COLUMNS = ["Name", "Pool list", "Capabilities"]
-
-
-def _pool_row(p: Any) -> dict[str, Any]:
-    return {
-        "Name": p.name,
-        "Weight": p.weight,
-        "URI": p.uri,
-        "Flavor": p.flavor,
-        "Options": p.options,
+POOL_COLUMNS = Columns(
+    {"Name": "name", "Weight": "weight", "URI": "uri", "Flavor": "flavor", "Options": "options"}
+)
+FLAVOR_COLUMNS = Columns(
+    {
+        "Name": "name",
+        "Pool list": lambda f: list(f.pool_list),
+        "Capabilities": lambda f: list(f.capabilities),
     }
-
-
-def _flavor_row(f: Any) -> dict[str, Any]:
-    return {"Name": f.name, "Pool list": list(f.pool_list), "Capabilities": list(f.capabilities)}
+)
 
 
 def _pool_list(value: str | None) -> list[str] | None:
@@ -82,7 +74,7 @@ def create(
     with client() as c:
         created = c.pool(pool_name, pool_weight, pool_uri, flavor, options=opts)
         created.ensure_exists()
-        out.show(_pool_row(created.get()))
+        out.show(POOL_COLUMNS.row(created.get()))
 
 
 @pool.command("show")
@@ -91,7 +83,7 @@ def create(
 def pool_show(out: Output, pool_name: str) -> None:
     """Show a pool."""
     with client() as c:
-        out.show(_pool_row(c.pool(pool_name, auto_create=False).get()))
+        out.show(POOL_COLUMNS.row(c.pool(pool_name, auto_create=False).get()))
 
 
 @pool.command("update")
@@ -114,7 +106,7 @@ def pool_update(
     with client() as c:
         found = c.pool(pool_name, auto_create=False)
         found.update(uri=uri, weight=weight, flavor=flavor, options=opts)
-        out.show(_pool_row(found.get()))
+        out.show(POOL_COLUMNS.row(found.get()))
 
 
 @pool.command("delete")
@@ -133,8 +125,8 @@ def pool_list(out: Output, limit: int | None, detailed: bool) -> None:
     """List pools."""
     with client() as c:
         found = c.pools(limit=limit, detailed=detailed or None)
-        rows = [_pool_row(p) for p in take(found, limit)]
-    out.listing(POOL_COLUMNS if detailed else POOL_COLUMNS[:4], rows)
+        rows = POOL_COLUMNS.rows(take(found, limit))
+    out.listing(POOL_COLUMNS.names if detailed else POOL_COLUMNS.names[:4], rows)
 
 
 # -- flavors ----------------------------------------------------------------------
@@ -165,7 +157,7 @@ def flavor_create(
     with client() as c:
         created = c.flavor(flavor_name, pools, pool=pool_group)
         created.ensure_exists()
-        out.show(_flavor_row(created.get()))
+        out.show(FLAVOR_COLUMNS.row(created.get()))
 
 
 @flavor.command("show")
@@ -174,7 +166,7 @@ def flavor_create(
 def flavor_show(out: Output, flavor_name: str) -> None:
     """Show a flavor."""
     with client() as c:
-        out.show(_flavor_row(c.flavor(flavor_name, auto_create=False).get()))
+        out.show(FLAVOR_COLUMNS.row(c.flavor(flavor_name, auto_create=False).get()))
 
 
 @flavor.command("update")
@@ -192,7 +184,7 @@ def flavor_update(out: Output, flavor_name: str, pool_list: str) -> None:
     with client() as c:
         found = c.flavor(flavor_name, auto_create=False)
         found.update(pool_list=_pool_list(pool_list))
-        out.show(_flavor_row(found.get()))
+        out.show(FLAVOR_COLUMNS.row(found.get()))
 
 
 @flavor.command("delete")
@@ -211,5 +203,5 @@ def flavor_list(out: Output, limit: int | None, detailed: bool) -> None:
     """List flavors."""
     with client() as c:
         found = c.flavors(limit=limit, detailed=detailed or None)
-        rows = [_flavor_row(f) for f in take(found, limit)]
-    out.listing(FLAVOR_COLUMNS if detailed else FLAVOR_COLUMNS[:2], rows)
+        rows = FLAVOR_COLUMNS.rows(take(found, limit))
+    out.listing(FLAVOR_COLUMNS.names if detailed else FLAVOR_COLUMNS.names[:2], rows)

@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
-
 import click
 
 from zaqarkit.cli._common import client
-from zaqarkit.cli._output import Output, output_options
+from zaqarkit.cli._output import Columns, Output, output_options
 
-__all__ = ["CLAIMED_COLUMNS", "claim", "claimed_rows"]
+__all__ = ["CLAIMED_COLUMNS", "claim"]
 
-CLAIMED_COLUMNS = ["Message ID", "Body", "TTL", "Age", "Claim ID"]
-
-
-def claimed_rows(messages: Iterable[Any]) -> list[dict[str, Any]]:
-    """Rows for claimed messages, in openstack's columns."""
-    return [
-        {"Message ID": m.id, "Body": m.body, "TTL": m.ttl, "Age": m.age, "Claim ID": m.claim_id}
-        for m in messages
-    ]
+#: Claimed messages, in openstack's columns.
+CLAIMED_COLUMNS = Columns(
+    {"Message ID": "id", "Body": "body", "TTL": "ttl", "Age": "age", "Claim ID": "claim_id"}
+)
 
 
 @click.group()
@@ -40,7 +32,7 @@ def create(
     """Claim messages; their rows carry the claim id."""
     with client() as c:
         taken = c.queue(queue_name, auto_create=False).claim(ttl=ttl, grace=grace, limit=limit)
-        out.listing(CLAIMED_COLUMNS, claimed_rows(taken))
+        out.listing(CLAIMED_COLUMNS.names, CLAIMED_COLUMNS.rows(taken))
 
 
 @claim.command()
@@ -51,7 +43,7 @@ def query(out: Output, queue_name: str, claim_id: str) -> None:
     """Show a claim's messages."""
     with client() as c:
         found = c.queue(queue_name, auto_create=False).claim(id=claim_id)
-        out.listing(CLAIMED_COLUMNS, claimed_rows(found))
+        out.listing(CLAIMED_COLUMNS.names, CLAIMED_COLUMNS.rows(found))
 
 
 @claim.command()
@@ -66,7 +58,7 @@ def renew(out: Output, queue_name: str, claim_id: str, ttl: int | None, grace: i
         held = c.queue(queue_name, auto_create=False).claim(id=claim_id)
         held.update(ttl=ttl, grace=grace)
         held.reload()
-        out.listing(CLAIMED_COLUMNS, claimed_rows(held))
+        out.listing(CLAIMED_COLUMNS.names, CLAIMED_COLUMNS.rows(held))
 
 
 @claim.command()

@@ -13,7 +13,7 @@ import click
 from zaqarkit import Message
 from zaqarkit.cli._common import client, json_option, take
 from zaqarkit.cli._options import connection
-from zaqarkit.cli._output import Output, output_options
+from zaqarkit.cli._output import Columns, Output, output_options
 from zaqarkit.core import models, validate
 from zaqarkit.core.producer import packer_for
 from zaqarkit.core.validate import DEFAULT_LIMITS
@@ -21,20 +21,18 @@ from zaqarkit.errors import ValidationError
 
 __all__ = ["message", "read_json_lines"]
 
-COLUMNS = ["ID", "Body", "TTL", "Age", "Claim ID", "Checksum"]
+COLUMNS = Columns(
+    {
+        "ID": "id",
+        "Body": "body",
+        "TTL": "ttl",
+        "Age": "age",
+        "Claim ID": "claim_id",
+        "Checksum": "checksum",
+    }
+)
 #: Inputs at least this long get a progress bar (on a terminal).
 PROGRESS_THRESHOLD = 200
-
-
-def _row(m: Any) -> dict[str, Any]:
-    return {
-        "ID": m.id,
-        "Body": m.body,
-        "TTL": m.ttl,
-        "Age": m.age,
-        "Claim ID": m.claim_id,
-        "Checksum": m.checksum,
-    }
 
 
 def read_json_lines(
@@ -225,8 +223,8 @@ def list_(
             include_delayed=include_delayed or None,
             limit=limit,
         )
-        rows = [_row(m) for m in take(found, limit)]
-    out.listing(COLUMNS, rows)
+        rows = COLUMNS.rows(take(found, limit))
+    out.listing(COLUMNS.names, rows)
 
 
 @message.command()
@@ -236,7 +234,7 @@ def list_(
 def get(out: Output, queue_name: str, message_id: str) -> None:
     """Show one message."""
     with client() as c:
-        out.show(_row(c.queue(queue_name, auto_create=False).message(message_id)))
+        out.show(COLUMNS.row(c.queue(queue_name, auto_create=False).message(message_id)))
 
 
 @message.command()
@@ -262,4 +260,4 @@ def pop(out: Output, queue_name: str, count: int) -> None:
     """Claim and delete up to COUNT messages in one request, and show them."""
     with client() as c:
         popped = c.queue(queue_name, auto_create=False).pop(count)
-    out.listing(COLUMNS, [_row(m) for m in popped])
+    out.listing(COLUMNS.names, COLUMNS.rows(popped))

@@ -3,27 +3,23 @@ messaging subscription ...``), plus ``confirm``."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from zaqarkit.cli._common import client, json_object, take
-from zaqarkit.cli._output import Output, output_options
+from zaqarkit.cli._output import Columns, Output, output_options
 
 __all__ = ["subscription"]
 
-COLUMNS = ["ID", "Subscriber", "TTL", "Options", "Age", "Confirmed"]
-
-
-def _row(s: Any) -> dict[str, Any]:
-    return {
-        "ID": s.id,
-        "Subscriber": s.subscriber,
-        "TTL": s.ttl,
-        "Options": dict(s.options),
-        "Age": s.age,
-        "Confirmed": s.confirmed,
+COLUMNS = Columns(
+    {
+        "ID": "id",
+        "Subscriber": "subscriber",
+        "TTL": "ttl",
+        "Options": lambda s: dict(s.options),
+        "Age": "age",
+        "Confirmed": "confirmed",
     }
+)
 
 
 @click.group()
@@ -41,7 +37,7 @@ def create(out: Output, queue_name: str, subscriber: str, ttl: int, options: str
     """Subscribe SUBSCRIBER (http(s):// or mailto:) to a queue for TTL seconds."""
     opts = json_object(options, "options")
     with client() as c:
-        out.show(_row(c.subscription(queue_name, subscriber, ttl=ttl, options=opts)))
+        out.show(COLUMNS.row(c.subscription(queue_name, subscriber, ttl=ttl, options=opts)))
 
 
 @subscription.command()
@@ -64,7 +60,7 @@ def update(
     with client() as c:
         found = c.subscription(queue_name, id=subscription_id)
         found.update(subscriber=subscriber, ttl=ttl, options=opts)
-        out.show(_row(found))
+        out.show(COLUMNS.row(found))
 
 
 @subscription.command()
@@ -83,7 +79,7 @@ def delete(queue_name: str, subscription_id: str) -> None:
 def show(out: Output, queue_name: str, subscription_id: str) -> None:
     """Show a subscription."""
     with client() as c:
-        out.show(_row(c.subscription(queue_name, id=subscription_id)))
+        out.show(COLUMNS.row(c.subscription(queue_name, id=subscription_id)))
 
 
 @subscription.command("list")
@@ -94,8 +90,8 @@ def list_(out: Output, queue_name: str, limit: int | None) -> None:
     """List a queue's subscriptions."""
     with client() as c:
         found = c.subscriptions(queue_name, limit=limit)
-        rows = [_row(s) for s in take(found, limit)]
-    out.listing(COLUMNS, rows)
+        rows = COLUMNS.rows(take(found, limit))
+    out.listing(COLUMNS.names, rows)
 
 
 @subscription.command()
