@@ -172,11 +172,13 @@ def _owned_httpx_options(
     }
 
 
-_Client = TypeVar("_Client", httpx.Client, httpx.AsyncClient)
+#: The caller's own httpx client: ``httpx.Client`` for :class:`HttpxTransport`,
+#: ``httpx.AsyncClient`` for :class:`AsyncHttpxTransport` (what docs show as ``client``).
+HttpxClient = TypeVar("HttpxClient", httpx.Client, httpx.AsyncClient)
 _Pool = TypeVar("_Pool")
 
 
-class _HttpxTransportBase(Generic[_Client, _Pool]):
+class _HttpxTransportBase(Generic[HttpxClient, _Pool]):
     """What both transports decide when they are built: refuse options a
     caller's client would not apply, then send through an httpx client (the
     caller's, or one built for a proxy or HTTP/2) or else through a pool of
@@ -190,7 +192,7 @@ class _HttpxTransportBase(Generic[_Client, _Pool]):
         cacert: str | None = None,
         insecure: bool = False,
         limits: httpx.Limits | None = None,
-        client: _Client | None = None,
+        client: HttpxClient | None = None,
         cert: CertArg = None,
         proxy: str | None = None,
         trust_env: bool = True,
@@ -198,7 +200,7 @@ class _HttpxTransportBase(Generic[_Client, _Pool]):
     ) -> None:
         _check_owned_options(client, verify, cacert, insecure, limits, (cert, proxy, http2))
         self._timeout = timeout_of(timeout)
-        self._client: _Client | None = client
+        self._client: HttpxClient | None = client
         self._owns_client = False
         self._pool: _Pool | None = None
         if client is None:
@@ -214,7 +216,7 @@ class _HttpxTransportBase(Generic[_Client, _Pool]):
             _warn_sync_client_deadline(self._timeout)
         self._closed = False
 
-    def _httpx_client(self, options: dict[str, Any]) -> _Client:
+    def _httpx_client(self, options: dict[str, Any]) -> HttpxClient:
         """The httpx client the transport builds and owns, from ``options``."""
         raise NotImplementedError
 
