@@ -58,9 +58,12 @@ def _find_pyenv_pythons() -> None:
         installed = sorted((pyenv / "versions").glob(f"{version}.*"), reverse=True)
         if installed:
             links.mkdir(parents=True, exist_ok=True)
+            # Made aside and renamed into place: CI runs two nox processes at once.
             link = links / f"python{version}"
-            link.unlink(missing_ok=True)
-            link.symlink_to(installed[0] / "bin" / f"python{version}")
+            fresh = links / f".python{version}.{os.getpid()}"
+            fresh.unlink(missing_ok=True)
+            fresh.symlink_to(installed[0] / "bin" / f"python{version}")
+            fresh.replace(link)
     if links.is_dir():
         os.environ["PATH"] = os.pathsep.join([str(links), os.environ.get("PATH", "")])
 
