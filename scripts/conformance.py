@@ -43,6 +43,7 @@ import websockets.sync.client
 from websockets.exceptions import ConnectionClosed
 
 from zaqarkit.testing import cache_root
+from zaqarkit.testing._provision import python_candidates
 from zaqarkit.transports._aiows import AsyncioWebSocket
 from zaqarkit.transports._sockets import AsyncWebSocketStream, ConnectionEnded
 from zaqarkit.transports._syncws import SyncWebSocket
@@ -135,11 +136,7 @@ BACKENDS: dict[str, Callable[[str], None]] = {
 
 
 def _python27() -> str:
-    candidates = [os.environ.get("ZAQARKIT_PYTHON27"), shutil.which("python2.7")]
-    pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
-    candidates += [
-        str(home / "bin" / "python2.7") for home in sorted(pyenv.glob("2.7.*"), reverse=True)
-    ]
+    candidates = [os.environ.get("ZAQARKIT_PYTHON27"), *python_candidates("2.7")]
     for candidate in filter(None, candidates):
         check = "import sys; assert sys.version_info[:2] == (2, 7)"
         done = subprocess.run([candidate, "-c", check], capture_output=True, check=False)

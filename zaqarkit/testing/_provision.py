@@ -214,7 +214,7 @@ def _python_version(python: str) -> str | None:
     return proc.stdout.strip() if proc.returncode == 0 else None
 
 
-def _python_candidates(version: str) -> Iterator[str]:
+def python_candidates(version: str) -> Iterator[str]:
     """Where an interpreter of Python ``version`` (``X.Y``) may live, without
     changing the machine's setup: ``pythonX.Y`` on ``PATH``, then pyenv's
     versions (``$PYENV_ROOT`` or ``~/.pyenv``)."""
@@ -255,7 +255,7 @@ def server_python(release: str | Release = "current") -> tuple[str, str]:
         return sys.executable, running
     tried.append(f"{sys.executable} (Python {running})")
     for version in rel.pythons:
-        for candidate in _python_candidates(version):
+        for candidate in python_candidates(version):
             if _python_version(candidate) == version:
                 return candidate, version
             tried.append(candidate)
