@@ -11,7 +11,7 @@ import pytest
 
 from zaqarkit.core.api import ApiV2
 from zaqarkit.core.context import Context
-from zaqarkit.core.operations import Operation
+from zaqarkit.core.operations import Operation, ws_action, ws_supports
 from zaqarkit.core.paginate import Pagination
 from zaqarkit.core.wire import Call, Request
 from zaqarkit.core.ws import (
@@ -23,8 +23,6 @@ from zaqarkit.core.ws import (
     WsSession,
     frame_body,
     push_subscription_create,
-    ws_action,
-    ws_supports,
 )
 from zaqarkit.errors import (
     BadRequest,

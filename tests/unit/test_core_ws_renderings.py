@@ -19,9 +19,9 @@ from urllib.parse import unquote
 import pytest
 
 from zaqarkit.core.api import ApiV2
-from zaqarkit.core.operations import ApiVersion, Operation, route_for
+from zaqarkit.core.operations import ApiVersion, Operation, route_for, ws_action
 from zaqarkit.core.wire import Call
-from zaqarkit.core.ws import frame_body, ws_action
+from zaqarkit.core.ws import frame_body
 from zaqarkit.errors import UnsupportedOperation
 
 api = ApiV2()

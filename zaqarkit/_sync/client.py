@@ -193,7 +193,7 @@ class Client(Closing):
             observer,
             timeout=per_call,
             retries=policy,
-            # Zaqar serves some operations over HTTP only (core.ws.ws_supports).
+            # Zaqar serves some operations over HTTP only (core.operations.ws_supports).
             websocket=settings.websocket,
             fallback=fallback,
             remake=None

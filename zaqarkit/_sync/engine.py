@@ -24,12 +24,11 @@ from zaqarkit.core.auth import with_credentials
 from zaqarkit.core.context import Context
 from zaqarkit.core.flows import Flow
 from zaqarkit.core.models import Page
-from zaqarkit.core.operations import Operation
+from zaqarkit.core.operations import Operation, ws_action, ws_supports
 from zaqarkit.core.paginate import Pagination
 from zaqarkit.core.retry import Outcome, RetryPolicy, SendAttempt, SleepBeforeRetry, call_flow
 from zaqarkit.core.timeouts import Timeout
 from zaqarkit.core.wire import Call, Headers, ReusedCalls
-from zaqarkit.core.ws import ws_action, ws_supports
 from zaqarkit.errors import TransportError, UnsupportedOperation
 from zaqarkit.transports import Transport, deadline
 from zaqarkit.transports.base import PushTransport

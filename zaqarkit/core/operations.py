@@ -10,6 +10,8 @@ path template. An operation missing from a version's table is unsupported
 there: :func:`route_for` raises UnsupportedOperation before a request exists.
 v1 and v1.1 have their own tables (read from zaqar 19's
 ``zaqar/transport/wsgi/v1_0/__init__.py`` and ``v1_1/__init__.py``).
+The WebSocket transport's routes are action names: :data:`WS_ACTIONS` (and
+:data:`WS_INCOMPLETE`, what it answers less completely than HTTP).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ __all__ = [
     "V1_1_ROUTES",
     "V1_ROUTES",
     "V2_ROUTES",
+    "WS_ACTIONS",
+    "WS_INCOMPLETE",
     "ApiVersion",
     "Operation",
     "Route",
@@ -35,6 +39,8 @@ __all__ = [
     "is_idempotent",
     "resendable",
     "supports",
+    "ws_action",
+    "ws_supports",
 ]
 
 
@@ -384,3 +390,107 @@ def supports(version: ApiVersion, operation: Operation) -> bool:
     """
     table = ROUTES.get(version)
     return table is not None and operation in table
+
+
+# -- WebSocket actions ----------------------------------------------------------------
+#
+# Zaqar's WebSocket server speaks v2 only, and only some of its operations: the
+# routes of that transport are action names, and these tables are them.
+
+#: Operations Zaqar 23 serves over WebSocket (``zaqar/api/v2/endpoints.py``).
+#: An allow-list, so operations added later (v1-only ones, say) default to
+#: unsupported. The home document, health, ping, pools and flavors are in the
+#: request schema but not implemented by ``Endpoints``: the server raises
+#: AttributeError and never answers, so sending them would hang until the
+#: timeout. Queue PATCH, share, subscription update/confirm and topics have
+#: no action at all.
+_WS_OPERATIONS = frozenset(
+    {
+        Operation.QUEUE_LIST,
+        Operation.QUEUE_CREATE,
+        Operation.QUEUE_GET,
+        Operation.QUEUE_DELETE,
+        Operation.QUEUE_GET_STATS,
+        Operation.QUEUE_PURGE,
+        Operation.MESSAGE_LIST,
+        Operation.MESSAGE_POST,
+        Operation.MESSAGE_GET,
+        Operation.MESSAGE_GET_MANY,
+        Operation.MESSAGE_DELETE,
+        Operation.MESSAGE_DELETE_MANY,
+        Operation.MESSAGE_POP,
+        Operation.CLAIM_CREATE,
+        Operation.CLAIM_GET,
+        Operation.CLAIM_UPDATE,
+        Operation.CLAIM_DELETE,
+        Operation.SUBSCRIPTION_LIST,
+        Operation.SUBSCRIPTION_CREATE,
+        Operation.SUBSCRIPTION_GET,
+        Operation.SUBSCRIPTION_DELETE,
+    }
+)
+
+#: Where Zaqar's action name differs from the operation's value.
+_WS_ACTION_NAMES: Mapping[Operation, str] = {
+    # Pop is message_delete_many with a "pop" count in the body.
+    Operation.MESSAGE_POP: "message_delete_many",
+}
+
+#: The action name of every operation Zaqar serves over WebSocket (the
+#: clients check each call against it before sending).
+WS_ACTIONS: Mapping[Operation, str] = {
+    op: _WS_ACTION_NAMES.get(op, op.value) for op in _WS_OPERATIONS
+}
+
+#: Operations Zaqar's WebSocket server answers, but not as completely as HTTP.
+#: Clients with an ``http_url`` send them there; without one the transport
+#: sends them and warns once (:func:`zaqarkit.core.ws.ws_incomplete`).
+WS_INCOMPLETE: Mapping[Operation, str] = {
+    # endpoints.message_list computes the next marker and drops it: the reply
+    # is {"messages": [...]} only, and Zaqar's redis driver pages by an
+    # internal counter that no message field reveals. No way to page on.
+    Operation.MESSAGE_LIST: (
+        "message listings over WebSocket stop after one page (Zaqar's reply carries "
+        "no marker); pass http_url= to list every message"
+    ),
+    # endpoints.queue_get returns the stored metadata only; HTTP merges the
+    # reserved defaults (_max_messages_post_size, _default_message_ttl, ...).
+    Operation.QUEUE_GET: (
+        "queue metadata over WebSocket lacks the reserved defaults HTTP merges in "
+        "(_default_message_ttl, _max_messages_post_size, ...); pass http_url= to get them"
+    ),
+}
+
+
+def ws_supports(operation: Operation) -> bool:
+    """Whether the WebSocket transport serves ``operation`` as completely as
+    HTTP; a client with ``http_url`` sends the others over HTTP.
+
+    >>> ws_supports(Operation.MESSAGE_POST), ws_supports(Operation.QUEUE_UPDATE)
+    (True, False)
+    >>> ws_supports(Operation.MESSAGE_LIST), ws_action(Operation.MESSAGE_LIST)
+    (False, 'message_list')
+    """
+    return operation in _WS_OPERATIONS and operation not in WS_INCOMPLETE
+
+
+def ws_action(operation: Operation) -> str:
+    """Zaqar's action name for ``operation``; UnsupportedOperation if it has none.
+
+    >>> ws_action(Operation.MESSAGE_POP)
+    'message_delete_many'
+    >>> ws_action(Operation.PING)
+    Traceback (most recent call last):
+    ...
+    zaqarkit.errors.UnsupportedOperation: ping_node is not available over WebSocket \
+(Zaqar implements no such action): pass http_url='http://...' (the server's HTTP endpoint) \
+to the client and it is sent there, or use an http:// url=
+    """
+    action = WS_ACTIONS.get(operation)
+    if action is None:
+        raise UnsupportedOperation(
+            f"{operation.value} is not available over WebSocket (Zaqar implements no "
+            "such action): pass http_url='http://...' (the server's HTTP endpoint) to the "
+            "client and it is sent there, or use an http:// url="
+        )
+    return action

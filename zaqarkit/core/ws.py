@@ -46,19 +46,17 @@ from zaqarkit.core import _json as fastjson
 from zaqarkit.core import validate as v
 from zaqarkit.core._records import fast_init
 from zaqarkit.core.api import ApiV2
-from zaqarkit.core.operations import Operation
+from zaqarkit.core.operations import WS_INCOMPLETE, Operation, ws_action
 from zaqarkit.core.parse import DEFAULT_PAGE_SIZE
 from zaqarkit.core.render import frame_body
 from zaqarkit.core.wire import Call, Headers, Request, Response
 from zaqarkit.errors import (
     ProtocolError,
-    UnsupportedOperation,
     ValidationError,
 )
 
 __all__ = [
     "CORRELATION_HEADER",
-    "WS_INCOMPLETE",
     "REAUTH_CLOSE_CODE",
     "Codec",
     "Event",
@@ -72,9 +70,7 @@ __all__ = [
     "encode_frame",
     "frame_body",
     "push_subscription_create",
-    "ws_action",
     "ws_incomplete",
-    "ws_supports",
 ]
 
 #: A pushed body's type (``body_type=``); ``Any`` without one.
@@ -92,49 +88,6 @@ REAUTH_CLOSE_CODE = 4003
 #: WebSocket server speaks only v2).
 _API = ApiV2()
 
-#: Operations Zaqar 23 serves over WebSocket (``zaqar/api/v2/endpoints.py``).
-#: An allow-list, so operations added later (v1-only ones, say) default to
-#: unsupported. The home document, health, ping, pools and flavors are in the
-#: request schema but not implemented by ``Endpoints``: the server raises
-#: AttributeError and never answers, so sending them would hang until the
-#: timeout. Queue PATCH, share, subscription update/confirm and topics have
-#: no action at all.
-_SUPPORTED = frozenset(
-    {
-        Operation.QUEUE_LIST,
-        Operation.QUEUE_CREATE,
-        Operation.QUEUE_GET,
-        Operation.QUEUE_DELETE,
-        Operation.QUEUE_GET_STATS,
-        Operation.QUEUE_PURGE,
-        Operation.MESSAGE_LIST,
-        Operation.MESSAGE_POST,
-        Operation.MESSAGE_GET,
-        Operation.MESSAGE_GET_MANY,
-        Operation.MESSAGE_DELETE,
-        Operation.MESSAGE_DELETE_MANY,
-        Operation.MESSAGE_POP,
-        Operation.CLAIM_CREATE,
-        Operation.CLAIM_GET,
-        Operation.CLAIM_UPDATE,
-        Operation.CLAIM_DELETE,
-        Operation.SUBSCRIPTION_LIST,
-        Operation.SUBSCRIPTION_CREATE,
-        Operation.SUBSCRIPTION_GET,
-        Operation.SUBSCRIPTION_DELETE,
-    }
-)
-
-#: Where Zaqar's action name differs from the operation's value.
-_ACTIONS: Mapping[Operation, str] = {
-    # Pop is message_delete_many with a "pop" count in the body.
-    Operation.MESSAGE_POP: "message_delete_many",
-}
-
-#: The action name of every operation Zaqar serves over WebSocket (the
-#: clients check each call against it before sending).
-_ACTION_NAMES: Mapping[Operation, str] = {op: _ACTIONS.get(op, op.value) for op in _SUPPORTED}
-
 #: HTTP-only headers that mean nothing inside a frame. (Zaqar echoes every
 #: frame header back in its reply, so each one costs twice.)
 _DROPPED_HEADERS = frozenset({"content-type", "content-length", "accept", "user-agent"})
@@ -146,37 +99,6 @@ _LIST_HEADERS = frozenset({"url-methods", "url-paths"})
 
 #: How many distinct request header sets a session keeps converted.
 _HEADER_CACHE_SIZE = 64
-
-#: Operations Zaqar's WebSocket server answers, but not as completely as HTTP.
-#: Clients with an ``http_url`` send them there; without one the transport
-#: sends them and warns once (:func:`ws_incomplete`).
-WS_INCOMPLETE: Mapping[Operation, str] = {
-    # endpoints.message_list computes the next marker and drops it: the reply
-    # is {"messages": [...]} only, and Zaqar's redis driver pages by an
-    # internal counter that no message field reveals. No way to page on.
-    Operation.MESSAGE_LIST: (
-        "message listings over WebSocket stop after one page (Zaqar's reply carries "
-        "no marker); pass http_url= to list every message"
-    ),
-    # endpoints.queue_get returns the stored metadata only; HTTP merges the
-    # reserved defaults (_max_messages_post_size, _default_message_ttl, ...).
-    Operation.QUEUE_GET: (
-        "queue metadata over WebSocket lacks the reserved defaults HTTP merges in "
-        "(_default_message_ttl, _max_messages_post_size, ...); pass http_url= to get them"
-    ),
-}
-
-
-def ws_supports(operation: Operation) -> bool:
-    """Whether the WebSocket transport serves ``operation`` as completely as
-    HTTP; a client with ``http_url`` sends the others over HTTP.
-
-    >>> ws_supports(Operation.MESSAGE_POST), ws_supports(Operation.QUEUE_UPDATE)
-    (True, False)
-    >>> ws_supports(Operation.MESSAGE_LIST), ws_action(Operation.MESSAGE_LIST)
-    (False, 'message_list')
-    """
-    return operation in _SUPPORTED and operation not in WS_INCOMPLETE
 
 
 def ws_incomplete(request: Request, body: Any) -> str | None:
@@ -196,28 +118,6 @@ def ws_incomplete(request: Request, body: Any) -> str | None:
         if not isinstance(items, list) or not isinstance(limit, int) or len(items) < limit:
             return None
     return WS_INCOMPLETE.get(op)
-
-
-def ws_action(operation: Operation) -> str:
-    """Zaqar's action name for ``operation``; UnsupportedOperation if it has none.
-
-    >>> ws_action(Operation.MESSAGE_POP)
-    'message_delete_many'
-    >>> ws_action(Operation.PING)
-    Traceback (most recent call last):
-    ...
-    zaqarkit.errors.UnsupportedOperation: ping_node is not available over WebSocket \
-(Zaqar implements no such action): pass http_url='http://...' (the server's HTTP endpoint) \
-to the client and it is sent there, or use an http:// url=
-    """
-    action = _ACTION_NAMES.get(operation)
-    if action is None:
-        raise UnsupportedOperation(
-            f"{operation.value} is not available over WebSocket (Zaqar implements no "
-            "such action): pass http_url='http://...' (the server's HTTP endpoint) to the "
-            "client and it is sent there, or use an http:// url="
-        )
-    return action
 
 
 def encode_frame(frame: Mapping[str, Any], codec: Codec = "json") -> str | bytes:

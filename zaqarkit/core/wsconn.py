@@ -53,17 +53,15 @@ from typing import Any, ClassVar
 from zaqarkit.core import parse as p
 from zaqarkit.core.api import ApiV2
 from zaqarkit.core.backoff import exponential
-from zaqarkit.core.operations import Operation, resendable
+from zaqarkit.core.operations import WS_INCOMPLETE, Operation, resendable, ws_action
 from zaqarkit.core.wire import Request, Response
 from zaqarkit.core.ws import (
     REAUTH_CLOSE_CODE,
-    WS_INCOMPLETE,
     Codec,
     Notification,
     Reply,
     WsSession,
     push_subscription_create,
-    ws_action,
     ws_incomplete,
 )
 from zaqarkit.core.wsoutputs import (
